@@ -1,0 +1,35 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "swift-rl-reasoning",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "RLMath", targets: ["RLMath"]),
+        .library(name: "RLTensor", targets: ["RLTensor"]),
+        .library(name: "RLModel", targets: ["RLModel"]),
+        .library(name: "RLReasoning", targets: ["RLReasoning"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System library: OpenBLAS through pkg-config (Debian/Ubuntu: libopenblas-dev).
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Layers, lowest first. An arrow in docs/DESIGN is the only allowed import direction.
+        .target(name: "RLMath"),
+        .target(name: "RLTensor", dependencies: ["COpenBLAS"]),
+        .target(name: "RLModel", dependencies: ["RLTensor"]),
+        .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath"]),
+
+        // Examples: one executable per job (Examples/<name>/main.swift).
+
+        .testTarget(name: "RLTensorTests", dependencies: ["RLTensor", "COpenBLAS"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

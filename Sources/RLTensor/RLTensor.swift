@@ -1,0 +1,1 @@
+// RLTensor: tensors, autograd, ComputeBackend and the OpenBLAS CPU backend. See issue 2.
