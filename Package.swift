@@ -23,7 +23,9 @@ let package = Package(
         ),
         // Layers, lowest first. An arrow in docs/DESIGN is the only allowed import direction.
         .target(name: "RLMath"),
-        .target(name: "RLTensor", dependencies: ["COpenBLAS"]),
+        // Hot CPU loops in C (vectorised; AVX2 kernels picked at run time on x86-64).
+        .target(name: "CRLKernels"),
+        .target(name: "RLTensor", dependencies: ["COpenBLAS", "CRLKernels"]),
         .target(name: "RLModel", dependencies: ["RLTensor"]),
         .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath"]),
 

@@ -1,0 +1,89 @@
+// Hot CPU loops of RLTensor's CPUBackend. Plain C so the compiler vectorises them; the
+// dot-product kernels have AVX2/FMA versions chosen at run time on x86-64.
+// Every function works on a range of rows or elements so the caller can split work across
+// threads. Pointers never alias unless stated.
+#ifndef RL_KERNELS_H
+#define RL_KERNELS_H
+#include <stdint.h>
+
+// ---- elementwise --------------------------------------------------------------------------
+enum {
+    RL_UNARY_NEG = 0, RL_UNARY_EXP, RL_UNARY_LOG, RL_UNARY_SQRT, RL_UNARY_RSQRT, RL_UNARY_SIGMOID,
+    RL_UNARY_SILU, RL_UNARY_ABS, RL_UNARY_SQUARE, RL_UNARY_ADD_SCALAR, RL_UNARY_MUL_SCALAR,
+    RL_UNARY_POW_SCALAR, RL_UNARY_RSUB_SCALAR, RL_UNARY_RDIV_SCALAR, RL_UNARY_CLAMP, RL_UNARY_TANH,
+    RL_UNARY_RECIPROCAL
+};
+/// y[i] = op(x[i]) for i in [0, n). p0/p1 are the scalar parameters of the *_SCALAR and CLAMP ops.
+void rl_unary_f32(int op, const float *x, float *y, long n, float p0, float p1);
+
+enum { RL_BINARY_ADD = 0, RL_BINARY_SUB, RL_BINARY_MUL, RL_BINARY_DIV, RL_BINARY_MAX, RL_BINARY_MIN,
+       RL_BINARY_EQ, RL_BINARY_GT, RL_BINARY_LT, RL_BINARY_POW };
+/// y[i] = a[i*sa] op b[i*sb] for i in [0, n) (strides in elements; 0 broadcasts).
+void rl_binary_f32(int op, const float *a, long sa, const float *b, long sb, float *y, long n);
+
+/// y[i] = cond[i*sc] != 0 ? a[i*sa] : b[i*sb].
+void rl_select_f32(const float *cond, long sc, const float *a, long sa, const float *b, long sb, float *y, long n);
+
+// ---- reductions ---------------------------------------------------------------------------
+enum { RL_REDUCE_SUM = 0, RL_REDUCE_MAX, RL_REDUCE_MIN };
+/// x is [outer, axis, inner]; y[o, i] = reduce_a x[o, a, i], for o in [o0, o1).
+void rl_reduce_f32(int op, const float *x, float *y, long o0, long o1, long axis, long inner);
+
+// ---- softmax family (rows of length cols) ------------------------------------------------
+void rl_softmax_f32(const float *x, float *y, long r0, long r1, long cols, int log);
+/// dx = y * (dy - sum(dy*y)) (softmax) or dy - exp(y) * sum(dy) (log-softmax; y = log-probs).
+void rl_softmax_backward_f32(const float *y, const float *dy, float *dx, long r0, long r1, long cols, int log);
+/// logp[r] = x[r, t] * s - logsumexp(x[r, :] * s), lse[r] = logsumexp(x[r, :] * s), s = 1/temperature.
+void rl_token_logprobs_f32(const float *logits, const int32_t *targets, float *logp, float *lse,
+                           long r0, long r1, long cols, float inv_temperature);
+/// dlogits[r, j] = dlogp[r] * s * (onehot(t)_j - softmax(x*s)_j).
+void rl_token_logprobs_backward_f32(const float *logits, const int32_t *targets, const float *lse,
+                                    const float *dlogp, float *dlogits, long r0, long r1, long cols,
+                                    float inv_temperature);
+
+// ---- normalisation and activations ---------------------------------------------------------
+void rl_rmsnorm_f32(const float *x, const float *w, float *y, float *rstd, long r0, long r1, long cols, float eps);
+/// dx for rows [r0, r1); dw_partial (cols floats) accumulates sum_r dy*x*rstd (caller zeroes it).
+void rl_rmsnorm_backward_f32(const float *dy, const float *x, const float *w, const float *rstd,
+                             float *dx, float *dw_partial, long r0, long r1, long cols);
+/// Rotary embedding, rotate-half convention, on x [tokens, heads, dim] with positions[tokens].
+/// inverse != 0 rotates by -angle (the backward pass).
+void rl_rope_f32(const float *x, const int32_t *positions, float *y, long t0, long t1, long heads,
+                 long dim, float theta, int inverse);
+void rl_swiglu_f32(const float *gate, const float *up, float *y, long n);
+void rl_swiglu_backward_f32(const float *gate, const float *up, const float *dy, float *dgate, float *dup, long n);
+
+// ---- matrix-vector products for few rows ------------------------------------------------------
+/// y[i, j] = sum_k x[i, k] * w[j, k] for i < m, j in [j0, j1). x rows have stride ldx, y rows ldy.
+/// Reads each weight row once for all m rows (m <= 16).
+void rl_small_m_gemm_f32(const float *x, long ldx, long m, const float *w, long k, long j0, long j1,
+                         float *y, long ldy, float alpha, float beta);
+/// Same with bfloat16 weights converted to f32 in registers.
+void rl_small_m_gemm_bf16(const float *x, long ldx, long m, const uint16_t *w, long k, long j0, long j1,
+                          float *y, long ldy, float alpha, float beta);
+
+// ---- attention helpers ------------------------------------------------------------------
+/// In place over a score block s[rows, cols] (row stride lds) for queries q0..q0+rows at absolute
+/// positions query_offset + q, keys 0..cols: applies the causal rule and the key mask (NULL = all
+/// valid), scale, then softmax. Writes each row's logsumexp to lse (or -inf for fully-masked rows,
+/// whose probabilities become 0).
+void rl_attention_softmax_f32(float *s, long lds, long q0, long rows, long cols, long query_offset,
+                              const int32_t *key_mask, float scale, float *lse);
+/// Recomputes probabilities from raw scores and the saved logsumexp, then forms
+/// ds = p * (dp - delta) * scale in place of dp (p is written over s).
+void rl_attention_softmax_backward_f32(float *s, long lds, float *dp, long ldp, long q0, long rows, long cols,
+                                       long query_offset, const int32_t *key_mask, float scale,
+                                       const float *lse, const float *delta);
+
+// ---- optimiser ------------------------------------------------------------------------------
+void rl_adamw_f32(float *param, const float *grad, float *m, float *v, long n, float lr, float beta1,
+                  float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2);
+
+// ---- conversions ----------------------------------------------------------------------------
+void rl_f32_to_bf16(const float *x, uint16_t *y, long n);
+void rl_bf16_to_f32(const uint16_t *x, float *y, long n);
+
+/// Sum of squares (for gradient-norm clipping), in double.
+double rl_sum_squares_f32(const float *x, long n);
+
+#endif

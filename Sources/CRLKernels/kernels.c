@@ -1,0 +1,435 @@
+#include "rl_kernels.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define RL_X86 1
+#endif
+
+// exp for vectorisable loops: Cody-Waite range reduction and a degree-6 polynomial
+// (relative error about 2e-7 over the float range). Underflows to 0 below -87.3.
+static inline float rl_expf(float x) {
+    if (x > 88.3762626647949f) x = 88.3762626647949f;
+    if (x < -87.3365447504f) x = -87.3365447504f;
+    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500E-4f;
+    p = p * r + 1.3981999507E-3f;
+    p = p * r + 8.3334519073E-3f;
+    p = p * r + 4.1665795894E-2f;
+    p = p * r + 1.6666665459E-1f;
+    p = p * r + 5.0000001201E-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t e = (int32_t)n + 127;
+    union { int32_t i; float f; } scale;
+    scale.i = e << 23;
+    return p * scale.f;
+}
+
+static inline float rl_sigmoidf(float x) { return 1.0f / (1.0f + rl_expf(-x)); }
+
+void rl_unary_f32(int op, const float *x, float *y, long n, float p0, float p1) {
+    long i;
+    switch (op) {
+    case RL_UNARY_NEG: for (i = 0; i < n; i++) y[i] = -x[i]; break;
+    case RL_UNARY_EXP: for (i = 0; i < n; i++) y[i] = rl_expf(x[i]); break;
+    case RL_UNARY_LOG: for (i = 0; i < n; i++) y[i] = logf(x[i]); break;
+    case RL_UNARY_SQRT: for (i = 0; i < n; i++) y[i] = sqrtf(x[i]); break;
+    case RL_UNARY_RSQRT: for (i = 0; i < n; i++) y[i] = 1.0f / sqrtf(x[i]); break;
+    case RL_UNARY_SIGMOID: for (i = 0; i < n; i++) y[i] = rl_sigmoidf(x[i]); break;
+    case RL_UNARY_SILU: for (i = 0; i < n; i++) y[i] = x[i] * rl_sigmoidf(x[i]); break;
+    case RL_UNARY_ABS: for (i = 0; i < n; i++) y[i] = fabsf(x[i]); break;
+    case RL_UNARY_SQUARE: for (i = 0; i < n; i++) y[i] = x[i] * x[i]; break;
+    case RL_UNARY_ADD_SCALAR: for (i = 0; i < n; i++) y[i] = x[i] + p0; break;
+    case RL_UNARY_MUL_SCALAR: for (i = 0; i < n; i++) y[i] = x[i] * p0; break;
+    case RL_UNARY_POW_SCALAR: for (i = 0; i < n; i++) y[i] = powf(x[i], p0); break;
+    case RL_UNARY_RSUB_SCALAR: for (i = 0; i < n; i++) y[i] = p0 - x[i]; break;
+    case RL_UNARY_RDIV_SCALAR: for (i = 0; i < n; i++) y[i] = p0 / x[i]; break;
+    case RL_UNARY_CLAMP: for (i = 0; i < n; i++) { float v = x[i] < p0 ? p0 : x[i]; y[i] = v > p1 ? p1 : v; } break;
+    case RL_UNARY_TANH: for (i = 0; i < n; i++) y[i] = tanhf(x[i]); break;
+    case RL_UNARY_RECIPROCAL: for (i = 0; i < n; i++) y[i] = 1.0f / x[i]; break;
+    default: break;
+    }
+}
+
+#define RL_BINARY_LOOP(EXPR)                                                           \
+    if (sa == 1 && sb == 1) { for (i = 0; i < n; i++) { float u = a[i], w = b[i]; y[i] = (EXPR); } } \
+    else if (sa == 1 && sb == 0) { float w = b[0]; for (i = 0; i < n; i++) { float u = a[i]; y[i] = (EXPR); } } \
+    else if (sa == 0 && sb == 1) { float u = a[0]; for (i = 0; i < n; i++) { float w = b[i]; y[i] = (EXPR); } } \
+    else { for (i = 0; i < n; i++) { float u = a[i * sa], w = b[i * sb]; y[i] = (EXPR); } }
+
+void rl_binary_f32(int op, const float *a, long sa, const float *b, long sb, float *y, long n) {
+    long i;
+    switch (op) {
+    case RL_BINARY_ADD: RL_BINARY_LOOP(u + w) break;
+    case RL_BINARY_SUB: RL_BINARY_LOOP(u - w) break;
+    case RL_BINARY_MUL: RL_BINARY_LOOP(u * w) break;
+    case RL_BINARY_DIV: RL_BINARY_LOOP(u / w) break;
+    case RL_BINARY_MAX: RL_BINARY_LOOP(u > w ? u : w) break;
+    case RL_BINARY_MIN: RL_BINARY_LOOP(u < w ? u : w) break;
+    case RL_BINARY_EQ: RL_BINARY_LOOP(u == w ? 1.0f : 0.0f) break;
+    case RL_BINARY_GT: RL_BINARY_LOOP(u > w ? 1.0f : 0.0f) break;
+    case RL_BINARY_LT: RL_BINARY_LOOP(u < w ? 1.0f : 0.0f) break;
+    case RL_BINARY_POW: RL_BINARY_LOOP(powf(u, w)) break;
+    default: break;
+    }
+}
+
+void rl_select_f32(const float *cond, long sc, const float *a, long sa, const float *b, long sb, float *y, long n) {
+    for (long i = 0; i < n; i++) y[i] = cond[i * sc] != 0.0f ? a[i * sa] : b[i * sb];
+}
+
+void rl_reduce_f32(int op, const float *x, float *y, long o0, long o1, long axis, long inner) {
+    for (long o = o0; o < o1; o++) {
+        const float *base = x + o * axis * inner;
+        float *out = y + o * inner;
+        if (op == RL_REDUCE_SUM) {
+            for (long i = 0; i < inner; i++) out[i] = 0.0f;
+            for (long a = 0; a < axis; a++) {
+                const float *row = base + a * inner;
+                for (long i = 0; i < inner; i++) out[i] += row[i];
+            }
+        } else {
+            for (long i = 0; i < inner; i++) out[i] = base[i];
+            for (long a = 1; a < axis; a++) {
+                const float *row = base + a * inner;
+                if (op == RL_REDUCE_MAX) {
+                    for (long i = 0; i < inner; i++) out[i] = row[i] > out[i] ? row[i] : out[i];
+                } else {
+                    for (long i = 0; i < inner; i++) out[i] = row[i] < out[i] ? row[i] : out[i];
+                }
+            }
+        }
+    }
+}
+
+static inline float row_max(const float *x, long n, float scale) {
+    float m = -INFINITY;
+    for (long j = 0; j < n; j++) { float v = x[j] * scale; m = v > m ? v : m; }
+    return m;
+}
+
+void rl_softmax_f32(const float *x, float *y, long r0, long r1, long cols, int log) {
+    for (long r = r0; r < r1; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float m = row_max(xr, cols, 1.0f);
+        float sum = 0.0f;
+        for (long j = 0; j < cols; j++) { float e = rl_expf(xr[j] - m); yr[j] = e; sum += e; }
+        if (log) {
+            float lse = m + logf(sum);
+            for (long j = 0; j < cols; j++) yr[j] = xr[j] - lse;
+        } else {
+            float inv = 1.0f / sum;
+            for (long j = 0; j < cols; j++) yr[j] *= inv;
+        }
+    }
+}
+
+void rl_softmax_backward_f32(const float *y, const float *dy, float *dx, long r0, long r1, long cols, int log) {
+    for (long r = r0; r < r1; r++) {
+        const float *yr = y + r * cols, *dyr = dy + r * cols;
+        float *dxr = dx + r * cols;
+        float s = 0.0f;
+        if (log) {
+            for (long j = 0; j < cols; j++) s += dyr[j];
+            for (long j = 0; j < cols; j++) dxr[j] = dyr[j] - rl_expf(yr[j]) * s;
+        } else {
+            for (long j = 0; j < cols; j++) s += dyr[j] * yr[j];
+            for (long j = 0; j < cols; j++) dxr[j] = yr[j] * (dyr[j] - s);
+        }
+    }
+}
+
+static inline float row_logsumexp(const float *x, long cols, float s) {
+    float m = row_max(x, cols, s);
+    if (m == -INFINITY) return -INFINITY;
+    float sum = 0.0f;
+    for (long j = 0; j < cols; j++) sum += rl_expf(x[j] * s - m);
+    return m + logf(sum);
+}
+
+void rl_token_logprobs_f32(const float *logits, const int32_t *targets, float *logp, float *lse,
+                           long r0, long r1, long cols, float s) {
+    for (long r = r0; r < r1; r++) {
+        const float *xr = logits + r * cols;
+        float l = row_logsumexp(xr, cols, s);
+        lse[r] = l;
+        logp[r] = xr[targets[r]] * s - l;
+    }
+}
+
+void rl_token_logprobs_backward_f32(const float *logits, const int32_t *targets, const float *lse,
+                                    const float *dlogp, float *dlogits, long r0, long r1, long cols, float s) {
+    for (long r = r0; r < r1; r++) {
+        const float *xr = logits + r * cols;
+        float *dr = dlogits + r * cols;
+        float g = dlogp[r] * s, l = lse[r];
+        for (long j = 0; j < cols; j++) dr[j] = -g * rl_expf(xr[j] * s - l);
+        dr[targets[r]] += g;
+    }
+}
+
+void rl_rmsnorm_f32(const float *x, const float *w, float *y, float *rstd, long r0, long r1, long cols, float eps) {
+    for (long r = r0; r < r1; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float ss = 0.0f;
+        for (long j = 0; j < cols; j++) ss += xr[j] * xr[j];
+        float inv = 1.0f / sqrtf(ss / (float)cols + eps);
+        rstd[r] = inv;
+        for (long j = 0; j < cols; j++) yr[j] = xr[j] * inv * w[j];
+    }
+}
+
+void rl_rmsnorm_backward_f32(const float *dy, const float *x, const float *w, const float *rstd,
+                             float *dx, float *dw, long r0, long r1, long cols) {
+    for (long r = r0; r < r1; r++) {
+        const float *xr = x + r * cols, *dyr = dy + r * cols;
+        float *dxr = dx + r * cols;
+        float inv = rstd[r];
+        // y = x * inv * w; dx = inv * (w*dy) - x * inv^3 * mean(w*dy*x)
+        float dot = 0.0f;
+        for (long j = 0; j < cols; j++) { dot += dyr[j] * w[j] * xr[j]; dw[j] += dyr[j] * xr[j] * inv; }
+        float c = dot * inv * inv * inv / (float)cols;
+        for (long j = 0; j < cols; j++) dxr[j] = dyr[j] * w[j] * inv - xr[j] * c;
+    }
+}
+
+void rl_rope_f32(const float *x, const int32_t *positions, float *y, long t0, long t1, long heads,
+                 long dim, float theta, int inverse) {
+    long half = dim / 2;
+    float cosv[1024], sinv[1024];  // dim <= 2048
+    for (long t = t0; t < t1; t++) {
+        double pos = (double)positions[t];
+        for (long i = 0; i < half; i++) {
+            double freq = pow((double)theta, -2.0 * (double)i / (double)dim);
+            double angle = pos * freq;
+            cosv[i] = (float)cos(angle);
+            sinv[i] = inverse ? -(float)sin(angle) : (float)sin(angle);
+        }
+        for (long h = 0; h < heads; h++) {
+            const float *xr = x + (t * heads + h) * dim;
+            float *yr = y + (t * heads + h) * dim;
+            for (long i = 0; i < half; i++) {
+                float a = xr[i], b = xr[i + half];
+                yr[i] = a * cosv[i] - b * sinv[i];
+                yr[i + half] = b * cosv[i] + a * sinv[i];
+            }
+        }
+    }
+}
+
+void rl_swiglu_f32(const float *gate, const float *up, float *y, long n) {
+    for (long i = 0; i < n; i++) { float g = gate[i]; y[i] = g * rl_sigmoidf(g) * up[i]; }
+}
+
+void rl_swiglu_backward_f32(const float *gate, const float *up, const float *dy, float *dgate, float *dup, long n) {
+    for (long i = 0; i < n; i++) {
+        float g = gate[i], sg = rl_sigmoidf(g), silu = g * sg;
+        dup[i] = dy[i] * silu;
+        dgate[i] = dy[i] * up[i] * (sg * (1.0f + g * (1.0f - sg)));
+    }
+}
+
+// ---- small-M GEMM ------------------------------------------------------------------------
+
+static void small_m_f32_generic(const float *x, long ldx, long m, const float *w, long k, long j0, long j1,
+                                float *y, long ldy, float alpha, float beta) {
+    for (long j = j0; j < j1; j++) {
+        const float *wr = w + j * k;
+        for (long i = 0; i < m; i++) {
+            const float *xr = x + i * ldx;
+            float acc = 0.0f;
+            for (long t = 0; t < k; t++) acc += xr[t] * wr[t];
+            float *out = y + i * ldy + j;
+            *out = alpha * acc + (beta != 0.0f ? beta * *out : 0.0f);
+        }
+    }
+}
+
+static void small_m_bf16_generic(const float *x, long ldx, long m, const uint16_t *w, long k, long j0, long j1,
+                                 float *y, long ldy, float alpha, float beta) {
+    for (long j = j0; j < j1; j++) {
+        const uint16_t *wr = w + j * k;
+        for (long i = 0; i < m; i++) {
+            const float *xr = x + i * ldx;
+            float acc = 0.0f;
+            for (long t = 0; t < k; t++) {
+                union { uint32_t u; float f; } cv; cv.u = (uint32_t)wr[t] << 16;
+                acc += xr[t] * cv.f;
+            }
+            float *out = y + i * ldy + j;
+            *out = alpha * acc + (beta != 0.0f ? beta * *out : 0.0f);
+        }
+    }
+}
+
+#ifdef RL_X86
+__attribute__((target("avx2,fma"))) static inline float hsum256(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    __m128 sh = _mm_movehdup_ps(lo);
+    lo = _mm_add_ps(lo, sh);
+    sh = _mm_movehl_ps(sh, lo);
+    lo = _mm_add_ss(lo, sh);
+    return _mm_cvtss_f32(lo);
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256 load_bf16x8(const uint16_t *p) {
+    __m128i h = _mm_loadu_si128((const __m128i *)p);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+#define RL_SMALL_M_AVX2(NAME, WTYPE, LOADW, SCALARW)                                               \
+__attribute__((target("avx2,fma"))) static void NAME(const float *x, long ldx, long m, const WTYPE *w, \
+    long k, long j0, long j1, float *y, long ldy, float alpha, float beta) {                      \
+    long k8 = k & ~7L;                                                                         \
+    for (long j = j0; j < j1; j++) {                                                           \
+        const WTYPE *wr = w + j * k;                                                           \
+        for (long i0 = 0; i0 < m; i0 += 4) {                                                   \
+            long rows = m - i0 < 4 ? m - i0 : 4;                                               \
+            const float *x0 = x + i0 * ldx;                                                    \
+            const float *x1 = rows > 1 ? x0 + ldx : x0;                                        \
+            const float *x2 = rows > 2 ? x0 + 2 * ldx : x0;                                    \
+            const float *x3 = rows > 3 ? x0 + 3 * ldx : x0;                                    \
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();                         \
+            __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();                         \
+            for (long t = 0; t < k8; t += 8) {                                                 \
+                __m256 wv = LOADW(wr + t);                                                     \
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x0 + t), wv, a0);                         \
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x1 + t), wv, a1);                         \
+                a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x2 + t), wv, a2);                         \
+                a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x3 + t), wv, a3);                         \
+            }                                                                                  \
+            float acc[4] = { hsum256(a0), hsum256(a1), hsum256(a2), hsum256(a3) };             \
+            const float *xs[4] = { x0, x1, x2, x3 };                                           \
+            for (long r = 0; r < rows; r++) {                                                  \
+                float s = acc[r];                                                              \
+                for (long t = k8; t < k; t++) s += xs[r][t] * SCALARW(wr[t]);                 \
+                float *out = y + (i0 + r) * ldy + j;                                           \
+                *out = alpha * s + (beta != 0.0f ? beta * *out : 0.0f);                        \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+}
+
+static inline float bf16_scalar(uint16_t b) { union { uint32_t u; float f; } cv; cv.u = (uint32_t)b << 16; return cv.f; }
+static inline float f32_scalar(float v) { return v; }
+RL_SMALL_M_AVX2(small_m_f32_avx2, float, _mm256_loadu_ps, f32_scalar)
+RL_SMALL_M_AVX2(small_m_bf16_avx2, uint16_t, load_bf16x8, bf16_scalar)
+
+static int rl_has_avx2(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
+#endif
+
+void rl_small_m_gemm_f32(const float *x, long ldx, long m, const float *w, long k, long j0, long j1,
+                         float *y, long ldy, float alpha, float beta) {
+#ifdef RL_X86
+    if (rl_has_avx2()) { small_m_f32_avx2(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta); return; }
+#endif
+    small_m_f32_generic(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta);
+}
+
+void rl_small_m_gemm_bf16(const float *x, long ldx, long m, const uint16_t *w, long k, long j0, long j1,
+                          float *y, long ldy, float alpha, float beta) {
+#ifdef RL_X86
+    if (rl_has_avx2()) { small_m_bf16_avx2(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta); return; }
+#endif
+    small_m_bf16_generic(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta);
+}
+
+// ---- attention -------------------------------------------------------------------------
+
+static inline long visible_keys(long q, long cols, long query_offset) {
+    long limit = query_offset + q + 1;
+    return limit < cols ? (limit < 0 ? 0 : limit) : cols;
+}
+
+void rl_attention_softmax_f32(float *s, long lds, long q0, long rows, long cols, long query_offset,
+                              const int32_t *key_mask, float scale, float *lse) {
+    for (long r = 0; r < rows; r++) {
+        float *sr = s + r * lds;
+        long limit = visible_keys(q0 + r, cols, query_offset);
+        float m = -INFINITY;
+        for (long j = 0; j < limit; j++) {
+            if (key_mask && !key_mask[j]) continue;
+            float v = sr[j] * scale;
+            m = v > m ? v : m;
+        }
+        if (m == -INFINITY) {
+            for (long j = 0; j < cols; j++) sr[j] = 0.0f;
+            lse[r] = -INFINITY;
+            continue;
+        }
+        float sum = 0.0f;
+        for (long j = 0; j < limit; j++) {
+            float e = (key_mask && !key_mask[j]) ? 0.0f : rl_expf(sr[j] * scale - m);
+            sr[j] = e;
+            sum += e;
+        }
+        for (long j = limit; j < cols; j++) sr[j] = 0.0f;
+        float inv = 1.0f / sum;
+        for (long j = 0; j < limit; j++) sr[j] *= inv;
+        lse[r] = m + logf(sum);
+    }
+}
+
+void rl_attention_softmax_backward_f32(float *s, long lds, float *dp, long ldp, long q0, long rows, long cols,
+                                       long query_offset, const int32_t *key_mask, float scale,
+                                       const float *lse, const float *delta) {
+    for (long r = 0; r < rows; r++) {
+        float *sr = s + r * lds, *dr = dp + r * ldp;
+        long limit = visible_keys(q0 + r, cols, query_offset);
+        float l = lse[r], d = delta[r];
+        if (l == -INFINITY) limit = 0;
+        for (long j = 0; j < limit; j++) {
+            float p = (key_mask && !key_mask[j]) ? 0.0f : rl_expf(sr[j] * scale - l);
+            sr[j] = p;
+            dr[j] = p * (dr[j] - d) * scale;
+        }
+        for (long j = limit; j < cols; j++) { sr[j] = 0.0f; dr[j] = 0.0f; }
+    }
+}
+
+void rl_adamw_f32(float *param, const float *grad, float *m, float *v, long n, float lr, float beta1,
+                  float beta2, float eps, float weight_decay, float bc1, float bc2) {
+    float decay = 1.0f - lr * weight_decay;
+    float step = lr / bc1;
+    float inv_sqrt_bc2 = 1.0f / sqrtf(bc2);
+    for (long i = 0; i < n; i++) {
+        float g = grad[i];
+        float mi = beta1 * m[i] + (1.0f - beta1) * g;
+        float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        param[i] = param[i] * decay - step * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+    }
+}
+
+void rl_f32_to_bf16(const float *x, uint16_t *y, long n) {
+    for (long i = 0; i < n; i++) {
+        union { float f; uint32_t u; } cv; cv.f = x[i];
+        if (x[i] != x[i]) { y[i] = (uint16_t)((cv.u >> 16) | 0x40); continue; }
+        uint32_t lsb = (cv.u >> 16) & 1u;
+        y[i] = (uint16_t)((cv.u + 0x7FFFu + lsb) >> 16);
+    }
+}
+
+void rl_bf16_to_f32(const uint16_t *x, float *y, long n) {
+    for (long i = 0; i < n; i++) { union { uint32_t u; float f; } cv; cv.u = (uint32_t)x[i] << 16; y[i] = cv.f; }
+}
+
+double rl_sum_squares_f32(const float *x, long n) {
+    double acc = 0.0;
+    for (long i = 0; i < n; i++) acc += (double)x[i] * (double)x[i];
+    return acc;
+}

@@ -1,0 +1,95 @@
+/// The record of differentiable ops made inside `valueAndGrad`, replayed backwards.
+///
+/// A tape is active only inside `valueAndGrad` (and while a checkpointed block recomputes), so
+/// rollouts, evaluation and reference-model passes record nothing and keep no activations alive.
+/// A tape belongs to the thread that runs the closure.
+final class Tape: @unchecked Sendable {
+    struct Node {
+        let inputs: [Tensor]
+        let outputIDs: [TensorID]
+        /// Maps the outputs' gradients (nil = none arrived) to the inputs' gradients.
+        let backward: ([Tensor?]) -> [Tensor?]
+    }
+
+    @TaskLocal static var current: Tape?
+
+    private var nodes: [Node?] = []
+    private var tracked: Set<TensorID>
+    /// The leaves gradients are wanted for.
+    let parameterIDs: Set<TensorID>
+    /// Parameter gradients produced out of band (by checkpointed blocks during backward).
+    private var extraParameterGradients: [TensorID: Tensor] = [:]
+
+    init(parameters: Set<TensorID>) {
+        parameterIDs = parameters
+        tracked = parameters
+    }
+
+    func isTracked(_ tensor: Tensor) -> Bool { tracked.contains(tensor.id) }
+
+    func track(_ tensor: Tensor) { tracked.insert(tensor.id) }
+
+    func append(_ node: Node) {
+        nodes.append(node)
+        for id in node.outputIDs { tracked.insert(id) }
+    }
+
+    func addParameterGradient(_ gradient: Tensor, for id: TensorID) {
+        if let existing = extraParameterGradients[id] {
+            extraParameterGradients[id] = Tape.$current.withValue(nil) { existing + gradient }
+        } else {
+            extraParameterGradients[id] = gradient
+        }
+    }
+
+    /// Runs the recorded ops backwards from `seeds` (output id → its gradient) and returns the
+    /// gradients of every parameter (and of every tensor in `extra`) that received one.
+    func backward(seeds: [TensorID: Tensor], extra: Set<TensorID> = []) -> [TensorID: Tensor] {
+        var gradients = seeds
+        for index in nodes.indices.reversed() {
+            guard let node = nodes[index] else { continue }
+            nodes[index] = nil
+            let outputGradients = node.outputIDs.map { gradients.removeValue(forKey: $0) }
+            if outputGradients.allSatisfy({ $0 == nil }) { continue }
+            let inputGradients = Tape.$current.withValue(nil) { node.backward(outputGradients) }
+            precondition(inputGradients.count == node.inputs.count, "internal: gradient rule returned the wrong count")
+            for (input, gradient) in zip(node.inputs, inputGradients) {
+                guard let gradient, tracked.contains(input.id) else { continue }
+                precondition(gradient.shape == input.shape,
+                             "internal: gradient shape \(gradient.shape) does not match input shape \(input.shape)")
+                if let existing = gradients[input.id] {
+                    gradients[input.id] = Tape.$current.withValue(nil) { existing + gradient }
+                } else {
+                    gradients[input.id] = gradient
+                }
+            }
+        }
+        var result: [TensorID: Tensor] = [:]
+        for id in extra { result[id] = gradients[id] }
+        for id in parameterIDs {
+            switch (gradients[id], extraParameterGradients[id]) {
+            case let (a?, b?): result[id] = Tape.$current.withValue(nil) { a + b }
+            case let (a?, nil): result[id] = a
+            case let (nil, b?): result[id] = b
+            case (nil, nil): break
+            }
+        }
+        return result
+    }
+}
+
+extension Tensor {
+    /// Records `self` as the result of an op on `inputs` when a tape is active and any input is
+    /// tracked. `backward` maps the result's gradient to one gradient per input (nil = none).
+    func recorded(_ inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+        guard let tape = Tape.current, inputs.contains(where: tape.isTracked) else { return self }
+        tape.append(.init(inputs: inputs, outputIDs: [id]) { gradients in backward(gradients[0]!) })
+        return self
+    }
+}
+
+/// Records an op with several results (split, checkpointed blocks).
+func recordMultiple(_ outputs: [Tensor], inputs: [Tensor], force: Bool = false, _ backward: @escaping ([Tensor?]) -> [Tensor?]) {
+    guard let tape = Tape.current, force || inputs.contains(where: tape.isTracked) else { return }
+    tape.append(.init(inputs: inputs, outputIDs: outputs.map(\.id), backward: backward))
+}

@@ -1,0 +1,37 @@
+/// Evaluates `body` and the gradient of its result with respect to `parameters`.
+///
+/// Only ops run inside `body` are recorded. The result is usually a scalar loss; a non-scalar
+/// result is differentiated as the sum of its elements. Gradients come back in the order of
+/// `parameters`; a parameter the result does not depend on gets zeros.
+///
+/// ```swift
+/// let (loss, grads) = valueAndGrad(at: [w, b]) { ((x.matmul(w) + b) - y).square().mean() }
+/// ```
+public func valueAndGrad(at parameters: [Tensor], _ body: () throws -> Tensor) rethrows -> (value: Tensor, gradients: [Tensor]) {
+    let tape = Tape(parameters: Set(parameters.map(\.id)))
+    let value = try Tape.$current.withValue(tape) { try body() }
+    let seed = Tensor.ones(value.shape, device: value.device)
+    let gradients = tape.isTracked(value) ? tape.backward(seeds: [value.id: seed]) : [:]
+    let ordered = parameters.map { gradients[$0.id] ?? Tensor.zeros($0.shape, device: $0.device) }
+    return (value.detached(), ordered)
+}
+
+/// `valueAndGrad` over named parameters; gradients come back under the same names.
+public func valueAndGrad(at parameters: [String: Tensor], _ body: () throws -> Tensor) rethrows -> (value: Tensor, gradients: [String: Tensor]) {
+    let names = Array(parameters.keys)
+    let (value, gradients) = try valueAndGrad(at: names.map { parameters[$0]! }, body)
+    return (value, Dictionary(uniqueKeysWithValues: zip(names, gradients)))
+}
+
+/// True while ops are being recorded for a backward pass.
+public var isRecordingGradients: Bool { Tape.current != nil }
+
+/// Runs `body` with recording switched off (e.g. a rollout inside a training closure).
+public func withoutGradients<T>(_ body: () throws -> T) rethrows -> T {
+    try Tape.$current.withValue(nil) { try body() }
+}
+
+extension Tensor {
+    /// The same values, cut off from the backward pass (`stop_gradient`).
+    public func detached() -> Tensor { withNewIdentity() }
+}

@@ -1,0 +1,199 @@
+/// Memory owned by a backend. Generic code never reads it directly: it goes through the
+/// backend's `upload`/`download` and kernels.
+public protocol DeviceBuffer: AnyObject, Sendable {
+    /// Size in bytes.
+    var byteCount: Int { get }
+}
+
+/// A contiguous run of elements in a buffer, starting `offset` elements in.
+public struct BufferRef: @unchecked Sendable {
+    public let buffer: any DeviceBuffer
+    public let offset: Int
+
+    public init(_ buffer: any DeviceBuffer, offset: Int = 0) {
+        self.buffer = buffer
+        self.offset = offset
+    }
+}
+
+/// A strided view of a buffer: element (i0, i1, ...) lives at `offset + sum(ik * strides[k])`.
+public struct StridedRef: @unchecked Sendable {
+    public let buffer: any DeviceBuffer
+    public let offset: Int
+    public let strides: [Int]
+
+    public init(_ buffer: any DeviceBuffer, offset: Int, strides: [Int]) {
+        self.buffer = buffer
+        self.offset = offset
+        self.strides = strides
+    }
+}
+
+/// Elementwise functions of one input (with an optional scalar parameter).
+public enum UnaryOp: Sendable, Equatable {
+    case neg, exp, log, sqrt, rsqrt, sigmoid, silu, abs, square, tanh, reciprocal
+    case addScalar(Float), mulScalar(Float), powScalar(Float)
+    /// `s - x`
+    case rsubScalar(Float)
+    /// `s / x`
+    case rdivScalar(Float)
+    case clamp(min: Float, max: Float)
+}
+
+/// Elementwise functions of two inputs. Comparisons give 1 or 0.
+public enum BinaryOp: Int32, Sendable {
+    case add = 0, sub, mul, div, maximum, minimum, equal, greater, less, pow
+}
+
+/// Reductions over one axis.
+public enum ReduceOp: Int32, Sendable {
+    case sum = 0, max, min
+}
+
+/// A distribution for seeded random fills.
+public enum RandomDistribution: Sendable, Equatable {
+    case uniform(low: Float, high: Float)
+    case normal(mean: Float, std: Float)
+}
+
+/// `C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b]` for `b < batchCount`, row-major.
+/// `A` is f32; `B` is f32 or bf16 (weights); `C` is f32. Leading dimensions are in elements.
+public struct GemmDescriptor: @unchecked Sendable {
+    public var transposeA = false
+    public var transposeB = false
+    public var m: Int, n: Int, k: Int
+    public var alpha: Float = 1
+    public var beta: Float = 0
+    public var a: BufferRef, lda: Int, strideA: Int = 0
+    public var b: BufferRef, ldb: Int, strideB: Int = 0, bType: DType = .f32
+    public var c: BufferRef, ldc: Int, strideC: Int = 0
+    public var batchCount = 1
+
+    public init(m: Int, n: Int, k: Int, a: BufferRef, lda: Int, b: BufferRef, ldb: Int, c: BufferRef, ldc: Int) {
+        self.m = m; self.n = n; self.k = k
+        self.a = a; self.lda = lda; self.b = b; self.ldb = ldb; self.c = c; self.ldc = ldc
+    }
+}
+
+/// Shapes and layout of causal grouped-query attention.
+///
+/// Queries are `[batch, queryLength, queryHeads, headDim]`, keys and values
+/// `[batch, keyLength, kvHeads, headDim]`, each with its own batch and token strides (in
+/// elements; heads and dims are packed) so a preallocated KV cache can be read in place. Query `i`
+/// sits at absolute position `queryOffset + i` and sees key `j` iff `j <= queryOffset + i` and the
+/// key mask (`[batch, keyLength]` i32, row stride `keyMaskStride`, nonzero = real token) allows it.
+/// The output is contiguous `[batch, queryLength, queryHeads, headDim]`.
+public struct AttentionDescriptor: Sendable, Equatable {
+    public var batch: Int
+    public var queryLength: Int
+    public var keyLength: Int
+    public var queryHeads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    public var queryOffset: Int
+    public var scale: Float
+    public var queryStrides: (batch: Int, token: Int)
+    public var keyStrides: (batch: Int, token: Int)
+    public var valueStrides: (batch: Int, token: Int)
+    public var keyMaskStride: Int
+
+    public static func == (l: Self, r: Self) -> Bool {
+        l.batch == r.batch && l.queryLength == r.queryLength && l.keyLength == r.keyLength
+            && l.queryHeads == r.queryHeads && l.kvHeads == r.kvHeads && l.headDim == r.headDim
+            && l.queryOffset == r.queryOffset && l.scale == r.scale && l.queryStrides == r.queryStrides
+            && l.keyStrides == r.keyStrides && l.valueStrides == r.valueStrides
+            && l.keyMaskStride == r.keyMaskStride
+    }
+}
+
+/// One AdamW step's hyper-parameters (decoupled weight decay, bias correction at `step`, 1-based).
+public struct AdamWStep: Sendable, Equatable {
+    public var learningRate: Float
+    public var beta1: Float
+    public var beta2: Float
+    public var epsilon: Float
+    public var weightDecay: Float
+    public var step: Int
+}
+
+/// What a device must implement for RLTensor to run on it.
+///
+/// The contract, for backend authors:
+/// - Memory: allocate buffers, copy bytes between host and device, `synchronize` (which must
+///   surface asynchronous errors). Buffers passed to one call belong to this backend.
+/// - Every kernel reads and writes the element ranges it is given; outputs never alias inputs
+///   unless a method says so. All floating-point kernels are f32 (the `gemm` `B` operand may be
+///   bf16). Index inputs (`targets`, `ids`, `positions`, `indices`, `keyMask`) are i32.
+/// - `copy` handles every dtype and arbitrary strides (views, broadcasts, concatenation).
+/// - Fused ops come with their backward kernels; backward kernels that produce parameter
+///   gradients (`rmsNormBackward`'s `dweight`, `embeddingBackward`) *accumulate* into zeroed or
+///   existing memory as documented.
+/// - Random fills are counter-based (Philox4x32-10 keyed by `seed`, counter = `counterOffset` +
+///   element index), so every backend produces the same stream for the same seed.
+/// Shape checks happen above the backend, in `Tensor`; a backend may assume valid arguments.
+public protocol ComputeBackend: AnyObject, Sendable {
+    var device: Device { get }
+
+    // MARK: memory
+    func allocate(byteCount: Int) -> any DeviceBuffer
+    func upload(_ bytes: UnsafeRawBufferPointer, to buffer: any DeviceBuffer, byteOffset: Int)
+    func download(_ buffer: any DeviceBuffer, byteOffset: Int, into bytes: UnsafeMutableRawBufferPointer)
+    func synchronize() throws
+
+    // MARK: data movement
+    /// Copies the `shape`-shaped view `source` into the view `destination` (same dtype).
+    func copy(dtype: DType, shape: [Int], from source: StridedRef, to destination: StridedRef)
+    func fill(_ destination: BufferRef, count: Int, dtype: DType, value: Double)
+    func cast(_ source: BufferRef, from: DType, to destination: BufferRef, as: DType, count: Int)
+    func randomFill(_ destination: BufferRef, count: Int, distribution: RandomDistribution, seed: UInt64, counterOffset: UInt64)
+
+    // MARK: elementwise and reductions (f32)
+    func unary(_ op: UnaryOp, _ x: BufferRef, _ y: BufferRef, count: Int)
+    /// `out[idx] = a[idx] op b[idx]` over `shape`, reading `a` and `b` through their strides
+    /// (stride 0 broadcasts); `out` is contiguous.
+    func binary(_ op: BinaryOp, _ a: StridedRef, _ b: StridedRef, _ out: BufferRef, shape: [Int])
+    /// `out = condition != 0 ? a : b`, strided like `binary`.
+    func select(_ condition: StridedRef, _ a: StridedRef, _ b: StridedRef, _ out: BufferRef, shape: [Int])
+    /// `x` is contiguous `[outer, axis, inner]`; `y` is `[outer, inner]`.
+    func reduce(_ op: ReduceOp, _ x: BufferRef, _ y: BufferRef, outer: Int, axis: Int, inner: Int)
+    /// Sum of squares of `count` elements, accumulated in double (gradient norms).
+    func sumOfSquares(_ x: BufferRef, count: Int) -> Double
+
+    // MARK: matrix products
+    func gemm(_ descriptor: GemmDescriptor)
+
+    // MARK: softmax family (rows x cols, last axis)
+    func softmax(_ x: BufferRef, _ y: BufferRef, rows: Int, cols: Int, log: Bool)
+    func softmaxBackward(output y: BufferRef, gradOutput dy: BufferRef, gradInput dx: BufferRef, rows: Int, cols: Int, log: Bool)
+    /// `logp[r] = log_softmax(logits[r] / T)[targets[r]]`, saving the row logsumexp for backward.
+    func tokenLogProbs(logits: BufferRef, targets: BufferRef, logProbs: BufferRef, logSumExp: BufferRef, rows: Int, cols: Int, temperature: Float)
+    func tokenLogProbsBackward(logits: BufferRef, targets: BufferRef, logSumExp: BufferRef, gradLogProbs: BufferRef, gradLogits: BufferRef, rows: Int, cols: Int, temperature: Float)
+
+    // MARK: indexing
+    /// `y[r, j] = x[r, indices[r, j]]` with `x` `[rows, cols]` and `indices` `[rows, k]`.
+    func gather(_ x: BufferRef, indices: BufferRef, _ y: BufferRef, rows: Int, cols: Int, k: Int)
+    /// `dx` (`[rows, cols]`, zeroed by this call) receives `dy` scattered at `indices` (added on repeats).
+    func gatherBackward(_ dy: BufferRef, indices: BufferRef, _ dx: BufferRef, rows: Int, cols: Int, k: Int)
+    /// `y[i] = table[ids[i]]` (rows of `dim`); the table is f32 or bf16, `y` is f32.
+    func embedding(table: BufferRef, tableType: DType, ids: BufferRef, _ y: BufferRef, count: Int, dim: Int)
+    /// `gradTable[ids[i]] += dy[i]`; `gradTable` is zeroed by the caller.
+    func embeddingBackward(_ dy: BufferRef, ids: BufferRef, gradTable: BufferRef, count: Int, dim: Int)
+
+    // MARK: fused ops
+    func rmsNorm(_ x: BufferRef, weight: BufferRef, _ y: BufferRef, rstd: BufferRef, rows: Int, cols: Int, eps: Float)
+    /// Writes `dx`; *adds* the weight gradient into `gradWeight`.
+    func rmsNormBackward(_ dy: BufferRef, x: BufferRef, weight: BufferRef, rstd: BufferRef, gradInput dx: BufferRef, gradWeight: BufferRef, rows: Int, cols: Int)
+    /// Rotate-half rotary embedding of `[tokens, heads, headDim]` at `positions[tokens]`;
+    /// `inverse` rotates backwards (the gradient).
+    func rope(_ x: BufferRef, positions: BufferRef, _ y: BufferRef, tokens: Int, heads: Int, headDim: Int, theta: Float, inverse: Bool)
+    func swiglu(gate: BufferRef, up: BufferRef, _ y: BufferRef, count: Int)
+    func swigluBackward(gate: BufferRef, up: BufferRef, gradOutput: BufferRef, gradGate: BufferRef, gradUp: BufferRef, count: Int)
+    /// Forward attention; writes the output and the per-(batch, head, query) logsumexp
+    /// (`[batch, queryHeads, queryLength]`, `-inf` for queries that see no key).
+    func attention(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?, output: BufferRef, logSumExp: BufferRef)
+    /// Gradients of attention; `gradQuery`, `gradKey`, `gradValue` are contiguous and overwritten.
+    func attentionBackward(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?, output: BufferRef, logSumExp: BufferRef, gradOutput: BufferRef, gradQuery: BufferRef, gradKey: BufferRef, gradValue: BufferRef)
+
+    // MARK: optimiser
+    func adamW(parameter: BufferRef, gradient: BufferRef, firstMoment: BufferRef, secondMoment: BufferRef, count: Int, step: AdamWStep)
+}

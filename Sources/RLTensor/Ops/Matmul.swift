@@ -1,0 +1,106 @@
+extension Tensor {
+    /// How a 2-D view can be handed to GEMM without copying: packed or packed-transposed.
+    private struct MatrixOperand {
+        let tensor: Tensor
+        let transposed: Bool
+        let leadingDimension: Int
+    }
+
+    /// Views the last two axes as a GEMM operand, copying only if neither layout fits.
+    private static func matrixOperand(_ t: Tensor) -> MatrixOperand {
+        let r = t.rank
+        let rows = t.shape[r - 2], cols = t.shape[r - 1]
+        let sr = t.strides[r - 2], sc = t.strides[r - 1]
+        let batchPacked: Bool = {
+            // leading (batch) axes must be packed over the matrix block for strided batching
+            var expected = rows * cols
+            for axis in stride(from: r - 3, through: 0, by: -1) where t.shape[axis] != 1 {
+                if t.strides[axis] != expected { return false }
+                expected *= t.shape[axis]
+            }
+            return true
+        }()
+        if batchPacked {
+            if sc == 1 && (sr == cols || rows == 1) { return MatrixOperand(tensor: t, transposed: false, leadingDimension: Swift.max(cols, 1)) }
+            if sr == 1 && (sc == rows || cols == 1) { return MatrixOperand(tensor: t, transposed: true, leadingDimension: Swift.max(rows, 1)) }
+        }
+        return MatrixOperand(tensor: t.contiguous(), transposed: false, leadingDimension: Swift.max(cols, 1))
+    }
+
+    /// Matrix product over the last two axes: `[..., m, k] x [..., k, n] -> [..., m, n]`.
+    ///
+    /// `other` may be 2-D (shared by every batch entry, e.g. a weight), or have the same batch
+    /// axes. Transposed views (`w.transposed()`) are passed to GEMM without copying; a bf16
+    /// right operand is read directly by the backend (f32 accumulation).
+    public func matmul(_ other: Tensor) -> Tensor {
+        precondition(rank >= 2 && other.rank >= 2, "matmul needs matrices, got \(shape) and \(other.shape)")
+        precondition(dtype == .f32, "matmul: left operand must be f32, got \(dtype)")
+        precondition(other.dtype == .f32 || other.dtype == .bf16, "matmul: right operand must be f32 or bf16, got \(other.dtype)")
+        Tensor.checkSameDevice(self, other, "matmul")
+        let m = shape[rank - 2], k = shape[rank - 1]
+        let k2 = other.shape[other.rank - 2], n = other.shape[other.rank - 1]
+        precondition(k == k2, "matmul: inner dimensions differ: \(shape) x \(other.shape)")
+        let batchShape = Array(shape.dropLast(2))
+        let out: Tensor
+        if other.rank == 2 {
+            // Fold the batch into rows: [B*m, k] x [k, n].
+            let rowsAll = batchShape.reduce(1, *) * m
+            let a = Tensor.matrixOperand(self.rank == 2 ? self : self.contiguous().reshapedView([rowsAll, k]))
+            let b = Tensor.matrixOperand(other)
+            out = Tensor(uninitialized: batchShape + [m, n], dtype: .f32, device: device)
+            var d = GemmDescriptor(m: a.tensor.rank == 2 ? a.tensor.shape[0] : rowsAll, n: n, k: k,
+                                   a: BufferRef(a.tensor.storage.buffer, offset: a.tensor.offset), lda: a.leadingDimension,
+                                   b: BufferRef(b.tensor.storage.buffer, offset: b.tensor.offset), ldb: b.leadingDimension,
+                                   c: BufferRef(out.storage.buffer, offset: 0), ldc: Swift.max(n, 1))
+            d.transposeA = a.transposed
+            d.transposeB = b.transposed
+            d.bType = other.dtype
+            if d.m > 0 && n > 0 { backend.gemm(d) } else { backend.fill(out.ref, count: out.count, dtype: .f32, value: 0) }
+        } else {
+            precondition(Array(other.shape.dropLast(2)) == batchShape,
+                         "matmul: batch axes differ: \(shape) x \(other.shape)")
+            precondition(other.dtype == .f32, "batched matmul needs f32 operands")
+            let a = Tensor.matrixOperand(self), b = Tensor.matrixOperand(other)
+            let batch = batchShape.reduce(1, *)
+            out = Tensor(uninitialized: batchShape + [m, n], dtype: .f32, device: device)
+            var d = GemmDescriptor(m: m, n: n, k: k,
+                                   a: BufferRef(a.tensor.storage.buffer, offset: a.tensor.offset), lda: a.leadingDimension,
+                                   b: BufferRef(b.tensor.storage.buffer, offset: b.tensor.offset), ldb: b.leadingDimension,
+                                   c: BufferRef(out.storage.buffer, offset: 0), ldc: Swift.max(n, 1))
+            d.transposeA = a.transposed
+            d.transposeB = b.transposed
+            d.strideA = m * k; d.strideB = k * n; d.strideC = m * n
+            d.batchCount = batch
+            if batch > 0 && m > 0 && n > 0 { backend.gemm(d) } else { backend.fill(out.ref, count: out.count, dtype: .f32, value: 0) }
+        }
+        let lhs = self, rhs = other
+        return out.recorded([lhs, rhs]) { g in
+            let gradLeft = g.matmul(rhs.dtype == .f32 ? rhs.transposed() : rhs.cast(to: .f32).transposed())
+            let gradRight: Tensor?
+            if rhs.dtype != .f32 {
+                gradRight = nil  // bf16 weights are frozen inference copies
+            } else if rhs.rank == 2 {
+                let rowsAll = lhs.count / k
+                let a2 = lhs.contiguous().reshapedView([rowsAll, k])
+                let g2 = g.contiguous().reshapedView([rowsAll, n])
+                gradRight = a2.transposed().matmul(g2)
+            } else {
+                gradRight = lhs.transposed().matmul(g)
+            }
+            return [gradLeft, gradRight]
+        }
+    }
+
+    /// A reshape of a packed tensor that records nothing (internal plumbing).
+    func reshapedView(_ newShape: [Int]) -> Tensor {
+        precondition(isContiguous)
+        return withNewIdentity(shape: newShape, strides: Tensor.contiguousStrides(newShape))
+    }
+
+    /// `self.matmul(weight.transposed())`: a linear layer with a `[out, in]` weight as Hugging
+    /// Face stores it, plus an optional bias.
+    public func linear(_ weight: Tensor, bias: Tensor? = nil) -> Tensor {
+        let y = matmul(weight.transposed())
+        return bias.map { y + $0 } ?? y
+    }
+}
