@@ -102,6 +102,13 @@ extension Tensor {
         return out.recorded([self]) { [$0] }
     }
 
+    /// A packed copy in new memory (any dtype; differentiable).
+    public func copied() -> Tensor {
+        let out = Tensor(uninitialized: shape, dtype: dtype, device: device)
+        backend.copy(dtype: dtype, shape: shape, from: stridedRef, to: out.stridedRef)
+        return out.recorded([self]) { [$0] }
+    }
+
     /// Converts the elements to `dtype` (floats round to nearest even).
     public func cast(to target: DType) -> Tensor {
         if target == dtype { return self }

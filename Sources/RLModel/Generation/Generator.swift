@@ -1,0 +1,136 @@
+import RLTensor
+
+/// Why a sequence stopped.
+public enum FinishReason: String, Sendable, Codable {
+    /// An end-of-sequence token was sampled (it is the last token of the completion).
+    case eos
+    /// The token budget ran out.
+    case length
+    /// A stop string appeared in the text.
+    case stop
+}
+
+/// Options of a generation run.
+public struct GenerationOptions: Sendable {
+    public var maxNewTokens: Int
+    public var sampling: SamplingParameters
+    /// Samples drawn per prompt (GRPO's group size G).
+    public var samplesPerPrompt: Int
+    /// Token ids that end a sequence (e.g. the EOS id).
+    public var stopTokenIDs: Set<Int32>
+    /// Strings that end a sequence when they appear in its decoded text (needs a decoder).
+    public var stopStrings: [String]
+    /// Seed of the run; each sequence derives its own stream from it.
+    public var seed: UInt64
+
+    public init(maxNewTokens: Int, sampling: SamplingParameters = .greedy, samplesPerPrompt: Int = 1,
+                stopTokenIDs: Set<Int32> = [], stopStrings: [String] = [], seed: UInt64 = 0) {
+        self.maxNewTokens = maxNewTokens
+        self.sampling = sampling
+        self.samplesPerPrompt = samplesPerPrompt
+        self.stopTokenIDs = stopTokenIDs
+        self.stopStrings = stopStrings
+        self.seed = seed
+    }
+}
+
+/// One generated completion.
+public struct GeneratedSequence: Sendable {
+    public var promptIndex: Int
+    public var sampleIndex: Int
+    /// Completion token ids (the stopping EOS included).
+    public var tokens: [Int32]
+    /// Log-probability of each completion token under the model (temperature 1).
+    public var logProbs: [Float]
+    public var finishReason: FinishReason
+    /// The decoded completion, when a decoder was given.
+    public var text: String?
+}
+
+/// Batched sampling from a `Qwen2Model` with a shared, preallocated KV cache.
+///
+/// B prompts are left-padded and prefilled once; each prompt's cache rows are then shared by its
+/// G samples; finished sequences leave the batch so they stop costing compute.
+public struct Generator {
+    public let model: Qwen2Model
+    /// Turns completion ids into text (for stop strings and `GeneratedSequence.text`).
+    public let decode: (@Sendable ([Int32]) -> String)?
+
+    public init(model: Qwen2Model, decode: (@Sendable ([Int32]) -> String)? = nil) {
+        self.model = model
+        self.decode = decode
+    }
+
+    /// The seed of sequence `index` of a run with `seed` (SplitMix64 finaliser).
+    static func sequenceSeed(_ seed: UInt64, _ index: Int) -> UInt64 {
+        var z = seed &+ UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Generates `samplesPerPrompt` completions for every prompt; results are ordered by prompt,
+    /// then sample. `onToken(sequenceIndex, token)` streams tokens as they are chosen.
+    public func generate(prompts: [[Int32]], options: GenerationOptions,
+                         onToken: ((Int, Int32) -> Void)? = nil) -> [GeneratedSequence] {
+        precondition(!prompts.isEmpty && prompts.allSatisfy { !$0.isEmpty }, "generate: every prompt needs at least one token")
+        precondition(options.samplesPerPrompt >= 1, "generate: samplesPerPrompt must be at least 1")
+        precondition(options.stopStrings.isEmpty || decode != nil, "generate: stop strings need a decoder")
+        let vocab = model.config.vocabSize
+        let promptLength = prompts.map(\.count).max()!
+        var padded: [Int32] = [], mask: [Int32] = []
+        for prompt in prompts {
+            let pad = promptLength - prompt.count
+            padded += [Int32](repeating: 0, count: pad) + prompt
+            mask += [Int32](repeating: 0, count: pad) + [Int32](repeating: 1, count: prompt.count)
+        }
+        let device = model.parameters["model.norm.weight"]!.device
+        var cache = KVCache(config: model.config, batch: prompts.count, capacity: promptLength + max(options.maxNewTokens, 1), device: device)
+        let promptLogits = model.forward(tokens: padded, mask: mask, cache: cache).toFloatArray()
+
+        let g = options.samplesPerPrompt
+        let total = prompts.count * g
+        var sequences = (0..<total).map { GeneratedSequence(promptIndex: $0 / g, sampleIndex: $0 % g, tokens: [], logProbs: [], finishReason: .length) }
+        guard options.maxNewTokens > 0 else { return sequences }
+        // Rows of the live batch map to sequences; each row starts from its prompt's logits.
+        var active = Array(0..<total)
+        cache = cache.selectRows(active.map { $0 / g })
+        var logits = active.flatMap { promptLogits[($0 / g) * vocab..<($0 / g + 1) * vocab] }
+        let sampler = TokenSampler(options.sampling)
+        let seeds = (0..<total).map { Generator.sequenceSeed(options.seed, $0) }
+
+        for step in 0..<options.maxNewTokens {
+            var nextTokens: [Int32] = []
+            var stillActive: [Int] = []
+            var keptRows: [Int] = []
+            for (row, sequence) in active.enumerated() {
+                let history = options.sampling.repetitionPenalty == 1 ? [] : prompts[sequence / g] + sequences[sequence].tokens
+                let (token, logProb) = logits.withUnsafeBufferPointer {
+                    sampler.sample(logits: UnsafeBufferPointer(rebasing: $0[row * vocab..<(row + 1) * vocab]),
+                                   history: history, seed: seeds[sequence], step: UInt64(step))
+                }
+                sequences[sequence].tokens.append(token)
+                sequences[sequence].logProbs.append(logProb)
+                onToken?(sequence, token)
+                if options.stopTokenIDs.contains(token) {
+                    sequences[sequence].finishReason = .eos
+                } else if !options.stopStrings.isEmpty, let decode,
+                          options.stopStrings.contains(where: decode(sequences[sequence].tokens).contains) {
+                    sequences[sequence].finishReason = .stop
+                } else if step + 1 < options.maxNewTokens {
+                    stillActive.append(sequence)
+                    keptRows.append(row)
+                    nextTokens.append(token)
+                }
+            }
+            if stillActive.isEmpty { break }
+            if keptRows.count != active.count { cache = cache.selectRows(keptRows) }
+            active = stillActive
+            logits = model.forward(tokens: nextTokens, cache: cache).toFloatArray()
+        }
+        if let decode {
+            for i in sequences.indices { sequences[i].text = decode(sequences[i].tokens) }
+        }
+        return sequences
+    }
+}

@@ -1,0 +1,98 @@
+import RLTensor
+
+extension Qwen2Model {
+    /// Per-token positions for a batch: `cumsum(mask) - 1` (so left padding does not shift the
+    /// real tokens' positions), 0 at padding; `[batch, length]` i32.
+    public static func positions(attentionMask mask: [Int32], batch: Int, length: Int, start: [Int32]? = nil) -> [Int32] {
+        var positions = [Int32](repeating: 0, count: batch * length)
+        for b in 0..<batch {
+            var next = start?[b] ?? 0
+            for t in 0..<length where mask[b * length + t] != 0 {
+                positions[b * length + t] = next
+                next += 1
+            }
+        }
+        return positions
+    }
+
+    /// One decoder layer on hidden states `[batch, length, hidden]`.
+    ///
+    /// `keys`/`values` hold the attention context: for training they are this layer's own
+    /// projections; with a KV cache they are the cache up to the new tokens (see `KVCache`).
+    func decoderLayer(_ layer: Int, _ x: Tensor, positions: Tensor, keyMask: Tensor?,
+                      cache: KVCache? = nil) -> Tensor {
+        let c = config
+        let p = "model.layers.\(layer)."
+        let (batch, length) = (x.shape[0], x.shape[1])
+        let eps = Float(c.rmsNormEps), theta = Float(c.ropeTheta)
+        let h = x.rmsNorm(weight: weight(p + "input_layernorm.weight"), eps: eps)
+        let q = h.linear(weight(p + "self_attn.q_proj.weight"), bias: weight(p + "self_attn.q_proj.bias"))
+            .reshaped([batch, length, c.numAttentionHeads, c.headDim]).rotaryEmbedding(positions: positions, theta: theta)
+        let k = h.linear(weight(p + "self_attn.k_proj.weight"), bias: weight(p + "self_attn.k_proj.bias"))
+            .reshaped([batch, length, c.numKeyValueHeads, c.headDim]).rotaryEmbedding(positions: positions, theta: theta)
+        let v = h.linear(weight(p + "self_attn.v_proj.weight"), bias: weight(p + "self_attn.v_proj.bias"))
+            .reshaped([batch, length, c.numKeyValueHeads, c.headDim])
+        let attended: Tensor
+        if let cache {
+            let (keys, values, mask, offset) = cache.append(layer: layer, keys: k, values: v)
+            attended = Tensor.attention(query: q, key: keys, value: values, keyMask: mask, queryOffset: offset)
+        } else {
+            attended = Tensor.attention(query: q, key: k, value: v, keyMask: keyMask)
+        }
+        let afterAttention = x + attended.reshaped([batch, length, c.numAttentionHeads * c.headDim])
+            .linear(weight(p + "self_attn.o_proj.weight"))
+        let h2 = afterAttention.rmsNorm(weight: weight(p + "post_attention_layernorm.weight"), eps: eps)
+        let mlp = Tensor.swiglu(gate: h2.linear(weight(p + "mlp.gate_proj.weight")), up: h2.linear(weight(p + "mlp.up_proj.weight")))
+            .linear(weight(p + "mlp.down_proj.weight"))
+        return afterAttention + mlp
+    }
+
+    /// Final hidden states `[batch, length, hidden]` for token ids `[batch, length]` (i32).
+    ///
+    /// `attentionMask` (`[batch, length]`, 1 = token, 0 = padding) gives left- or right-padded
+    /// batches: positions come from the mask and padding keys are never attended. With
+    /// `checkpointLayers`, each decoder layer's activations are recomputed during backward.
+    public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor? = nil, checkpointLayers: Bool = false) -> Tensor {
+        precondition(inputIDs.rank == 2 && inputIDs.dtype == .i32, "inputIDs must be i32 [batch, length], got \(inputIDs.dtype) \(inputIDs.shape)")
+        let (batch, length) = (inputIDs.shape[0], inputIDs.shape[1])
+        let maskValues = attentionMask?.toInt32Array() ?? [Int32](repeating: 1, count: batch * length)
+        if let attentionMask { precondition(attentionMask.shape == inputIDs.shape, "attention mask \(attentionMask.shape) != ids \(inputIDs.shape)") }
+        let positions = Tensor(Qwen2Model.positions(attentionMask: maskValues, batch: batch, length: length),
+                               shape: [batch, length], device: inputIDs.device)
+        let mask = attentionMask.map { $0.dtype == .i32 ? $0 : $0.cast(to: .i32) }
+        var x = weight("model.embed_tokens.weight").embedding(inputIDs)
+        for layer in 0..<config.numHiddenLayers {
+            if checkpointLayers {
+                x = checkpoint(x) { [unowned self] in self.decoderLayer(layer, $0, positions: positions, keyMask: mask) }
+            } else {
+                x = decoderLayer(layer, x, positions: positions, keyMask: mask)
+            }
+        }
+        return x.rmsNorm(weight: weight("model.norm.weight"), eps: Float(config.rmsNormEps))
+    }
+
+    /// Logits `[..., vocab]` of final hidden states `[..., hidden]`.
+    public func logits(hiddenStates: Tensor) -> Tensor {
+        hiddenStates.linear(lmHead)
+    }
+
+    /// Logits for every position: `[batch, length, vocab]`.
+    public func logits(inputIDs: Tensor, attentionMask: Tensor? = nil, checkpointLayers: Bool = false) -> Tensor {
+        logits(hiddenStates: hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, checkpointLayers: checkpointLayers))
+    }
+
+    /// Log-probability of each token given the ones before it, for the last `count` tokens of
+    /// each row: returns `[batch, count]` where entry `t` scores token `length - count + t`.
+    ///
+    /// Only the needed positions go through the LM head, and the `[tokens, vocab]` log-softmax
+    /// is never materialised. `temperature` divides the logits first.
+    public func tokenLogProbs(inputIDs: Tensor, attentionMask: Tensor? = nil, lastTokens count: Int,
+                              temperature: Float = 1, checkpointLayers: Bool = false) -> Tensor {
+        let length = inputIDs.shape[1]
+        precondition(count >= 1 && count < length, "tokenLogProbs: need 1 <= count < length (\(length)), got \(count)")
+        let hidden = hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, checkpointLayers: checkpointLayers)
+        let scoring = hidden.sliced(axis: 1, (length - count - 1)..<(length - 1))
+        let targets = inputIDs.sliced(axis: 1, (length - count)..<length).contiguous()
+        return logits(hiddenStates: scoring).tokenLogProbs(targets: targets, temperature: temperature)
+    }
+}

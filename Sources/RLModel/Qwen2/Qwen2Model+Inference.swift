@@ -1,0 +1,34 @@
+import RLTensor
+
+extension Qwen2Model {
+    /// Runs `tokens` (`[cache.batch, count]` row-major, with their padding `mask`) through the
+    /// model, appending to `cache`, and returns the logits of the last position of each row
+    /// (`[batch, vocab]`). Records nothing for autograd.
+    public func forward(tokens: [Int32], mask: [Int32]? = nil, cache: KVCache) -> Tensor {
+        withoutGradients {
+            let batch = cache.batch
+            precondition(batch > 0 && tokens.count % batch == 0, "forward: \(tokens.count) tokens for \(batch) rows")
+            let count = tokens.count / batch
+            let device = weight("model.norm.weight").device
+            let realMask = mask ?? [Int32](repeating: 1, count: tokens.count)
+            let positions = Tensor(cache.beginStep(count: count, newMask: realMask), shape: [batch, count], device: device)
+            let ids = Tensor(tokens, shape: [batch, count], device: device)
+            var x = weight("model.embed_tokens.weight").embedding(ids)
+            for layer in 0..<config.numHiddenLayers {
+                x = decoderLayer(layer, x, positions: positions, keyMask: nil, cache: cache)
+            }
+            cache.commitStep()
+            let last = x.sliced(axis: 1, (count - 1)..<count).reshaped([batch, config.hiddenSize])
+            return logits(hiddenStates: last.rmsNorm(weight: weight("model.norm.weight"), eps: Float(config.rmsNormEps)))
+        }
+    }
+
+    /// A copy for fast inference whose matrices (projections, embedding, LM head) are stored
+    /// as `dtype` (bf16 halves the bytes each decode step reads); norms and biases stay f32.
+    public func inferenceCopy(matrices dtype: DType) -> Qwen2Model {
+        let converted = withoutGradients {
+            parameters.mapValues { t in t.rank == 2 ? t.cast(to: dtype) : t }
+        }
+        return Qwen2Model(config: config, parameters: converted)
+    }
+}
