@@ -91,7 +91,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable, Sendable
         case let .writeFailed(file, reason):
             return "\(file): write failed: \(reason); the previous file, if any, is unchanged"
         case let .invalidConfig(file, key, reason):
-            return "\(file): key '\(key)': \(reason)"
+            return key.isEmpty ? "\(file): \(reason)" : "\(file): key '\(key)': \(reason)"
         case let .unsupportedConfig(file, key, reason):
             return "\(file): key '\(key)': unsupported: \(reason)"
         }
