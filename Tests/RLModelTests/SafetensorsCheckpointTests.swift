@@ -150,3 +150,25 @@ struct SafetensorsCheckpointTests {
         #expect(checkpointError { _ = try CheckpointReader(at: folder.url) } == .noCheckpoint(folder: folder.url.path))
     }
 }
+
+@Suite("Checkpoints: opening rules")
+struct SafetensorsCheckpointOpeningTests {
+    @Test("a folder with both model.safetensors and an index opens model.safetensors, as transformers does")
+    func prefersSingleFile() throws {
+        let folder = try TemporaryFolder()
+        try CheckpointWriter.write([(name: "single", tensor: SafetensorsTensor(shape: [1], floats: [1]))], to: folder.url)
+        try FileManager.default.copyItem(at: SafetensorsCheckpointTests.sharded.appendingPathComponent(ShardIndex.fileName),
+                                         to: folder.file(ShardIndex.fileName))
+        let reader = try CheckpointReader(at: folder.url)
+        #expect(reader.tensorNames == ["single"])
+    }
+
+    @Test("an I64 value outside Int32 is reported, not truncated")
+    func int32Range() throws {
+        var bytes = Data()
+        for value: Int64 in [1, 1 << 40] { Swift.withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
+        let tensor = SafetensorsTensor(dtype: .int64, shape: [2], bytes: bytes)
+        #expect(try tensor.int64s() == [1, 1 << 40])
+        #expect(checkpointError { _ = try tensor.int32s(name: "ids") } == .valueOutOfRange(tensor: "ids", value: 1 << 40, target: "Int32"))
+    }
+}

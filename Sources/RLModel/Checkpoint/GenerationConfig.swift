@@ -8,7 +8,7 @@ import FoundationEssentials
 public struct GenerationConfig: Codable, Equatable, Sendable {
     public var bosTokenID: TokenIDs?
     public var eosTokenID: TokenIDs?
-    public var padTokenID: TokenIDs?
+    public var padTokenID: Int?
     public var doSample: Bool?
     public var temperature: Double?
     public var topP: Double?
@@ -19,7 +19,7 @@ public struct GenerationConfig: Codable, Equatable, Sendable {
     public var transformersVersion: String?
 
     public init(
-        bosTokenID: TokenIDs? = nil, eosTokenID: TokenIDs? = nil, padTokenID: TokenIDs? = nil,
+        bosTokenID: TokenIDs? = nil, eosTokenID: TokenIDs? = nil, padTokenID: Int? = nil,
         doSample: Bool? = nil, temperature: Double? = nil, topP: Double? = nil, topK: Int? = nil,
         maxNewTokens: Int? = nil, maxLength: Int? = nil, repetitionPenalty: Double? = nil,
         transformersVersion: String? = nil

@@ -1,25 +1,25 @@
 import FoundationEssentials
 
 /// The `model.safetensors.index.json` of a sharded checkpoint: which shard file holds each tensor.
-public struct ShardIndex: Equatable, Sendable {
+struct ShardIndex: Equatable, Sendable {
     /// The file name transformers gives the index.
-    public static let fileName = "model.safetensors.index.json"
+    static let fileName = "model.safetensors.index.json"
 
     /// Tensor name → shard file name (a plain name in the index's folder).
-    public var weightMap: [String: String]
+    var weightMap: [String: String]
     /// `metadata.total_size`: bytes of tensor data over all shards, if recorded.
-    public var totalSize: Int?
+    var totalSize: Int?
     /// `metadata.total_parameters`: elements over all shards, if recorded (transformers 5).
-    public var totalParameters: Int?
+    var totalParameters: Int?
 
-    public init(weightMap: [String: String], totalSize: Int?, totalParameters: Int?) {
+    init(weightMap: [String: String], totalSize: Int?, totalParameters: Int?) {
         self.weightMap = weightMap
         self.totalSize = totalSize
         self.totalParameters = totalParameters
     }
 
     /// Reads and validates the index at `url`: valid JSON, and every shard a plain file name.
-    public init(contentsOf url: URL) throws(CheckpointError) {
+    init(contentsOf url: URL) throws(CheckpointError) {
         let path = url.path
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw .unreadable(file: path, reason: "\(error)") }
@@ -36,10 +36,10 @@ public struct ShardIndex: Equatable, Sendable {
     }
 
     /// The shard file names, sorted.
-    public var shardNames: [String] { Set(weightMap.values).sorted() }
+    var shardNames: [String] { Set(weightMap.values).sorted() }
 
     /// The index as transformers writes it: sorted keys, two-space indent, final newline.
-    public func jsonData() -> Data {
+    func jsonData() -> Data {
         var metadata: [String] = []
         if let totalParameters { metadata.append("    \"total_parameters\": \(totalParameters)") }
         if let totalSize { metadata.append("    \"total_size\": \(totalSize)") }
