@@ -1,0 +1,111 @@
+import FoundationEssentials
+import RLTensor
+import Testing
+
+@testable import RLModel
+
+/// Parity with Hugging Face transformers on the fixtures it wrote (`shared/fixtures/*`):
+/// logits, token log-probs, loss, every parameter gradient and greedy generations.
+@Suite("Qwen2 parity with transformers")
+struct Qwen2ParityTests {
+    static let fixtures = ["qwen2-tiny", "qwen2-tiny-bf16", "qwen2-tiny-tied-sharded"]
+
+    struct Expected {
+        let reader: CheckpointReader
+        func floats(_ name: String) throws -> [Float] { try reader.tensor(named: name).floats(name: name) }
+        func ints(_ name: String) throws -> [Int32] { try reader.tensor(named: name).int64s(name: name).map { Int32($0) } }
+        func shape(_ name: String) throws -> [Int] { try reader.tensor(named: name).shape }
+    }
+
+    func load(_ fixture: String) throws -> (Qwen2Model, Expected) {
+        let folder = fixturesDirectory.appendingPathComponent(fixture)
+        let model = try Qwen2Model.load(from: folder)
+        let expected = Expected(reader: try CheckpointReader(at: folder.appendingPathComponent("expected.safetensors")))
+        return (model, expected)
+    }
+
+    static func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
+        precondition(a.count == b.count)
+        return zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    }
+
+    /// `||a - b|| / ||b||`.
+    static func relativeError(_ a: [Float], _ b: [Float]) -> Double {
+        precondition(a.count == b.count)
+        var diff = 0.0, norm = 0.0
+        for (x, y) in zip(a, b) { diff += Double(x - y) * Double(x - y); norm += Double(y) * Double(y) }
+        return (diff / max(norm, 1e-30)).squareRoot()
+    }
+
+    @Test("logits, token log-probs and loss", arguments: fixtures)
+    func forward(_ fixture: String) throws {
+        let (model, expected) = try load(fixture)
+        let ids = try expected.ints("input_ids"), shape = try expected.shape("input_ids")
+        let input = Tensor(ids, shape: shape)
+        let logits = model.logits(inputIDs: input)
+        #expect(logits.shape == (try expected.shape("logits")))
+        #expect(Self.maxAbsDifference(logits.toFloatArray(), try expected.floats("logits")) <= 1e-4)
+        let logProbs = model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1)
+        #expect(Self.maxAbsDifference(logProbs.toFloatArray(), try expected.floats("token_logprobs")) <= 1e-4)
+        let loss = -logProbs.mean().item()
+        #expect(abs(loss - (try expected.floats("loss"))[0]) <= 1e-5)
+    }
+
+    @Test("every parameter gradient of the loss", arguments: fixtures)
+    func gradients(_ fixture: String) throws {
+        let (model, expected) = try load(fixture)
+        let ids = try expected.ints("input_ids"), shape = try expected.shape("input_ids")
+        let input = Tensor(ids, shape: shape)
+        for checkpointLayers in [false, true] {
+            let (_, grads) = valueAndGrad(at: model.parameters) {
+                -model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1, checkpointLayers: checkpointLayers).mean()
+            }
+            for (name, grad) in grads {
+                let reference = try expected.floats("grad." + name)
+                let error = Self.relativeError(grad.toFloatArray(), reference)
+                #expect(error <= 1e-3, "\(fixture) \(name) (checkpointed: \(checkpointLayers)): relative error \(error)")
+            }
+        }
+    }
+
+    @Test("greedy generation", arguments: fixtures)
+    func greedy(_ fixture: String) throws {
+        let (model, expected) = try load(fixture)
+        let prompt = try expected.ints("prompt_ids")
+        let reference = try expected.ints("greedy_ids")
+        let generated = Generator(model: model).generate(prompts: [prompt], options: GenerationOptions(maxNewTokens: reference.count - prompt.count))
+        #expect(prompt + generated[0].tokens == reference)
+        #expect(generated[0].finishReason == .length)
+    }
+
+    @Test("a left-padded batch gives each row's own logits")
+    func leftPadding() throws {
+        let (model, expected) = try load("qwen2-tiny")
+        let ids = try expected.ints("input_ids"), shape = try expected.shape("input_ids")
+        let row = Array(ids[0..<shape[1]])
+        let pad = 3
+        let paddedIDs = [Int32](repeating: 0, count: pad) + row
+        let mask = [Int32](repeating: 0, count: pad) + [Int32](repeating: 1, count: row.count)
+        let logits = model.logits(inputIDs: Tensor(paddedIDs, shape: [1, pad + row.count]),
+                                  attentionMask: Tensor(mask, shape: [1, pad + row.count]))
+        let vocab = model.config.vocabSize
+        let realPart = Array(logits.toFloatArray()[(pad * vocab)...])
+        let reference = Array(try expected.floats("logits")[0..<(row.count * vocab)])
+        #expect(Self.maxAbsDifference(realPart, reference) <= 1e-4)
+    }
+
+    @Test("KV-cache decoding matches the full forward")
+    func cacheMatchesFullForward() throws {
+        let (model, expected) = try load("qwen2-tiny")
+        let ids = Array(try expected.ints("input_ids")[0..<16])
+        let full = model.logits(inputIDs: Tensor(ids, shape: [1, 16])).toFloatArray()
+        let cache = KVCache(config: model.config, batch: 1, capacity: 16)
+        let vocab = model.config.vocabSize
+        var last = model.forward(tokens: Array(ids[0..<10]), cache: cache).toFloatArray()
+        #expect(Self.maxAbsDifference(last, Array(full[(9 * vocab)..<(10 * vocab)])) <= 1e-4)
+        for t in 10..<16 {
+            last = model.forward(tokens: [ids[t]], cache: cache).toFloatArray()
+            #expect(Self.maxAbsDifference(last, Array(full[(t * vocab)..<((t + 1) * vocab)])) <= 1e-4)
+        }
+    }
+}
