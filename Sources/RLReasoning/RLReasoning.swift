@@ -1,1 +1,0 @@
-// RLReasoning: rewards, GRPO, the trainer and evaluation. Work in progress: see issues 5 and 7.
