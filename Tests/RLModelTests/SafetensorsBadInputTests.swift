@@ -136,3 +136,52 @@ struct SafetensorsBadInputTests {
         #expect(error?.description.hasPrefix(path) == true)
     }
 }
+
+@Suite("Safetensors robustness")
+struct SafetensorsRobustnessTests {
+    /// A small valid file: an I64 pair, an F32 triple and a BF16 scalar.
+    static let valid = safetensorsBytes(
+        header: #"{"__metadata__":{"format":"pt"},"i":{"dtype":"I64","shape":[2],"data_offsets":[0,16]},"f":{"dtype":"F32","shape":[3],"data_offsets":[16,28]},"b":{"dtype":"BF16","shape":[],"data_offsets":[28,30]}}"#,
+        data: Array(0 ..< 30))
+
+    /// Opening either fails with a CheckpointError or yields tensors whose bytes fit their shapes.
+    private func openOrReject(_ bytes: [UInt8], in folder: borrowing TemporaryFolder) throws -> Bool {
+        let url = try folder.write("case.safetensors", bytes)
+        do {
+            let file = try SafetensorsFile(contentsOf: url)
+            for name in file.tensorNames {
+                let tensor = try file.tensor(named: name)
+                #expect(tensor.withUnsafeBytes { $0.count } == tensor.elementCount * tensor.dtype.byteSize)
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    @Test("every truncation of a valid file is rejected")
+    func truncations() throws {
+        let folder = try TemporaryFolder()
+        #expect(try openOrReject(Self.valid, in: folder))
+        for length in 0 ..< Self.valid.count {
+            #expect(try !openOrReject(Array(Self.valid.prefix(length)), in: folder), "length \(length)")
+        }
+    }
+
+    @Test("single-byte corruptions of the header never crash and never yield inconsistent tensors")
+    func byteFlips() throws {
+        let folder = try TemporaryFolder()
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var rejected = 0
+        let headerEnd = Self.valid.count - 30
+        for _ in 0 ..< 400 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            var bytes = Self.valid
+            let position = Int(state >> 33) % headerEnd
+            bytes[position] = UInt8(truncatingIfNeeded: state >> 13)
+            if try !openOrReject(bytes, in: folder) { rejected += 1 }
+        }
+        // Most random edits of the length prefix or the JSON must be caught.
+        #expect(rejected > 200)
+    }
+}

@@ -25,10 +25,7 @@ public struct SafetensorsTensor: Sendable {
 
     /// An F32 tensor holding `values` in row-major order.
     public init(shape: [Int], floats values: [Float]) {
-        var bytes = Data(capacity: values.count * 4)
-        for value in values {
-            Swift.withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
-        }
+        let bytes = values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Data($0) }
         self.init(dtype: .float32, shape: shape, bytes: bytes)
     }
 
