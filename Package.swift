@@ -33,6 +33,7 @@ let package = Package(
 
         .testTarget(name: "RLTensorTests", dependencies: ["RLTensor", "COpenBLAS"]),
         .testTarget(name: "RLModelTests", dependencies: ["RLModel"]),
+        .testTarget(name: "RLReasoningTests", dependencies: ["RLReasoning", "RLModel", "RLTensor"]),
     ],
     swiftLanguageModes: [.v6]
 )
