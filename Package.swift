@@ -30,6 +30,7 @@ let package = Package(
         // Examples: one executable per job (Examples/<name>/main.swift).
 
         .testTarget(name: "RLTensorTests", dependencies: ["RLTensor", "COpenBLAS"]),
+        .testTarget(name: "RLModelTests", dependencies: ["RLModel"]),
     ],
     swiftLanguageModes: [.v6]
 )
