@@ -1,0 +1,42 @@
+/// A Jinja chat template (from `tokenizer_config.json`), rendered as transformers'
+/// `apply_chat_template(..., tokenize=False)` does.
+///
+/// A small interpreter covers what model templates use: `if`/`elif`/`else`, `for` (with `loop`,
+/// `else`, inline `if`, `break`/`continue`), `set` (including `namespace` attributes), `macro`,
+/// expressions with Python semantics, common filters (`trim`, `tojson`, `length`, ...), tests
+/// (`defined`, `none`, ...), string and dict methods, `raise_exception`, and whitespace control
+/// with `trim_blocks` and `lstrip_blocks` on. Anything else is a `ChatTemplateError.unsupported`.
+public struct ChatTemplate: Sendable {
+    private let statements: [JinjaStatement]
+
+    /// Parses template source.
+    public init(_ source: String) throws {
+        statements = try JinjaParser.parse(try JinjaLexer.tokenize(source))
+    }
+
+    /// Renders `messages` with `add_generation_prompt`; `variables` are the other strings
+    /// templates read (`bos_token`, `eos_token`, `pad_token`, ...).
+    public func render(messages: [ChatMessage], addGenerationPrompt: Bool,
+                       variables: [String: String] = [:]) throws -> String {
+        var context: [String: JinjaValue] = variables.mapValues { .string($0) }
+        context["messages"] = .list(messages.map { message in
+            .dictionary(JinjaDictionary([("role", .string(message.role)), ("content", .string(message.content))]))
+        })
+        context["add_generation_prompt"] = .boolean(addGenerationPrompt)
+        return try JinjaInterpreter(context: context).render(statements)
+    }
+}
+
+extension Tokenizer {
+    /// Renders the tokenizer's chat template with its special tokens (`bos_token`, `eos_token`, `pad_token`).
+    /// Encode the result with `addSpecialTokens: false`: templates emit BOS themselves.
+    public func applyChatTemplate(messages: [ChatMessage], addGenerationPrompt: Bool) throws -> String {
+        guard let chatTemplate else { throw ChatTemplateError.noTemplate }
+        var variables: [String: String] = [:]
+        variables["bos_token"] = bosToken
+        variables["eos_token"] = eosToken
+        variables["pad_token"] = padToken
+        return try ChatTemplate(chatTemplate).render(messages: messages, addGenerationPrompt: addGenerationPrompt,
+                                                     variables: variables)
+    }
+}

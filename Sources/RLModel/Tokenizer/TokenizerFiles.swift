@@ -1,0 +1,295 @@
+import FoundationEssentials
+
+/// Reads the Hugging Face tokenizer files of a model folder.
+enum TokenizerFiles {
+    /// Reads `tokenizer.json` (plus `tokenizer_config.json` when present), or else
+    /// `vocab.json` + `merges.txt` (+ `tokenizer_config.json`).
+    static func read(directory: URL) throws -> TokenizerDefinition {
+        let fileManager = FileManager.default
+        let tokenizerJSON = directory.appending(path: "tokenizer.json")
+        let configURL = directory.appending(path: "tokenizer_config.json")
+        let config = fileManager.fileExists(atPath: configURL.path) ? try readJSON(configURL) : nil
+        if fileManager.fileExists(atPath: tokenizerJSON.path) {
+            return try readTokenizerJSON(tokenizerJSON, config: config)
+        }
+        let vocabURL = directory.appending(path: "vocab.json")
+        let mergesURL = directory.appending(path: "merges.txt")
+        for url in [vocabURL, mergesURL] where !fileManager.fileExists(atPath: url.path) {
+            throw TokenizerError(
+                file: url.path,
+                problem: "missing: a tokenizer folder needs tokenizer.json, or vocab.json and merges.txt")
+        }
+        return try readVocabularyAndMerges(vocab: vocabURL, merges: mergesURL, config: config, configPath: configURL.path)
+    }
+
+    // MARK: tokenizer.json
+
+    private struct TokenizerJSON: Decodable {
+        var added_tokens: [AddedTokenJSON]?
+        var normalizer: JSONValue?
+        var pre_tokenizer: JSONValue?
+        var post_processor: JSONValue?
+        var decoder: JSONValue?
+        var model: Model
+
+        struct Model: Decodable {
+            var type: String?
+            var vocab: [String: Int32]
+            var merges: [Merge]
+            var byte_fallback: Bool?
+            var ignore_merges: Bool?
+            var continuing_subword_prefix: String?
+            var end_of_word_suffix: String?
+        }
+
+        /// A merge, written `"a b"` or `["a", "b"]`.
+        struct Merge: Decodable {
+            var pair: (String, String)?
+            var text: String
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let parts = try? container.decode([String].self) {
+                    text = parts.joined(separator: " ")
+                    pair = parts.count == 2 ? (parts[0], parts[1]) : nil
+                } else {
+                    text = try container.decode(String.self)
+                    pair = Self.split(text)
+                }
+            }
+
+            static func split(_ line: Substring) -> (String, String)? {
+                let parts = line.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+                return (String(parts[0]), String(parts[1]))
+            }
+
+            static func split(_ line: String) -> (String, String)? { split(line[...]) }
+        }
+    }
+
+    private struct AddedTokenJSON: Decodable {
+        var id: Int32
+        var content: String
+        var special: Bool?
+        var normalized: Bool?
+        var lstrip: Bool?
+        var rstrip: Bool?
+        var single_word: Bool?
+    }
+
+    private static func readTokenizerJSON(_ url: URL, config: JSONValue?) throws -> TokenizerDefinition {
+        let file = url.path
+        let parsed: TokenizerJSON = try decode(TokenizerJSON.self, from: url)
+        let model = parsed.model
+        if let type = model.type, type != "BPE" {
+            throw TokenizerError(file: file, problem: "model type \"\(type)\" is not supported (only byte-level BPE)")
+        }
+        if model.byte_fallback == true {
+            throw TokenizerError(file: file, problem: "BPE byte_fallback is not supported (byte-level BPE needs none)")
+        }
+        if model.ignore_merges == true {
+            throw TokenizerError(file: file, problem: "BPE ignore_merges = true is not supported")
+        }
+        if !(model.continuing_subword_prefix ?? "").isEmpty || !(model.end_of_word_suffix ?? "").isEmpty {
+            throw TokenizerError(file: file, problem: "BPE continuing_subword_prefix / end_of_word_suffix are not supported")
+        }
+        var merges: [(String, String)] = []
+        merges.reserveCapacity(model.merges.count)
+        for (index, merge) in model.merges.enumerated() {
+            guard let pair = merge.pair else {
+                throw TokenizerError(file: file, problem: "merge \(index) \"\(merge.text)\" is malformed (expected two tokens)")
+            }
+            merges.append(pair)
+        }
+        let addedTokens = (parsed.added_tokens ?? []).map {
+            AddedToken(id: $0.id, content: $0.content, special: $0.special ?? false, normalized: $0.normalized ?? false,
+                       lstrip: $0.lstrip ?? false, rstrip: $0.rstrip ?? false, singleWord: $0.single_word ?? false)
+        }
+        let (prefix, suffix) = try postProcessorTokens(parsed.post_processor, file: file)
+        try checkDecoder(parsed.decoder, file: file)
+        return TokenizerDefinition(
+            vocabulary: model.vocab, merges: merges, mergesSource: file, addedTokens: addedTokens,
+            normalizesNFC: try normalizesNFC(parsed.normalizer, file: file),
+            preTokenizer: try preTokenizer(parsed.pre_tokenizer, file: file),
+            prefixTokens: prefix, suffixTokens: suffix,
+            bosToken: tokenContent(config?["bos_token"]), eosToken: tokenContent(config?["eos_token"]),
+            padToken: tokenContent(config?["pad_token"]), chatTemplate: chatTemplate(config))
+    }
+
+    private static func normalizesNFC(_ normalizer: JSONValue?, file: String) throws -> Bool {
+        guard let normalizer, !normalizer.isNull else { return false }
+        switch normalizer["type"]?.string {
+        case "NFC":
+            return true
+        case "Sequence":
+            var nfc = false
+            for item in normalizer["normalizers"]?.array ?? [] { nfc = try normalizesNFC(item, file: file) || nfc }
+            return nfc
+        case let type:
+            throw TokenizerError(file: file, problem: "normalizer \"\(type ?? "?")\" is not supported (only NFC)")
+        }
+    }
+
+    private static func preTokenizer(_ value: JSONValue?, file: String) throws -> PreTokenizer {
+        let steps: [JSONValue]
+        switch value?["type"]?.string {
+        case "Sequence": steps = value?["pretokenizers"]?.array ?? []
+        case .some: steps = [value!]
+        case nil: steps = []
+        }
+        var scanner: PreTokenizer?
+        for step in steps {
+            switch step["type"]?.string {
+            case "Split":
+                guard let pattern = step["pattern"]?["Regex"]?.string, let found = PreTokenizer(pattern: pattern) else {
+                    throw TokenizerError(file: file, problem: "Split pre-tokenizer pattern \(step["pattern"].map { "\($0)" } ?? "?") is not supported (Qwen2 and Llama 3 regexes are)")
+                }
+                guard step["behavior"]?.string == "Isolated", step["invert"]?.bool != true else {
+                    throw TokenizerError(file: file, problem: "Split pre-tokenizer behaviour must be Isolated, not inverted")
+                }
+                scanner = found
+            case "ByteLevel":
+                if step["use_regex"]?.bool != false || step["add_prefix_space"]?.bool == true {
+                    throw TokenizerError(file: file, problem: "ByteLevel pre-tokenizer with use_regex or add_prefix_space is not supported")
+                }
+            case let type:
+                throw TokenizerError(file: file, problem: "pre-tokenizer \"\(type ?? "?")\" is not supported")
+            }
+        }
+        guard let scanner else {
+            throw TokenizerError(file: file, problem: "pre_tokenizer has no Split regex (expected Split + ByteLevel)")
+        }
+        return scanner
+    }
+
+    private static func checkDecoder(_ decoder: JSONValue?, file: String) throws {
+        guard let decoder, !decoder.isNull else { return }
+        guard decoder["type"]?.string == "ByteLevel" else {
+            throw TokenizerError(file: file, problem: "decoder \"\(decoder["type"]?.string ?? "?")\" is not supported (only ByteLevel)")
+        }
+    }
+
+    /// The special tokens a TemplateProcessing post-processor puts around a single sequence.
+    private static func postProcessorTokens(_ value: JSONValue?, file: String) throws -> ([String], [String]) {
+        guard let value, !value.isNull else { return ([], []) }
+        switch value["type"]?.string {
+        case "ByteLevel":
+            return ([], [])
+        case "Sequence":
+            var prefix: [String] = [], suffix: [String] = []
+            for item in value["processors"]?.array ?? [] {
+                let (p, s) = try postProcessorTokens(item, file: file)
+                prefix += p
+                suffix = s + suffix
+            }
+            return (prefix, suffix)
+        case "TemplateProcessing":
+            var prefix: [String] = [], suffix: [String] = []
+            var seenSequence = false
+            for piece in value["single"]?.array ?? [] {
+                if piece["Sequence"] != nil {
+                    seenSequence = true
+                } else if let name = piece["SpecialToken"]?["id"]?.string {
+                    let tokens = value["special_tokens"]?[name]?["tokens"]?.array?.compactMap(\.string) ?? [name]
+                    if seenSequence { suffix += tokens } else { prefix += tokens }
+                }
+            }
+            return (prefix, suffix)
+        case let type:
+            throw TokenizerError(file: file, problem: "post-processor \"\(type ?? "?")\" is not supported")
+        }
+    }
+
+    // MARK: vocab.json + merges.txt
+
+    private static func readVocabularyAndMerges(vocab: URL, merges: URL, config: JSONValue?, configPath: String) throws -> TokenizerDefinition {
+        let vocabulary = try decode([String: Int32].self, from: vocab)
+        let mergeData = try readData(merges)
+        var mergeList: [(String, String)] = []
+        var lineNumber = 0
+        for line in String(decoding: mergeData, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let text = line.hasSuffix("\r") ? line.dropLast() : line
+            if text.isEmpty || (lineNumber == 1 && text.hasPrefix("#version")) { continue }
+            guard let pair = TokenizerJSON.Merge.split(text) else {
+                throw TokenizerError(file: merges.path, problem: "line \(lineNumber): malformed merge \"\(text)\" (expected two tokens separated by one space)")
+            }
+            mergeList.append(pair)
+        }
+        var addedTokens: [AddedToken] = []
+        for (key, entry) in config?["added_tokens_decoder"]?.object ?? [:] {
+            guard let id = Int32(key), let content = entry["content"]?.string else {
+                throw TokenizerError(file: configPath, problem: "added_tokens_decoder entry \"\(key)\" needs an integer id and a content")
+            }
+            addedTokens.append(AddedToken(
+                id: id, content: content, special: entry["special"]?.bool ?? false,
+                normalized: entry["normalized"]?.bool ?? false, lstrip: entry["lstrip"]?.bool ?? false,
+                rstrip: entry["rstrip"]?.bool ?? false, singleWord: entry["single_word"]?.bool ?? false))
+        }
+        addedTokens.sort { $0.id < $1.id }
+        let bos = tokenContent(config?["bos_token"])
+        let eos = tokenContent(config?["eos_token"])
+        return TokenizerDefinition(
+            vocabulary: vocabulary, merges: mergeList, mergesSource: merges.path, addedTokens: addedTokens,
+            normalizesNFC: true, preTokenizer: PreTokenizer(pattern: PreTokenizer.qwen2Pattern)!,
+            prefixTokens: config?["add_bos_token"]?.bool == true ? bos.map { [$0] } ?? [] : [],
+            suffixTokens: config?["add_eos_token"]?.bool == true ? eos.map { [$0] } ?? [] : [],
+            bosToken: bos, eosToken: eos, padToken: tokenContent(config?["pad_token"]),
+            chatTemplate: chatTemplate(config))
+    }
+
+    // MARK: tokenizer_config.json
+
+    /// A special token named in tokenizer_config.json: a string or an AddedToken object.
+    private static func tokenContent(_ value: JSONValue?) -> String? {
+        value?.string ?? value?["content"]?.string
+    }
+
+    /// The chat template: a string, or the one named "default" in a list of named templates.
+    private static func chatTemplate(_ config: JSONValue?) -> String? {
+        guard let value = config?["chat_template"] else { return nil }
+        if let template = value.string { return template }
+        let named = value.array ?? []
+        return named.first { $0["name"]?.string == "default" }?["template"]?.string
+    }
+
+    // MARK: files
+
+    private static func readData(_ url: URL) throws -> Data {
+        do {
+            return try Data(contentsOf: url)
+        } catch {
+            throw TokenizerError(file: url.path, problem: "cannot be read (\(error))")
+        }
+    }
+
+    private static func readJSON(_ url: URL) throws -> JSONValue {
+        try decode(JSONValue.self, from: url)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
+        let data = try readData(url)
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let error as DecodingError {
+            throw TokenizerError(file: url.path, problem: "malformed JSON: \(describe(error))")
+        } catch {
+            throw TokenizerError(file: url.path, problem: "malformed JSON: \(error)")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let keys = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }
+            return keys.isEmpty ? "" : " at \(keys.joined(separator: "."))"
+        }
+        switch error {
+        case .dataCorrupted(let context): return context.debugDescription + path(context)
+        case .keyNotFound(let key, let context): return "missing key \"\(key.stringValue)\"" + path(context)
+        case .typeMismatch(let type, let context): return "expected \(type)" + path(context)
+        case .valueNotFound(let type, let context): return "missing \(type)" + path(context)
+        @unknown default: return "\(error)"
+        }
+    }
+}
