@@ -30,10 +30,16 @@ let package = Package(
         .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath"]),
 
         // Examples: one executable per job (Examples/<name>/main.swift).
+        .executableTarget(
+            name: "check-answer",
+            dependencies: ["RLMath", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/check-answer"
+        ),
 
         .testTarget(name: "RLTensorTests", dependencies: ["RLTensor", "COpenBLAS"]),
         .testTarget(name: "RLModelTests", dependencies: ["RLModel"]),
         .testTarget(name: "RLReasoningTests", dependencies: ["RLReasoning", "RLModel", "RLTensor"]),
+        .testTarget(name: "RLMathTests", dependencies: ["RLMath"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,71 @@
+/// How strictly answers are located in a completion.
+public enum VerificationMode: String, Sendable, CaseIterable {
+    /// GRPO accuracy reward: only anchored answers count (a box, an `<answer>` tag, an answer phrase).
+    case reward
+    /// Benchmark scoring (lighteval style): may also fall back to the last math expression or number.
+    case eval
+}
+
+/// An answer found in a completion.
+public struct ExtractedAnswer: Sendable, Hashable {
+    /// Where the answer was found, in priority order.
+    public enum Source: String, Sendable, Hashable {
+        case boxed, answerTag, finalAnswerPhrase, answerPhrase, displayMath, inlineMath, lastNumber
+    }
+
+    /// The answer text as written (box content, text after an answer phrase …).
+    public let text: String
+    public let source: Source
+}
+
+/// Finds candidate final answers in a model completion.
+public enum AnswerExtractor {
+    /// Completions longer than this are only searched in their last part.
+    static let searchWindow = 64 * 1024
+    /// Answers longer than this are not answers.
+    static let maximumAnswerLength = 4_096
+
+    /// Candidates in priority order (the verifier uses the first that parses):
+    /// the last `\boxed{}` (adjacent boxes form one list), the last `<answer>` tag,
+    /// "final answer is …", "answer: …", and in `.eval` mode the last display math,
+    /// inline math and number.
+    public static func candidates(in completion: String, mode: VerificationMode) -> [ExtractedAnswer] {
+        var utf8 = Array(completion.utf8)
+        if utf8.count > searchWindow { utf8 = Array(utf8[(utf8.count - searchWindow)...]) }
+        let scanner = CompletionScanner(bytes: utf8)
+        var results: [ExtractedAnswer] = []
+        func add(_ bytes: ArraySlice<UInt8>?, _ source: ExtractedAnswer.Source) {
+            guard let bytes else { return }
+            let trimmed = CompletionScanner.trimAnswer(bytes)
+            guard !trimmed.isEmpty, trimmed.count <= maximumAnswerLength else { return }
+            results.append(ExtractedAnswer(text: String(decoding: trimmed, as: UTF8.self), source: source))
+        }
+        add(scanner.lastBoxedAnswer(), .boxed)
+        if let tag = scanner.lastAnswerTagContent() {
+            let inner = CompletionScanner(bytes: Array(tag))
+            if let phrase = inner.lastPhraseAnswer(finalOnly: false) {
+                add(phrase, .answerTag)
+            } else {
+                add(tag, .answerTag)
+            }
+        }
+        add(scanner.lastPhraseAnswer(finalOnly: true), .finalAnswerPhrase)
+        add(scanner.lastPhraseAnswer(finalOnly: false), .answerPhrase)
+        if mode == .eval {
+            add(scanner.lastDisplayMath(), .displayMath)
+            add(scanner.lastInlineMath(), .inlineMath)
+            add(scanner.lastNumber(), .lastNumber)
+        }
+        return results
+    }
+
+    /// The gold answer text: the last box of a worked solution, else the string itself.
+    static func goldText(_ gold: String) -> String {
+        let bytes = Array(gold.utf8)
+        if bytes.count <= searchWindow, bytes.contains(UInt8(ascii: "\\")) {
+            let scanner = CompletionScanner(bytes: bytes)
+            if let boxed = scanner.lastBoxedAnswer() { return String(decoding: boxed, as: UTF8.self) }
+        }
+        return gold
+    }
+}

@@ -1,0 +1,300 @@
+/// Byte-level searches over a completion used by `AnswerExtractor`. All searches are
+/// linear in the completion length (or bounded by a small constant number of passes).
+struct CompletionScanner {
+    let bytes: [UInt8]
+
+    private static let boxCommands = [Array("\\boxed".utf8), Array("\\fbox".utf8)]
+    private static let maximumBoxesTried = 8
+    private static let maximumMergedBoxes = 16
+
+    // MARK: Boxes
+
+    private struct Box {
+        var start: Int
+        var contentStart: Int
+        var contentEnd: Int
+        /// Index after the closing brace.
+        var end: Int
+    }
+
+    /// Start offsets of every `\boxed` / `\fbox` command.
+    private func boxStarts() -> [Int] {
+        var starts: [Int] = []
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "\\"),
+               CompletionScanner.boxCommands.contains(where: { bytes.hasPrefix($0, at: index) && !(index + $0.count < bytes.count && bytes[index + $0.count].isASCIILetter) }) {
+                starts.append(index)
+            }
+            index += 1
+        }
+        return starts
+    }
+
+    /// The box at `start`: braced content with balanced braces, a bare token (`\boxed 5`),
+    /// or, when truncated, everything to the end.
+    private func box(at start: Int) -> Box? {
+        var index = start + 1
+        while index < bytes.count, bytes[index].isASCIILetter { index += 1 }
+        while index < bytes.count, bytes[index] == 32 { index += 1 }
+        guard index < bytes.count else { return nil }
+        if bytes[index] != UInt8(ascii: "{") {
+            let contentStart = index
+            while index < bytes.count, !bytes[index].isASCIISpace, bytes[index] != UInt8(ascii: "$") { index += 1 }
+            return index > contentStart ? Box(start: start, contentStart: contentStart, contentEnd: index, end: index) : nil
+        }
+        let contentStart = index + 1
+        var level = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\\") {
+                index += 2
+                continue
+            }
+            if byte == UInt8(ascii: "{") { level += 1 }
+            if byte == UInt8(ascii: "}") {
+                level -= 1
+                if level == 0 { return Box(start: start, contentStart: contentStart, contentEnd: index, end: index + 1) }
+            }
+            index += 1
+        }
+        // Truncated: keep the visible content when it is short and on one line.
+        let tail = bytes[contentStart...]
+        if tail.count <= 200, !tail.contains(10) { return Box(start: start, contentStart: contentStart, contentEnd: bytes.count, end: bytes.count) }
+        return nil
+    }
+
+    /// Whether the box is introduced by a negation (`(not \boxed{6})`).
+    private func isNegated(_ box: Box) -> Bool {
+        var index = box.start - 1
+        while index >= 0, bytes[index].isASCIISpace || bytes[index] == UInt8(ascii: "$") || bytes[index] == UInt8(ascii: "(") { index -= 1 }
+        if index >= 1, bytes[index] == UInt8(ascii: "("), bytes[index - 1] == UInt8(ascii: "\\") { index -= 2 }
+        guard index >= 2 else { return false }
+        let word = bytes[(index - 2)...index].map { $0 | 0x20 }
+        let isNot = word == Array("not".utf8) && (index < 3 || !bytes[index - 3].isASCIILetter)
+        let isNt = word == Array("n't".utf8)
+        return isNot || isNt
+    }
+
+    /// Whether only separators lie between two boxes (`\boxed{1}, \boxed{2}`, `$\boxed{1}$ and $\boxed{2}$`).
+    private func onlySeparators(from start: Int, to end: Int) -> Bool {
+        if end - start > 40 { return false }
+        var text = bytes[start..<end].map { $0 | 0x20 }
+        for word in ["\\text{", "\\quad", "\\qquad", "and", "\\(", "\\)"] {
+            let pattern = Array(word.utf8)
+            var index = 0
+            while index + pattern.count <= text.count {
+                if Array(text[index..<(index + pattern.count)]) == pattern {
+                    text.removeSubrange(index..<(index + pattern.count))
+                } else {
+                    index += 1
+                }
+            }
+        }
+        return text.allSatisfy { $0.isASCIISpace || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: "}") || $0 == UInt8(ascii: "&") }
+    }
+
+    /// The last non-negated box; adjacent boxes before it are joined into one list.
+    func lastBoxedAnswer() -> ArraySlice<UInt8>? {
+        let starts = boxStarts()
+        var tried = 0
+        var chosen: Box?
+        var chosenIndex = 0
+        for (position, start) in starts.enumerated().reversed() {
+            tried += 1
+            if tried > CompletionScanner.maximumBoxesTried { break }
+            guard let candidate = box(at: start), !isNegated(candidate) else { continue }
+            chosen = candidate
+            chosenIndex = position
+            break
+        }
+        guard let last = chosen else { return nil }
+        var parts: [Box] = [last]
+        var index = chosenIndex - 1
+        while index >= 0 && parts.count < CompletionScanner.maximumMergedBoxes {
+            guard let previous = box(at: starts[index]), previous.end <= parts[0].start,
+                  onlySeparators(from: previous.end, to: parts[0].start), !isNegated(previous) else { break }
+            parts.insert(previous, at: 0)
+            index -= 1
+        }
+        if parts.count == 1 { return bytes[last.contentStart..<last.contentEnd] }
+        var joined: [UInt8] = []
+        for (offset, part) in parts.enumerated() {
+            if offset > 0 { joined.append(contentsOf: Array(", ".utf8)) }
+            joined.append(contentsOf: bytes[part.contentStart..<part.contentEnd])
+        }
+        return joined[...]
+    }
+
+    // MARK: Tags and phrases
+
+    /// Content of the last `<answer>…</answer>` (to the end when the closing tag is missing).
+    func lastAnswerTagContent() -> ArraySlice<UInt8>? {
+        guard let open = lastIndex(of: "<answer>") else { return nil }
+        let start = open + 8
+        let close = firstIndex(of: "</answer>", from: start) ?? bytes.count
+        return bytes[start..<close]
+    }
+
+    /// The answer after the right-most "final answer is/:" (or "answer is/:" when `finalOnly` is false).
+    func lastPhraseAnswer(finalOnly: Bool) -> ArraySlice<UInt8>? {
+        let anchors = finalOnly
+            ? ["final answer is", "final answer:", "final answer :"]
+            : ["answer is", "answer:", "answer :", "answer**:", "answer:**"]
+        var best: (Int, Int)?
+        for anchor in anchors {
+            if let index = lastIndex(of: anchor, caseInsensitive: true), index >= (best?.0 ?? -1) {
+                best = (index, index + anchor.utf8.count)
+            }
+        }
+        guard let (_, end) = best else { return nil }
+        return answerAfter(end)
+    }
+
+    /// The math or text right after an anchor phrase.
+    private func answerAfter(_ start: Int) -> ArraySlice<UInt8>? {
+        var index = start
+        while index < bytes.count, bytes[index].isASCIISpace || bytes[index] == UInt8(ascii: ":") || bytes[index] == UInt8(ascii: "*") { index += 1 }
+        guard index < bytes.count else { return nil }
+        // An answer phrase that restates a further anchor ("Final Answer: The final answer is $x$").
+        if let nested = firstIndex(of: "final answer is", from: index, caseInsensitive: true), nested == index {
+            return answerAfter(index + 15)
+        }
+        if bytes.hasPrefix(Array("$$".utf8), at: index) {
+            let close = firstIndex(of: "$$", from: index + 2) ?? bytes.count
+            return bytes[(index + 2)..<close]
+        }
+        if bytes[index] == UInt8(ascii: "$") {
+            return bytes[(index + 1)..<closingDollar(from: index + 1)]
+        }
+        if bytes.hasPrefix(Array("\\(".utf8), at: index) {
+            let close = firstIndex(of: "\\)", from: index + 2) ?? bytes.count
+            return bytes[(index + 2)..<close]
+        }
+        if bytes.hasPrefix(Array("\\[".utf8), at: index) {
+            let close = firstIndex(of: "\\]", from: index + 2) ?? bytes.count
+            return bytes[(index + 2)..<close]
+        }
+        // Plain text: up to the end of the line or sentence.
+        var end = index
+        while end < bytes.count, bytes[end] != 10 {
+            if bytes[end] == UInt8(ascii: "."), end + 1 >= bytes.count || bytes[end + 1].isASCIISpace { break }
+            if bytes[end] == UInt8(ascii: "<") { break }
+            end += 1
+        }
+        return bytes[index..<end]
+    }
+
+    /// The next `$` that is not written `\$`, or the end.
+    private func closingDollar(from start: Int) -> Int {
+        var index = start
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "\\") { index += 2; continue }
+            if bytes[index] == UInt8(ascii: "$") { return index }
+            index += 1
+        }
+        return bytes.count
+    }
+
+    // MARK: Fallbacks (eval mode)
+
+    func lastDisplayMath() -> ArraySlice<UInt8>? {
+        let bracket = lastIndex(of: "\\[")
+        let dollars = lastIndex(of: "$$")
+        if let b = bracket, b >= (dollars ?? -1) {
+            let close = firstIndex(of: "\\]", from: b + 2) ?? bytes.count
+            return bytes[(b + 2)..<close]
+        }
+        if let d = dollars, d >= 2, let open = lastIndex(of: "$$", before: d) {
+            return bytes[(open + 2)..<d]
+        }
+        return nil
+    }
+
+    func lastInlineMath() -> ArraySlice<UInt8>? {
+        if let close = lastIndex(of: "$"), close >= 1, let open = lastIndex(of: "$", before: close) {
+            return bytes[(open + 1)..<close]
+        }
+        if let close = lastIndex(of: "\\)"), let open = lastIndex(of: "\\(", before: close) {
+            return bytes[(open + 2)..<close]
+        }
+        return nil
+    }
+
+    func lastNumber() -> ArraySlice<UInt8>? {
+        var end = bytes.count - 1
+        while end >= 0, !bytes[end].isASCIIDigit { end -= 1 }
+        guard end >= 0 else { return nil }
+        var start = end
+        while start > 0, bytes[start - 1].isASCIIDigit || bytes[start - 1] == UInt8(ascii: ".") || bytes[start - 1] == UInt8(ascii: "/") { start -= 1 }
+        if start > 0, bytes[start - 1] == UInt8(ascii: "-") { start -= 1 }
+        return bytes[start...end]
+    }
+
+    // MARK: Trimming
+
+    /// Strips blanks, math delimiters, trailing periods and "I hope it is correct".
+    static func trimAnswer(_ slice: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var result = slice
+        var changed = true
+        while changed {
+            changed = false
+            while let first = result.first, first.isASCIISpace || first == UInt8(ascii: "$") {
+                result = result.dropFirst(); changed = true
+            }
+            while let last = result.last, last.isASCIISpace || last == UInt8(ascii: "$") || last == UInt8(ascii: ".") {
+                result = result.dropLast(); changed = true
+            }
+            for (open, close) in [("\\(", "\\)"), ("\\[", "\\]")] {
+                let o = Array(open.utf8), c = Array(close.utf8)
+                if result.count >= 4, Array(result.prefix(2)) == o, Array(result.suffix(2)) == c {
+                    result = result.dropFirst(2).dropLast(2); changed = true
+                }
+            }
+            let hope = Array("I hope it is correct".utf8)
+            if result.count > hope.count, Array(result.suffix(hope.count)) == hope {
+                result = result.dropLast(hope.count); changed = true
+            }
+        }
+        return result
+    }
+
+    // MARK: Searching
+
+    private func matches(_ pattern: [UInt8], at index: Int, caseInsensitive: Bool) -> Bool {
+        if index < 0 || index + pattern.count > bytes.count { return false }
+        for offset in 0..<pattern.count {
+            let byte = bytes[index + offset]
+            if caseInsensitive ? (byte.isASCIILetter ? byte | 0x20 : byte) != pattern[offset] : byte != pattern[offset] { return false }
+        }
+        return true
+    }
+
+    func lastIndex(of needle: String, caseInsensitive: Bool = false, before limit: Int? = nil) -> Int? {
+        let pattern = Array(needle.utf8)
+        guard let first = pattern.first else { return nil }
+        var index = min(limit ?? bytes.count, bytes.count) - pattern.count
+        while index >= 0 {
+            let byte = bytes[index]
+            if (caseInsensitive && byte.isASCIILetter ? byte | 0x20 : byte) == first, matches(pattern, at: index, caseInsensitive: caseInsensitive) {
+                return index
+            }
+            index -= 1
+        }
+        return nil
+    }
+
+    func firstIndex(of needle: String, from start: Int, caseInsensitive: Bool = false) -> Int? {
+        let pattern = Array(needle.utf8)
+        guard let first = pattern.first else { return nil }
+        var index = max(start, 0)
+        while index + pattern.count <= bytes.count {
+            let byte = bytes[index]
+            if (caseInsensitive && byte.isASCIILetter ? byte | 0x20 : byte) == first, matches(pattern, at: index, caseInsensitive: caseInsensitive) {
+                return index
+            }
+            index += 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,398 @@
+/// Options for deciding whether two answers are mathematically the same.
+public struct EquivalenceOptions: Sendable, Hashable {
+    /// Relative tolerance for values that could not be computed exactly (irrationals,
+    /// expressions with variables). Exact rationals are always compared exactly.
+    public var relativeTolerance: Double
+    /// Accept `50\%` for `0.5` (and `0.5` for a gold `50\%`).
+    public var percentAsFraction: Bool
+
+    public init(relativeTolerance: Double = 1e-9, percentAsFraction: Bool = false) {
+        self.relativeTolerance = relativeTolerance
+        self.percentAsFraction = percentAsFraction
+    }
+}
+
+/// Compares a gold answer tree with a predicted one.
+struct Comparer {
+    let options: EquivalenceOptions
+    private static let maximumDepth = 40
+    private static let maximumItems = 256
+
+    func equal(gold: MathNode, answer: MathNode) -> Bool {
+        equal(normalize(gold), normalize(answer), depth: 0)
+    }
+
+    // MARK: Normal forms
+
+    /// Expands `±`, turns answer lists into tuples or sets, unwraps one-element sets.
+    private func normalize(_ node: MathNode) -> MathNode {
+        switch node {
+        case .list(let items):
+            let expanded = items.flatMap(alternatives)
+            if let assignments = assignmentValues(expanded) { return assignments }
+            return expanded.count == 1 ? expanded[0] : .list(expanded)
+        case .set(let items):
+            let expanded = items.flatMap(alternatives)
+            return expanded.count == 1 ? expanded[0] : .set(expanded)
+        case .negation(.matrix(let rows)):
+            return .matrix(rows.map { $0.map { .negation($0) } })
+        case .product(let factors) where factors.contains(where: { if case .matrix = $0 { return true } else { return false } }):
+            return scaledMatrix(factors) ?? node
+        default:
+            let expanded = alternatives(node)
+            return expanded.count == 1 ? expanded[0] : .set(expanded)
+        }
+    }
+
+    /// `c · M` with exactly one matrix factor becomes the matrix with scaled entries.
+    private func scaledMatrix(_ factors: [MathNode]) -> MathNode? {
+        var rows: [[MathNode]]?
+        var scalars: [MathNode] = []
+        for factor in factors {
+            if case .matrix(let m) = factor {
+                if rows != nil { return nil }
+                rows = m
+            } else {
+                scalars.append(factor)
+            }
+        }
+        return rows.map { .matrix($0.map { $0.map { .product(scalars + [$0]) } }) }
+    }
+
+    /// `x = 1, x = -2` → {1, -2}; `x = 15, y = -29` → (15, -29). Nil when the items are not all assignments.
+    private func assignmentValues(_ items: [MathNode]) -> MathNode? {
+        var names: [String] = []
+        var values: [MathNode] = []
+        for item in items {
+            guard case .relation(let lhs, let rest) = item, rest.count == 1, rest[0].relation == .equal,
+                  let name = labelName(lhs) else { return nil }
+            names.append(name)
+            values.append(rest[0].rhs)
+        }
+        if Set(names).count == 1 { return .set(values) }
+        if Set(names).count == names.count { return .tuple(values) }
+        return nil
+    }
+
+    /// Every reading of `±` (at most 16), or the node itself.
+    private func alternatives(_ node: MathNode) -> [MathNode] {
+        var results = [node]
+        var expansions = 0
+        while expansions < 4, let index = results.firstIndex(where: { containsPlusMinus($0, depth: 0) }) {
+            let target = results.remove(at: index)
+            results.insert(contentsOf: [expandFirstPlusMinus(target, sign: 1), expandFirstPlusMinus(target, sign: -1)], at: index)
+            expansions += 1
+            if results.count > 16 { break }
+        }
+        return results
+    }
+
+    private func containsPlusMinus(_ node: MathNode, depth: Int) -> Bool {
+        if depth > Comparer.maximumDepth { return false }
+        switch node {
+        case .plusMinus: return true
+        case .sum(let items), .product(let items), .function(_, let items): return items.contains { containsPlusMinus($0, depth: depth + 1) }
+        case .negation(let a), .degrees(let a), .percent(let a): return containsPlusMinus(a, depth: depth + 1)
+        case .quotient(let a, let b), .power(let a, let b): return containsPlusMinus(a, depth: depth + 1) || containsPlusMinus(b, depth: depth + 1)
+        default: return false
+        }
+    }
+
+    /// Replaces the first `±` found (depth-first) with `+` (sign 1) or `−` (sign −1).
+    private func expandFirstPlusMinus(_ node: MathNode, sign: Int) -> MathNode {
+        var done = false
+        func walk(_ n: MathNode, _ depth: Int) -> MathNode {
+            if done || depth > Comparer.maximumDepth { return n }
+            switch n {
+            case .plusMinus(let a, let b):
+                done = true
+                return sign > 0 ? .sum([a, b]) : .sum([a, .negation(b)])
+            case .sum(let items): return .sum(items.map { walk($0, depth + 1) })
+            case .product(let items): return .product(items.map { walk($0, depth + 1) })
+            case .function(let f, let items): return .function(f, items.map { walk($0, depth + 1) })
+            case .negation(let a): return .negation(walk(a, depth + 1))
+            case .degrees(let a): return .degrees(walk(a, depth + 1))
+            case .percent(let a): return .percent(walk(a, depth + 1))
+            case .quotient(let a, let b):
+                let x = walk(a, depth + 1)
+                return .quotient(x, walk(b, depth + 1))
+            case .power(let a, let b):
+                let x = walk(a, depth + 1)
+                return .power(x, walk(b, depth + 1))
+            default: return n
+            }
+        }
+        return walk(node, 0)
+    }
+
+    /// The name of an equation's left side when it only labels the value: `x`, `f(x)`, `m_{\max}`.
+    private func labelName(_ node: MathNode) -> String? {
+        switch node {
+        case .variable(let name): return name
+        case .product(let factors) where factors.count == 2 && isArgumentList(factors[1]):
+            if case .variable(let f) = factors[0] { return f + "()" }
+            return nil
+        case .product(let factors) where factors.count > 1:
+            // A run of letters naming a quantity: `\angle BEA_1`, `m_{\max}`.
+            var name = ""
+            for factor in factors {
+                guard case .variable(let part) = factor else { return nil }
+                name += part
+            }
+            return name
+        default: return nil
+        }
+    }
+
+    private func isArgumentList(_ node: MathNode) -> Bool {
+        switch node {
+        case .variable: return true
+        case .tuple(let items): return items.allSatisfy { if case .variable = $0 { return true } else { return false } }
+        default: return false
+        }
+    }
+
+    // MARK: Structural comparison
+
+    private func equal(_ gold: MathNode, _ answer: MathNode, depth: Int) -> Bool {
+        if depth > Comparer.maximumDepth { return false }
+        if gold == answer { return true }
+        switch (gold, answer) {
+        // Text and choices.
+        case (.text(let g), _):
+            if case .text(let a) = answer { return letters(g) == letters(a) }
+            return spelledWord(answer).map { $0 == letters(g) } ?? false
+        case (_, .text(let a)):
+            return spelledWord(gold).map { $0 == letters(a) } ?? false
+        case (.choice(let g, let gv), .choice(let a, let av)):
+            if g == a { return true }
+            if let gv, let av { return equal(gv, av, depth: depth + 1) }
+            return false
+        case (.choice(let g, _), .variable(let name)):
+            return name.utf8.count == 1 && name.utf8.first == g
+        case (.choice(let g, let value), _):
+            if let value { return equal(value, answer, depth: depth + 1) }
+            _ = g
+            return false
+        case (_, .choice(_, let value)):
+            guard let value else { return false }
+            return equal(gold, value, depth: depth + 1)
+
+        // Relations.
+        case (.relation, .relation):
+            return equalRelations(gold, answer, depth: depth)
+        case (.relation(let lhs, let rest), _):
+            if let interval = intervalForm(gold) { return equal(interval, answer, depth: depth + 1) }
+            guard rest.count == 1, rest[0].relation == .equal, labelName(lhs) != nil else { return false }
+            return equal(rest[0].rhs, answer, depth: depth + 1)
+        case (_, .relation(let lhs, let rest)):
+            if let interval = intervalForm(answer) { return equal(gold, interval, depth: depth + 1) }
+            guard rest.allSatisfy({ $0.relation == .equal }), let last = rest.last else { return false }
+            if labelName(lhs) != nil || !lhs.containsVariable() { return equal(gold, last.rhs, depth: depth + 1) }
+            return false
+
+        // Collections.
+        case (.tuple(let g), .tuple(let a)), (.list(let g), .tuple(let a)), (.tuple(let g), .list(let a)):
+            return g.count == a.count && zip(g, a).allSatisfy { equal($0, $1, depth: depth + 1) }
+        case (.set(let g), .set(let a)), (.list(let g), .list(let a)), (.set(let g), .list(let a)), (.list(let g), .set(let a)):
+            return equalUnordered(g, a, depth: depth)
+        case (.union(let g), .union(let a)):
+            return equalUnordered(g, a, depth: depth)
+        case (.interval, .interval):
+            return equalIntervals(gold, answer, depth: depth)
+        case (.interval(let lo, let hi, false, false), .tuple(let a)) where a.count == 2:
+            return equal(lo, a[0], depth: depth + 1) && equal(hi, a[1], depth: depth + 1)
+        case (.tuple(let g), .interval(let lo, let hi, false, false)) where g.count == 2:
+            return equal(g[0], lo, depth: depth + 1) && equal(g[1], hi, depth: depth + 1)
+        case (.matrix(let g), .matrix(let a)):
+            return g.count == a.count && zip(g, a).allSatisfy { row in
+                row.0.count == row.1.count && zip(row.0, row.1).allSatisfy { equal($0, $1, depth: depth + 1) }
+            }
+        case (.matrix(let g), .tuple(let a)):
+            let entries = g.count == 1 ? g[0] : (g.allSatisfy { $0.count == 1 } ? g.map { $0[0] } : [])
+            return entries.count == a.count && zip(entries, a).allSatisfy { equal($0, $1, depth: depth + 1) }
+        case (.tuple, .matrix):
+            return equal(answer, gold, depth: depth + 1)
+
+        // Markers: percent, degrees, bases.
+        case (.percent(let g), .percent(let a)):
+            return equal(g, a, depth: depth + 1)
+        case (.percent(let g), _):
+            if equal(g, answer, depth: depth + 1) { return true }
+            return options.percentAsFraction && equal(.quotient(g, .number(Rational(100))), answer, depth: depth + 1)
+        case (_, .percent(let a)):
+            return options.percentAsFraction && equal(gold, .quotient(a, .number(Rational(100))), depth: depth + 1)
+        case (.degrees(let g), .degrees(let a)):
+            return equal(g, a, depth: depth + 1)
+        case (.degrees(let g), _):
+            return equal(g, answer, depth: depth + 1) || equal(radians(g), answer, depth: depth + 1)
+        case (_, .degrees(let a)):
+            return equal(gold, a, depth: depth + 1) || equal(gold, radians(a), depth: depth + 1)
+        case (.baseNumeral(let gd, let gb), .baseNumeral(let ad, let ab)):
+            return gb == ab ? gd == ad : scalarEqual(gold, answer)
+        case (.baseNumeral(let digits, _), .number(let value)), (.number(let value), .baseNumeral(let digits, _)):
+            return value.isInteger && value.numerator.description == digits
+
+        default:
+            guard gold.isScalar && answer.isScalar else { return false }
+            if gold.isInfinite || answer.isInfinite { return infinitySign(gold) == infinitySign(answer) && infinitySign(gold) != 0 }
+            return scalarEqual(gold, answer)
+        }
+    }
+
+    private func radians(_ degrees: MathNode) -> MathNode {
+        .quotient(.product([degrees, .constant(.pi)]), .number(Rational(180)))
+    }
+
+    private func infinitySign(_ node: MathNode) -> Int {
+        switch node {
+        case .constant(.infinity): return 1
+        case .negation(let inner): return -infinitySign(inner)
+        default: return 0
+        }
+    }
+
+    /// Multiset equality: every gold item matched by a distinct answer item.
+    private func equalUnordered(_ gold: [MathNode], _ answer: [MathNode], depth: Int) -> Bool {
+        guard gold.count == answer.count, gold.count <= Comparer.maximumItems else { return false }
+        var used = [Bool](repeating: false, count: answer.count)
+        for g in gold {
+            guard let match = answer.indices.first(where: { !used[$0] && equal(g, answer[$0], depth: depth + 1) }) else { return false }
+            used[match] = true
+        }
+        return true
+    }
+
+    private func equalIntervals(_ gold: MathNode, _ answer: MathNode, depth: Int) -> Bool {
+        guard case .interval(let gl, let gh, let glc, let ghc) = gold,
+              case .interval(let al, let ah, let alc, let ahc) = answer else { return false }
+        // An infinite end is open however it was written.
+        let goldLowClosed = glc && !gl.isInfinite, goldHighClosed = ghc && !gh.isInfinite
+        let answerLowClosed = alc && !al.isInfinite, answerHighClosed = ahc && !ah.isInfinite
+        return goldLowClosed == answerLowClosed && goldHighClosed == answerHighClosed
+            && equal(gl, al, depth: depth + 1) && equal(gh, ah, depth: depth + 1)
+    }
+
+    /// `x > 2` → (2, ∞); `a \le x < b` → [a, b); `x \in I` → I. Nil for other relations.
+    private func intervalForm(_ node: MathNode) -> MathNode? {
+        guard case .relation(let first, let rest) = node else { return nil }
+        let infinity = MathNode.constant(.infinity)
+        if rest.count == 1 {
+            let step = rest[0]
+            if step.relation == .elementOf, case .variable = first { return step.rhs }
+            if case .variable = first {
+                switch step.relation {
+                case .greater: return .interval(lower: step.rhs, upper: infinity, lowerClosed: false, upperClosed: false)
+                case .greaterOrEqual: return .interval(lower: step.rhs, upper: infinity, lowerClosed: true, upperClosed: false)
+                case .less: return .interval(lower: .negation(infinity), upper: step.rhs, lowerClosed: false, upperClosed: false)
+                case .lessOrEqual: return .interval(lower: .negation(infinity), upper: step.rhs, lowerClosed: false, upperClosed: true)
+                default: return nil
+                }
+            }
+            if case .variable = step.rhs {
+                return intervalForm(.relation(first: step.rhs, rest: [RelationStep(relation: step.relation.flipped, rhs: first)]))
+            }
+            return nil
+        }
+        if rest.count == 2, case .variable = rest[0].rhs {
+            let lowRelation = rest[0].relation, highRelation = rest[1].relation
+            if (lowRelation == .less || lowRelation == .lessOrEqual) && (highRelation == .less || highRelation == .lessOrEqual) {
+                return .interval(lower: first, upper: rest[1].rhs, lowerClosed: lowRelation == .lessOrEqual, upperClosed: highRelation == .lessOrEqual)
+            }
+            if (lowRelation == .greater || lowRelation == .greaterOrEqual) && (highRelation == .greater || highRelation == .greaterOrEqual) {
+                return .interval(lower: rest[1].rhs, upper: first, lowerClosed: highRelation == .greaterOrEqual, upperClosed: lowRelation == .greaterOrEqual)
+            }
+        }
+        return nil
+    }
+
+    private func equalRelations(_ gold: MathNode, _ answer: MathNode, depth: Int) -> Bool {
+        if let g = intervalForm(gold), let a = intervalForm(answer) { return equal(g, a, depth: depth + 1) }
+        guard case .relation(let gl, let gRest) = gold, case .relation(let al, let aRest) = answer,
+              gRest.count == 1, aRest.count == 1 else { return false }
+        let gr = gRest[0].rhs, ar = aRest[0].rhs
+        let gRelation = gRest[0].relation, aRelation = aRest[0].relation
+        if gRelation == .equal && aRelation == .equal {
+            if labelName(gl) != nil && labelName(al) != nil && equal(gr, ar, depth: depth + 1) { return true }
+            return proportional(.sum([gl, .negation(gr)]), .sum([al, .negation(ar)]))
+        }
+        if gRelation == aRelation { return equal(gl, al, depth: depth + 1) && equal(gr, ar, depth: depth + 1) }
+        if gRelation == aRelation.flipped { return equal(gl, ar, depth: depth + 1) && equal(gr, al, depth: depth + 1) }
+        return false
+    }
+
+    // MARK: Values
+
+    private func isClose(_ a: Complex, _ b: Complex) -> Bool {
+        guard a.isFinite && b.isFinite else { return false }
+        let difference = (a - b).magnitude
+        let scale = max(a.magnitude, b.magnitude)
+        return difference <= options.relativeTolerance * scale
+    }
+
+    /// Equality of scalar expressions: exactly when both evaluate to rationals, else at sample points.
+    private func scalarEqual(_ gold: MathNode, _ answer: MathNode) -> Bool {
+        let symbolic = gold.containsVariable() || answer.containsVariable()
+        let points = symbolic ? SamplePoint.standard : [SamplePoint.standard[0]]
+        var compared = 0
+        for point in points {
+            var evaluator = Evaluator(point: point)
+            guard let g = evaluator.evaluate(gold), let a = evaluator.evaluate(answer) else {
+                if symbolic { continue }
+                return false
+            }
+            if case .exact(let x) = g, case .exact(let y) = a {
+                if x != y { return false }
+            } else if !isClose(g.complex, a.complex) {
+                return false
+            }
+            compared += 1
+        }
+        return compared >= (symbolic ? 2 : 1)
+    }
+
+    /// Whether two expressions are non-zero constant multiples of each other (equations `A = 0`).
+    private func proportional(_ first: MathNode, _ second: MathNode) -> Bool {
+        var ratio: Complex?
+        var informative = 0
+        for point in SamplePoint.standard {
+            var evaluator = Evaluator(point: point)
+            guard let x = evaluator.evaluate(first)?.complex, let y = evaluator.evaluate(second)?.complex,
+                  x.isFinite, y.isFinite else { continue }
+            let xZero = x.magnitude <= 1e-12, yZero = y.magnitude <= 1e-12
+            if xZero && yZero { informative += 1; continue }
+            if xZero != yZero { return false }
+            let r = x / y
+            if let ratio, !isClose(ratio, r) { return false }
+            ratio = r
+            informative += 1
+        }
+        return informative >= 2
+    }
+
+    // MARK: Words
+
+    private func letters(_ text: String) -> String {
+        String(decoding: text.utf8.filter { $0.isASCIILetter || $0.isASCIIDigit || $0 >= 0x80 }.map { $0 >= 0x80 ? $0 : $0 | 0x20 }, as: UTF8.self)
+    }
+
+    /// A product of single letters read back as a word (`even` parses as e·v·e·n).
+    private func spelledWord(_ node: MathNode) -> String? {
+        func letter(_ n: MathNode) -> String? {
+            switch n {
+            case .variable(let name) where name.utf8.count == 1: return name.lowercased()
+            case .constant(.e): return "e"
+            case .constant(.imaginaryUnit): return "i"
+            default: return nil
+            }
+        }
+        if let single = letter(node) { return single }
+        guard case .product(let factors) = node else { return nil }
+        var word = ""
+        for factor in factors {
+            guard let l = letter(factor) else { return nil }
+            word += l
+        }
+        return word
+    }
+}

@@ -1,0 +1,102 @@
+/// The expression tree the parser builds and the comparer walks.
+indirect enum MathNode: Sendable, Hashable {
+    /// An exact number (integers, decimals, fractions of literals).
+    case number(Rational)
+    /// A named unknown, with its subscript folded into the name (`r_0`, `rho_0`).
+    case variable(String)
+    case constant(MathConstant)
+    case sum([MathNode])
+    case product([MathNode])
+    case negation(MathNode)
+    case quotient(MathNode, MathNode)
+    case power(MathNode, MathNode)
+    case function(MathFunction, [MathNode])
+    /// `a ± b`; a unary `±b` has `a = 0`.
+    case plusMinus(MathNode, MathNode)
+    /// An angle written in degrees (`45^\circ`).
+    case degrees(MathNode)
+    case percent(MathNode)
+    /// A numeral in another base, kept as written (`2516_8`).
+    case baseNumeral(digits: String, base: Int)
+    case tuple([MathNode])
+    case set([MathNode])
+    case interval(lower: MathNode, upper: MathNode, lowerClosed: Bool, upperClosed: Bool)
+    case union([MathNode])
+    case matrix([[MathNode]])
+    /// A chain `a op b op c …` of equations and inequalities.
+    case relation(first: MathNode, rest: [RelationStep])
+    case text(String)
+    /// A multiple-choice letter, optionally followed by the option's value (`(C) 3`).
+    case choice(letter: UInt8, value: MathNode?)
+    /// Several answers given together (`1, -2`, `x = 1 \text{ or } x = -2`).
+    case list([MathNode])
+}
+
+struct RelationStep: Sendable, Hashable {
+    var relation: Relation
+    var rhs: MathNode
+}
+
+enum Relation: Sendable, Hashable {
+    case equal, notEqual, less, lessOrEqual, greater, greaterOrEqual, elementOf
+
+    /// The same relation read right to left (`a < b` is `b > a`).
+    var flipped: Relation {
+        switch self {
+        case .less: return .greater
+        case .lessOrEqual: return .greaterOrEqual
+        case .greater: return .less
+        case .greaterOrEqual: return .lessOrEqual
+        default: return self
+        }
+    }
+}
+
+enum MathConstant: Sendable, Hashable {
+    case pi, e, imaginaryUnit, infinity
+}
+
+enum MathFunction: String, Sendable, Hashable {
+    case sin, cos, tan, cot, sec, csc
+    case arcsin, arccos, arctan
+    case sinh, cosh, tanh
+    case exp, ln
+    /// Arguments: base, value.
+    case log
+    /// Arguments: radicand, degree.
+    case root
+    case factorial, binomial, absolute, floor, ceiling
+}
+
+extension MathNode {
+    static let zero = MathNode.number(.zero)
+    static let one = MathNode.number(.one)
+
+    /// True for nodes that hold a single value (not a list, set, tuple, relation …).
+    var isScalar: Bool {
+        switch self {
+        case .tuple, .set, .interval, .union, .matrix, .relation, .text, .choice, .list: return false
+        default: return true
+        }
+    }
+
+    /// Whether any variable occurs in the tree (bounded by `depth`).
+    func containsVariable(depth: Int = 0) -> Bool {
+        if depth > 200 { return true }
+        switch self {
+        case .variable: return true
+        case .number, .constant, .baseNumeral, .text: return false
+        case .sum(let items), .product(let items), .tuple(let items), .set(let items), .union(let items), .list(let items):
+            return items.contains { $0.containsVariable(depth: depth + 1) }
+        case .function(_, let items): return items.contains { $0.containsVariable(depth: depth + 1) }
+        case .negation(let a), .degrees(let a), .percent(let a): return a.containsVariable(depth: depth + 1)
+        case .quotient(let a, let b), .power(let a, let b), .plusMinus(let a, let b):
+            return a.containsVariable(depth: depth + 1) || b.containsVariable(depth: depth + 1)
+        case .interval(let a, let b, _, _): return a.containsVariable(depth: depth + 1) || b.containsVariable(depth: depth + 1)
+        case .matrix(let rows): return rows.contains { $0.contains { $0.containsVariable(depth: depth + 1) } }
+        case .relation(let first, let rest):
+            return first.containsVariable(depth: depth + 1) || rest.contains { $0.rhs.containsVariable(depth: depth + 1) }
+        case .choice(_, let value): return value?.containsVariable(depth: depth + 1) ?? false
+        }
+    }
+}

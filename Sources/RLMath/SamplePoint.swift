@@ -1,0 +1,25 @@
+/// A deterministic assignment of values to variables, used to test symbolic
+/// expressions for equality at several seeded random points.
+///
+/// Values are positive reals in [0.5, 2.5), so identities that hold for positive
+/// quantities (`\sqrt{r^2} = r`, common for physical answers) are accepted.
+struct SamplePoint: Sendable {
+    let seed: UInt64
+
+    /// The points used for one comparison.
+    static let standard: [SamplePoint] = (0..<4).map { SamplePoint(seed: 0x9E37_79B9_7F4A_7C15 &* UInt64($0 + 1)) }
+
+    func value(of name: String) -> Complex {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325 ^ seed
+        for byte in name.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01B3
+        }
+        // SplitMix64 finalizer, then map the top 53 bits to [0, 1).
+        hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
+        hash ^= hash >> 31
+        let unit = Double(hash >> 11) / Double(1 << 53)
+        return Complex(0.5 + 2 * unit)
+    }
+}

@@ -1,0 +1,35 @@
+import Testing
+import RLMath
+
+/// The 163 labelled completions of `shared/data/checker/dev_cases.jsonl`, scored on `expected`
+/// (a careful human judgement). math-verify 0.9.0 gets 142 of them right.
+@Suite struct DevCasesTests {
+    static let cases = SharedData.rows("data/checker/dev_cases.jsonl", as: DevCase.self)
+
+    @Test func allCasesAreLoaded() {
+        #expect(Self.cases.count == 163, "shared data missing? looked in \(SharedData.directory.path)")
+    }
+
+    @Test(arguments: cases)
+    func rewardModeMatchesHumanJudgement(_ devCase: DevCase) {
+        let verdict = MathVerifier().verify(gold: devCase.gold, completion: devCase.answer, mode: .reward)
+        #expect(verdict.isCorrect == devCase.expected,
+                "extracted \(verdict.extractedAnswer ?? "nil") → \(verdict.parsedAnswer ?? "nil"), gold \(verdict.parsedGold ?? "nil")")
+    }
+
+    @Test(arguments: cases)
+    func evalModeMatchesHumanJudgement(_ devCase: DevCase) {
+        // Every dev completion has an anchored answer, so the eval fallbacks must not change a verdict.
+        let verdict = MathVerifier().verify(gold: devCase.gold, completion: devCase.answer, mode: .eval)
+        #expect(verdict.isCorrect == devCase.expected)
+    }
+
+    @Test func beatsMathVerifyOnTheCasesItGetsWrong() {
+        let disagreements = Self.cases.filter { $0.mathverify_openrs != $0.expected }
+        #expect(disagreements.count == 21)
+        let ours = disagreements.filter {
+            MathVerifier().verify(gold: $0.gold, completion: $0.answer).isCorrect == $0.expected
+        }
+        #expect(ours.count == disagreements.count)
+    }
+}
