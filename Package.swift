@@ -31,6 +31,12 @@ let package = Package(
 
         // Examples: one executable per job (Examples/<name>/main.swift).
         .executableTarget(
+            name: "tiny-grpo",
+            dependencies: ["RLReasoning", "RLModel", "RLTensor", "RLMath",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/tiny-grpo"
+        ),
+        .executableTarget(
             name: "check-answer",
             dependencies: ["RLMath", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/check-answer"

@@ -62,7 +62,7 @@ public struct Generator {
     }
 
     /// The seed of sequence `index` of a run with `seed` (SplitMix64 finaliser).
-    static func sequenceSeed(_ seed: UInt64, _ index: Int) -> UInt64 {
+    public static func sequenceSeed(_ seed: UInt64, _ index: Int) -> UInt64 {
         var z = seed &+ UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB

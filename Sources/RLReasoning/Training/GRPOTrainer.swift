@@ -1,0 +1,168 @@
+import FoundationEssentials
+import RLModel
+import RLTensor
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// GRPO training of a Qwen2 policy, step by step as TRL 69ad852 does it (see
+/// `shared/docs/openrs-reference.md` §2), with the later TRL options as settings.
+///
+/// One optimizer step: for each of `gradientAccumulationSteps` micro-steps, sample
+/// `numGenerations` completions for each of its prompts, score them, compute group advantages,
+/// and accumulate the gradient of the GRPO loss (divided by the accumulation count); then clip
+/// the global gradient norm, skip the update if anything is not finite, and apply AdamW at the
+/// scheduled learning rate. With `numIterations` μ > 1 a generation batch serves μ steps.
+public final class GRPOTrainer {
+    public let configuration: GRPOConfiguration
+    public let policy: Qwen2Model
+    public let tokenizer: Tokenizer
+    public let dataset: PromptDataset
+    let reference: Qwen2Model?
+    let optimizer: AdamW
+    let schedule: LearningRateSchedule
+    let builder: RolloutBuilder
+    let rewardNames: [String]
+    var sampler: EpochSampler
+    /// Optimizer steps taken.
+    public private(set) var step = 0
+    /// Rollouts kept for reuse while μ > 1.
+    var buffer: [Rollout] = []
+    /// Called with each line of progress text.
+    public var log: (String) -> Void = { print($0) }
+    /// Called after every step with its metrics and the micro-batches' sample completions.
+    public var onStep: ((StepMetrics, [(prompt: String, completion: String, reward: Float)]) -> Void)?
+
+    public init(configuration: GRPOConfiguration, policy: Qwen2Model, tokenizer: Tokenizer, dataset: PromptDataset) throws {
+        try configuration.validate()
+        guard let templateSource = tokenizer.chatTemplate else { throw TrainingError.noChatTemplate(model: "tokenizer") }
+        guard let eos = tokenizer.eosTokenID else {
+            throw TrainingError.invalidSetting(key: "eos_token", reason: "the tokenizer names no end-of-sequence token")
+        }
+        self.configuration = configuration
+        self.policy = policy
+        self.tokenizer = tokenizer
+        self.dataset = dataset
+        reference = configuration.beta == 0 ? nil : policy.copy()
+        optimizer = AdamW(beta1: configuration.adamBeta1, beta2: configuration.adamBeta2, epsilon: configuration.adamEpsilon,
+                          weightDecay: configuration.weightDecay)
+        schedule = try configuration.learningRateSchedule()
+        let rewards = configuration.rewardFuncs.map { RewardRegistry.make($0, configuration: configuration)! }
+        rewardNames = rewards.map(\.name)
+        builder = RolloutBuilder(configuration: configuration, tokenizer: tokenizer, template: try ChatTemplate(templateSource),
+                                 rewards: rewards, weights: configuration.rewardWeights ?? rewards.map { _ in 1 },
+                                 endTokenIDs: [eos], padTokenID: tokenizer.padTokenID ?? eos)
+        sampler = EpochSampler(count: dataset.rows.count, seed: configuration.seed)
+    }
+
+    /// The learning rate of the next update.
+    public var currentLearningRate: Double { configuration.learningRate * schedule.multiplier(atStep: step) }
+
+    /// The seed of a generation batch: a function of the run's seed and position only, so a
+    /// resumed run samples exactly what an uninterrupted one would.
+    func generationSeed(micro: Int) -> UInt64 {
+        Generator.sequenceSeed(configuration.seed ^ 0x5EED, step * 1_000 + micro)
+    }
+
+    /// Takes one optimizer step and returns its metrics.
+    @discardableResult
+    public func trainStep() throws -> StepMetrics {
+        let c = configuration
+        let accumulation = c.gradientAccumulationSteps
+        var generationTime = 0.0, trainingTime = 0.0
+        if step % c.numIterations == 0 {
+            buffer = []
+            for micro in 0..<accumulation {
+                let started = monotonicSeconds()
+                let rows = sampler.next(c.promptsPerMicroStep).map { dataset.rows[$0] }
+                var rollout = try builder.build(rows: rows, policy: policy, seed: generationSeed(micro: micro))
+                let scoringTemperature = c.temperatureConsistentLogProbs ? max(c.temperature, 1e-6) : 1
+                if let reference {
+                    rollout.referenceLogProbs = reference.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
+                                                                        lastTokens: rollout.completionLength, temperature: scoringTemperature)
+                }
+                if c.numIterations > 1 {
+                    rollout.oldLogProbs = policy.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
+                                                               lastTokens: rollout.completionLength, temperature: scoringTemperature)
+                }
+                buffer.append(rollout)
+                generationTime += monotonicSeconds() - started
+            }
+        }
+        let started = monotonicSeconds()
+        var gradients: [String: Tensor] = [:]
+        var lossSum = 0.0, klSum = 0.0, clipSum = 0.0
+        let lossConfiguration = GRPOLossConfiguration(beta: c.beta, epsilon: c.epsilon, epsilonHigh: c.epsilonHigh,
+                                                      lossType: c.lossType, maxCompletionLength: c.maxCompletionLength)
+        let scoringTemperature = c.temperatureConsistentLogProbs ? max(c.temperature, 1e-6) : 1
+        for rollout in buffer {
+            var output: GRPOLossOutput?
+            let (loss, grads) = valueAndGrad(at: policy.parameters) {
+                let logProbs = policy.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
+                                                    lastTokens: rollout.completionLength, temperature: scoringTemperature,
+                                                    checkpointLayers: c.gradientCheckpointing)
+                let result = grpoLoss(logProbs: logProbs, oldLogProbs: rollout.oldLogProbs, referenceLogProbs: rollout.referenceLogProbs,
+                                      advantages: rollout.advantages, mask: rollout.completionMask, configuration: lossConfiguration)
+                output = result
+                return result.loss * (1 / Float(buffer.count))
+            }
+            lossSum += Double(loss.item())
+            klSum += Double(output!.meanKL)
+            clipSum += Double(output!.clipRatio)
+            withoutGradients {
+                for (name, g) in grads { gradients[name] = gradients[name].map { $0 + g } ?? g }
+            }
+        }
+        let norm = clipGradientNorm(&gradients, maxNorm: c.maxGradNorm)
+        let learningRate = currentLearningRate
+        let skipped = !norm.isFinite || !lossSum.isFinite
+        if skipped {
+            log("step \(step + 1): loss \(lossSum) / gradient norm \(norm) is not finite; update skipped, weights unchanged")
+        } else {
+            optimizer.update(policy.parameters, gradients: gradients, learningRate: Float(learningRate))
+        }
+        trainingTime = monotonicSeconds() - started
+        step += 1
+        let metrics = summarize(buffer, loss: lossSum, kl: klSum / Double(buffer.count), clip: clipSum / Double(buffer.count),
+                                gradNorm: norm, learningRate: learningRate, skipped: skipped,
+                                generationTime: generationTime, trainingTime: trainingTime)
+        let samples = buffer.flatMap { r in
+            zip(r.completionTexts.indices, r.completionTexts).prefix(1).map { (i, text) in
+                (prompt: r.prompts[i / configuration.numGenerations], completion: text, reward: r.totalRewards[i])
+            }
+        }
+        onStep?(metrics, samples)
+        return metrics
+    }
+
+    func summarize(_ rollouts: [Rollout], loss: Double, kl: Double, clip: Double, gradNorm: Double, learningRate: Double,
+                   skipped: Bool, generationTime: Double, trainingTime: Double) -> StepMetrics {
+        let totals = rollouts.flatMap(\.totalRewards)
+        let stds = rollouts.flatMap { r in r.groupStandardDeviations.flatMap { Array(repeating: $0, count: configuration.numGenerations) } }
+        var perFunction: [String: Double] = [:]
+        for (k, name) in rewardNames.enumerated() {
+            let values = rollouts.flatMap { $0.rewardScores[k] }.compactMap { $0 }
+            if !values.isEmpty { perFunction[name] = values.reduce(0.0) { $0 + Double($1) } / Double(values.count) }
+        }
+        let counted = rollouts.flatMap(\.countedTokens)
+        let generated = rollouts.reduce(0) { $0 + $1.generatedTokens }
+        func mean(_ v: [Float]) -> Double { v.isEmpty ? 0 : v.reduce(0.0) { $0 + Double($1) } / Double(v.count) }
+        return StepMetrics(
+            step: step, epoch: Double(sampler.position) / Double(dataset.rows.count), loss: loss, gradNorm: gradNorm,
+            learningRate: learningRate, reward: mean(totals), rewardStd: mean(stds), rewards: perFunction, kl: kl, clipRatio: clip,
+            completionLength: counted.isEmpty ? 0 : Double(counted.reduce(0, +)) / Double(counted.count),
+            truncatedFraction: Double(rollouts.flatMap(\.truncated).filter { $0 }.count) / Double(max(totals.count, 1)),
+            generationSeconds: generationTime, trainingSeconds: trainingTime,
+            tokensPerSecond: generationTime > 0 ? Double(generated) / generationTime : 0, skipped: skipped,
+            unparseableGolds: rollouts.reduce(0) { $0 + $1.unparseableGolds })
+    }
+}
+
+/// Seconds from a monotonic clock.
+func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}

@@ -1,0 +1,102 @@
+import RLModel
+import RLTensor
+
+/// One micro-batch of generated completions, scored and laid out for the loss.
+struct Rollout {
+    /// `[rows, promptLength + completionLength]`: left-padded prompts, right-padded completions.
+    let inputIDs: Tensor
+    /// 1 for real tokens (prompt tokens and completion tokens through the first end token).
+    let attentionMask: Tensor
+    /// `[rows, completionLength]` f32: the tokens the loss counts.
+    let completionMask: Tensor
+    let completionLength: Int
+    let advantages: [Float]
+    let totalRewards: [Float]
+    /// Raw scores per reward function, in `rewardNames` order.
+    let rewardScores: [[Float?]]
+    let groupStandardDeviations: [Float]
+    let completionTexts: [String]
+    let prompts: [String]
+    /// Counted tokens per completion (through the first end token).
+    let countedTokens: [Int]
+    let truncated: [Bool]
+    let generatedTokens: Int
+    let unparseableGolds: Int
+    var referenceLogProbs: Tensor?
+    var oldLogProbs: Tensor?
+}
+
+/// Builds rollouts: renders prompts, samples groups, scores them and computes advantages.
+struct RolloutBuilder {
+    let configuration: GRPOConfiguration
+    let tokenizer: Tokenizer
+    let template: ChatTemplate
+    let rewards: [any RewardFunction]
+    let weights: [Float]
+    let endTokenIDs: Set<Int32>
+    let padTokenID: Int32
+
+    /// Prompt token ids of a dataset row: the chat template applied to the system prompt and the
+    /// problem, then the last `maxPromptLength` ids. The same ids are used for generation and
+    /// for training (the reference truncated only the training copy).
+    func promptIDs(_ row: [String: String]) throws -> [Int32] {
+        var messages: [ChatMessage] = []
+        if let system = configuration.systemPrompt { messages.append(ChatMessage(role: "system", content: system)) }
+        messages.append(ChatMessage(role: "user", content: row[configuration.promptColumn] ?? ""))
+        var variables: [String: String] = [:]
+        if let id = tokenizer.bosTokenID, let token = tokenizer.token(for: id) { variables["bos_token"] = token }
+        if let id = tokenizer.eosTokenID, let token = tokenizer.token(for: id) { variables["eos_token"] = token }
+        let text = try template.render(messages: messages, addGenerationPrompt: true, variables: variables)
+        return Array(tokenizer.encode(text, addSpecialTokens: false).suffix(configuration.maxPromptLength))
+    }
+
+    func build(rows: [[String: String]], policy: Qwen2Model, seed: UInt64) throws -> Rollout {
+        let c = configuration
+        let g = c.numGenerations
+        let prompts = try rows.map(promptIDs)
+        let sampling = SamplingParameters(temperature: c.temperature, topP: c.topP, topK: c.topK, minP: c.minP,
+                                          repetitionPenalty: c.repetitionPenalty)
+        let options = GenerationOptions(maxNewTokens: c.maxCompletionLength, sampling: sampling, samplesPerPrompt: g,
+                                        stopTokenIDs: endTokenIDs, seed: seed)
+        let generated = Generator(model: policy).generate(prompts: prompts, options: options)
+
+        let texts = generated.map { tokenizer.decode($0.tokens, skipSpecialTokens: true) }
+        let expandedRows = generated.map { rows[$0.promptIndex] }
+        let truncated = generated.map { $0.finishReason == .length && !($0.tokens.last.map(endTokenIDs.contains) ?? false) }
+        let batch = RewardBatch(completions: texts, tokenCounts: generated.map(\.tokens.count), rows: expandedRows)
+        let scores = rewards.map { $0.scores(batch) }
+        var total = [Float](repeating: 0, count: generated.count)
+        for (k, column) in scores.enumerated() {
+            for i in column.indices { if let s = column[i] { total[i] += weights[k] * s } }
+        }
+        let advantages = groupAdvantages(rewards: total, groupSize: g, scaling: c.scaleRewards)
+        let stds = stride(from: 0, to: total.count, by: g).map { Float(unbiasedStandardDeviation(total[$0..<($0 + g)])) }
+        let unparseable = zip(rewards, scores).filter { $0.0.name == "accuracy" }.flatMap { $0.1 }.filter { $0 == nil }.count
+
+        // Layout: [left-padded prompt | completion right-padded with the pad token].
+        let promptLength = prompts.map(\.count).max()!
+        let completionLength = max(1, generated.map(\.tokens.count).max()!)
+        let mask = completionMask(generated.map(\.tokens), length: completionLength, endTokenIDs: endTokenIDs,
+                                  maskTruncated: c.maskTruncatedCompletions)
+        var ids: [Int32] = [], attention: [Int32] = []
+        for sequence in generated {
+            let prompt = prompts[sequence.promptIndex]
+            let pad = promptLength - prompt.count
+            ids += [Int32](repeating: padTokenID, count: pad) + prompt
+            attention += [Int32](repeating: 0, count: pad) + [Int32](repeating: 1, count: prompt.count)
+            ids += sequence.tokens + [Int32](repeating: padTokenID, count: completionLength - sequence.tokens.count)
+            // Completion tokens through the first end token attend; later padding does not.
+            let through = sequence.tokens.firstIndex(where: endTokenIDs.contains).map { $0 + 1 } ?? sequence.tokens.count
+            attention += (0..<completionLength).map { $0 < through ? 1 : 0 }
+        }
+        let rowsCount = generated.count, width = promptLength + completionLength
+        let counted = (0..<rowsCount).map { r in Int(mask[(r * completionLength)..<((r + 1) * completionLength)].reduce(0, +)) }
+        return Rollout(
+            inputIDs: Tensor(ids, shape: [rowsCount, width]), attentionMask: Tensor(attention, shape: [rowsCount, width]),
+            completionMask: Tensor(mask, shape: [rowsCount, completionLength]), completionLength: completionLength,
+            advantages: advantages, totalRewards: total, rewardScores: scores, groupStandardDeviations: stds,
+            completionTexts: texts, prompts: rows.map { $0[c.promptColumn] ?? "" }, countedTokens: counted, truncated: truncated,
+            generatedTokens: generated.reduce(0) { $0 + $1.tokens.count }, unparseableGolds: unparseable,
+            referenceLogProbs: nil, oldLogProbs: nil)
+    }
+}
