@@ -31,6 +31,11 @@ let package = Package(
 
         // Examples: one executable per job (Examples/<name>/main.swift).
         .executableTarget(
+            name: "grpo-train",
+            dependencies: ["RLReasoning", "RLModel", "RLTensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/grpo-train"
+        ),
+        .executableTarget(
             name: "tiny-grpo",
             dependencies: ["RLReasoning", "RLModel", "RLTensor", "RLMath",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -27,7 +27,7 @@ public final class GRPOTrainer {
     let rewardNames: [String]
     var sampler: EpochSampler
     /// Optimizer steps taken.
-    public private(set) var step = 0
+    public internal(set) var step = 0
     /// Rollouts kept for reuse while μ > 1.
     var buffer: [Rollout] = []
     /// Called with each line of progress text.
@@ -35,7 +35,10 @@ public final class GRPOTrainer {
     /// Called after every step with its metrics and the micro-batches' sample completions.
     public var onStep: ((StepMetrics, [(prompt: String, completion: String, reward: Float)]) -> Void)?
 
-    public init(configuration: GRPOConfiguration, policy: Qwen2Model, tokenizer: Tokenizer, dataset: PromptDataset) throws {
+    /// `rewards` replaces the configuration's `rewardFuncs` with your own functions (weighted by
+    /// `rewardWeights`, which must then have one weight each, or 1 each when nil).
+    public init(configuration: GRPOConfiguration, policy: Qwen2Model, tokenizer: Tokenizer, dataset: PromptDataset,
+                rewards customRewards: [any RewardFunction]? = nil) throws {
         try configuration.validate()
         guard let templateSource = tokenizer.chatTemplate else { throw TrainingError.noChatTemplate(model: "tokenizer") }
         guard let eos = tokenizer.eosTokenID else {
@@ -49,7 +52,10 @@ public final class GRPOTrainer {
         optimizer = AdamW(beta1: configuration.adamBeta1, beta2: configuration.adamBeta2, epsilon: configuration.adamEpsilon,
                           weightDecay: configuration.weightDecay)
         schedule = try configuration.learningRateSchedule()
-        let rewards = configuration.rewardFuncs.map { RewardRegistry.make($0, configuration: configuration)! }
+        let rewards = customRewards ?? configuration.rewardFuncs.map { RewardRegistry.make($0, configuration: configuration)! }
+        if let weights = configuration.rewardWeights, weights.count != rewards.count {
+            throw TrainingError.invalidSetting(key: "reward_weights", reason: "\(weights.count) weights for \(rewards.count) reward functions")
+        }
         rewardNames = rewards.map(\.name)
         builder = RolloutBuilder(configuration: configuration, tokenizer: tokenizer, template: try ChatTemplate(templateSource),
                                  rewards: rewards, weights: configuration.rewardWeights ?? rewards.map { _ in 1 },

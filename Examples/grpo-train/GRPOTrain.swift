@@ -1,0 +1,103 @@
+import ArgumentParser
+import FoundationEssentials
+import RLModel
+import RLReasoning
+import RLTensor
+
+/// Trains a Hugging Face Qwen2 model with GRPO from an open-r1 style YAML recipe.
+@main
+struct GRPOTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grpo-train",
+        abstract: "GRPO training with an open-r1 style recipe (the Open-RS recipe keys).",
+        discussion: "Any recipe key can be given as an option and overrides the recipe, e.g. --learning_rate 2e-6 --num_generations 4.")
+
+    @Option(help: "The YAML recipe (e.g. recipes/grpo.yaml).")
+    var recipe: String?
+
+    @Option(help: "A Hugging Face model folder (config.json, safetensors, tokenizer files).")
+    var model: String
+
+    @Option(help: "Training prompts: a JSON Lines file or a folder of them.")
+    var dataset: String
+
+    @Option(help: "Where checkpoints, metrics.jsonl and report.html go.")
+    var output: String
+
+    @Flag(help: "Continue from the newest complete checkpoint in --output.")
+    var resume = false
+
+    @Option(help: "Stop after this many optimizer steps (overrides max_steps).")
+    var maxSteps: Int?
+
+    @Option(help: "cpu or cuda.")
+    var backend: String = "cpu"
+
+    @Option(help: "Malformed dataset rows: skip (and report) or fail.")
+    var onBadRow: String = "skip"
+
+    @Argument(parsing: .allUnrecognized, help: "Recipe keys as --key value pairs.")
+    var overrides: [String] = []
+
+    mutating func run() throws {
+        do {
+            try train()
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            FileHandleStandardError.write("grpo-train: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    func train() throws {
+        guard backend == "cpu" else {
+            throw ValidationError("--backend \(backend): only the cpu backend is available in this build")
+        }
+        guard let badRowPolicy = PromptDataset.MalformedRowPolicy(rawValue: onBadRow) else {
+            throw ValidationError("--on-bad-row must be skip or fail, got \(onBadRow)")
+        }
+        var pairs: [(key: String, value: String)] = []
+        var index = 0
+        while index < overrides.count {
+            let flag = overrides[index]
+            guard flag.hasPrefix("--"), index + 1 < overrides.count else {
+                throw ValidationError("recipe overrides come as --key value pairs; '\(flag)' has no value")
+            }
+            pairs.append((String(flag.dropFirst(2)), overrides[index + 1]))
+            index += 2
+        }
+        if let maxSteps { pairs.append(("max_steps", String(maxSteps))) }
+        let parsed = try Recipe(contentsOf: recipe.map { URL(fileURLWithPath: $0) }, overrides: pairs)
+        if !parsed.ignored.isEmpty { print("recipe keys with no effect here: \(parsed.ignored.joined(separator: ", "))") }
+        for key in parsed.warnings { FileHandleStandardError.write("warning: unknown recipe key '\(key)' (ignored; is it misspelt?)") }
+
+        let folder = URL(fileURLWithPath: model)
+        let policy = try Qwen2Model.load(from: folder)
+        let tokenizer = try Tokenizer(directory: folder)
+        let configuration = parsed.configuration
+        let data = try PromptDataset(contentsOf: URL(fileURLWithPath: dataset), requiredColumns: [configuration.promptColumn],
+                                     onMalformedRow: badRowPolicy)
+        if !data.issues.isEmpty {
+            FileHandleStandardError.write("skipped \(data.issues.count) malformed rows, e.g. \(data.issues.prefix(3).map(\.description).joined(separator: "; "))")
+        }
+        print("model \(folder.lastPathComponent): \(policy.config.numHiddenLayers) layers, hidden \(policy.config.hiddenSize); dataset \(data.rows.count) rows")
+        print("GRPO: \(configuration.maxSteps) steps, \(configuration.gradientAccumulationSteps) x \(configuration.promptsPerMicroStep) prompts x \(configuration.numGenerations) completions per step, rewards \(configuration.rewardFuncs.joined(separator: ", "))")
+        let trainer = try GRPOTrainer(configuration: configuration, policy: policy, tokenizer: tokenizer, dataset: data)
+        try trainer.train(output: URL(fileURLWithPath: output), resume: resume)
+        print("done: \(output)/report.html, \(output)/metrics.jsonl")
+    }
+}
+
+/// One line to standard error.
+enum FileHandleStandardError {
+    static func write(_ line: String) {
+        var text = line
+        text.append("\n")
+        _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,47 @@
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The run's `metrics.jsonl`: one JSON object per optimizer step, appended and flushed as each
+/// step finishes.
+struct MetricsLog {
+    let url: URL
+
+    /// Every step recorded so far.
+    func read() -> [StepMetrics] {
+        guard let data = try? Data(contentsOf: url) else { return [] }
+        return data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONDecoder().decode(StepMetrics.self, from: Data($0)) }
+    }
+
+    /// Keeps only steps up to `step` (after resuming from a checkpoint at `step`).
+    func truncate(after step: Int) throws {
+        try rewrite(read().filter { $0.step <= step })
+    }
+
+    func append(_ metrics: StepMetrics) throws {
+        var line = try Self.encoder.encode(metrics)
+        line.append(UInt8(ascii: "\n"))
+        let descriptor = open(url.path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        guard descriptor >= 0 else { throw TrainingError.checkpoint(path: url.path, reason: "cannot open for appending") }
+        defer { close(descriptor) }
+        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == line.count, fsync(descriptor) == 0 else {
+            throw TrainingError.checkpoint(path: url.path, reason: "could not append a metrics line")
+        }
+    }
+
+    private func rewrite(_ entries: [StepMetrics]) throws {
+        var data = Data()
+        for entry in entries { data.append(try Self.encoder.encode(entry)); data.append(UInt8(ascii: "\n")) }
+        try data.write(to: url, options: .atomic)
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+}

@@ -1,0 +1,201 @@
+import FoundationEssentials
+
+/// An open-r1 style YAML recipe (the keys of Open-RS `recipes/grpo.yaml`) read into a
+/// `GRPOConfiguration`, with command-line overrides.
+///
+/// Keys that have no meaning here (vLLM, Hub, logging back ends, DeepSpeed) are accepted and
+/// listed in `ignored`; unknown keys are listed in `warnings`, never dropped silently.
+public struct Recipe: Sendable {
+    public var configuration: GRPOConfiguration
+    /// `model_name_or_path` and `dataset_name` as the recipe gives them (the command line may override).
+    public var modelNameOrPath: String?
+    public var datasetName: String?
+    public var outputDirectory: String?
+    /// Recognised keys that do not apply to this implementation.
+    public var ignored: [String]
+    /// Keys nobody knows: probably typos.
+    public var warnings: [String]
+
+    /// Keys accepted for compatibility that change nothing here.
+    static let inertKeys: Set<String> = [
+        "model_revision", "torch_dtype", "attn_implementation", "bf16", "fp16", "use_vllm", "vllm_device",
+        "vllm_enforce_eager", "vllm_gpu_memory_utilization", "vllm_max_model_len", "vllm_dtype", "vllm_enable_prefix_caching",
+        "do_eval", "eval_strategy", "hub_model_id", "hub_strategy", "push_to_hub", "report_to", "log_level",
+        "logging_first_step", "logging_strategy", "save_strategy", "overwrite_output_dir", "per_device_eval_batch_size",
+        "num_train_epochs", "gradient_checkpointing_kwargs", "dataset_config", "dataset_train_split", "dataset_test_split",
+        "use_liger_kernel", "deepspeed", "ddp_timeout", "sync_ref_model", "wandb_project", "wandb_entity", "callbacks",
+        "chat_template", "benchmarks", "num_processes",
+    ]
+
+    /// Reads the YAML recipe at `url` (if any) and applies `overrides` (recipe key → value text,
+    /// e.g. from `--learning_rate 2e-6`; later entries win).
+    public init(contentsOf url: URL?, overrides: [(key: String, value: String)] = []) throws {
+        var entries: [(String, RecipeValue)] = []
+        if let url {
+            let text: String
+            do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+                throw TrainingError.invalidSetting(key: url.path, reason: "cannot read the recipe: \(error)")
+            }
+            do { entries = try RecipeYAML.parse(text) } catch {
+                throw TrainingError.invalidSetting(key: url.path, reason: "\(error)")
+            }
+        }
+        for (key, value) in overrides {
+            let parsed = (try? RecipeYAML.scalar(value, line: 0)) ?? .string(value)
+            entries.append((String(key.map { $0 == "-" ? "_" : $0 }), parsed))
+        }
+        try self.init(entries: entries)
+    }
+
+    /// Builds the configuration from parsed entries.
+    public init(entries: [(String, RecipeValue)]) throws {
+        configuration = GRPOConfiguration()
+        ignored = []
+        warnings = []
+        for (key, value) in entries { try apply(key: key, value: value) }
+        try configuration.validate()
+    }
+
+    private mutating func apply(key: String, value: RecipeValue) throws {
+        func bad(_ expected: String) -> TrainingError { .invalidSetting(key: key, reason: "expected \(expected), got \(value)") }
+        func double() throws -> Double {
+            switch value {
+            case .double(let d): return d
+            case .int(let i): return Double(i)
+            case .string(let s): if let d = Double(s) { return d }
+            default: break
+            }
+            throw bad("a number")
+        }
+        func int() throws -> Int {
+            switch value {
+            case .int(let i): return i
+            case .double(let d) where d == d.rounded() && Swift.abs(d) < 1e15: return Int(d)
+            case .string(let s): if let i = Int(s) { return i }
+            default: break
+            }
+            throw bad("an integer")
+        }
+        func bool() throws -> Bool {
+            if case .bool(let b) = value { return b }
+            throw bad("true or false")
+        }
+        func string() throws -> String {
+            switch value {
+            case .string(let s): return s
+            case .int(let i): return String(i)
+            case .double(let d): return String(d)
+            case .bool(let b): return String(b)
+            default: throw bad("text")
+            }
+        }
+        func strings() throws -> [String] {
+            switch value {
+            case .list(let items): return try items.map { item in
+                guard case .string(let s) = item else { throw bad("a list of names") }
+                return s
+            }
+            case .string(let s): return s.split(separator: ",").map { $0.trimmingWhitespace() }
+            default: throw bad("a list")
+            }
+        }
+        func floats() throws -> [Float] {
+            let items: [RecipeValue]
+            switch value {
+            case .list(let list): items = list
+            case .string(let s): items = s.split(separator: ",").map { RecipeValue.plain($0.trimmingWhitespace()) }
+            default: throw bad("a list of numbers")
+            }
+            return try items.map { item in
+                switch item {
+                case .double(let d): return Float(d)
+                case .int(let i): return Float(i)
+                default: throw bad("a list of numbers")
+                }
+            }
+        }
+        var c = configuration
+        switch key {
+        case "model_name_or_path": modelNameOrPath = try string()
+        case "dataset_name": datasetName = try string()
+        case "output_dir": outputDirectory = try string()
+        case "learning_rate": c.learningRate = try double()
+        case "adam_beta1": c.adamBeta1 = Float(try double())
+        case "adam_beta2": c.adamBeta2 = Float(try double())
+        case "adam_epsilon": c.adamEpsilon = Float(try double())
+        case "weight_decay": c.weightDecay = Float(try double())
+        case "max_grad_norm": c.maxGradNorm = try double()
+        case "lr_scheduler_type": c.lrSchedulerType = try string()
+        case "lr_scheduler_kwargs":
+            guard case .mapping(let kwargs) = value else { throw bad("a mapping") }
+            for (name, v) in kwargs {
+                guard name == "min_lr_rate" else { warnings.append("\(key).\(name)"); continue }
+                switch v {
+                case .double(let d): c.minLRRate = d
+                case .int(let i): c.minLRRate = Double(i)
+                default: throw TrainingError.invalidSetting(key: "\(key).min_lr_rate", reason: "expected a number, got \(v)")
+                }
+            }
+        case "warmup_ratio": c.warmupRatio = try double()
+        case "max_steps": c.maxSteps = try int()
+        case "gradient_accumulation_steps": c.gradientAccumulationSteps = try int()
+        case "per_device_train_batch_size": c.perDeviceTrainBatchSize = try int()
+        case "gradient_checkpointing": c.gradientCheckpointing = try bool()
+        case "num_generations": c.numGenerations = try int()
+        case "max_prompt_length": c.maxPromptLength = try int()
+        case "max_completion_length": c.maxCompletionLength = try int()
+        case "temperature": c.temperature = Float(try double())
+        case "top_p": c.topP = Float(try double())
+        case "top_k": c.topK = try int()
+        case "min_p": c.minP = Float(try double())
+        case "repetition_penalty": c.repetitionPenalty = Float(try double())
+        case "beta": c.beta = Float(try double())
+        case "epsilon": c.epsilon = Float(try double())
+        case "epsilon_high": c.epsilonHigh = Float(try double())
+        case "loss_type":
+            guard let t = GRPOLossType(rawValue: try string()) else {
+                throw TrainingError.invalidSetting(key: key, reason: "use one of \(GRPOLossType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            c.lossType = t
+        case "scale_rewards":
+            if case .bool(let b) = value { c.scaleRewards = b ? .group : .none }
+            else if let s = RewardScaling(rawValue: try string()) { c.scaleRewards = s }
+            else { throw TrainingError.invalidSetting(key: key, reason: "use group, batch, none, true or false") }
+        case "num_iterations": c.numIterations = try int()
+        case "mask_truncated_completions": c.maskTruncatedCompletions = try bool()
+        case "temperature_consistent_logprobs": c.temperatureConsistentLogProbs = try bool()
+        case "reward_funcs": c.rewardFuncs = try strings().map(RewardRegistry.canonicalName)
+        case "reward_weights": c.rewardWeights = try floats()
+        case "cosine_min_value_wrong": c.cosineMinValueWrong = Float(try double())
+        case "cosine_max_value_wrong": c.cosineMaxValueWrong = Float(try double())
+        case "cosine_min_value_correct": c.cosineMinValueCorrect = Float(try double())
+        case "cosine_max_value_correct": c.cosineMaxValueCorrect = Float(try double())
+        case "cosine_max_len": c.cosineMaxLength = try int()
+        case "cosine_variant":
+            guard let v = CosineReward.Variant(rawValue: try string()) else { throw TrainingError.invalidSetting(key: key, reason: "use faithful or fixed") }
+            c.cosineVariant = v
+        case "repetition_n_grams": c.repetitionNGramSize = try int()
+        case "repetition_max_penalty": c.repetitionMaxPenalty = Float(try double())
+        case "unparseable_gold":
+            guard let p = UnparseableGoldPolicy(rawValue: try string()) else { throw TrainingError.invalidSetting(key: key, reason: "use no_score or reference") }
+            c.unparseableGold = p
+        case "system_prompt": c.systemPrompt = value == .null ? nil : try string()
+        case "dataset_prompt_column", "prompt_column": c.promptColumn = try string()
+        case "gold_columns": c.goldColumns = try strings()
+        case "seed": c.seed = UInt64(try int())
+        case "save_steps": c.saveSteps = try int()
+        case "save_total_limit": c.saveTotalLimit = try int()
+        case "logging_steps": c.loggingSteps = try int()
+        case "log_completions": c.logCompletions = try bool()
+        default:
+            if Recipe.inertKeys.contains(key) { ignored.append(key) } else { warnings.append(key) }
+        }
+        configuration = c
+    }
+}
+
+extension Substring {
+    func trimmingWhitespace() -> String {
+        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+}

@@ -1,0 +1,270 @@
+/// A value of a recipe file.
+public indirect enum RecipeValue: Sendable, Equatable {
+    case string(String)
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    case null
+    case list([RecipeValue])
+    case mapping([(String, RecipeValue)])
+
+    public static func == (a: RecipeValue, b: RecipeValue) -> Bool {
+        switch (a, b) {
+        case let (.string(x), .string(y)): return x == y
+        case let (.int(x), .int(y)): return x == y
+        case let (.double(x), .double(y)): return x == y
+        case let (.bool(x), .bool(y)): return x == y
+        case (.null, .null): return true
+        case let (.list(x), .list(y)): return x == y
+        case let (.mapping(x), .mapping(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    /// A plain scalar as YAML 1.2 core schema reads it.
+    static func plain(_ text: String) -> RecipeValue {
+        switch text {
+        case "", "~", "null", "Null", "NULL": return .null
+        case "true", "True", "TRUE": return .bool(true)
+        case "false", "False", "FALSE": return .bool(false)
+        default: break
+        }
+        if let i = Int(text) { return .int(i) }
+        if let d = Double(text), text.contains(where: { $0.isNumber }) { return .double(d) }
+        return .string(text)
+    }
+}
+
+/// The part of YAML that open-r1 recipes use: a top-level mapping of keys to plain, single- or
+/// double-quoted scalars, `|`/`>` block scalars, flow lists `[a, b]` and mappings `{k: v}`, and
+/// indented block lists (`- item`) and mappings. Anything else is an error naming the line.
+enum RecipeYAML {
+    struct ParseError: Error, CustomStringConvertible {
+        let line: Int
+        let reason: String
+        var description: String { "line \(line): \(reason)" }
+    }
+
+    struct Line {
+        let number: Int
+        let indent: Int
+        let text: String
+    }
+
+    static func parse(_ source: String) throws -> [(String, RecipeValue)] {
+        var lines: [Line] = []
+        for (index, raw) in source.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let text = String(raw)
+            let stripped = stripComment(text)
+            if stripped.allSatisfy({ $0 == " " }) || stripped == "---" || stripped == "..." { continue }
+            let indent = stripped.prefix { $0 == " " }.count
+            lines.append(Line(number: index + 1, indent: indent, text: String(stripped.dropFirst(indent)).trimmingTrailingSpaces()))
+        }
+        var position = 0
+        let result = try parseMapping(lines, &position, indent: 0)
+        if position < lines.count { throw ParseError(line: lines[position].number, reason: "unexpected indentation") }
+        return result
+    }
+
+    static func stripComment(_ text: String) -> String {
+        var inSingle = false, inDouble = false, previous: Character = " "
+        var out = ""
+        for c in text {
+            if c == "'" && !inDouble { inSingle.toggle() }
+            else if c == "\"" && !inSingle && previous != "\\" { inDouble.toggle() }
+            else if c == "#" && !inSingle && !inDouble && (previous == " " || out.isEmpty) { break }
+            out.append(c)
+            previous = c
+        }
+        return out
+    }
+
+    static func parseMapping(_ lines: [Line], _ i: inout Int, indent: Int) throws -> [(String, RecipeValue)] {
+        var entries: [(String, RecipeValue)] = []
+        while i < lines.count, lines[i].indent == indent {
+            let line = lines[i]
+            guard let colon = keyColon(line.text) else { throw ParseError(line: line.number, reason: "expected 'key: value'") }
+            var key = String(line.text[..<colon]).trimmingTrailingSpaces()
+            if key.count >= 2, let q = key.first, (q == "\"" || q == "'"), key.last == q { key = String(key.dropFirst().dropLast()) }
+            let rest = String(line.text[line.text.index(after: colon)...]).trimmingLeadingSpaces()
+            i += 1
+            if rest.isEmpty {
+                if i < lines.count, lines[i].indent > indent {
+                    if lines[i].text.hasPrefix("- ") || lines[i].text == "-" {
+                        entries.append((key, try parseList(lines, &i, indent: lines[i].indent)))
+                    } else {
+                        entries.append((key, .mapping(try parseMapping(lines, &i, indent: lines[i].indent))))
+                    }
+                } else if i < lines.count, lines[i].indent == indent, lines[i].text.hasPrefix("- ") {
+                    entries.append((key, try parseList(lines, &i, indent: indent)))
+                } else {
+                    entries.append((key, .null))
+                }
+            } else if rest == "|" || rest == ">" || rest == "|-" || rest == ">-" {
+                entries.append((key, .string(blockScalar(lines, &i, parentIndent: indent, style: rest))))
+            } else {
+                entries.append((key, try scalar(rest, line: line.number)))
+            }
+        }
+        return entries
+    }
+
+    static func parseList(_ lines: [Line], _ i: inout Int, indent: Int) throws -> RecipeValue {
+        var items: [RecipeValue] = []
+        while i < lines.count, lines[i].indent == indent, lines[i].text.hasPrefix("-") {
+            let item = String(lines[i].text.dropFirst()).trimmingLeadingSpaces()
+            let number = lines[i].number
+            i += 1
+            items.append(item.isEmpty ? .null : try scalar(item, line: number))
+        }
+        return .list(items)
+    }
+
+    static func blockScalar(_ lines: [Line], _ i: inout Int, parentIndent: Int, style: String) -> String {
+        var parts: [String] = []
+        while i < lines.count, lines[i].indent > parentIndent {
+            parts.append(lines[i].text)
+            i += 1
+        }
+        let joined = style.hasPrefix("|") ? parts.joined(separator: "\n") : parts.joined(separator: " ")
+        return style.hasSuffix("-") ? joined : joined + "\n"
+    }
+
+    /// The colon that ends a key (outside quotes, followed by a space or the end).
+    static func keyColon(_ text: String) -> String.Index? {
+        var inSingle = false, inDouble = false
+        var index = text.startIndex
+        while index < text.endIndex {
+            let c = text[index]
+            if c == "'" && !inDouble { inSingle.toggle() }
+            else if c == "\"" && !inSingle { inDouble.toggle() }
+            else if c == ":" && !inSingle && !inDouble {
+                let next = text.index(after: index)
+                if next == text.endIndex || text[next] == " " { return index }
+            }
+            index = text.index(after: index)
+        }
+        return nil
+    }
+
+    static func scalar(_ text: String, line: Int) throws -> RecipeValue {
+        var reader = FlowReader(text: Array(text), line: line)
+        let value = try reader.value()
+        reader.skipSpaces()
+        if !reader.atEnd { throw ParseError(line: line, reason: "unexpected text after the value: \(String(reader.text[reader.position...]))") }
+        return value
+    }
+
+    /// Reads flow values: quoted and plain scalars, `[...]` and `{...}`.
+    struct FlowReader {
+        let text: [Character]
+        let line: Int
+        var position = 0
+        var atEnd: Bool { position >= text.count }
+
+        mutating func skipSpaces() { while !atEnd && text[position] == " " { position += 1 } }
+
+        mutating func value(inFlow: Bool = false) throws -> RecipeValue {
+            skipSpaces()
+            guard !atEnd else { return .null }
+            switch text[position] {
+            case "\"": return .string(try doubleQuoted())
+            case "'": return .string(try singleQuoted())
+            case "[":
+                position += 1
+                var items: [RecipeValue] = []
+                skipSpaces()
+                if !atEnd && text[position] == "]" { position += 1; return .list([]) }
+                while true {
+                    items.append(try value(inFlow: true))
+                    skipSpaces()
+                    guard !atEnd else { throw ParseError(line: line, reason: "unclosed '['") }
+                    if text[position] == "," { position += 1; continue }
+                    if text[position] == "]" { position += 1; return .list(items) }
+                    throw ParseError(line: line, reason: "expected ',' or ']' in a list")
+                }
+            case "{":
+                position += 1
+                var entries: [(String, RecipeValue)] = []
+                skipSpaces()
+                if !atEnd && text[position] == "}" { position += 1; return .mapping([]) }
+                while true {
+                    skipSpaces()
+                    var key = ""
+                    while !atEnd && text[position] != ":" { key.append(text[position]); position += 1 }
+                    guard !atEnd else { throw ParseError(line: line, reason: "expected ':' in a mapping") }
+                    position += 1
+                    entries.append((key.trimmingTrailingSpaces(), try value(inFlow: true)))
+                    skipSpaces()
+                    guard !atEnd else { throw ParseError(line: line, reason: "unclosed '{'") }
+                    if text[position] == "," { position += 1; continue }
+                    if text[position] == "}" { position += 1; return .mapping(entries) }
+                    throw ParseError(line: line, reason: "expected ',' or '}' in a mapping")
+                }
+            default:
+                var plain = ""
+                while !atEnd, !(inFlow && (text[position] == "," || text[position] == "]" || text[position] == "}")) {
+                    plain.append(text[position]); position += 1
+                }
+                return RecipeValue.plain(plain.trimmingTrailingSpaces())
+            }
+        }
+
+        mutating func singleQuoted() throws -> String {
+            position += 1
+            var out = ""
+            while !atEnd {
+                if text[position] == "'" {
+                    if position + 1 < text.count && text[position + 1] == "'" { out.append("'"); position += 2; continue }
+                    position += 1
+                    return out
+                }
+                out.append(text[position]); position += 1
+            }
+            throw ParseError(line: line, reason: "unclosed single quote")
+        }
+
+        mutating func doubleQuoted() throws -> String {
+            position += 1
+            var out = ""
+            while !atEnd {
+                let c = text[position]
+                if c == "\"" { position += 1; return out }
+                if c == "\\" {
+                    position += 1
+                    guard !atEnd else { break }
+                    switch text[position] {
+                    case "n": out.append("\n")
+                    case "t": out.append("\t")
+                    case "\\": out.append("\\")
+                    case "\"": out.append("\"")
+                    case "/": out.append("/")
+                    case "0": out.append("\0")
+                    case "u":
+                        let hex = String(text[(position + 1)..<min(position + 5, text.count)])
+                        guard hex.count == 4, let code = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(code) else {
+                            throw ParseError(line: line, reason: "bad \\u escape")
+                        }
+                        out.unicodeScalars.append(scalar)
+                        position += 4
+                    default: throw ParseError(line: line, reason: "unsupported escape \\\(text[position])")
+                    }
+                    position += 1
+                    continue
+                }
+                out.append(c); position += 1
+            }
+            throw ParseError(line: line, reason: "unclosed double quote")
+        }
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var s = self
+        while let last = s.last, last == " " || last == "\r" { s.removeLast() }
+        return s
+    }
+
+    func trimmingLeadingSpaces() -> String { String(drop { $0 == " " }) }
+}

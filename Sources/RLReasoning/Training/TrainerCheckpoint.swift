@@ -1,0 +1,108 @@
+import FoundationEssentials
+import RLModel
+import RLTensor
+
+/// What a checkpoint records besides the weights: enough to continue exactly where it stopped.
+struct TrainerState: Codable, Equatable {
+    var globalStep: Int
+    var dataPosition: Int
+    var seed: UInt64
+    var optimizerStep: Int
+
+    enum CodingKeys: String, CodingKey {
+        case globalStep = "global_step", dataPosition = "data_position", seed, optimizerStep = "optimizer_step"
+    }
+}
+
+/// Checkpoint folders `checkpoint-<step>` under a run's output folder, each a Hugging Face model
+/// folder (config, weights, generation config, tokenizer) plus `optimizer.safetensors` and
+/// `trainer_state.json`.
+///
+/// A checkpoint is written into a hidden `.checkpoint-<step>.partial` folder and renamed into
+/// place only when complete (`trainer_state.json` last), so a run killed mid-save leaves the
+/// previous checkpoints intact and the partial folder is ignored and removed on resume.
+enum TrainerCheckpoint {
+    static let stateFile = "trainer_state.json"
+    static let optimizerFile = "optimizer.safetensors"
+
+    static func folderName(step: Int) -> String { "checkpoint-\(step)" }
+
+    /// Complete checkpoints in `output`, oldest first.
+    static func complete(in output: URL) -> [(step: Int, url: URL)] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: output.path)) ?? []
+        return names.compactMap { name -> (Int, URL)? in
+            guard name.hasPrefix("checkpoint-"), let step = Int(name.dropFirst("checkpoint-".count)) else { return nil }
+            let url = output.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: url.appendingPathComponent(stateFile).path) else { return nil }
+            return (step, url)
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    static func removePartials(in output: URL) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: output.path)) ?? []
+        for name in names where name.hasPrefix(".checkpoint-") && name.hasSuffix(".partial") {
+            try? FileManager.default.removeItem(at: output.appendingPathComponent(name))
+        }
+    }
+
+    static func save(trainer: GRPOTrainer, to output: URL, keepLast: Int?) throws -> URL {
+        let step = trainer.step
+        let final = output.appendingPathComponent(folderName(step: step))
+        let partial = output.appendingPathComponent(".\(folderName(step: step)).partial")
+        try? FileManager.default.removeItem(at: partial)
+        do {
+            try trainer.policy.save(to: partial, generationConfig: GenerationConfig(
+                bosTokenID: trainer.tokenizer.bosTokenID.map { .single(Int($0)) },
+                eosTokenID: trainer.tokenizer.eosTokenID.map { .single(Int($0)) }))
+            try trainer.tokenizer.save(to: partial)
+            var tensors: [(name: String, tensor: SafetensorsTensor)] = []
+            for (name, moment) in trainer.optimizer.firstMoments.sorted(by: { $0.key < $1.key }) {
+                tensors.append(("exp_avg." + name, SafetensorsTensor(shape: moment.shape, floats: moment.toFloatArray())))
+                let second = trainer.optimizer.secondMoments[name]!
+                tensors.append(("exp_avg_sq." + name, SafetensorsTensor(shape: second.shape, floats: second.toFloatArray())))
+            }
+            try SafetensorsWriter.write(tensors, to: partial.appendingPathComponent(optimizerFile))
+            let state = TrainerState(globalStep: step, dataPosition: trainer.sampler.position, seed: trainer.configuration.seed,
+                                     optimizerStep: trainer.optimizer.step)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(state).write(to: partial.appendingPathComponent(stateFile), options: .atomic)
+            try? FileManager.default.removeItem(at: final)
+            try FileManager.default.moveItem(at: partial, to: final)
+        } catch {
+            throw TrainingError.checkpoint(path: final.path, reason: "could not be written: \(error)")
+        }
+        if let keepLast, keepLast > 0 {
+            for old in complete(in: output).dropLast(keepLast) { try? FileManager.default.removeItem(at: old.url) }
+        }
+        return final
+    }
+
+    /// Loads weights, optimizer moments and position from `checkpoint` into `trainer`.
+    static func restore(_ trainer: GRPOTrainer, from checkpoint: URL) throws {
+        do {
+            let state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: checkpoint.appendingPathComponent(stateFile)))
+            guard state.seed == trainer.configuration.seed else {
+                throw TrainingError.checkpoint(path: checkpoint.path, reason: "was made with seed \(state.seed), this run uses \(trainer.configuration.seed)")
+            }
+            let loaded = try Qwen2Model.load(from: checkpoint)
+            for (name, tensor) in loaded.parameters { trainer.policy.parameters[name]!.assign(tensor) }
+            let moments = try CheckpointReader(at: checkpoint.appendingPathComponent(optimizerFile))
+            var first: [String: Tensor] = [:], second: [String: Tensor] = [:]
+            for name in moments.tensorNames {
+                let stored = try moments.tensor(named: name)
+                let tensor = Tensor(try stored.floats(name: name), shape: stored.shape)
+                if name.hasPrefix("exp_avg_sq.") { second[String(name.dropFirst("exp_avg_sq.".count))] = tensor }
+                else if name.hasPrefix("exp_avg.") { first[String(name.dropFirst("exp_avg.".count))] = tensor }
+            }
+            trainer.optimizer.restore(step: state.optimizerStep, firstMoments: first, secondMoments: second)
+            trainer.sampler = EpochSampler(count: trainer.dataset.rows.count, seed: trainer.configuration.seed, position: state.dataPosition)
+            trainer.step = state.globalStep
+            trainer.buffer = []
+        } catch let error as TrainingError {
+            throw error
+        } catch {
+            throw TrainingError.checkpoint(path: checkpoint.path, reason: "could not be read: \(error)")
+        }
+    }
+}
