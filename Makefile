@@ -1,14 +1,17 @@
-# The README's two commands: `make demo` (the main job, no downloads) and `make test`.
+# The README's two commands: `make demo` (the main job, no downloads) and `make test` (what CI runs).
 .PHONY: deps demo test bench
 
 deps:
 	@bash scripts/ensure-deps
 
 demo: deps
-	swift run -c release tensor-demo
+	swift run -c release tiny-grpo
 
+# The test suite, then the one-minute demo, which must show a positive accuracy gain.
 test: deps
 	swift test
+	swift build -c release --product tiny-grpo
+	bash scripts/check-tiny-grpo .build/release/tiny-grpo
 
 bench: deps
-	cd Benchmarks && swift run -c release
+	cd Benchmarks && swift run -c release tensor-bench

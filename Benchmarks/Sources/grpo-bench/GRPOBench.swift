@@ -1,0 +1,90 @@
+import RLModel
+import RLReasoning
+import RLTensor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `grpo.step.mini`: one GRPO step on the "mini" Qwen2 (vocab 151936, hidden 512, 8 layers,
+/// 8 heads, 2 KV heads, intermediate 1408, random f32 weights) as TRL does it with μ = 1:
+/// 1 prompt of 64 tokens x 6 samples x 128 new tokens (temperature 0.7, top-p 0.95, no EOS),
+/// reference and policy log-probs, k3-KL loss (beta 0.04, `grpo` reduction like the peer
+/// script), backward, AdamW. Prints the median split over repetitions.
+/// Peer: `shared/bench/peer_torch.py --suite grpo` (PyTorch + transformers, 45.5 s per step here).
+@main
+struct GRPOBench {
+    static func now() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+    }
+
+    static func main() throws {
+        let repetitions = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 3
+        let config = Qwen2Config(vocabSize: 151_936, hiddenSize: 512, intermediateSize: 1408, numHiddenLayers: 8,
+                                 numAttentionHeads: 8, numKeyValueHeads: 2, ropeTheta: 10_000)
+        let policy = Qwen2Model(randomWeights: config, seed: 0)
+        let reference = policy.copy()
+        let optimizer = AdamW()
+        let (groupSize, promptLength, newTokens) = (6, 64, 128)
+        var state: UInt64 = 2
+        let prompt: [Int32] = (0..<promptLength).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1
+            return Int32((state >> 33) % UInt64(config.vocabSize))
+        }
+        print("grpo.step.mini: \(groupSize) samples x \(newTokens) new tokens, prompt \(promptLength), \(Parallel_threads()) threads, \(repetitions) repetitions")
+        var splits: [[String: Double]] = []
+        for repetition in 0..<repetitions {
+            var split: [String: Double] = [:]
+            var t = now()
+            let generated = Generator(model: policy).generate(prompts: [prompt], options: GenerationOptions(
+                maxNewTokens: newTokens, sampling: SamplingParameters(temperature: 0.7, topP: 0.95), samplesPerPrompt: groupSize,
+                seed: UInt64(repetition)))
+            split["generate"] = now() - t
+            let ids = Tensor(generated.flatMap { prompt + $0.tokens }, shape: [groupSize, promptLength + newTokens])
+            let mask = Tensor([Float](repeating: 1, count: groupSize * newTokens), shape: [groupSize, newTokens])
+            let rewards = (0..<groupSize).map { Float(($0 * 7919) % 13) / 13 }
+            let advantages = groupAdvantages(rewards: rewards, groupSize: groupSize)
+            t = now()
+            let referenceLogProbs = reference.tokenLogProbs(inputIDs: ids, lastTokens: newTokens)
+            split["ref_logprobs"] = now() - t
+            t = now()
+            var forwardEnd = 0.0
+            let (_, gradients) = valueAndGrad(at: policy.parameters) {
+                let logProbs = policy.tokenLogProbs(inputIDs: ids, lastTokens: newTokens)
+                let loss = grpoLoss(logProbs: logProbs, referenceLogProbs: referenceLogProbs, advantages: advantages, mask: mask,
+                                    configuration: GRPOLossConfiguration(beta: 0.04, lossType: .grpo)).loss
+                forwardEnd = now()
+                return loss
+            }
+            split["policy_forward"] = forwardEnd - t
+            split["backward"] = now() - forwardEnd
+            t = now()
+            optimizer.update(policy.parameters, gradients: gradients, learningRate: 1e-6)
+            split["optimizer"] = now() - t
+            split["total"] = split.values.reduce(0, +)
+            splits.append(split)
+            print("  repetition \(repetition + 1): \(format(split["total"]!)) s (generation \(format(split["generate"]!)) s)")
+        }
+        let keys = ["generate", "ref_logprobs", "policy_forward", "backward", "optimizer", "total"]
+        let measured = splits.count > 1 ? Array(splits.dropFirst()) : splits
+        print("\n| part | median s |\n|---|---|")
+        var medians: [String: Double] = [:]
+        for key in keys {
+            let values = measured.map { $0[key]! }.sorted()
+            medians[key] = values[values.count / 2]
+            print("| \(key) | \(format(medians[key]!)) |")
+        }
+        let total = medians["total"]!
+        print("\nstep: \(format(total)) s (target <= 20 s; PyTorch + transformers here: 45.5 s) -> \(format(45.5 / total))x PyTorch's speed")
+        print("generation share: \(format(medians["generate"]! / total * 100))%")
+    }
+
+    static func format(_ v: Double) -> String {
+        var buffer = [CChar](repeating: 0, count: 32)
+        _ = withVaList([v]) { vsnprintf(&buffer, 32, "%.2f", $0) }
+        return String(cString: buffer)
+    }
+
+    static func Parallel_threads() -> Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+}
