@@ -7,7 +7,7 @@ let package = Package(
     name: "swift-rl-reasoning-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: ".."),
+        .package(name: "swift-rl-reasoning", path: ".."),
     ],
     targets: [
         .executableTarget(
