@@ -14,7 +14,7 @@ import Darwin
 /// 4. the `nvidia/*/lib` folders (the CUDA wheels PyTorch installs: `nvidia/cu13/lib`,
 ///    `nvidia/cuda_nvrtc/lib`, `nvidia/cublas/lib`, ...) of the Python site-packages folders
 ///    named by `VIRTUAL_ENV`, `CONDA_PREFIX`, `PYTHONPATH`, `/opt/torch/.venv`, `/usr/lib/python3*`,
-///    `/usr/local/lib/python3*` and `~/.local/lib/python3*`.
+///    `/usr/local/lib/python3*`, `~/.local/lib/python3*` and `~/.pyenv/versions/*`.
 ///
 /// The driver (`libcuda.so.1`) comes with the NVIDIA driver, so only steps 1 and 2 apply to it.
 public enum CUDALibraries {
@@ -67,7 +67,10 @@ public enum CUDALibraries {
         patterns.append("/usr/local/lib/python3*/site-packages")
         patterns.append("/usr/lib/python3*/dist-packages")
         patterns.append("/usr/lib/python3/dist-packages")
-        if let home = environment("HOME") { patterns.append(home + "/.local/lib/python3*/site-packages") }
+        if let home = environment("HOME") {
+            patterns.append(home + "/.local/lib/python3*/site-packages")
+            patterns.append(home + "/.pyenv/versions/*/lib/python3*/site-packages")
+        }
         var seen = Set<String>(), result: [String] = []
         for p in patterns { for dir in glob(p) where seen.insert(dir).inserted { result.append(dir) } }
         return result
