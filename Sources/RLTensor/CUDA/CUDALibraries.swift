@@ -16,7 +16,9 @@ import Darwin
 ///    named by `VIRTUAL_ENV`, `CONDA_PREFIX`, `PYTHONPATH`, `/opt/torch/.venv`, `/usr/lib/python3*`,
 ///    `/usr/local/lib/python3*`, `~/.local/lib/python3*` and `~/.pyenv/versions/*`.
 ///
-/// The driver (`libcuda.so.1`) comes with the NVIDIA driver, so only steps 1 and 2 apply to it.
+/// The driver (`libcuda.so.1`) comes with the NVIDIA driver: steps 3 and 4 are replaced by the
+/// folders drivers and containers use (`/usr/local/nvidia/lib64`, `/usr/lib/x86_64-linux-gnu`,
+/// `/usr/lib64`, `/usr/lib/wsl/lib`, ...).
 public enum CUDALibraries {
     /// A library that could not be found, with every place that was tried.
     public struct NotFound: Error, CustomStringConvertible, Sendable {
@@ -81,6 +83,9 @@ public enum CUDALibraries {
         sitePackagesFolders().flatMap { glob($0 + "/nvidia/*/lib") }
     }
 
+    static let driverFolders = ["/usr/local/nvidia/lib64", "/usr/local/nvidia/lib", "/usr/lib/x86_64-linux-gnu",
+                                "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib/wsl/lib"]
+
     static func standardFolders() -> [String] {
         #if arch(x86_64)
         let target = "/usr/local/cuda/targets/x86_64-linux/lib"
@@ -111,9 +116,14 @@ public enum CUDALibraries {
         }
         if let h = attempt(in: overrideFolders()) { return .success(h) }
         for name in sonames { if let h = attempt(name) { return .success(h) } }
-        if !driver {
+        if driver {
+            // Where driver installs and containers put libcuda when the loader cache lacks it.
+            if let h = attempt(in: driverFolders) { return .success(h) }
+        } else {
             if let h = attempt(in: standardFolders()) { return .success(h) }
-            if let h = attempt(in: wheelLibraryFolders()) { return .success(h) }
+            let wheels = wheelLibraryFolders()
+            if wheels.isEmpty { tried.append("(no nvidia/*/lib folder in any Python site-packages)/-") }
+            if let h = attempt(in: wheels) { return .success(h) }
         }
         return .failure(NotFound(library: library, tried: compress(tried)))
     }
