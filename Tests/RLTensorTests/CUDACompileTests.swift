@@ -39,6 +39,25 @@ struct CUDACompileTests {
         print("compiled \(file) for \(architecture) with NVRTC \(nvrtc.version.major).\(nvrtc.version.minor) (\(nvrtc.path)): \(cubin.count) bytes, \(entryPoints.count) kernels")
     }
 
+    /// The kernels keep their per-thread arrays (attention accumulators) in registers: ptxas
+    /// reports no spills and no stack frame for any sm_90 entry point but RoPE's double-precision
+    /// sin/cos slow path.
+    @Test(.enabled(if: CUDACompileTests.runnable, "NVRTC not found"), arguments: CUDAKernelSources.files.map(\.name))
+    func noRegisterSpills(file: String) throws {
+        let nvrtc = try CUDACompileTests.nvrtc.get()
+        let source = try #require(CUDAKernelSources.files.first { $0.name == file }).source
+        let (_, log) = try nvrtc.compileWithLog(source: source, name: file, headers: [("rl_common.cuh", CUDAKernelSources.commonHeader)],
+                                                options: NVRTC.options(architecture: "sm_90") + ["--ptxas-options=-v"])
+        var entry = ""
+        for line in log.split(separator: "\n").map(String.init) {
+            if line.contains("Compiling entry function") { entry = line.split(separator: "'").dropFirst().first.map(String.init) ?? line }
+            if line.contains("spill stores") {
+                #expect(line.contains(" 0 bytes spill stores, 0 bytes spill loads"), "\(file) \(entry): \(line)")
+                if entry != "rl_rope" { #expect(line.contains(" 0 bytes stack frame"), "\(file) \(entry): \(line)") }
+            }
+        }
+    }
+
     @Test func entryPointsAreFound() {
         let all = CUDAKernelSources.files.flatMap { CUDAKernelSources.entryPoints(in: $0.source) }
         for name in ["rl_copy_b32", "rl_cast", "rl_unary", "rl_binary", "rl_random_fill", "rl_softmax", "rl_token_logprobs",

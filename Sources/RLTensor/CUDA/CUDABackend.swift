@@ -277,12 +277,20 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
                     largeSharedConfigured.withLock { _ = $0.insert(kernel) }
                 }
             }
-            var storage: [UnsafeMutableRawPointer?] = arguments.map { arg in
-                let p = UnsafeMutableRawPointer.allocate(byteCount: max(arg.bytes.count, 8), alignment: 16)
-                arg.bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-                return p
+            // All argument values in one block, each at a 16-byte aligned slot; cuLaunchKernel
+            // copies them before it returns.
+            let slots = arguments.map { ($0.bytes.count + 15) / 16 * 16 }
+            let packed = UnsafeMutableRawPointer.allocate(byteCount: max(slots.reduce(0, +), 16), alignment: 16)
+            defer { packed.deallocate() }
+            var storage: [UnsafeMutableRawPointer?] = []
+            storage.reserveCapacity(arguments.count)
+            var offset = 0
+            for (arg, slot) in zip(arguments, slots) {
+                let p = packed + offset
+                arg.bytes.withUnsafeBytes { if let base = $0.baseAddress { p.copyMemory(from: base, byteCount: $0.count) } }
+                storage.append(p)
+                offset += slot
             }
-            defer { storage.forEach { $0?.deallocate() } }
             let status = storage.withUnsafeMutableBufferPointer { params in
                 driver.cuLaunchKernel(function, UInt32(grid.0), UInt32(grid.1), UInt32(grid.2), UInt32(block), 1, 1,
                                       UInt32(sharedBytes), stream, params.baseAddress, nil)

@@ -91,6 +91,11 @@ public final class NVRTC: @unchecked Sendable {
     /// Compiles `source` (named `name` in messages) with in-memory `headers` (name, text) to a CUBIN.
     /// Throws with NVRTC's log when the source does not compile.
     public func compile(source: String, name: String, headers: [(name: String, text: String)], options: [String]) throws -> [UInt8] {
+        try compileWithLog(source: source, name: name, headers: headers, options: options).cubin
+    }
+
+    /// `compile`, also returning NVRTC's log (ptxas statistics with `--ptxas-options=-v`).
+    public func compileWithLog(source: String, name: String, headers: [(name: String, text: String)], options: [String]) throws -> (cubin: [UInt8], log: String) {
         var program: Program?
         let cStrings = (headers.map(\.text) + headers.map(\.name) + options).map { strdup($0) }
         defer { cStrings.forEach { free($0) } }
@@ -115,7 +120,7 @@ public final class NVRTC: @unchecked Sendable {
         var bytes = [UInt8](repeating: 0, count: size)
         status = bytes.withUnsafeMutableBytes { cubin(program, $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
         guard status == 0 else { throw CUDAError("nvrtcGetCUBIN(\(name)): \(text(status))") }
-        return bytes
+        return (bytes, programLog(program))
     }
 
     private func programLog(_ program: Program) -> String {
