@@ -312,11 +312,16 @@ extension CUDABackend {
     static let attentionWarps = 4, attentionTile = 32
 
     func attentionArgument(_ d: AttentionDescriptor, hasMask: Bool) -> Argument {
+        Argument(bytes: CUDABackend.attentionArgumentBytes(d, hasMask: hasMask))
+    }
+
+    /// The `RLAttention` struct of `attention.cu`.
+    static func attentionArgumentBytes(_ d: AttentionDescriptor, hasMask: Bool) -> [UInt8] {
         var words: [Int64] = [d.batch, d.queryLength, d.keyLength, d.queryHeads, d.kvHeads, d.headDim, d.queryOffset,
                               d.queryStrides.batch, d.queryStrides.token, d.keyStrides.batch, d.keyStrides.token,
                               d.valueStrides.batch, d.valueStrides.token, d.keyMaskStride, hasMask ? 1 : 0].map { Int64($0) }
         words.append(Int64(d.scale.bitPattern))  // scale in the low 4 bytes, padding above
-        return .int64s(words)
+        return words.withUnsafeBytes { Array($0) }
     }
 
     public func attention(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?, output: BufferRef, logSumExp: BufferRef) {

@@ -98,6 +98,11 @@ public enum CUDALibraries {
     /// Opens the first of `sonames` found along the search order. `driver` restricts the search to
     /// the override and the loader (the driver library must match the kernel module).
     public static func open(_ library: String, sonames: [String], driver: Bool = false) -> Result<Handle, NotFound> {
+        open(library, sonames: sonames, driver: driver, overrides: overrideFolders(), useLoader: true)
+    }
+
+    /// `open` with the override folders given (tests) and the loader search optional.
+    static func open(_ library: String, sonames: [String], driver: Bool, overrides: [String], useLoader: Bool) -> Result<Handle, NotFound> {
         var tried: [String] = []
         func attempt(_ path: String) -> Handle? {
             tried.append(path)
@@ -114,8 +119,8 @@ public enum CUDALibraries {
             }
             return nil
         }
-        if let h = attempt(in: overrideFolders()) { return .success(h) }
-        for name in sonames { if let h = attempt(name) { return .success(h) } }
+        if let h = attempt(in: overrides) { return .success(h) }
+        if useLoader { for name in sonames { if let h = attempt(name) { return .success(h) } } }
         if driver {
             // Where driver installs and containers put libcuda when the loader cache lacks it.
             if let h = attempt(in: driverFolders) { return .success(h) }

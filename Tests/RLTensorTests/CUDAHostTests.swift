@@ -1,0 +1,77 @@
+@testable import RLTensor
+import Testing
+
+/// The host side of the CUDA backend that needs no GPU: argument layouts shared with the
+/// kernels, the library search, the kernel cache key, the allocator's size classes.
+@Suite("CUDA host side")
+struct CUDAHostTests {
+    @Test func stridesArgumentMatchesRLStrides() {
+        // struct RLStrides { i64 ndim; i64 shape[8]; i64 stride[4][8]; } = 41 words.
+        let arg = CUDABackend.stridesArgument(shape: [2, 1, 3, 4], strides: [[12, 12, 4, 1], [1, 1, 2, 6]])
+        #expect(arg.bytes.count == 41 * 8)
+        let words = arg.bytes.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+        #expect(words[0] == 3)  // the size-1 axis is dropped
+        #expect(Array(words[1...3]) == [2, 3, 4])
+        #expect(Array(words[9...11]) == [12, 4, 1])
+        #expect(Array(words[17...19]) == [1, 2, 6])
+        // A packed operand collapses to one axis.
+        let packed = CUDABackend.stridesArgument(shape: [5, 6], strides: [[6, 1], [6, 1]])
+        let pw = packed.bytes.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+        #expect(pw[0] == 1 && pw[1] == 30 && pw[9] == 1 && pw[17] == 1)
+    }
+
+    @Test func argumentsArePlainBytes() {
+        #expect(CUDABackend.Argument.int(-2).bytes == withUnsafeBytes(of: Int64(-2)) { Array($0) })
+        #expect(CUDABackend.Argument.f32(1.5).bytes == withUnsafeBytes(of: Float(1.5)) { Array($0) })
+        #expect(CUDABackend.Argument.i32(7).bytes.count == 4)
+        #expect(CUDABackend.Argument.ptr(0xdead_beef).bytes.count == 8)
+    }
+
+    @Test func allocatorSizeClasses() {
+        #expect(CUDAAllocator.roundedSize(1) == 512)
+        #expect(CUDAAllocator.roundedSize(513) == 1024)
+        #expect(CUDAAllocator.roundedSize(1 << 20) == 1 << 20)
+        #expect(CUDAAllocator.roundedSize((1 << 20) + 1) == 2 << 20)
+        #expect(CUDAAllocator.roundedSize(5 << 20) == 6 << 20)
+    }
+
+    @Test func cacheKeyCoversEveryPart() {
+        let base = CUDAKernelSources.cacheKey(parts: ["src", "hdr", "-arch=sm_90", "nvrtc 13.0"])
+        #expect(base.count == 16)
+        #expect(base == CUDAKernelSources.cacheKey(parts: ["src", "hdr", "-arch=sm_90", "nvrtc 13.0"]))
+        #expect(base != CUDAKernelSources.cacheKey(parts: ["src", "hdr", "-arch=sm_80", "nvrtc 13.0"]))
+        #expect(base != CUDAKernelSources.cacheKey(parts: ["src", "hdr", "-arch=sm_90", "nvrtc 13.1"]))
+        #expect(base != CUDAKernelSources.cacheKey(parts: ["sr", "chdr", "-arch=sm_90", "nvrtc 13.0"]))
+    }
+
+    @Test func everyEntryPointIsFoundOnce() {
+        let names = CUDAKernelSources.files.flatMap { CUDAKernelSources.entryPoints(in: $0.source) }
+        #expect(Set(names).count == names.count)
+        #expect(names.contains("rl_copy_b16") && names.contains("rl_copy_b64"))
+        #expect(names.count == 36)
+    }
+
+    @Test func librarySearchReportsWhereItLooked() {
+        let result = CUDALibraries.open("a test library", sonames: ["libnot-a-real-library.so.1"], driver: false,
+                                        overrides: ["/nonexistent-rltensor"], useLoader: false)
+        guard case .failure(let e) = result else {
+            Issue.record("found a library that does not exist")
+            return
+        }
+        #expect(e.tried.first == "/nonexistent-rltensor/{libnot-a-real-library.so.1}")
+        #expect(e.tried.contains("/usr/local/cuda/lib64/{libnot-a-real-library.so.1}"))
+        #expect(e.description.contains("RLTENSOR_CUDA_PATH"))
+    }
+
+    @Test func attentionArgumentMatchesRLAttention() {
+        // struct RLAttention { i64 x 15; float scale; float pad; } = 128 bytes.
+        let d = AttentionDescriptor(batch: 2, queryLength: 3, keyLength: 4, queryHeads: 6, kvHeads: 2, headDim: 8, queryOffset: 1,
+                                    scale: 0.25, queryStrides: (144, 48), keyStrides: (100, 20), valueStrides: (101, 21), keyMaskStride: 4)
+        let bytes = CUDABackend.attentionArgumentBytes(d, hasMask: true)
+        #expect(bytes.count == 128)
+        let words = bytes.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)) }
+        #expect(Array(words[0..<15]) == [2, 3, 4, 6, 2, 8, 1, 144, 48, 100, 20, 101, 21, 4, 1])
+        let scale = bytes.withUnsafeBytes { $0.load(fromByteOffset: 120, as: Float.self) }
+        #expect(scale == 0.25)
+    }
+}
