@@ -37,6 +37,7 @@ let package = Package(
                 .embedInCode("CUDA/Kernels/softmax.cu"),
                 .embedInCode("CUDA/Kernels/layers.cu"),
                 .embedInCode("CUDA/Kernels/attention.cu"),
+                .embedInCode("CUDA/Kernels/gemv.cu"),
             ]
         ),
         .target(name: "RLModel", dependencies: ["RLTensor"]),

@@ -184,6 +184,14 @@ extension CUDABackend {
                     d.c.cudaAddress(), Int32(d.ldc), Int64(d.strideC), Int32(d.batchCount)), "cublasSgemmStridedBatched")
                 return
             }
+            // Few rows times bf16 weights (decode): a memory-bound kernel that keeps A in f32.
+            if d.bType == .bf16 && d.transposeB && !d.transposeA && d.batchCount == 1 && d.m <= CUDABackend.gemvRowLimit {
+                launch("rl_gemv_bf16", grid: (max(1, min((d.n + 7) / 8, multiprocessorCount * 64)), 1, 1), block: 256, [
+                    .ptr(d.a.cudaAddress()), .int(d.lda), .int(d.m), .ptr(d.b.cudaAddress(.bf16)), .int(d.ldb), .int(d.n), .int(d.k),
+                    .ptr(d.c.cudaAddress()), .int(d.ldc), .f32(d.alpha), .f32(d.beta),
+                ])
+                return
+            }
             // bf16 (or f16) weights: round A to the same type, multiply with f32 accumulation.
             precondition(d.bType == .bf16 || d.bType == .f16, "CUDA GEMM B operand must be f32, bf16 or f16")
             let aRows = d.transposeA ? d.k : d.m
@@ -199,6 +207,9 @@ extension CUDABackend {
                 CUBLAS.compute32F, CUBLAS.gemmDefault), "cublasGemmStridedBatchedEx(bf16 x bf16 -> f32)")
         }
     }
+
+    /// Rows up to which a bf16-weight product goes to `rl_gemv_bf16` instead of cuBLAS.
+    static let gemvRowLimit = 8
 
     // MARK: softmax family
 

@@ -19,6 +19,7 @@ public enum CUDAKernelSources {
             ("softmax.cu", String(decoding: PackageResources.softmax_cu, as: UTF8.self)),
             ("layers.cu", String(decoding: PackageResources.layers_cu, as: UTF8.self)),
             ("attention.cu", String(decoding: PackageResources.attention_cu, as: UTF8.self)),
+            ("gemv.cu", String(decoding: PackageResources.gemv_cu, as: UTF8.self)),
         ]
     }
 
