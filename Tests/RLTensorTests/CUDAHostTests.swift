@@ -75,3 +75,44 @@ struct CUDAHostTests {
         #expect(scale == 0.25)
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension CUDAHostTests {
+    /// A CUBIN compiled once is read back from the disk cache under a key that includes the
+    /// NVRTC version and options. Needs NVRTC (skipped without it, like the compile tests).
+    @Test(.enabled(if: CUDACompileTests.runnable, "NVRTC not found"))
+    func diskCacheRoundTrip() throws {
+        let nvrtc = try CUDACompileTests.nvrtc.get()
+        var template = Array("/tmp/rltensor-cuda-cache-test-XXXXXX".utf8CString)
+        let folder = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        defer { _ = system("rm -rf '\(folder)'") }
+        let (file, source) = CUDAKernelSources.files.first { $0.name == "random.cu" }!
+        CUDAKernelSources.clearMemoryCache()
+        let first = try CUDAKernelSources.cubin(file: file, source: source, architecture: "sm_80", nvrtc: nvrtc, diskCache: folder)
+        CUDAKernelSources.clearMemoryCache()
+        var entries: [String] = []
+        if let dir = opendir(folder) {
+            while let e = readdir(dir) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                if name.hasSuffix(".cubin") { entries.append(name) }
+            }
+            closedir(dir)
+        }
+        #expect(entries.count == 1 && entries[0].hasPrefix("random.cu-sm_80-"), "\(entries)")
+        let second = try CUDAKernelSources.cubin(file: file, source: source, architecture: "sm_80", nvrtc: nvrtc, diskCache: folder)
+        #expect(first == second)
+    }
+}
+
+extension CUDAHostTests {
+    @Test func deviceNames() throws {
+        #expect(try Device.named("cpu") == .cpu)
+        #expect(throws: CUDAError.self) { try Device.named("tpu") }
+        if !CUDABackend.isAvailable {
+            #expect(throws: CUDAError.self) { try Device.named("cuda") }
+        }
+    }
+}

@@ -50,11 +50,16 @@ public enum CUDAKernelSources {
     /// disk cache or NVRTC, in that order. The key covers the source, the header, the options
     /// and the NVRTC version.
     public static func cubin(file: String, source: String, architecture: String, nvrtc: NVRTC, useDiskCache: Bool = true) throws -> [UInt8] {
+        try cubin(file: file, source: source, architecture: architecture, nvrtc: nvrtc, diskCache: useDiskCache ? cacheFolder() : nil)
+    }
+
+    /// `cubin` with an explicit disk-cache folder (nil: memory cache only).
+    static func cubin(file: String, source: String, architecture: String, nvrtc: NVRTC, diskCache folder: String?) throws -> [UInt8] {
         let options = NVRTC.options(architecture: architecture)
         let key = cacheKey(parts: [source, commonHeader, options.joined(separator: " "), "nvrtc \(nvrtc.version.major).\(nvrtc.version.minor)"])
         let id = "\(file)-\(architecture)-\(key)"
         if let hit = memoryCache.withLock({ $0[id] }) { return hit }
-        let diskPath = useDiskCache ? cacheFolder().map { $0 + "/" + id + ".cubin" } : nil
+        let diskPath = folder.map { $0 + "/" + id + ".cubin" }
         if let diskPath, let bytes = readFile(diskPath), !bytes.isEmpty {
             memoryCache.withLock { $0[id] = bytes }
             return bytes
@@ -66,6 +71,9 @@ public enum CUDAKernelSources {
     }
 
     private static let memoryCache = LockedBox<[String: [UInt8]]>([:])
+
+    /// Forgets the in-memory CUBINs (tests of the disk cache).
+    static func clearMemoryCache() { memoryCache.withLock { $0 = [:] } }
 
     /// FNV-1a 64 over the parts (separated so that boundaries matter), in hex.
     static func cacheKey(parts: [String]) -> String {
