@@ -13,10 +13,10 @@ import Glibc
 struct CUDABackendTests {
     static let availability = CUDABackend.availability()
     static var required: Bool { getenv("RLTENSOR_REQUIRE_CUDA").map { String(cString: $0) == "1" } ?? false }
-    static var enabled: Bool {
+    static let enabled: Bool = {
         if !availability.isAvailable && !required { print("CUDA backend tests skipped: \(availability.description)") }
         return availability.isAvailable || required
-    }
+    }()
 
     @Test(.enabled(if: CUDABackendTests.enabled, "no usable CUDA GPU"), arguments: CUDAConformance.caseNames)
     func matchesTheCPU(_ name: String) throws {

@@ -13,11 +13,11 @@ import Glibc
 struct CUDACompileTests {
     static let nvrtc = NVRTC.load()
     static var required: Bool { getenv("RLTENSOR_REQUIRE_NVRTC").map { String(cString: $0) == "1" } ?? false }
-    static var runnable: Bool {
+    static let runnable: Bool = {
         if case .success = nvrtc { return true }
         if case .failure(let e) = nvrtc, !required { print("CUDA compile tests skipped: \(e)") }
         return required
-    }
+    }()
 
     static let architectures = ["sm_80", "sm_90"]
 

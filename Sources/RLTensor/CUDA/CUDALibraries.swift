@@ -127,7 +127,7 @@ public enum CUDALibraries {
         } else {
             if let h = attempt(in: standardFolders()) { return .success(h) }
             let wheels = wheelLibraryFolders()
-            if wheels.isEmpty { tried.append("(no nvidia/*/lib folder in any Python site-packages)/-") }
+            if wheels.isEmpty { tried.append("(no nvidia/*/lib folder in any Python site-packages)") }
             if let h = attempt(in: wheels) { return .success(h) }
         }
         return .failure(NotFound(library: library, tried: compress(tried)))
@@ -136,7 +136,9 @@ public enum CUDALibraries {
     /// Shortens the list of tried paths to one entry per folder.
     static func compress(_ paths: [String]) -> [String] {
         var order: [String] = [], names: [String: [String]] = [:]
+        var notes: [String] = []
         for p in paths {
+            if p.hasPrefix("(") && !p.contains("/{") && p.hasSuffix(")") && !p.hasPrefix("(loader") { notes.append(p); continue }
             let (dir, name): (String, String)
             if let slash = p.lastIndex(of: "/") {
                 dir = String(p[..<slash]); name = String(p[p.index(after: slash)...])
@@ -146,7 +148,7 @@ public enum CUDALibraries {
             if names[dir] == nil { order.append(dir); names[dir] = [] }
             if !names[dir]!.contains(name) { names[dir]!.append(name) }
         }
-        return order.map { "\($0)/{\(names[$0]!.joined(separator: ","))}" }
+        return order.map { "\($0)/{\(names[$0]!.joined(separator: ","))}" } + notes
     }
 
     /// The most recent `dlerror()` text.
