@@ -77,16 +77,18 @@ struct DecodeBenchmark {
         func f32(_ n: Int) -> BufferRef { BufferRef(gpu.allocate(byteCount: n * 4)) }
         let x = f32(b * c.hidden), h = f32(b * c.hidden), rstd = f32(b), q = f32(b * c.hidden), qr = f32(b * c.hidden)
         let k = f32(b * kv), v = f32(b * kv), kr = f32(b * kv), attn = f32(b * c.hidden), lse = f32(b * c.heads)
-        let proj = f32(b * c.hidden), g = f32(b * c.intermediate), u = f32(b * c.intermediate), a = f32(b * c.intermediate)
+        let g = f32(b * c.intermediate), u = f32(b * c.intermediate), a = f32(b * c.intermediate)
         let logits = f32(b * c.vocab), best = f32(b)
         let idsBuffer = gpu.allocate(byteCount: b * 4), posBuffer = gpu.allocate(byteCount: b * 4)
         let ids = (0..<b).map { Int32($0 * 37 % c.vocab) }
         ids.withUnsafeBytes { gpu.upload($0, to: idsBuffer, byteOffset: 0) }
 
-        func linear(_ input: BufferRef, _ w: BufferRef, _ out: BufferRef, n: Int, k: Int, bias: BufferRef? = nil) {
+        /// `out = input W^T (+ bias)`, or `out += input W^T` with `accumulate` (the residual adds).
+        func linear(_ input: BufferRef, _ w: BufferRef, _ out: BufferRef, n: Int, k: Int, bias: BufferRef? = nil, accumulate: Bool = false) {
             var d = GemmDescriptor(m: b, n: n, k: k, a: input, lda: k, b: w, ldb: k, c: out, ldc: n)
             d.transposeB = true
             d.bType = .bf16
+            d.beta = accumulate ? 1 : 0
             gpu.gemm(d)
             if let bias {
                 gpu.binary(.add, StridedRef(out.buffer, offset: out.offset, strides: [n, 1]),
@@ -115,14 +117,12 @@ struct DecodeBenchmark {
                                             queryStrides: (c.hidden, c.hidden), keyStrides: (maxLength * kv, kv),
                                             valueStrides: (maxLength * kv, kv), keyMaskStride: 0)
                 gpu.attention(d, query: qr, key: layer.keyCache, value: layer.valueCache, keyMask: nil, output: attn, logSumExp: lse)
-                linear(attn, layer.o, proj, n: c.hidden, k: c.hidden)
-                gpu.binary(.add, StridedRef(x.buffer, offset: 0, strides: [1]), StridedRef(proj.buffer, offset: 0, strides: [1]), x, shape: [b * c.hidden])
+                linear(attn, layer.o, x, n: c.hidden, k: c.hidden, accumulate: true)
                 gpu.rmsNorm(x, weight: layer.postNorm, h, rstd: rstd, rows: b, cols: c.hidden, eps: 1e-6)
                 linear(h, layer.gate, g, n: c.intermediate, k: c.hidden)
                 linear(h, layer.up, u, n: c.intermediate, k: c.hidden)
                 gpu.swiglu(gate: g, up: u, a, count: b * c.intermediate)
-                linear(a, layer.down, proj, n: c.hidden, k: c.intermediate)
-                gpu.binary(.add, StridedRef(x.buffer, offset: 0, strides: [1]), StridedRef(proj.buffer, offset: 0, strides: [1]), x, shape: [b * c.hidden])
+                linear(a, layer.down, x, n: c.hidden, k: c.intermediate, accumulate: true)
             }
             gpu.rmsNorm(x, weight: finalNorm, h, rstd: rstd, rows: b, cols: c.hidden, eps: 1e-6)
             linear(h, lmHead, logits, n: c.vocab, k: c.hidden)
