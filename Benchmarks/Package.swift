@@ -10,7 +10,12 @@ let package = Package(
     targets: [
         // CUDA conformance (every op vs the CPU backend) and GPU benchmarks in one binary that
         // scripts/gpu-check links statically and ships to a GPU machine.
-        .executableTarget(name: "gpu-bench", dependencies: [.product(name: "RLTensor", package: "swift-rl-reasoning")], path: "Sources/gpu-bench"),
+        .executableTarget(
+            name: "gpu-bench",
+            dependencies: [.product(name: "RLTensor", package: "swift-rl-reasoning")],
+            path: "Sources/gpu-bench",
+            exclude: ["torch_baseline.py"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
