@@ -45,23 +45,38 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
 
     // MARK: availability
 
-    private static let libraries = LockedBox<Result<(CUDADriver, NVRTC, CUBLAS), CUDAError>?>(nil)
+    private static let driverLibrary = LockedBox<Result<CUDADriver, CUDAError>?>(nil)
+    private static let computeLibraries = LockedBox<Result<(NVRTC, CUBLAS), CUDAError>?>(nil)
 
-    /// Opens the three libraries once per process.
-    static func loadLibraries() -> Result<(CUDADriver, NVRTC, CUBLAS), CUDAError> {
-        libraries.withLock { cached in
+    /// Opens the driver once per process.
+    static func loadDriver() -> Result<CUDADriver, CUDAError> {
+        driverLibrary.withLock { cached in
             if let cached { return cached }
-            let result: Result<(CUDADriver, NVRTC, CUBLAS), CUDAError>
+            let result: Result<CUDADriver, CUDAError>
+            switch CUDALibraries.open("the CUDA driver (libcuda)", sonames: ["libcuda.so.1", "libcuda.so"], driver: true) {
+            case .failure(let e): result = .failure(CUDAError("no NVIDIA driver: \(e)"))
+            case .success(let h):
+                do { result = .success(try CUDADriver(handle: h)) } catch let e as CUDAError { result = .failure(e) } catch {
+                    result = .failure(CUDAError("\(error)"))
+                }
+            }
+            cached = result
+            return result
+        }
+    }
+
+    /// Opens NVRTC and cuBLAS once per process.
+    static func loadComputeLibraries() -> Result<(NVRTC, CUBLAS), CUDAError> {
+        computeLibraries.withLock { cached in
+            if let cached { return cached }
+            let result: Result<(NVRTC, CUBLAS), CUDAError>
             do {
-                let driverHandle = try CUDALibraries.open("the CUDA driver (libcuda)", sonames: ["libcuda.so.1", "libcuda.so"], driver: true)
-                    .mapError { CUDAError("no NVIDIA driver: \($0)") }.get()
-                let driver = try CUDADriver(handle: driverHandle)
                 let nvrtc = try NVRTC.load().get()
                 // cuBLAS needs cuBLASLt from the same release; open it first, globally.
                 _ = CUDALibraries.open("cuBLASLt", sonames: ["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"])
                 let blasHandle = try CUDALibraries.open("cuBLAS", sonames: ["libcublas.so.13", "libcublas.so.12", "libcublas.so"])
                     .mapError { CUDAError($0.description) }.get()
-                result = .success((driver, nvrtc, try CUBLAS(handle: blasHandle)))
+                result = .success((nvrtc, try CUBLAS(handle: blasHandle)))
             } catch let e as CUDAError {
                 result = .failure(e)
             } catch {
@@ -72,23 +87,30 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
         }
     }
 
-    /// Whether GPU `ordinal` can be used, with the reason when it cannot. Never crashes.
+    /// Whether GPU `ordinal` can be used, with the reason when it cannot: no driver, the driver
+    /// failing to start, no GPU, then a missing NVRTC or cuBLAS (with every place searched).
+    /// Never crashes.
     public static func availability(ordinal: Int = 0) -> CUDAAvailability {
-        switch loadLibraries() {
+        let driver: CUDADriver
+        switch loadDriver() {
         case .failure(let e): return CUDAAvailability(isAvailable: false, description: e.message)
-        case .success(let (driver, nvrtc, blas)):
-            var status = driver.cuInit(0)
-            guard status == 0 else {
-                return CUDAAvailability(isAvailable: false, description: "the CUDA driver at \(driver.path) did not initialise: \(driver.describe(status))")
-            }
-            var count: Int32 = 0
-            status = driver.cuDeviceGetCount(&count)
-            guard status == 0, count > 0 else {
-                return CUDAAvailability(isAvailable: false, description: "no CUDA GPU is visible (\(status == 0 ? "0 devices" : driver.describe(status)))")
-            }
-            guard ordinal < Int(count) else {
-                return CUDAAvailability(isAvailable: false, description: "no GPU \(ordinal): \(count) visible")
-            }
+        case .success(let d): driver = d
+        }
+        var status = driver.cuInit(0)
+        guard status == 0 else {
+            return CUDAAvailability(isAvailable: false, description: "the CUDA driver at \(driver.path) did not initialise: \(driver.describe(status))")
+        }
+        var count: Int32 = 0
+        status = driver.cuDeviceGetCount(&count)
+        guard status == 0, count > 0 else {
+            return CUDAAvailability(isAvailable: false, description: "no CUDA GPU is visible (\(status == 0 ? "0 devices" : driver.describe(status)))")
+        }
+        guard ordinal < Int(count) else {
+            return CUDAAvailability(isAvailable: false, description: "no GPU \(ordinal): \(count) visible")
+        }
+        switch loadComputeLibraries() {
+        case .failure(let e): return CUDAAvailability(isAvailable: false, description: "\(count) GPU(s) but \(e.message)")
+        case .success(let (nvrtc, blas)):
             var version: Int32 = 0
             _ = driver.cuDriverGetVersion(&version)
             return CUDAAvailability(isAvailable: true, description: "\(count) GPU(s), driver API \(version / 1000).\(version % 1000 / 10) at \(driver.path), NVRTC \(nvrtc.version.major).\(nvrtc.version.minor) at \(nvrtc.path), cuBLAS at \(blas.path)")
@@ -114,7 +136,8 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
     private init(ordinal: Int) throws {
         let availability = CUDABackend.availability(ordinal: ordinal)
         guard availability.isAvailable else { throw CUDAError("CUDA is not available: \(availability.description)") }
-        let (driver, nvrtc, blas) = try CUDABackend.loadLibraries().get()
+        let driver = try CUDABackend.loadDriver().get()
+        let (nvrtc, blas) = try CUDABackend.loadComputeLibraries().get()
         self.driver = driver; self.nvrtc = nvrtc; self.blas = blas
         device = .cuda(ordinal)
         libraryPaths = [driver.path, nvrtc.path, blas.path]
