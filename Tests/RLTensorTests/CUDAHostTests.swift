@@ -108,6 +108,15 @@ extension CUDAHostTests {
 }
 
 extension CUDAHostTests {
+    /// The values scripts/cuda-emulate/rest.cpp expects from the CUDA Philox kernel.
+    @Test func philoxReferenceValues() {
+        let w = Philox.block(counter: 7, key: 42)
+        #expect(w.0 == 0x5bbd_83b1 && w.1 == 0x6878_4c85 && w.2 == 0x1720_67aa && w.3 == 0x2e6b_75b7)
+        #expect(Philox.block(counter: 8, key: 42).0 == 0x8c4a_529c)
+        let u = (7..<10).map { Philox.sample(.uniform(low: -0.5, high: 2), seed: 42, index: UInt64($0)).bitPattern }
+        #expect(u == [0x3eca_b390, 0x3f5e_b9cc, 0x3e29_d790])
+    }
+
     @Test func deviceNames() throws {
         #expect(try Device.named("cpu") == .cpu)
         #expect(throws: CUDAError.self) { try Device.named("tpu") }
