@@ -19,7 +19,8 @@ public struct CUDAMemoryStatistics: Sendable, Equatable, CustomStringConvertible
 }
 
 /// A caching device allocator: blocks are rounded (512 B below 1 MiB, 2 MiB above) and kept in
-/// per-size free lists when released, so steady-state training does no `cuMemAlloc`. Released
+/// per-size free lists when released, so steady-state training does no `cuMemAlloc`; a request
+/// takes its own size class or the smallest cached block up to 25% larger. Released
 /// blocks are reused by later work on the same stream, which orders the reuse after every
 /// earlier use. When the driver runs out of memory the cache is emptied and the request retried.
 final class CUDAAllocator: @unchecked Sendable {
@@ -45,14 +46,21 @@ final class CUDAAllocator: @unchecked Sendable {
     /// A block of at least `bytes`, or the driver's error.
     func allocate(_ bytes: Int) throws -> (address: UInt64, size: Int) {
         let size = CUDAAllocator.roundedSize(bytes)
-        if let hit = state.withLock({ s -> UInt64? in
-            guard let address = s.free[size]?.popLast() else { return nil }
+        if let hit = state.withLock({ s -> (UInt64, Int)? in
+            // The exact size class, else the smallest cached block at most 25% larger (sequence
+            // lengths vary between steps, so activations rarely repeat a size exactly).
+            var blockSize = size
+            if s.free[size]?.isEmpty ?? true {
+                guard let fit = s.free.filter({ $0.key > size && $0.key <= size + size / 4 && !$0.value.isEmpty }).keys.min() else { return nil }
+                blockSize = fit
+            }
+            guard let address = s.free[blockSize]?.popLast() else { return nil }
             s.stats.cacheHits += 1
-            s.stats.allocatedBytes += size
+            s.stats.allocatedBytes += blockSize
             s.stats.peakAllocatedBytes = max(s.stats.peakAllocatedBytes, s.stats.allocatedBytes)
-            return address
+            return (address, blockSize)
         }) {
-            return (hit, size)
+            return hit
         }
         _ = driver.cuCtxSetCurrent(context)
         var address: UInt64 = 0
@@ -93,6 +101,8 @@ final class CUDAAllocator: @unchecked Sendable {
         }
         guard !blocks.isEmpty else { return }
         _ = driver.cuCtxSetCurrent(context)
+        // Released blocks may still be read by queued kernels: let the device finish first.
+        _ = driver.cuCtxSynchronize()
         for (address, _) in blocks { _ = driver.cuMemFree(address) }
     }
 

@@ -17,6 +17,7 @@ final class CUDADriver: @unchecked Sendable {
     let cuDeviceTotalMem: @convention(c) (UnsafeMutablePointer<Int>, Int32) -> Int32
     let cuDevicePrimaryCtxRetain: @convention(c) (UnsafeMutablePointer<Handle?>, Int32) -> Int32
     let cuCtxSetCurrent: @convention(c) (Handle?) -> Int32
+    let cuCtxSynchronize: @convention(c) () -> Int32
     let cuStreamCreate: @convention(c) (UnsafeMutablePointer<Handle?>, UInt32) -> Int32
     let cuStreamSynchronize: @convention(c) (Handle?) -> Int32
     let cuMemAlloc: @convention(c) (UnsafeMutablePointer<UInt64>, Int) -> Int32
@@ -57,6 +58,7 @@ final class CUDADriver: @unchecked Sendable {
         cuDeviceTotalMem = try sym("cuDeviceTotalMem_v2")
         cuDevicePrimaryCtxRetain = try sym("cuDevicePrimaryCtxRetain")
         cuCtxSetCurrent = try sym("cuCtxSetCurrent")
+        cuCtxSynchronize = try sym("cuCtxSynchronize")
         cuStreamCreate = try sym("cuStreamCreate")
         cuStreamSynchronize = try sym("cuStreamSynchronize")
         cuMemAlloc = try sym("cuMemAlloc_v2")
