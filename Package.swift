@@ -25,7 +25,21 @@ let package = Package(
         .target(name: "RLMath"),
         // Hot CPU loops in C (vectorised; AVX2 kernels picked at run time on x86-64).
         .target(name: "CRLKernels"),
-        .target(name: "RLTensor", dependencies: ["COpenBLAS", "CRLKernels"]),
+        .target(
+            name: "RLTensor",
+            dependencies: ["COpenBLAS", "CRLKernels"],
+            // CUDA kernels, compiled at run time by NVRTC (see Sources/RLTensor/CUDA).
+            resources: [
+                .embedInCode("CUDA/Kernels/rl_common.cuh"),
+                .embedInCode("CUDA/Kernels/elementwise.cu"),
+                .embedInCode("CUDA/Kernels/reduce.cu"),
+                .embedInCode("CUDA/Kernels/random.cu"),
+                .embedInCode("CUDA/Kernels/softmax.cu"),
+                .embedInCode("CUDA/Kernels/layers.cu"),
+                .embedInCode("CUDA/Kernels/attention.cu"),
+                .embedInCode("CUDA/Kernels/gemv.cu"),
+            ]
+        ),
         .target(name: "RLModel", dependencies: ["RLTensor"]),
         .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath"]),
 

@@ -7,9 +7,11 @@ let package = Package(
     name: "swift-rl-reasoning-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
+        // Named explicitly: a path package's identity would otherwise be its folder's name.
         .package(name: "swift-rl-reasoning", path: ".."),
     ],
     targets: [
+        // One GRPO step on the "mini" Qwen2, split into its parts (issue 5's grpo.step.mini).
         .executableTarget(
             name: "grpo-bench",
             dependencies: [
@@ -17,6 +19,14 @@ let package = Package(
                 .product(name: "RLModel", package: "swift-rl-reasoning"),
                 .product(name: "RLTensor", package: "swift-rl-reasoning"),
             ]
+        ),
+        // CUDA conformance (every op vs the CPU backend) and GPU benchmarks in one binary that
+        // scripts/gpu-check links statically and ships to a GPU machine.
+        .executableTarget(
+            name: "gpu-bench",
+            dependencies: [.product(name: "RLTensor", package: "swift-rl-reasoning")],
+            path: "Sources/gpu-bench",
+            exclude: ["torch_baseline.py"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -97,6 +97,15 @@ public struct AttentionDescriptor: Sendable, Equatable {
     public var valueStrides: (batch: Int, token: Int)
     public var keyMaskStride: Int
 
+    public init(batch: Int, queryLength: Int, keyLength: Int, queryHeads: Int, kvHeads: Int, headDim: Int, queryOffset: Int,
+                scale: Float, queryStrides: (batch: Int, token: Int), keyStrides: (batch: Int, token: Int),
+                valueStrides: (batch: Int, token: Int), keyMaskStride: Int) {
+        self.batch = batch; self.queryLength = queryLength; self.keyLength = keyLength
+        self.queryHeads = queryHeads; self.kvHeads = kvHeads; self.headDim = headDim; self.queryOffset = queryOffset
+        self.scale = scale; self.queryStrides = queryStrides; self.keyStrides = keyStrides
+        self.valueStrides = valueStrides; self.keyMaskStride = keyMaskStride
+    }
+
     public static func == (l: Self, r: Self) -> Bool {
         l.batch == r.batch && l.queryLength == r.queryLength && l.keyLength == r.keyLength
             && l.queryHeads == r.queryHeads && l.kvHeads == r.kvHeads && l.headDim == r.headDim
@@ -114,6 +123,11 @@ public struct AdamWStep: Sendable, Equatable {
     public var epsilon: Float
     public var weightDecay: Float
     public var step: Int
+
+    public init(learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, step: Int) {
+        self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2
+        self.epsilon = epsilon; self.weightDecay = weightDecay; self.step = step
+    }
 }
 
 /// What a device must implement for RLTensor to run on it.

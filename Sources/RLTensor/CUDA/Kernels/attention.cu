@@ -1,0 +1,247 @@
+// Causal grouped-query attention, fused and memory-efficient (flash-style online softmax):
+// no [T, T] score matrix is ever written to global memory.
+//
+// Layout (RLTensor's AttentionDescriptor): queries [B, Lq, Hq, D], keys/values [B, Lk, Hkv, D],
+// each with its own batch and token strides (heads and dims packed). Query i sits at absolute
+// position queryOffset + i and sees key j iff j <= queryOffset + i and keyMask[b, j] != 0.
+// Outputs and gradients are contiguous. LSE is [B, Hq, Lq], -inf for a query that sees no key.
+//
+// Work split: a block is RL_ATT_WARPS warps; each warp owns one "row" (a query row in the
+// forward and dQ kernels, a key row in the dK/dV kernel) and its lanes own the head dimensions
+// d = lane + 32 t (t < RL_ATT_DPL, so D <= 256). Tiles of 32 keys (or queries) are staged in
+// shared memory (rows padded to D + 1 floats against bank conflicts); within a tile lane j scores
+// key j, and the warp then accumulates p_j * V[j] with shuffles.
+#include "rl_common.cuh"
+
+#define RL_ATT_WARPS 4
+#define RL_ATT_TILE 32
+#define RL_ATT_DPL 8
+
+struct RLAttention {
+    i64 batch, queryLength, keyLength, queryHeads, kvHeads, headDim, queryOffset;
+    i64 qBatch, qToken, kBatch, kToken, vBatch, vToken, maskStride;
+    i64 hasMask;
+    float scale;
+    float pad;
+};
+
+__device__ __forceinline__ bool rl_att_visible(const RLAttention &a, const int *mask, i64 b, i64 i, i64 j) {
+    if (i < 0 || i >= a.queryLength || j < 0 || j >= a.keyLength || j > a.queryOffset + i) return false;
+    return !a.hasMask || mask[b * a.maskStride + j] != 0;
+}
+
+// Loads rows [r0, r0 + 32) of a strided [rows, D] matrix into shared memory (stride D + 1),
+// zero-filling rows at or past `rows`.
+__device__ __forceinline__ void rl_att_load_tile(float *dst, const float *src, i64 rowStride, i64 r0, i64 rows, i64 D) {
+    for (i64 e = threadIdx.x; e < RL_ATT_TILE * D; e += blockDim.x) {
+        i64 r = e / D, d = e % D;
+        dst[r * (D + 1) + d] = (r0 + r < rows) ? src[(r0 + r) * rowStride + d] : 0.0f;
+    }
+}
+
+// Forward. grid = (ceil(Lq * group / WARPS), Hkv, B); row r = token r / group, head g * group + r % group.
+extern "C" __global__ void rl_attention_forward(RLAttention a, const float *q, const float *k, const float *v,
+                                                const int *mask, float *out, float *lse) {
+    extern __shared__ float smem[];
+    const i64 D = a.headDim, Dp = D + 1, group = a.queryHeads / a.kvHeads;
+    float *kt = smem, *vt = kt + RL_ATT_TILE * Dp, *qs = vt + RL_ATT_TILE * Dp;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const i64 b = blockIdx.z, g = blockIdx.y;
+    const i64 row0 = (i64)blockIdx.x * RL_ATT_WARPS;
+    const i64 row = row0 + warp;
+    const bool active = row < a.queryLength * group;
+    const i64 i = active ? row / group : 0, h = g * group + (active ? row % group : 0);
+    float *qw = qs + warp * D;
+    if (active) {
+        const float *qr = q + b * a.qBatch + i * a.qToken + h * D;
+        for (i64 d = lane; d < D; d += 32) qw[d] = qr[d];
+    }
+    // Keys any row of this block can see.
+    i64 lastRow = row0 + RL_ATT_WARPS - 1;
+    if (lastRow >= a.queryLength * group) lastRow = a.queryLength * group - 1;
+    i64 keyEnd = a.queryOffset + lastRow / group + 1;
+    if (keyEnd > a.keyLength) keyEnd = a.keyLength;
+    float m = -RL_INF, l = 0.0f, acc[RL_ATT_DPL];
+    for (int t = 0; t < RL_ATT_DPL; ++t) acc[t] = 0.0f;
+    const float *kb = k + b * a.kBatch + g * D, *vb = v + b * a.vBatch + g * D;
+    for (i64 j0 = 0; j0 < keyEnd; j0 += RL_ATT_TILE) {
+        __syncthreads();
+        rl_att_load_tile(kt, kb, a.kToken, j0, a.keyLength, D);
+        rl_att_load_tile(vt, vb, a.vToken, j0, a.keyLength, D);
+        __syncthreads();
+        if (!active) continue;
+        const i64 j = j0 + lane;
+        const bool vis = rl_att_visible(a, mask, b, i, j);
+        float s = -RL_INF;
+        if (vis) {
+            float dot = 0.0f;
+            for (i64 d = 0; d < D; ++d) dot += qw[d] * kt[lane * Dp + d];
+            s = dot * a.scale;
+        }
+        const float mNew = fmaxf(m, rl_warp_max(s));
+        if (mNew == -RL_INF) continue;  // nothing visible yet
+        const float p = vis ? expf(s - mNew) : 0.0f;
+        const float corr = expf(m - mNew);
+        l = l * corr + rl_warp_sum(p);
+        for (int t = 0; t < RL_ATT_DPL; ++t) acc[t] *= corr;
+        for (int jj = 0; jj < RL_ATT_TILE; ++jj) {
+            const float pj = __shfl_sync(0xffffffffu, p, jj);
+            if (pj == 0.0f) continue;
+            for (int t = 0; t < RL_ATT_DPL; ++t) {
+                const i64 d = lane + 32 * t;
+                if (d < D) acc[t] += pj * vt[jj * Dp + d];
+            }
+        }
+        m = mNew;
+    }
+    if (!active) return;
+    float *o = out + ((b * a.queryLength + i) * a.queryHeads + h) * D;
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    for (int t = 0; t < RL_ATT_DPL; ++t) {
+        const i64 d = lane + 32 * t;
+        if (d < D) o[d] = acc[t] * inv;
+    }
+    if (lane == 0) lse[(b * a.queryHeads + h) * a.queryLength + i] = l > 0.0f ? m + logf(l) : -RL_INF;
+}
+
+// delta[b, h, i] = sum_d out * dOut (one warp per query row; grid = ceil(B * Lq * Hq / WARPS)).
+extern "C" __global__ void rl_attention_backward_delta(RLAttention a, const float *out, const float *dout, float *delta) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const i64 row = (i64)blockIdx.x * RL_ATT_WARPS + warp;  // (b, i, h) in output order
+    if (row >= a.batch * a.queryLength * a.queryHeads) return;
+    const i64 D = a.headDim;
+    float s = 0.0f;
+    for (i64 d = lane; d < D; d += 32) s += out[row * D + d] * dout[row * D + d];
+    s = rl_warp_sum(s);
+    const i64 h = row % a.queryHeads, bi = row / a.queryHeads, i = bi % a.queryLength, b = bi / a.queryLength;
+    if (lane == 0) delta[(b * a.queryHeads + h) * a.queryLength + i] = s;
+}
+
+// dQ = sum_j dS_ij K_j with dS = P (dP - delta) scale, dP = dO V^T. Grid as the forward.
+extern "C" __global__ void rl_attention_backward_dq(RLAttention a, const float *q, const float *k, const float *v,
+                                                    const int *mask, const float *lse, const float *delta,
+                                                    const float *dout, float *dq) {
+    extern __shared__ float smem[];
+    const i64 D = a.headDim, Dp = D + 1, group = a.queryHeads / a.kvHeads;
+    float *kt = smem, *vt = kt + RL_ATT_TILE * Dp, *qs = vt + RL_ATT_TILE * Dp, *dos = qs + RL_ATT_WARPS * D;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const i64 b = blockIdx.z, g = blockIdx.y;
+    const i64 row0 = (i64)blockIdx.x * RL_ATT_WARPS, row = row0 + warp;
+    const bool active = row < a.queryLength * group;
+    const i64 i = active ? row / group : 0, h = g * group + (active ? row % group : 0);
+    float *qw = qs + warp * D, *dow = dos + warp * D;
+    float L = -RL_INF, dl = 0.0f;
+    if (active) {
+        const float *qr = q + b * a.qBatch + i * a.qToken + h * D;
+        const float *dr = dout + ((b * a.queryLength + i) * a.queryHeads + h) * D;
+        for (i64 d = lane; d < D; d += 32) { qw[d] = qr[d]; dow[d] = dr[d]; }
+        L = lse[(b * a.queryHeads + h) * a.queryLength + i];
+        dl = delta[(b * a.queryHeads + h) * a.queryLength + i];
+    }
+    i64 lastRow = row0 + RL_ATT_WARPS - 1;
+    if (lastRow >= a.queryLength * group) lastRow = a.queryLength * group - 1;
+    i64 keyEnd = a.queryOffset + lastRow / group + 1;
+    if (keyEnd > a.keyLength) keyEnd = a.keyLength;
+    float acc[RL_ATT_DPL];
+    for (int t = 0; t < RL_ATT_DPL; ++t) acc[t] = 0.0f;
+    const float *kb = k + b * a.kBatch + g * D, *vb = v + b * a.vBatch + g * D;
+    for (i64 j0 = 0; j0 < keyEnd; j0 += RL_ATT_TILE) {
+        __syncthreads();
+        rl_att_load_tile(kt, kb, a.kToken, j0, a.keyLength, D);
+        rl_att_load_tile(vt, vb, a.vToken, j0, a.keyLength, D);
+        __syncthreads();
+        if (!active || L == -RL_INF) continue;
+        const i64 j = j0 + lane;
+        float ds = 0.0f;
+        if (rl_att_visible(a, mask, b, i, j)) {
+            float s = 0.0f, dp = 0.0f;
+            for (i64 d = 0; d < D; ++d) { s += qw[d] * kt[lane * Dp + d]; dp += dow[d] * vt[lane * Dp + d]; }
+            const float p = expf(s * a.scale - L);
+            ds = p * (dp - dl) * a.scale;
+        }
+        for (int jj = 0; jj < RL_ATT_TILE; ++jj) {
+            const float dsj = __shfl_sync(0xffffffffu, ds, jj);
+            if (dsj == 0.0f) continue;
+            for (int t = 0; t < RL_ATT_DPL; ++t) {
+                const i64 d = lane + 32 * t;
+                if (d < D) acc[t] += dsj * kt[jj * Dp + d];
+            }
+        }
+    }
+    if (!active) return;
+    float *o = dq + ((b * a.queryLength + i) * a.queryHeads + h) * D;
+    for (int t = 0; t < RL_ATT_DPL; ++t) {
+        const i64 d = lane + 32 * t;
+        if (d < D) o[d] = acc[t];
+    }
+}
+
+// dK_j = sum_(h in group, i) dS_ij Q_i and dV_j = sum P_ij dO_i; one warp per key, deterministic
+// (no atomics). grid = (ceil(Lk / WARPS), Hkv, B).
+extern "C" __global__ void rl_attention_backward_dkv(RLAttention a, const float *q, const float *k, const float *v,
+                                                     const int *mask, const float *lse, const float *delta,
+                                                     const float *dout, float *dk, float *dv) {
+    extern __shared__ float smem[];
+    const i64 D = a.headDim, Dp = D + 1, group = a.queryHeads / a.kvHeads;
+    float *qt = smem, *dot = qt + RL_ATT_TILE * Dp, *ks = dot + RL_ATT_TILE * Dp, *vs = ks + RL_ATT_WARPS * D;
+    float *ls = vs + RL_ATT_WARPS * D, *dls = ls + RL_ATT_TILE;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const i64 b = blockIdx.z, g = blockIdx.y;
+    const i64 j0 = (i64)blockIdx.x * RL_ATT_WARPS, j = j0 + warp;
+    const bool active = j < a.keyLength && (!a.hasMask || mask[b * a.maskStride + j] != 0);
+    float *kw = ks + warp * D, *vw = vs + warp * D;
+    if (j < a.keyLength) {
+        const float *kr = k + b * a.kBatch + j * a.kToken + g * D, *vr = v + b * a.vBatch + j * a.vToken + g * D;
+        for (i64 d = lane; d < D; d += 32) { kw[d] = kr[d]; vw[d] = vr[d]; }
+    }
+    // The first query that can see key j0.
+    i64 iStart = j0 - a.queryOffset;
+    if (iStart < 0) iStart = 0;
+    iStart = iStart / RL_ATT_TILE * RL_ATT_TILE;
+    float dkAcc[RL_ATT_DPL], dvAcc[RL_ATT_DPL];
+    for (int t = 0; t < RL_ATT_DPL; ++t) { dkAcc[t] = 0.0f; dvAcc[t] = 0.0f; }
+    for (i64 hh = 0; hh < group; ++hh) {
+        const i64 h = g * group + hh;
+        const float *qb = q + b * a.qBatch + h * D;
+        const float *db = dout + b * a.queryLength * a.queryHeads * D + h * D;
+        const float *lb = lse + (b * a.queryHeads + h) * a.queryLength;
+        const float *deb = delta + (b * a.queryHeads + h) * a.queryLength;
+        for (i64 i0 = iStart; i0 < a.queryLength; i0 += RL_ATT_TILE) {
+            __syncthreads();
+            rl_att_load_tile(qt, qb, a.qToken, i0, a.queryLength, D);
+            rl_att_load_tile(dot, db, a.queryHeads * D, i0, a.queryLength, D);
+            if (threadIdx.x < RL_ATT_TILE) {
+                const i64 i = i0 + threadIdx.x;
+                ls[threadIdx.x] = i < a.queryLength ? lb[i] : -RL_INF;
+                dls[threadIdx.x] = i < a.queryLength ? deb[i] : 0.0f;
+            }
+            __syncthreads();
+            if (!active) continue;
+            const i64 i = i0 + lane;
+            float p = 0.0f, ds = 0.0f;
+            if (rl_att_visible(a, mask, b, i, j) && ls[lane] != -RL_INF) {
+                float s = 0.0f, dp = 0.0f;
+                for (i64 d = 0; d < D; ++d) { s += qt[lane * Dp + d] * kw[d]; dp += dot[lane * Dp + d] * vw[d]; }
+                p = expf(s * a.scale - ls[lane]);
+                ds = p * (dp - dls[lane]) * a.scale;
+            }
+            for (int ii = 0; ii < RL_ATT_TILE; ++ii) {
+                const float pi = __shfl_sync(0xffffffffu, p, ii), dsi = __shfl_sync(0xffffffffu, ds, ii);
+                if (pi == 0.0f && dsi == 0.0f) continue;
+                for (int t = 0; t < RL_ATT_DPL; ++t) {
+                    const i64 d = lane + 32 * t;
+                    if (d < D) {
+                        dvAcc[t] += pi * dot[ii * Dp + d];
+                        dkAcc[t] += dsi * qt[ii * Dp + d];
+                    }
+                }
+            }
+        }
+    }
+    if (j >= a.keyLength) return;
+    const i64 base = ((b * a.keyLength + j) * a.kvHeads + g) * D;
+    for (int t = 0; t < RL_ATT_DPL; ++t) {
+        const i64 d = lane + 32 * t;
+        if (d < D) { dk[base + d] = dkAcc[t]; dv[base + d] = dvAcc[t]; }
+    }
+}

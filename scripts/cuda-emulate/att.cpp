@@ -1,0 +1,84 @@
+#include "kernels.h"
+#include <cstdio>
+#include <random>
+typedef long long ll;
+struct Case { ll B, Lq, Lk, Hq, Hkv, D, off; bool masked; };
+static float frand(std::mt19937& g) { return std::uniform_real_distribution<float>(-1, 1)(g); }
+
+int run(Case c) {
+    std::mt19937 g(42);
+    ll kvs = c.Hkv * c.D + 8;  // cache-like token stride
+    std::vector<float> q(c.B * c.Lq * c.Hq * c.D), k(c.B * c.Lk * kvs), v(c.B * c.Lk * kvs), dO(q.size());
+    for (auto* a : {&q, &k, &v, &dO}) for (auto& x : *a) x = frand(g);
+    std::vector<int> mask(c.B * c.Lk, 1);
+    for (ll j = 0; j < std::min<ll>(3, c.Lk); ++j) mask[j] = 0;
+    float scale = 1.0f / std::sqrt((float)c.D);
+    RLAttention a{c.B, c.Lq, c.Lk, c.Hq, c.Hkv, c.D, c.off, c.Lq * c.Hq * c.D, c.Hq * c.D, c.Lk * kvs, kvs, c.Lk * kvs, kvs, c.Lk, c.masked ? 1 : 0, scale, 0};
+    const int* mp = c.masked ? mask.data() : nullptr;
+    ll group = c.Hq / c.Hkv;
+    // reference
+    std::vector<float> O(q.size(), 0), L(c.B * c.Hq * c.Lq), dQ(q.size(), 0), dK(c.B * c.Lk * c.Hkv * c.D, 0), dV(dK.size(), 0);
+    for (ll b = 0; b < c.B; ++b) for (ll h = 0; h < c.Hq; ++h) for (ll i = 0; i < c.Lq; ++i) {
+        ll gg = h / group;
+        const float* qi = &q[b * a.qBatch + i * a.qToken + h * c.D];
+        std::vector<double> s(c.Lk, -INFINITY), p(c.Lk, 0);
+        double m = -INFINITY;
+        for (ll j = 0; j < c.Lk; ++j) {
+            bool vis = j <= c.off + i && (!c.masked || mask[b * c.Lk + j]);
+            if (!vis) continue;
+            double d = 0; for (ll t = 0; t < c.D; ++t) d += qi[t] * k[b * a.kBatch + j * kvs + gg * c.D + t];
+            s[j] = d * scale; m = std::max(m, s[j]);
+        }
+        double sum = 0;
+        if (m != -INFINITY) for (ll j = 0; j < c.Lk; ++j) if (s[j] != -INFINITY) { p[j] = std::exp(s[j] - m); sum += p[j]; }
+        float* o = &O[((b * c.Lq + i) * c.Hq + h) * c.D];
+        for (ll j = 0; j < c.Lk; ++j) if (p[j] > 0) { p[j] /= sum; for (ll t = 0; t < c.D; ++t) o[t] += p[j] * v[b * a.vBatch + j * kvs + gg * c.D + t]; }
+        L[(b * c.Hq + h) * c.Lq + i] = m == -INFINITY ? -INFINITY : (float)(m + std::log(sum));
+        const float* doi = &dO[((b * c.Lq + i) * c.Hq + h) * c.D];
+        double delta = 0; for (ll t = 0; t < c.D; ++t) delta += o[t] * doi[t];
+        for (ll j = 0; j < c.Lk; ++j) if (p[j] > 0) {
+            double dp = 0; for (ll t = 0; t < c.D; ++t) dp += doi[t] * v[b * a.vBatch + j * kvs + gg * c.D + t];
+            double ds = p[j] * (dp - delta) * scale;
+            for (ll t = 0; t < c.D; ++t) {
+                dQ[((b * c.Lq + i) * c.Hq + h) * c.D + t] += ds * k[b * a.kBatch + j * kvs + gg * c.D + t];
+                dK[((b * c.Lk + j) * c.Hkv + gg) * c.D + t] += ds * qi[t];
+                dV[((b * c.Lk + j) * c.Hkv + gg) * c.D + t] += p[j] * doi[t];
+            }
+        }
+    }
+    // kernels, launched like CUDABackend+Ops.swift
+    ll W = 4, T = 32;
+    std::vector<float> Og(q.size(), NAN), Lg(L.size(), NAN), dQg(q.size(), NAN), dKg(dK.size(), NAN), dVg(dK.size(), NAN), delta(c.B * c.Lq * c.Hq, NAN);
+    size_t sh = (2 * T * (c.D + 1) + W * c.D) * 4;
+    emu_launch(dim3{(unsigned)((c.Lq * group + W - 1) / W), (unsigned)c.Hkv, (unsigned)c.B}, 32 * W, sh, [&] {
+        rl_attention_forward(a, q.data(), k.data(), v.data(), mp, Og.data(), Lg.data()); });
+    ll rows = c.B * c.Lq * c.Hq;
+    emu_launch(dim3{(unsigned)((rows + W - 1) / W), 1, 1}, 32 * W, 0, [&] { rl_attention_backward_delta(a, Og.data(), dO.data(), delta.data()); });
+    sh = (2 * T * (c.D + 1) + 2 * W * c.D) * 4;
+    emu_launch(dim3{(unsigned)((c.Lq * group + W - 1) / W), (unsigned)c.Hkv, (unsigned)c.B}, 32 * W, sh, [&] {
+        rl_attention_backward_dq(a, q.data(), k.data(), v.data(), mp, Lg.data(), delta.data(), dO.data(), dQg.data()); });
+    sh = (2 * T * (c.D + 1) + 2 * W * c.D + 2 * T) * 4;
+    emu_launch(dim3{(unsigned)((c.Lk + W - 1) / W), (unsigned)c.Hkv, (unsigned)c.B}, 32 * W, sh, [&] {
+        rl_attention_backward_dkv(a, q.data(), k.data(), v.data(), mp, Lg.data(), delta.data(), dO.data(), dKg.data(), dVg.data()); });
+    auto cmp = [&](const char* name, std::vector<float>& ref, std::vector<float>& got) {
+        int bad = 0; double worst = 0; ll wi = -1;
+        for (size_t i = 0; i < ref.size(); ++i) {
+            float e = ref[i], x = got[i];
+            if (std::isinf(e) && x == e) continue;
+            double err = std::fabs((double)x - e);
+            if (!(err <= 2e-5 + 1e-4 * std::fabs(e))) { bad++; if (!(err <= worst)) { worst = err; wi = i; } }
+        }
+        if (bad) printf("  %s: %d bad, worst [%lld] got %g ref %g\n", name, bad, wi, wi >= 0 ? got[wi] : 0.f, wi >= 0 ? ref[wi] : 0.f);
+        return bad;
+    };
+    int bad = cmp("out", O, Og) + cmp("lse", L, Lg) + cmp("dq", dQ, dQg) + cmp("dk", dK, dKg) + cmp("dv", dV, dVg);
+    printf("%s B%lld Lq%lld Lk%lld H%lld/%lld D%lld off%lld mask%d\n", bad ? "FAIL" : "ok  ", c.B, c.Lq, c.Lk, c.Hq, c.Hkv, c.D, c.off, (int)c.masked);
+    return bad;
+}
+int main() {
+    int bad = 0;
+    for (Case c : std::vector<Case>{{1, 5, 5, 2, 1, 4, 0, false}, {2, 70, 70, 6, 2, 40, 0, true}, {2, 1, 40, 6, 2, 64, 39, true},
+                                    {1, 8, 100, 4, 4, 96, 30, false}, {1, 37, 37, 2, 1, 128, 0, true}, {1, 3, 3, 1, 1, 256, 0, false}})
+        bad += run(c);
+    return bad ? 1 : 0;
+}
