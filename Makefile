@@ -7,9 +7,11 @@ deps:
 demo: deps
 	swift run -c release tiny-grpo
 
-# The test suite, then the one-minute demo, which must show a positive accuracy gain.
+# The test suite; the CUDA kernels compiled by NVRTC (installed from PyPI, no GPU needed); then
+# the one-minute demo, which must show a positive accuracy gain.
 test: deps
 	swift test
+	bash scripts/ci-cuda-compile
 	swift build -c release --product tiny-grpo
 	bash scripts/check-tiny-grpo .build/release/tiny-grpo
 
