@@ -38,18 +38,19 @@ struct TokenizerFileTests {
         }
     }
 
-    @Test("tokenizer.json with merges in the pair form [\"a\", \"b\"] and a BOS post-processor")
-    func pairFormMerges() throws {
+    /// Writes a tokenizer.json with the tiny vocabulary (plus `extra` tokens), pair-form merges and the given Split regex.
+    func writeTinyTokenizerJSON(pattern: String = qwen2Pattern, extra: [String: Int32] = [:],
+                                merges mergeList: [(String, String)] = tinyMerges) throws -> URL {
         let directory = try makeTemporaryDirectory()
-        let vocabulary = tinyVocabulary.sorted { $0.value < $1.value }
+        let vocabulary = tinyVocabulary.merging(extra) { $1 }.sorted { $0.value < $1.value }
             .map { "\(jsonString($0.key)): \($0.value)" }.joined(separator: ", ")
-        let merges = tinyMerges.map { "[\(jsonString($0.0)), \(jsonString($0.1))]" }.joined(separator: ", ")
+        let merges = mergeList.map { "[\(jsonString($0.0)), \(jsonString($0.1))]" }.joined(separator: ", ")
         let json = """
         {"version": "1.0", "added_tokens": [
            {"id": 261, "content": "<s>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}],
          "normalizer": {"type": "NFC"},
          "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-           {"type": "Split", "pattern": {"Regex": \(jsonString(qwen2Pattern))}, "behavior": "Isolated", "invert": false},
+           {"type": "Split", "pattern": {"Regex": \(jsonString(pattern))}, "behavior": "Isolated", "invert": false},
            {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false}]},
          "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
            "special_tokens": {"<s>": {"id": "<s>", "ids": [261], "tokens": ["<s>"]}}},
@@ -57,12 +58,28 @@ struct TokenizerFileTests {
          "model": {"type": "BPE", "vocab": {\(vocabulary)}, "merges": [\(merges)]}}
         """
         try Data(json.utf8).write(to: directory.appending(path: "tokenizer.json"))
-        let tokenizer = try Tokenizer(directory: directory)
+        return directory
+    }
+
+    @Test("tokenizer.json with merges in the pair form [\"a\", \"b\"] and a BOS post-processor")
+    func pairFormMerges() throws {
+        let tokenizer = try Tokenizer(directory: try writeTinyTokenizerJSON())
         #expect(tokenizer.encode("hello hello", addSpecialTokens: false) == [259, 260])
         #expect(tokenizer.encode("hello", addSpecialTokens: true) == [261, 259])
         #expect(tokenizer.encode("<s>help", addSpecialTokens: false) == [261, 256, byteID("l"), byteID("p")])
         #expect(tokenizer.decode([261, 259, 260], skipSpecialTokens: true) == "hello hello")
         #expect(tokenizer.vocabularySize == 262)
+    }
+
+    @Test("the Llama 3 Split regex takes digits three at a time")
+    func llama3Digits() throws {
+        let llama3Pattern = qwen2Pattern.replacing(#"\p{N}|"#, with: #"\p{N}{1,3}|"#)
+        let digits = ["12": Int32(300), "123": 301]
+        let digitMerges = tinyMerges + [("1", "2"), ("12", "3")]
+        let llama3 = try Tokenizer(directory: try writeTinyTokenizerJSON(pattern: llama3Pattern, extra: digits, merges: digitMerges))
+        let qwen2 = try Tokenizer(directory: try writeTinyTokenizerJSON(extra: digits, merges: digitMerges))
+        #expect(llama3.encode("1234", addSpecialTokens: false) == [301, byteID("4")])
+        #expect(qwen2.encode("1234", addSpecialTokens: false) == [byteID("1"), byteID("2"), byteID("3"), byteID("4")])
     }
 
     @Test("a small tokenizer built in code encodes, decodes and saves")

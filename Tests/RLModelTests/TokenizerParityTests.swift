@@ -28,6 +28,17 @@ struct TokenizerParityTests {
         #expect(tokenizer.decode(testCase.ids, skipSpecialTokens: true) == testCase.decoded_skip_special)
     }
 
+    @Test("very long pieces (a 200,000-letter word, 100,000 spaces) encode and decode back")
+    func longPieces() throws {
+        let tokenizer = try deepSeekTokenizer.get()
+        for text in [String(repeating: "a", count: 200_000), String(repeating: " ", count: 100_000) + "x",
+                     String(repeating: "数学", count: 20_000)] {
+            let ids = tokenizer.encode(text, addSpecialTokens: false)
+            #expect(ids.count < text.utf8.count / 2)
+            #expect(tokenizer.decode(ids) == text)
+        }
+    }
+
     @Test("special token ids")
     func specialTokenIDs() throws {
         let tokenizer = try deepSeekTokenizer.get()

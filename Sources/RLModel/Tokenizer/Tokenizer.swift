@@ -18,6 +18,8 @@ public final class Tokenizer: Sendable {
     /// The Jinja chat template from tokenizer_config.json, if any.
     public let chatTemplate: String?
 
+    /// The parsed chat template (a parse error is reported when the template is used).
+    let compiledChatTemplate: Result<ChatTemplate, any Error>?
     let bosToken: String?
     let eosToken: String?
     let padToken: String?
@@ -121,6 +123,7 @@ public final class Tokenizer: Sendable {
         suffixIDs = try definition.suffixTokens.map { try specialID($0, "post-processor token")! }
         addedTokens = definition.addedTokens.sorted { $0.id < $1.id }
         chatTemplate = definition.chatTemplate
+        compiledChatTemplate = definition.chatTemplate.map { source in Result { try ChatTemplate(source) } }
         bosToken = definition.bosToken
         eosToken = definition.eosToken
         padToken = definition.padToken
@@ -174,7 +177,7 @@ public final class Tokenizer: Sendable {
             encodeNormalized(raw, into: &ids)
             return
         }
-        var normalized = UnicodeNFC.normalize(String(decoding: raw, as: UTF8.self)[...])
+        var normalized = UnicodeNFC.normalize(String(decoding: raw, as: UTF8.self))
         normalized.withUTF8 { encodeNormalized($0, into: &ids) }
     }
 
