@@ -102,6 +102,21 @@ struct TokenizerFileTests {
         #expect(reloaded.chatTemplate == "{{ messages[0]['content'] }}")
     }
 
+    @Test("vocab.json + merges.txt: a special token named in tokenizer_config.json is matched whole")
+    func namedSpecialTokenInVocabulary() throws {
+        let directory = try makeTemporaryDirectory()
+        var vocabulary = tinyVocabulary
+        vocabulary["<|endoftext|>"] = 261
+        let vocabText = "{" + vocabulary.map { "\(jsonString($0.key)): \($0.value)" }.joined(separator: ", ") + "}"
+        try Data(vocabText.utf8).write(to: directory.appending(path: "vocab.json"))
+        try Data("#version: 0.2\nh e\nl l\nhe ll\nhell o\nĠ hello\n".utf8).write(to: directory.appending(path: "merges.txt"))
+        try Data("{\"eos_token\": \"<|endoftext|>\"}".utf8).write(to: directory.appending(path: "tokenizer_config.json"))
+        let tokenizer = try Tokenizer(directory: directory)
+        #expect(tokenizer.eosTokenID == 261)
+        #expect(tokenizer.encode("hello<|endoftext|>") == [259, 261])
+        #expect(tokenizer.decode([259, 261], skipSpecialTokens: true) == "hello")
+    }
+
     @Test("added token flags: lstrip, rstrip and single_word")
     func addedTokenFlags() throws {
         let tokenizer = try Tokenizer(

@@ -39,6 +39,25 @@ struct TokenizerParityTests {
         }
     }
 
+    @Test("encoding from many tasks at once gives the same ids")
+    func concurrentEncoding() async throws {
+        let tokenizer = try deepSeekTokenizer.get()
+        let cases = tokenizerCases
+        let mismatches = await withTaskGroup(of: Int.self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    var bad = 0
+                    for testCase in worker.isMultiple(of: 2) ? cases : cases.reversed() {
+                        if tokenizer.encode(testCase.text, addSpecialTokens: false) != testCase.ids { bad += 1 }
+                    }
+                    return bad
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test("special token ids")
     func specialTokenIDs() throws {
         let tokenizer = try deepSeekTokenizer.get()

@@ -227,9 +227,16 @@ enum TokenizerFiles {
                 normalized: entry["normalized"]?.bool ?? false, lstrip: entry["lstrip"]?.bool ?? false,
                 rstrip: entry["rstrip"]?.bool ?? false, singleWord: entry["single_word"]?.bool ?? false))
         }
-        addedTokens.sort { $0.id < $1.id }
         let bos = tokenContent(config?["bos_token"])
         let eos = tokenContent(config?["eos_token"])
+        // Special tokens the config names are matched whole, as transformers does, even without an
+        // added_tokens_decoder entry (GPT-2 style `<|endoftext|>` in vocab.json).
+        for name in ["bos_token", "eos_token", "pad_token", "unk_token"] {
+            guard let content = tokenContent(config?[name]), let id = vocabulary[content],
+                  !addedTokens.contains(where: { $0.content == content }) else { continue }
+            addedTokens.append(AddedToken(id: id, content: content, special: true))
+        }
+        addedTokens.sort { $0.id < $1.id }
         return TokenizerDefinition(
             vocabulary: vocabulary, merges: mergeList, mergesSource: merges.path, addedTokens: addedTokens,
             normalizesNFC: true, preTokenizer: PreTokenizer(pattern: PreTokenizer.qwen2Pattern)!,
