@@ -57,7 +57,17 @@ struct TokenizerErrorTests {
     @Test("vocab.json without the byte-level alphabet")
     func missingByteTokens() throws {
         let error = try loadError(try folder(merges: "", vocab: "{\"a\": 0, \"b\": 1}"))
+        #expect(error.file.hasSuffix("vocab.json"))
         #expect(error.problem.contains("lacks the byte-level token"))
+    }
+
+    @Test("vocab.json with a negative or huge id")
+    func badIDs() throws {
+        for id in ["-1", "2000000000"] {
+            let error = try loadError(try folder(merges: "", vocab: "{\"a\": \(id)}"))
+            #expect(error.file.hasSuffix("vocab.json"))
+            #expect(error.problem.contains("token \"a\" has id \(id), outside 0...16777216"))
+        }
     }
 
     @Test("malformed tokenizer_config.json")
@@ -72,6 +82,7 @@ struct TokenizerErrorTests {
         // The DeepSeek config as shipped has no added_tokens_decoder: its BOS is not in vocab.json.
         let config = String(decoding: try Data(contentsOf: deepSeekConfigURL), as: UTF8.self)
         let error = try loadError(try folder(merges: "h e\n", config: config))
+        #expect(error.file.hasSuffix("tokenizer_config.json"))
         #expect(error.problem.contains("bos_token \"<｜begin▁of▁sentence｜>\" is neither in the vocabulary nor an added token"))
     }
 

@@ -10,7 +10,7 @@ enum TokenizerFiles {
         let configURL = directory.appending(path: "tokenizer_config.json")
         let config = fileManager.fileExists(atPath: configURL.path) ? try readJSON(configURL) : nil
         if fileManager.fileExists(atPath: tokenizerJSON.path) {
-            return try readTokenizerJSON(tokenizerJSON, config: config)
+            return try readTokenizerJSON(tokenizerJSON, config: config, configPath: configURL.path)
         }
         let vocabURL = directory.appending(path: "vocab.json")
         let mergesURL = directory.appending(path: "merges.txt")
@@ -78,7 +78,7 @@ enum TokenizerFiles {
         var single_word: Bool?
     }
 
-    private static func readTokenizerJSON(_ url: URL, config: JSONValue?) throws -> TokenizerDefinition {
+    private static func readTokenizerJSON(_ url: URL, config: JSONValue?, configPath: String) throws -> TokenizerDefinition {
         let file = url.path
         let parsed: TokenizerJSON = try decode(TokenizerJSON.self, from: url)
         let model = parsed.model
@@ -109,7 +109,8 @@ enum TokenizerFiles {
         let (prefix, suffix) = try postProcessorTokens(parsed.post_processor, file: file)
         try checkDecoder(parsed.decoder, file: file)
         return TokenizerDefinition(
-            vocabulary: model.vocab, merges: merges, mergesSource: file, addedTokens: addedTokens,
+            vocabulary: model.vocab, merges: merges, sources: (file, file, config == nil ? file : configPath),
+            addedTokens: addedTokens,
             normalizesNFC: try normalizesNFC(parsed.normalizer, file: file),
             preTokenizer: try preTokenizer(parsed.pre_tokenizer, file: file),
             prefixTokens: prefix, suffixTokens: suffix,
@@ -238,7 +239,8 @@ enum TokenizerFiles {
         }
         addedTokens.sort { $0.id < $1.id }
         return TokenizerDefinition(
-            vocabulary: vocabulary, merges: mergeList, mergesSource: merges.path, addedTokens: addedTokens,
+            vocabulary: vocabulary, merges: mergeList, sources: (vocab.path, merges.path, configPath),
+            addedTokens: addedTokens,
             normalizesNFC: true, preTokenizer: PreTokenizer(pattern: PreTokenizer.qwen2Pattern)!,
             prefixTokens: config?["add_bos_token"]?.bool == true ? bos.map { [$0] } ?? [] : [],
             suffixTokens: config?["add_eos_token"]?.bool == true ? eos.map { [$0] } ?? [] : [],
