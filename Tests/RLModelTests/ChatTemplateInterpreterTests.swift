@@ -30,31 +30,6 @@ struct ChatTemplateInterpreterTests {
             == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n")
     }
 
-    /// Multi-line layout in the style of the Qwen2.5-Instruct template: `{%-`/`{{-` whitespace
-    /// control, trim_blocks and lstrip_blocks make the indentation and newlines vanish.
-    @Test("Qwen2.5-style multi-line template with whitespace control")
-    func qwen25Layout() throws {
-        let template = """
-        {%- if messages[0]['role'] == 'system' %}
-            {{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}
-        {%- else %}
-            {{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\\n' }}
-        {%- endif %}
-        {%- for message in messages %}
-            {%- if (message.role == "user") or (message.role == "system" and not loop.first) or (message.role == "assistant" and not message.tool_calls) %}
-                {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}
-            {%- endif %}
-        {%- endfor %}
-        {%- if add_generation_prompt %}
-            {{- '<|im_start|>assistant\\n' }}
-        {%- endif %}
-
-        """
-        #expect(try render(template, [ChatMessage(role: "user", content: "2+2?")], addGenerationPrompt: true)
-            == "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n"
-            + "<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n")
-    }
-
     @Test("trim_blocks and lstrip_blocks: block tags leave no blank lines or indentation")
     func blockWhitespace() throws {
         let template = "<ul>\n  {% for x in [1, 2] %}\n  <li>{{ x }}</li>\n  {% endfor %}\n</ul>\n"
@@ -84,6 +59,7 @@ struct ChatTemplateInterpreterTests {
         #expect(try render("{{ 'a</think>b</think>c'.split('</think>')[-1] }}") == "c")
         #expect(try render("{{ '  x  ' | trim }}|{{ 'Hi'.startswith('H') }}|{{ 'abc'[1:] }}|{{ [1, 2, 3][::-1] }}") == "x|True|bc|[3, 2, 1]")
         #expect(try render("{{ 7 // 2 }} {{ 7 / 2 }} {{ -7 % 3 }} {{ 2 ** 3 }} {{ 'a' ~ 1 }}") == "3 3.5 2 8 a1")
+        #expect(try render("{{ 3 > 2 > 1 }} {{ 1 < 3 > 2 == 2 }} {{ 1 == 1.0 }} {{ [1, 2] + [3] }}") == "True True True [1, 2, 3]")
         #expect(try render("{{ 'yes' if 'b' in 'abc' else 'no' }} {{ 1 not in [1] }} {{ x is defined }} {{ none is none }}") == "yes False False True")
         #expect(try render("{{ messages | length }} {{ messages[0].content | upper }} {{ [1, 'a'] | tojson }}", conversation)
             == "3 BE BRIEF. [1, \"a\"]")
