@@ -100,7 +100,7 @@ public final class Tokenizer: Sendable {
             let pair = (try id(left, "part"), try id(right, "part"))
             let merged = try id(left + right, "result")
             let key = BytePairEncoder.pairKey(pair.0, pair.1)
-            if mergeTable[key] == nil { mergeTable[key] = UInt64(rank) << 32 | UInt64(UInt32(bitPattern: merged)) }
+            mergeTable[key] = UInt64(rank) << 32 | UInt64(UInt32(bitPattern: merged))  // a repeated merge: the last rank counts, as in HF
             mergePairs.append(pair)
         }
         func specialID(_ token: String?, _ name: String) throws -> Int32? {
@@ -178,7 +178,7 @@ public final class Tokenizer: Sendable {
 
     /// Normalises text that holds no raw-matched added token, then encodes it.
     private func encodeUnmatched(_ raw: UnsafeBufferPointer<UInt8>, into ids: inout [Int32]) {
-        guard normalizesNFC, raw.contains(where: { $0 >= 0xCC }) else {
+        guard normalizesNFC, UnicodeNFC.mayChange(raw) else {
             encodeNormalized(raw, into: &ids)
             return
         }
