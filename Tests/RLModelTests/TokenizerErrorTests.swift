@@ -112,7 +112,7 @@ struct TokenizerErrorTests {
             return try loadError(directory)
         }
         let split = "\"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"Regex\": \(jsonString(qwen2Pattern))}, \"behavior\": \"Isolated\", \"invert\": false},"
-        #expect(try load(split, merges: "[[\"h\", \"e\", \"x\"]]").problem.contains("merge 0 \"h e x\" is malformed"))
+        #expect(try load(split, merges: "[[\"h\", \"e\", \"x\"]]").problem.contains("merge 0 [\"h\", \"e\", \"x\"] is malformed"))
         #expect(try load(split, merges: "[\"h q\"]").problem.contains("merge 0 \"h q\": result \"hq\" is not in the vocabulary"))
         #expect(try load(split + "\"normalizer\": {\"type\": \"Lowercase\"},").problem.contains("normalizer \"Lowercase\" is not supported"))
         let otherRegex = "\"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"Regex\": \"\\\\s+\"}, \"behavior\": \"Isolated\", \"invert\": false},"

@@ -117,6 +117,25 @@ struct TokenizerFileTests {
         #expect(tokenizer.decode([259, 261], skipSpecialTokens: true) == "hello")
     }
 
+    @Test("vocab.json written with \\u escapes (Python's json.dumps default), surrogate pairs included")
+    func escapedVocabulary() throws {
+        let directory = try makeTemporaryDirectory()
+        var vocabulary = tinyVocabulary
+        vocabulary["🙂"] = 261
+        let entries = vocabulary.map { token, id in
+            let escaped = token.utf16.map { unit in
+                (0x20..<0x7F).contains(unit) && unit != 0x22 && unit != 0x5C ? String(UnicodeScalar(UInt8(unit))) : "\\u" + String(format4: UInt32(unit))
+            }.joined()
+            return "\"\(escaped)\": \(id)"
+        }
+        try Data(("{" + entries.joined(separator: ",\n ") + "}").utf8).write(to: directory.appending(path: "vocab.json"))
+        try Data("h e\nl l\nhe ll\nhell o\nĠ hello\n".utf8).write(to: directory.appending(path: "merges.txt"))
+        let tokenizer = try Tokenizer(directory: directory)
+        #expect(tokenizer.encode("hello hello") == [259, 260])
+        #expect(tokenizer.tokenID(for: "🙂") == 261)
+        #expect(tokenizer.tokenID(for: "Ġ") == Int32(Tokenizer.byteLevelAlphabet.firstIndex(of: "Ġ")!))
+    }
+
     @Test("added token flags: lstrip, rstrip and single_word")
     func addedTokenFlags() throws {
         let tokenizer = try Tokenizer(

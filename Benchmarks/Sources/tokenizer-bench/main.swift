@@ -29,7 +29,7 @@ struct Options {
             case "--shared": shared = URL(filePath: iterator.next() ?? ".")
             case "--tokenizer": tokenizer = iterator.next().map { URL(filePath: $0) }
             case "--save": save = iterator.next().map { URL(filePath: $0) }
-            case "--runs": runs = Int(iterator.next() ?? "") ?? runs
+            case "--runs": runs = max(1, Int(iterator.next() ?? "") ?? runs)
             default:
                 print("usage: tokenizer-bench [--shared DIR] [--tokenizer DIR] [--save DIR] [--runs N]")
                 exit(2)
