@@ -121,8 +121,10 @@ struct TokenizerErrorTests {
     }
 
     @Test("the error text names the file and the problem")
-    func description() {
-        let error = TokenizerError(file: "/m/merges.txt", problem: "line 3: malformed merge")
-        #expect(error.description == "/m/merges.txt: line 3: malformed merge")
+    func description() throws {
+        let directory = try folder(merges: "h e\nhe ll o\n")
+        let error = try loadError(directory)
+        #expect(error.description == directory.appending(path: "merges.txt").path
+            + ": line 2: malformed merge \"he ll o\" (expected two tokens separated by one space)")
     }
 }
