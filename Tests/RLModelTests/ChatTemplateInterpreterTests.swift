@@ -59,6 +59,8 @@ struct ChatTemplateInterpreterTests {
         #expect(try render("{{ 'a</think>b</think>c'.split('</think>')[-1] }}") == "c")
         #expect(try render("{{ '  x  ' | trim }}|{{ 'Hi'.startswith('H') }}|{{ 'abc'[1:] }}|{{ [1, 2, 3][::-1] }}") == "x|True|bc|[3, 2, 1]")
         #expect(try render("{{ 7 // 2 }} {{ 7 / 2 }} {{ -7 % 3 }} {{ 2 ** 3 }} {{ 'a' ~ 1 }}") == "3 3.5 2 8 a1")
+        #expect(try render("{{ (1,) }} {{ {'a': 1}.items() | list }} {{ (1, 2) == [1, 2] }} {{ (1, 2) + (3,) }}")
+            == "(1,) [('a', 1)] False (1, 2, 3)")
         #expect(try render("{{ 3 > 2 > 1 }} {{ 1 < 3 > 2 == 2 }} {{ 1 == 1.0 }} {{ [1, 2] + [3] }}") == "True True True [1, 2, 3]")
         #expect(try render("{{ 'yes' if 'b' in 'abc' else 'no' }} {{ 1 not in [1] }} {{ x is defined }} {{ none is none }}") == "yes False False True")
         #expect(try render("{{ messages | length }} {{ messages[0].content | upper }} {{ [1, 'a'] | tojson }}", conversation)

@@ -63,7 +63,7 @@ enum JinjaBuiltins {
             return dictionary[name] ?? dictionaryMethod(name, dictionary) ?? .undefined
         case (.namespace(let namespace), .string(let name)):
             return namespace.attributes[name] ?? .undefined
-        case (.list(let items), _):
+        case (.list(let items), _), (.tuple(let items), _):
             guard let index = key.integer else { return .undefined }
             let position = index < 0 ? items.count + index : index
             return items.indices.contains(position) ? items[position] : .undefined
@@ -94,6 +94,7 @@ enum JinjaBuiltins {
         }
         switch value {
         case .list(let items): return .list(try pick(items))
+        case .tuple(let items): return .tuple(try pick(items))
         case .string(let string):
             var result = ""
             result.unicodeScalars.append(contentsOf: try pick(Array(string.unicodeScalars)))
@@ -107,7 +108,7 @@ enum JinjaBuiltins {
 
     private static func dictionaryMethod(_ name: String, _ dictionary: JinjaDictionary) -> JinjaValue? {
         switch name {
-        case "items": .function { _, _ in .list(dictionary.pairs.map { .list([.string($0.key), $0.value]) }) }
+        case "items": .function { _, _ in .list(dictionary.pairs.map { .tuple([.string($0.key), $0.value]) }) }
         case "keys": .function { _, _ in .list(dictionary.pairs.map { .string($0.key) }) }
         case "values": .function { _, _ in .list(dictionary.pairs.map(\.value)) }
         case "get":
@@ -133,7 +134,10 @@ enum JinjaBuiltins {
             }
         case "startswith", "endswith":
             return .function { arguments, _ in
-                let candidates: [JinjaValue] = if case .list(let items)? = arguments.first { items } else { Array(arguments.prefix(1)) }
+                let candidates: [JinjaValue] = switch arguments.first {
+                case .list(let items)?, .tuple(let items)?: items
+                default: Array(arguments.prefix(1))
+                }
                 return .boolean(candidates.contains { candidate in
                     guard case .string(let affix) = candidate else { return false }
                     return name == "startswith" ? string.hasPrefix(affix) : string.hasSuffix(affix)
@@ -276,7 +280,7 @@ enum JinjaBuiltins {
                 if !value.isDefined { return .list([]) }
                 throw JinjaFailure("items needs a dict")
             }
-            return .list(dictionary.pairs.map { .list([.string($0.key), $0.value]) })
+            return .list(dictionary.pairs.map { .tuple([.string($0.key), $0.value]) })
         case "selectattr", "rejectattr":
             guard let attribute = arguments.first?.text else { throw JinjaFailure("\(name) needs an attribute name") }
             let testName = arguments.count > 1 ? arguments[1].text : nil
@@ -326,7 +330,7 @@ enum JinjaBuiltins {
         case "mapping": if case .dictionary = value { return true } else { return false }
         case "sequence", "iterable":
             switch value {
-            case .list, .string, .dictionary: return true
+            case .list, .tuple, .string, .dictionary: return true
             default: return false
             }
         case "callable": if case .function = value { return true } else { return false }
@@ -365,7 +369,7 @@ enum JinjaBuiltins {
             case .string(let string):
                 guard case .string(let needle) = left else { throw mismatch() }
                 return .boolean(needle.isEmpty || string.contains(needle))
-            case .list(let items): return .boolean(items.contains { JinjaValue.equal($0, left) })
+            case .list(let items), .tuple(let items): return .boolean(items.contains { JinjaValue.equal($0, left) })
             case .dictionary(let dictionary):
                 guard case .string(let key) = left else { return .boolean(false) }
                 return .boolean(dictionary[key] != nil)
@@ -392,6 +396,7 @@ enum JinjaBuiltins {
             switch (left, right) {
             case (.string(let a), .string(let b)): return .string(a + b)
             case (.list(let a), .list(let b)): return .list(a + b)
+            case (.tuple(let a), .tuple(let b)): return .tuple(a + b)
             default: return try arithmetic(op, left, right) ?? { throw mismatch() }()
             }
         case "*":

@@ -157,8 +157,10 @@ final class JinjaInterpreter {
         case .name(let name, let nameLine):
             line = nameLine
             return lookup(name)
-        case .list(let items), .tuple(let items):
+        case .list(let items):
             return .list(try items.map(evaluate))
+        case .tuple(let items):
+            return .tuple(try items.map(evaluate))
         case .dictionary(let pairs):
             var dictionary = JinjaDictionary()
             for (keyExpression, valueExpression) in pairs {
