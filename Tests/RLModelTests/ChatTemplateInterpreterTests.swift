@@ -106,6 +106,15 @@ struct ChatTemplateInterpreterTests {
         }
     }
 
+    @Test("runaway arithmetic is an error, not a crash")
+    func runaway() {
+        #expect(throws: ChatTemplateError.runtime("integer overflow in **", line: 1)) { try render("{{ 2 ** 64 }}") }
+        #expect(throws: ChatTemplateError.runtime("integer overflow in *", line: 1)) { try render("{{ 9223372036854775807 * 2 }}") }
+        #expect(throws: ChatTemplateError.runtime("range() is too long", line: 1)) { try render("{{ range(10 ** 12) | length }}") }
+        #expect(throws: ChatTemplateError.runtime("string repetition is too long", line: 1)) { try render("{{ 'ab' * 10 ** 12 }}") }
+        #expect((try? render("{{ 2 ** 62 }} {{ (-1) ** 1000001 }} {{ 0 ** 0 }}")) == "4611686018427387904 -1 1")
+    }
+
     @Test("a tokenizer without a template")
     func noTemplate() throws {
         let tokenizer = try Tokenizer(vocabulary: tinyVocabulary, merges: tinyMerges)

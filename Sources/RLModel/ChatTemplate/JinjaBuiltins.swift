@@ -1,5 +1,8 @@
 /// Jinja's global functions, filters, tests, operators and the Python methods templates call.
 enum JinjaBuiltins {
+    /// The longest list or string `range()` and `*` make (a template cannot exhaust memory).
+    static let maximumLength = 10_000_000
+
     // MARK: globals
 
     static func global(_ name: String) -> JinjaValue? {
@@ -17,7 +20,9 @@ enum JinjaBuiltins {
                 default: throw JinjaFailure("range() takes 1 to 3 arguments")
                 }
                 guard step != 0 else { throw JinjaFailure("range() step must not be zero") }
-                return .list(Array(stride(from: start, to: stop, by: step)).map { .integer($0) })
+                let length = step > 0 ? (Double(stop) - Double(start)) / Double(step) : (Double(start) - Double(stop)) / Double(-step)
+                guard length <= Double(maximumLength) else { throw JinjaFailure("range() is too long") }
+                return .list(stride(from: start, to: stop, by: step).map { .integer($0) })
             }
         case "namespace", "dict":
             return .function { arguments, keyword in
@@ -402,6 +407,7 @@ enum JinjaBuiltins {
         case "*":
             switch (left, right) {
             case (.string(let string), .integer(let count)), (.integer(let count), .string(let string)):
+                guard count <= maximumLength / max(string.utf8.count, 1) else { throw JinjaFailure("string repetition is too long") }
                 return .string(String(repeating: string, count: max(count, 0)))
             default: return try arithmetic(op, left, right) ?? { throw mismatch() }()
             }
@@ -413,17 +419,29 @@ enum JinjaBuiltins {
     /// Numeric `+ - * / // % **` with Python's int/float rules; nil when an operand is not a number.
     private static func arithmetic(_ op: String, _ left: JinjaValue, _ right: JinjaValue) throws -> JinjaValue? {
         if let a = left.integer, let b = right.integer, op != "/" {
+            func checked(_ result: (partialValue: Int, overflow: Bool)) throws -> JinjaValue {
+                guard !result.overflow else { throw JinjaFailure("integer overflow in \(op)") }
+                return .integer(result.partialValue)
+            }
             switch op {
-            case "+": return .integer(a + b)
-            case "-": return .integer(a - b)
-            case "*": return .integer(a * b)
+            case "+": return try checked(a.addingReportingOverflow(b))
+            case "-": return try checked(a.subtractingReportingOverflow(b))
+            case "*": return try checked(a.multipliedReportingOverflow(by: b))
             case "//", "%":
                 guard b != 0 else { throw JinjaFailure("integer division or modulo by zero") }
                 let quotient = Int((Double(a) / Double(b)).rounded(.down))
                 return .integer(op == "//" ? quotient : a - quotient * b)
             case "**":
                 guard b >= 0 else { return .float(pow(Double(a), Double(b))) }
-                return .integer((0..<b).reduce(1) { result, _ in result * a })
+                if a == 0 || a == 1 { return .integer(b == 0 ? 1 : a) }
+                if a == -1 { return .integer(b % 2 == 0 ? 1 : -1) }
+                var result = 1
+                for _ in 0..<b {  // |a| >= 2 overflows within 63 steps
+                    let (product, overflow) = result.multipliedReportingOverflow(by: a)
+                    guard !overflow else { throw JinjaFailure("integer overflow in **") }
+                    result = product
+                }
+                return .integer(result)
             default: return nil
             }
         }
