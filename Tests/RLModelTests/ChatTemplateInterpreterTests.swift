@@ -113,6 +113,16 @@ struct ChatTemplateInterpreterTests {
         #expect(throws: ChatTemplateError.runtime("range() is too long", line: 1)) { try render("{{ range(10 ** 12) | length }}") }
         #expect(throws: ChatTemplateError.runtime("string repetition is too long", line: 1)) { try render("{{ 'ab' * 10 ** 12 }}") }
         #expect((try? render("{{ 2 ** 62 }} {{ (-1) ** 1000001 }} {{ 0 ** 0 }}")) == "4611686018427387904 -1 1")
+        #expect(throws: ChatTemplateError.runtime("macro calls nested deeper than 64", line: 1)) {
+            try render("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}")
+        }
+        #expect(throws: ChatTemplateError.syntax("brackets nested too deeply", line: 1)) {
+            try render("{{ " + String(repeating: "(", count: 65) + "1" + String(repeating: ")", count: 65) + " }}")
+        }
+        #expect((try? render("{{ " + String(repeating: "[", count: 64) + "1" + String(repeating: "]", count: 64) + " | length }}")) == "1")
+        #expect(throws: ChatTemplateError.syntax("blocks nested too deeply", line: 1)) {
+            try render(String(repeating: "{% if true %}", count: 300) + String(repeating: "{% endif %}", count: 300))
+        }
     }
 
     @Test("a tokenizer without a template")

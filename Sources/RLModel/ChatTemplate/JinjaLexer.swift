@@ -168,7 +168,10 @@ struct JinjaLexer {
                     tokens.append(JinjaToken(kind: .symbol(two), line: line))
                     position += 2
                 } else if "+-*/%~<>()[]{},.:|=".unicodeScalars.contains(scalar) {
-                    if "([{".unicodeScalars.contains(scalar) { depth += 1 }
+                    if "([{".unicodeScalars.contains(scalar) {
+                        depth += 1
+                        if depth > 64 { throw ChatTemplateError.syntax("brackets nested too deeply", line: line) }
+                    }
                     if ")]}".unicodeScalars.contains(scalar) { depth = max(depth - 1, 0) }
                     tokens.append(JinjaToken(kind: .symbol(String(scalar)), line: line))
                     position += 1

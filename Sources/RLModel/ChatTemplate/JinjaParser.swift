@@ -2,6 +2,8 @@
 struct JinjaParser {
     private let tokens: [JinjaToken]
     private var index = 0
+    /// Open blocks (`if`, `for`, `macro`, ...), limited so that parsing cannot exhaust the stack.
+    private var blockDepth = 0
 
     static func parse(_ tokens: [JinjaToken]) throws -> [JinjaStatement] {
         var parser = JinjaParser(tokens: tokens)
@@ -22,6 +24,9 @@ struct JinjaParser {
 
     /// Parses statements until one of the `ends` tags (returned, consumed up to its name) or the end.
     private mutating func parseBlock(until ends: Set<String>) throws -> ([JinjaStatement], String?) {
+        blockDepth += 1
+        defer { blockDepth -= 1 }
+        if blockDepth > 256 { throw ChatTemplateError.syntax("blocks nested too deeply", line: line) }
         var body: [JinjaStatement] = []
         while let kind = current {
             switch kind {
