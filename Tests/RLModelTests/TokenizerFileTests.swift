@@ -23,6 +23,7 @@ struct TokenizerFileTests {
     func saveAndReload() throws {
         let original = try deepSeekTokenizer.get()
         let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         try original.save(to: directory)
         let reloaded = try Tokenizer(directory: directory)
         #expect(reloaded.vocabularySize == 151665)
