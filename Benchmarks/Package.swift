@@ -11,6 +11,11 @@ let package = Package(
         .package(name: "swift-rl-reasoning", path: ".."),
     ],
     targets: [
+        // Tokenizer encode throughput on the eval problems (peer: peer/tokenizer_peer.py).
+        .executableTarget(
+            name: "tokenizer-bench",
+            dependencies: [.product(name: "RLModel", package: "swift-rl-reasoning")]
+        ),
         // One GRPO step on the "mini" Qwen2, split into its parts (issue 5's grpo.step.mini).
         .executableTarget(
             name: "grpo-bench",

@@ -23,6 +23,7 @@ struct TokenizerFileTests {
     func saveAndReload() throws {
         let original = try deepSeekTokenizer.get()
         let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
         try original.save(to: directory)
         let reloaded = try Tokenizer(directory: directory)
         #expect(reloaded.vocabularySize == 151665)
@@ -38,18 +39,19 @@ struct TokenizerFileTests {
         }
     }
 
-    @Test("tokenizer.json with merges in the pair form [\"a\", \"b\"] and a BOS post-processor")
-    func pairFormMerges() throws {
+    /// Writes a tokenizer.json with the tiny vocabulary (plus `extra` tokens), pair-form merges and the given Split regex.
+    func writeTinyTokenizerJSON(pattern: String = qwen2Pattern, extra: [String: Int32] = [:],
+                                merges mergeList: [(String, String)] = tinyMerges) throws -> URL {
         let directory = try makeTemporaryDirectory()
-        let vocabulary = tinyVocabulary.sorted { $0.value < $1.value }
+        let vocabulary = tinyVocabulary.merging(extra) { $1 }.sorted { $0.value < $1.value }
             .map { "\(jsonString($0.key)): \($0.value)" }.joined(separator: ", ")
-        let merges = tinyMerges.map { "[\(jsonString($0.0)), \(jsonString($0.1))]" }.joined(separator: ", ")
+        let merges = mergeList.map { "[\(jsonString($0.0)), \(jsonString($0.1))]" }.joined(separator: ", ")
         let json = """
         {"version": "1.0", "added_tokens": [
            {"id": 261, "content": "<s>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}],
          "normalizer": {"type": "NFC"},
          "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-           {"type": "Split", "pattern": {"Regex": \(jsonString(qwen2Pattern))}, "behavior": "Isolated", "invert": false},
+           {"type": "Split", "pattern": {"Regex": \(jsonString(pattern))}, "behavior": "Isolated", "invert": false},
            {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false}]},
          "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
            "special_tokens": {"<s>": {"id": "<s>", "ids": [261], "tokens": ["<s>"]}}},
@@ -57,12 +59,28 @@ struct TokenizerFileTests {
          "model": {"type": "BPE", "vocab": {\(vocabulary)}, "merges": [\(merges)]}}
         """
         try Data(json.utf8).write(to: directory.appending(path: "tokenizer.json"))
-        let tokenizer = try Tokenizer(directory: directory)
+        return directory
+    }
+
+    @Test("tokenizer.json with merges in the pair form [\"a\", \"b\"] and a BOS post-processor")
+    func pairFormMerges() throws {
+        let tokenizer = try Tokenizer(directory: try writeTinyTokenizerJSON())
         #expect(tokenizer.encode("hello hello", addSpecialTokens: false) == [259, 260])
         #expect(tokenizer.encode("hello", addSpecialTokens: true) == [261, 259])
         #expect(tokenizer.encode("<s>help", addSpecialTokens: false) == [261, 256, byteID("l"), byteID("p")])
         #expect(tokenizer.decode([261, 259, 260], skipSpecialTokens: true) == "hello hello")
         #expect(tokenizer.vocabularySize == 262)
+    }
+
+    @Test("the Llama 3 Split regex takes digits three at a time")
+    func llama3Digits() throws {
+        let llama3Pattern = qwen2Pattern.replacing(#"\p{N}|"#, with: #"\p{N}{1,3}|"#)
+        let digits = ["12": Int32(300), "123": 301]
+        let digitMerges = tinyMerges + [("1", "2"), ("12", "3")]
+        let llama3 = try Tokenizer(directory: try writeTinyTokenizerJSON(pattern: llama3Pattern, extra: digits, merges: digitMerges))
+        let qwen2 = try Tokenizer(directory: try writeTinyTokenizerJSON(extra: digits, merges: digitMerges))
+        #expect(llama3.encode("1234", addSpecialTokens: false) == [301, byteID("4")])
+        #expect(qwen2.encode("1234", addSpecialTokens: false) == [byteID("1"), byteID("2"), byteID("3"), byteID("4")])
     }
 
     @Test("a small tokenizer built in code encodes, decodes and saves")
@@ -83,6 +101,40 @@ struct TokenizerFileTests {
         #expect(reloaded.encode(" hello<|end|>") == [260, 261])
         #expect(reloaded.eosTokenID == 261)
         #expect(reloaded.chatTemplate == "{{ messages[0]['content'] }}")
+    }
+
+    @Test("vocab.json + merges.txt: a special token named in tokenizer_config.json is matched whole")
+    func namedSpecialTokenInVocabulary() throws {
+        let directory = try makeTemporaryDirectory()
+        var vocabulary = tinyVocabulary
+        vocabulary["<|endoftext|>"] = 261
+        let vocabText = "{" + vocabulary.map { "\(jsonString($0.key)): \($0.value)" }.joined(separator: ", ") + "}"
+        try Data(vocabText.utf8).write(to: directory.appending(path: "vocab.json"))
+        try Data("#version: 0.2\nh e\nl l\nhe ll\nhell o\nĠ hello\n".utf8).write(to: directory.appending(path: "merges.txt"))
+        try Data("{\"eos_token\": \"<|endoftext|>\"}".utf8).write(to: directory.appending(path: "tokenizer_config.json"))
+        let tokenizer = try Tokenizer(directory: directory)
+        #expect(tokenizer.eosTokenID == 261)
+        #expect(tokenizer.encode("hello<|endoftext|>") == [259, 261])
+        #expect(tokenizer.decode([259, 261], skipSpecialTokens: true) == "hello")
+    }
+
+    @Test("vocab.json written with \\u escapes (Python's json.dumps default), surrogate pairs included")
+    func escapedVocabulary() throws {
+        let directory = try makeTemporaryDirectory()
+        var vocabulary = tinyVocabulary
+        vocabulary["🙂"] = 261
+        let entries = vocabulary.map { token, id in
+            let escaped = token.utf16.map { unit in
+                (0x20..<0x7F).contains(unit) && unit != 0x22 && unit != 0x5C ? String(UnicodeScalar(UInt8(unit))) : "\\u" + String(format4: UInt32(unit))
+            }.joined()
+            return "\"\(escaped)\": \(id)"
+        }
+        try Data(("{" + entries.joined(separator: ",\n ") + "}").utf8).write(to: directory.appending(path: "vocab.json"))
+        try Data("h e\nl l\nhe ll\nhell o\nĠ hello\n".utf8).write(to: directory.appending(path: "merges.txt"))
+        let tokenizer = try Tokenizer(directory: directory)
+        #expect(tokenizer.encode("hello hello") == [259, 260])
+        #expect(tokenizer.tokenID(for: "🙂") == 261)
+        #expect(tokenizer.tokenID(for: "Ġ") == Int32(Tokenizer.byteLevelAlphabet.firstIndex(of: "Ġ")!))
     }
 
     @Test("added token flags: lstrip, rstrip and single_word")

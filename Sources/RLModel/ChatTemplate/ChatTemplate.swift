@@ -23,6 +23,8 @@ public struct ChatTemplate: Sendable {
             .dictionary(JinjaDictionary([("role", .string(message.role)), ("content", .string(message.content))]))
         })
         context["add_generation_prompt"] = .boolean(addGenerationPrompt)
+        context["tools"] = JinjaValue.none  // transformers passes tools=None and documents=None
+        context["documents"] = JinjaValue.none
         return try JinjaInterpreter(context: context).render(statements)
     }
 }
@@ -31,12 +33,12 @@ extension Tokenizer {
     /// Renders the tokenizer's chat template with its special tokens (`bos_token`, `eos_token`, `pad_token`).
     /// Encode the result with `addSpecialTokens: false`: templates emit BOS themselves.
     public func applyChatTemplate(messages: [ChatMessage], addGenerationPrompt: Bool) throws -> String {
-        guard let chatTemplate else { throw ChatTemplateError.noTemplate }
+        guard let compiledChatTemplate else { throw ChatTemplateError.noTemplate }
         var variables: [String: String] = [:]
         variables["bos_token"] = bosToken
         variables["eos_token"] = eosToken
         variables["pad_token"] = padToken
-        return try ChatTemplate(chatTemplate).render(messages: messages, addGenerationPrompt: addGenerationPrompt,
+        return try compiledChatTemplate.get().render(messages: messages, addGenerationPrompt: addGenerationPrompt,
                                                      variables: variables)
     }
 }

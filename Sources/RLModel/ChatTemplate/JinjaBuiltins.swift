@@ -1,5 +1,8 @@
 /// Jinja's global functions, filters, tests, operators and the Python methods templates call.
 enum JinjaBuiltins {
+    /// The longest list or string `range()` and `*` make (a template cannot exhaust memory).
+    static let maximumLength = 10_000_000
+
     // MARK: globals
 
     static func global(_ name: String) -> JinjaValue? {
@@ -17,7 +20,9 @@ enum JinjaBuiltins {
                 default: throw JinjaFailure("range() takes 1 to 3 arguments")
                 }
                 guard step != 0 else { throw JinjaFailure("range() step must not be zero") }
-                return .list(Array(stride(from: start, to: stop, by: step)).map { .integer($0) })
+                let length = step > 0 ? (Double(stop) - Double(start)) / Double(step) : (Double(start) - Double(stop)) / Double(-step)
+                guard length <= Double(maximumLength) else { throw JinjaFailure("range() is too long") }
+                return .list(stride(from: start, to: stop, by: step).map { .integer($0) })
             }
         case "namespace", "dict":
             return .function { arguments, keyword in
@@ -63,7 +68,7 @@ enum JinjaBuiltins {
             return dictionary[name] ?? dictionaryMethod(name, dictionary) ?? .undefined
         case (.namespace(let namespace), .string(let name)):
             return namespace.attributes[name] ?? .undefined
-        case (.list(let items), _):
+        case (.list(let items), _), (.tuple(let items), _):
             guard let index = key.integer else { return .undefined }
             let position = index < 0 ? items.count + index : index
             return items.indices.contains(position) ? items[position] : .undefined
@@ -94,6 +99,7 @@ enum JinjaBuiltins {
         }
         switch value {
         case .list(let items): return .list(try pick(items))
+        case .tuple(let items): return .tuple(try pick(items))
         case .string(let string):
             var result = ""
             result.unicodeScalars.append(contentsOf: try pick(Array(string.unicodeScalars)))
@@ -107,7 +113,7 @@ enum JinjaBuiltins {
 
     private static func dictionaryMethod(_ name: String, _ dictionary: JinjaDictionary) -> JinjaValue? {
         switch name {
-        case "items": .function { _, _ in .list(dictionary.pairs.map { .list([.string($0.key), $0.value]) }) }
+        case "items": .function { _, _ in .list(dictionary.pairs.map { .tuple([.string($0.key), $0.value]) }) }
         case "keys": .function { _, _ in .list(dictionary.pairs.map { .string($0.key) }) }
         case "values": .function { _, _ in .list(dictionary.pairs.map(\.value)) }
         case "get":
@@ -133,7 +139,10 @@ enum JinjaBuiltins {
             }
         case "startswith", "endswith":
             return .function { arguments, _ in
-                let candidates: [JinjaValue] = if case .list(let items)? = arguments.first { items } else { Array(arguments.prefix(1)) }
+                let candidates: [JinjaValue] = switch arguments.first {
+                case .list(let items)?, .tuple(let items)?: items
+                default: Array(arguments.prefix(1))
+                }
                 return .boolean(candidates.contains { candidate in
                     guard case .string(let affix) = candidate else { return false }
                     return name == "startswith" ? string.hasPrefix(affix) : string.hasSuffix(affix)
@@ -276,7 +285,7 @@ enum JinjaBuiltins {
                 if !value.isDefined { return .list([]) }
                 throw JinjaFailure("items needs a dict")
             }
-            return .list(dictionary.pairs.map { .list([.string($0.key), $0.value]) })
+            return .list(dictionary.pairs.map { .tuple([.string($0.key), $0.value]) })
         case "selectattr", "rejectattr":
             guard let attribute = arguments.first?.text else { throw JinjaFailure("\(name) needs an attribute name") }
             let testName = arguments.count > 1 ? arguments[1].text : nil
@@ -326,7 +335,7 @@ enum JinjaBuiltins {
         case "mapping": if case .dictionary = value { return true } else { return false }
         case "sequence", "iterable":
             switch value {
-            case .list, .string, .dictionary: return true
+            case .list, .tuple, .string, .dictionary: return true
             default: return false
             }
         case "callable": if case .function = value { return true } else { return false }
@@ -365,7 +374,7 @@ enum JinjaBuiltins {
             case .string(let string):
                 guard case .string(let needle) = left else { throw mismatch() }
                 return .boolean(needle.isEmpty || string.contains(needle))
-            case .list(let items): return .boolean(items.contains { JinjaValue.equal($0, left) })
+            case .list(let items), .tuple(let items): return .boolean(items.contains { JinjaValue.equal($0, left) })
             case .dictionary(let dictionary):
                 guard case .string(let key) = left else { return .boolean(false) }
                 return .boolean(dictionary[key] != nil)
@@ -392,11 +401,13 @@ enum JinjaBuiltins {
             switch (left, right) {
             case (.string(let a), .string(let b)): return .string(a + b)
             case (.list(let a), .list(let b)): return .list(a + b)
+            case (.tuple(let a), .tuple(let b)): return .tuple(a + b)
             default: return try arithmetic(op, left, right) ?? { throw mismatch() }()
             }
         case "*":
             switch (left, right) {
             case (.string(let string), .integer(let count)), (.integer(let count), .string(let string)):
+                guard count <= maximumLength / max(string.utf8.count, 1) else { throw JinjaFailure("string repetition is too long") }
                 return .string(String(repeating: string, count: max(count, 0)))
             default: return try arithmetic(op, left, right) ?? { throw mismatch() }()
             }
@@ -408,17 +419,29 @@ enum JinjaBuiltins {
     /// Numeric `+ - * / // % **` with Python's int/float rules; nil when an operand is not a number.
     private static func arithmetic(_ op: String, _ left: JinjaValue, _ right: JinjaValue) throws -> JinjaValue? {
         if let a = left.integer, let b = right.integer, op != "/" {
+            func checked(_ result: (partialValue: Int, overflow: Bool)) throws -> JinjaValue {
+                guard !result.overflow else { throw JinjaFailure("integer overflow in \(op)") }
+                return .integer(result.partialValue)
+            }
             switch op {
-            case "+": return .integer(a + b)
-            case "-": return .integer(a - b)
-            case "*": return .integer(a * b)
+            case "+": return try checked(a.addingReportingOverflow(b))
+            case "-": return try checked(a.subtractingReportingOverflow(b))
+            case "*": return try checked(a.multipliedReportingOverflow(by: b))
             case "//", "%":
                 guard b != 0 else { throw JinjaFailure("integer division or modulo by zero") }
                 let quotient = Int((Double(a) / Double(b)).rounded(.down))
                 return .integer(op == "//" ? quotient : a - quotient * b)
             case "**":
                 guard b >= 0 else { return .float(pow(Double(a), Double(b))) }
-                return .integer((0..<b).reduce(1) { result, _ in result * a })
+                if a == 0 || a == 1 { return .integer(b == 0 ? 1 : a) }
+                if a == -1 { return .integer(b % 2 == 0 ? 1 : -1) }
+                var result = 1
+                for _ in 0..<b {  // |a| >= 2 overflows within 63 steps
+                    let (product, overflow) = result.multipliedReportingOverflow(by: a)
+                    guard !overflow else { throw JinjaFailure("integer overflow in **") }
+                    result = product
+                }
+                return .integer(result)
             default: return nil
             }
         }

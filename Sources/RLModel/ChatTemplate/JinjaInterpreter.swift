@@ -7,6 +7,8 @@ final class JinjaInterpreter {
     private var output = ""
     /// The template line being rendered, for error messages.
     private var line = 1
+    /// Macro calls in progress, limited so that a recursive macro cannot exhaust the stack.
+    private var macroDepth = 0
 
     init(context: [String: JinjaValue]) {
         scopes = [context]
@@ -126,10 +128,13 @@ final class JinjaInterpreter {
                     frame[name] = try defaultValue.map { try self.evaluate($0) } ?? .undefined
                 }
             }
+            guard self.macroDepth < 64 else { throw JinjaFailure("macro calls nested deeper than 64") }
             let savedOutput = self.output
             self.output = ""
             self.scopes.append(frame)
+            self.macroDepth += 1
             defer {
+                self.macroDepth -= 1
                 self.scopes.removeLast()
                 self.output = savedOutput
             }
@@ -157,8 +162,10 @@ final class JinjaInterpreter {
         case .name(let name, let nameLine):
             line = nameLine
             return lookup(name)
-        case .list(let items), .tuple(let items):
+        case .list(let items):
             return .list(try items.map(evaluate))
+        case .tuple(let items):
+            return .tuple(try items.map(evaluate))
         case .dictionary(let pairs):
             var dictionary = JinjaDictionary()
             for (keyExpression, valueExpression) in pairs {

@@ -135,6 +135,7 @@ struct JinjaLexer {
     /// Reads expression tokens up to the tag's closing `}}` or `%}`; returns its whitespace marker.
     private mutating func lexExpression(closing: Unicode.Scalar) throws -> Unicode.Scalar? {
         let startLine = line
+        var depth = 0  // open brackets: a `}}` inside `{...}` does not close the tag
         while position < source.count {
             let scalar = source[position]
             if scalar == "\n" { line += 1 }
@@ -143,7 +144,7 @@ struct JinjaLexer {
                 continue
             }
             // Closing delimiter, possibly with a `-` or `+` marker.
-            for marker in ["-", "+", nil] as [Unicode.Scalar?] {
+            for marker in ["-", "+", nil] as [Unicode.Scalar?] where depth == 0 {
                 let offset = marker == nil ? 0 : 1
                 if position + offset + 1 < source.count, marker == nil || scalar == marker!,
                    source[position + offset] == closing, source[position + offset + 1] == "}" {
@@ -167,6 +168,11 @@ struct JinjaLexer {
                     tokens.append(JinjaToken(kind: .symbol(two), line: line))
                     position += 2
                 } else if "+-*/%~<>()[]{},.:|=".unicodeScalars.contains(scalar) {
+                    if "([{".unicodeScalars.contains(scalar) {
+                        depth += 1
+                        if depth > 64 { throw ChatTemplateError.syntax("brackets nested too deeply", line: line) }
+                    }
+                    if ")]}".unicodeScalars.contains(scalar) { depth = max(depth - 1, 0) }
                     tokens.append(JinjaToken(kind: .symbol(String(scalar)), line: line))
                     position += 1
                 } else {

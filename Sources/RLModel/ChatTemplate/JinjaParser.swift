@@ -2,6 +2,8 @@
 struct JinjaParser {
     private let tokens: [JinjaToken]
     private var index = 0
+    /// Open blocks (`if`, `for`, `macro`, ...), limited so that parsing cannot exhaust the stack.
+    private var blockDepth = 0
 
     static func parse(_ tokens: [JinjaToken]) throws -> [JinjaStatement] {
         var parser = JinjaParser(tokens: tokens)
@@ -22,6 +24,9 @@ struct JinjaParser {
 
     /// Parses statements until one of the `ends` tags (returned, consumed up to its name) or the end.
     private mutating func parseBlock(until ends: Set<String>) throws -> ([JinjaStatement], String?) {
+        blockDepth += 1
+        defer { blockDepth -= 1 }
+        if blockDepth > 256 { throw ChatTemplateError.syntax("blocks nested too deeply", line: line) }
         var body: [JinjaStatement] = []
         while let kind = current {
             switch kind {
@@ -174,21 +179,33 @@ struct JinjaParser {
         return try parseCompare()
     }
 
+    /// Comparisons chain as in Python: `a < b < c` is `a < b and b < c`.
     private mutating func parseCompare() throws -> JinjaExpression {
-        var left = try parseMath1()
+        let first = try parseMath1()
+        var operand = first
+        var comparisons: [JinjaExpression] = []
         while true {
             if case .symbol(let symbol) = current, ["==", "!=", "<", ">", "<=", ">="].contains(symbol) {
                 index += 1
-                left = .binary(symbol, left, try parseMath1(), line: line)
+                let right = try parseMath1()
+                comparisons.append(.binary(symbol, operand, right, line: line))
+                operand = right
             } else if skip(name: "in") {
-                left = .binary("in", left, try parseMath1(), line: line)
+                let right = try parseMath1()
+                comparisons.append(.binary("in", operand, right, line: line))
+                operand = right
             } else if current == .name("not"), index + 1 < tokens.count, tokens[index + 1].kind == .name("in") {
                 index += 2
-                left = .unary("not", .binary("in", left, try parseMath1(), line: line), line: line)
+                let right = try parseMath1()
+                comparisons.append(.unary("not", .binary("in", operand, right, line: line), line: line))
+                operand = right
             } else {
-                return left
+                break
             }
         }
+        guard var chain = comparisons.first else { return first }
+        for comparison in comparisons.dropFirst() { chain = .binary("and", chain, comparison, line: line) }
+        return chain
     }
 
     private mutating func parseMath1() throws -> JinjaExpression {

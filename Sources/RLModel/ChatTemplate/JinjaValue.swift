@@ -8,6 +8,8 @@ enum JinjaValue {
     case float(Double)
     case string(String)
     case list([JinjaValue])
+    /// A tuple: `(a, b)` literals and the pairs of `items()`; like a list except for printing and equality.
+    case tuple([JinjaValue])
     case dictionary(JinjaDictionary)
     /// The mutable object of `namespace(...)`.
     case namespace(JinjaNamespace)
@@ -21,7 +23,7 @@ enum JinjaValue {
         case .integer(let value): value != 0
         case .float(let value): value != 0
         case .string(let value): !value.isEmpty
-        case .list(let value): !value.isEmpty
+        case .list(let value), .tuple(let value): !value.isEmpty
         case .dictionary(let value): !value.isEmpty
         case .namespace, .function: true
         }
@@ -42,6 +44,7 @@ enum JinjaValue {
         case .float: "float"
         case .string: "str"
         case .list: "list"
+        case .tuple: "tuple"
         case .dictionary: "dict"
         case .namespace: "Namespace"
         case .function: "function"
@@ -67,6 +70,7 @@ enum JinjaValue {
         case .float(let value): Self.pythonFloat(value)
         case .string(let value): Self.pythonQuoted(value)
         case .list(let items): "[" + items.map(\.representation).joined(separator: ", ") + "]"
+        case .tuple(let items): "(" + items.map(\.representation).joined(separator: ", ") + (items.count == 1 ? ",)" : ")")
         case .dictionary(let dictionary):
             "{" + dictionary.pairs.map { Self.pythonQuoted($0.key) + ": " + $0.value.representation }.joined(separator: ", ") + "}"
         case .namespace: "<Namespace>"
@@ -108,7 +112,7 @@ enum JinjaValue {
         case .integer(let value): return String(value)
         case .float(let value): return Self.pythonFloat(value)
         case .string(let value): return Self.jsonQuoted(value)
-        case .list(let items):
+        case .list(let items), .tuple(let items):
             if items.isEmpty { return "[]" }
             let body = try items.map { (newline ?? "") + (try $0.json(indent: indent, level: level + 1)) }
             return "[" + body.joined(separator: separator) + closing + "]"
@@ -151,7 +155,8 @@ enum JinjaValue {
         switch (left, right) {
         case (.undefined, .undefined), (.none, .none): return true
         case (.string(let a), .string(let b)): return a == b
-        case (.list(let a), .list(let b)): return a.count == b.count && zip(a, b).allSatisfy { equal($0, $1) }
+        case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)):
+            return a.count == b.count && zip(a, b).allSatisfy { equal($0, $1) }
         case (.dictionary(let a), .dictionary(let b)):
             return a.count == b.count && a.pairs.allSatisfy { pair in b[pair.key].map { equal(pair.value, $0) } ?? false }
         case (.namespace(let a), .namespace(let b)): return a === b
@@ -183,7 +188,7 @@ enum JinjaValue {
     func iterated() throws -> [JinjaValue] {
         switch self {
         case .undefined: return []
-        case .list(let items): return items
+        case .list(let items), .tuple(let items): return items
         case .dictionary(let dictionary): return dictionary.pairs.map { .string($0.key) }
         case .string(let value): return value.map { .string(String($0)) }
         default: throw JinjaFailure("'\(typeName)' object is not iterable")

@@ -1,28 +1,11 @@
 /// A parsed JSON value, for the parts of tokenizer files whose shape varies.
-enum JSONValue: Decodable, Equatable, Sendable {
+enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
     case string(String)
     case array([JSONValue])
     case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
 
     subscript(key: String) -> JSONValue? {
         if case .object(let object) = self { return object[key] }
@@ -50,4 +33,10 @@ enum JSONValue: Decodable, Equatable, Sendable {
     }
 
     var isNull: Bool { self == .null }
+
+    /// The value as an integer token id, when it is a whole number in range.
+    var int32: Int32? {
+        guard case .number(let value) = self, value == value.rounded(), abs(value) < 2_147_483_648 else { return nil }
+        return Int32(value)
+    }
 }

@@ -18,6 +18,8 @@ public final class Tokenizer: Sendable {
     /// The Jinja chat template from tokenizer_config.json, if any.
     public let chatTemplate: String?
 
+    /// The parsed chat template (a parse error is reported when the template is used).
+    let compiledChatTemplate: Result<ChatTemplate, any Error>?
     let bosToken: String?
     let eosToken: String?
     let padToken: String?
@@ -53,7 +55,9 @@ public final class Tokenizer: Sendable {
                             bosToken: String? = nil, eosToken: String? = nil, padToken: String? = nil,
                             addBOS: Bool = false, chatTemplate: String? = nil) throws {
         try self.init(definition: TokenizerDefinition(
-            vocabulary: vocabulary, merges: merges, mergesSource: "merges given in code", addedTokens: addedTokens,
+            vocabulary: vocabulary, merges: merges,
+            sources: ("vocabulary given in code", "merges given in code", "special tokens given in code"),
+            addedTokens: addedTokens,
             normalizesNFC: true, preTokenizer: PreTokenizer(pattern: PreTokenizer.qwen2Pattern)!,
             prefixTokens: addBOS ? bosToken.map { [$0] } ?? [] : [], suffixTokens: [],
             bosToken: bosToken, eosToken: eosToken, padToken: padToken, chatTemplate: chatTemplate))
@@ -62,20 +66,23 @@ public final class Tokenizer: Sendable {
     /// The 256 single-byte tokens of the byte-level alphabet, in byte order (`Ġ` is the space byte).
     public static let byteLevelAlphabet: [String] = ByteLevelAlphabet.scalars.map { String($0) }
 
+    /// Token ids above this are refused (they would make the id tables huge).
+    private static let maximumID: Int32 = 1 << 24
+
     init(definition: TokenizerDefinition) throws {
-        let source = definition.mergesSource
+        let sources = definition.sources
         var tokenToID = definition.vocabulary
         for token in definition.addedTokens { tokenToID[token.content] = token.id }
+        for (token, id) in tokenToID where id < 0 || id > Self.maximumID {
+            throw TokenizerError(file: sources.vocabulary, problem: "token \"\(token)\" has id \(id), outside 0...\(Self.maximumID)")
+        }
         let size = Int((tokenToID.values.max() ?? -1) + 1)
         var idToToken = [String?](repeating: nil, count: size)
-        for (token, id) in tokenToID {
-            guard id >= 0 else { throw TokenizerError(file: source, problem: "token \"\(token)\" has negative id \(id)") }
-            idToToken[Int(id)] = token
-        }
+        for (token, id) in tokenToID { idToToken[Int(id)] = token }
         var byteTokenIDs: [Int32] = []
         for (byte, scalar) in ByteLevelAlphabet.scalars.enumerated() {
             guard let id = definition.vocabulary[String(scalar)] else {
-                throw TokenizerError(file: source, problem: "the vocabulary lacks the byte-level token \"\(scalar)\" for byte \(byte)")
+                throw TokenizerError(file: sources.vocabulary, problem: "the vocabulary lacks the byte-level token \"\(scalar)\" for byte \(byte)")
             }
             byteTokenIDs.append(id)
         }
@@ -86,20 +93,20 @@ public final class Tokenizer: Sendable {
         for (rank, (left, right)) in definition.merges.enumerated() {
             func id(_ token: String, _ role: String) throws -> Int32 {
                 guard let id = definition.vocabulary[token] else {
-                    throw TokenizerError(file: source, problem: "merge \(rank) \"\(left) \(right)\": \(role) \"\(token)\" is not in the vocabulary")
+                    throw TokenizerError(file: sources.merges, problem: "merge \(rank) \"\(left) \(right)\": \(role) \"\(token)\" is not in the vocabulary")
                 }
                 return id
             }
             let pair = (try id(left, "part"), try id(right, "part"))
             let merged = try id(left + right, "result")
             let key = BytePairEncoder.pairKey(pair.0, pair.1)
-            if mergeTable[key] == nil { mergeTable[key] = UInt64(rank) << 32 | UInt64(UInt32(bitPattern: merged)) }
+            mergeTable[key] = UInt64(rank) << 32 | UInt64(UInt32(bitPattern: merged))  // a repeated merge: the last rank counts, as in HF
             mergePairs.append(pair)
         }
         func specialID(_ token: String?, _ name: String) throws -> Int32? {
             guard let token else { return nil }
             guard let id = tokenToID[token] else {
-                throw TokenizerError(file: source, problem: "\(name) \"\(token)\" is neither in the vocabulary nor an added token")
+                throw TokenizerError(file: sources.specialTokens, problem: "\(name) \"\(token)\" is neither in the vocabulary nor an added token")
             }
             return id
         }
@@ -121,6 +128,7 @@ public final class Tokenizer: Sendable {
         suffixIDs = try definition.suffixTokens.map { try specialID($0, "post-processor token")! }
         addedTokens = definition.addedTokens.sorted { $0.id < $1.id }
         chatTemplate = definition.chatTemplate
+        compiledChatTemplate = definition.chatTemplate.map { source in Result { try ChatTemplate(source) } }
         bosToken = definition.bosToken
         eosToken = definition.eosToken
         padToken = definition.padToken
@@ -170,11 +178,11 @@ public final class Tokenizer: Sendable {
 
     /// Normalises text that holds no raw-matched added token, then encodes it.
     private func encodeUnmatched(_ raw: UnsafeBufferPointer<UInt8>, into ids: inout [Int32]) {
-        guard normalizesNFC, raw.contains(where: { $0 >= 0xCC }) else {
+        guard normalizesNFC, UnicodeNFC.mayChange(raw) else {
             encodeNormalized(raw, into: &ids)
             return
         }
-        var normalized = UnicodeNFC.normalize(String(decoding: raw, as: UTF8.self)[...])
+        var normalized = UnicodeNFC.normalize(String(decoding: raw, as: UTF8.self))
         normalized.withUTF8 { encodeNormalized($0, into: &ids) }
     }
 

@@ -3,8 +3,8 @@ struct TokenizerDefinition {
     var vocabulary: [String: Int32]
     /// Merges in rank order.
     var merges: [(String, String)]
-    /// Where the merges came from, for error messages.
-    var mergesSource: String
+    /// Where the vocabulary, the merges and the special-token names came from, for error messages.
+    var sources: (vocabulary: String, merges: String, specialTokens: String)
     var addedTokens: [AddedToken]
     var normalizesNFC: Bool
     var preTokenizer: PreTokenizer

@@ -5,7 +5,7 @@ public struct TokenizerError: Error, CustomStringConvertible, Sendable, Equatabl
     /// What was wrong, in words.
     public let problem: String
 
-    public init(file: String, problem: String) {
+    init(file: String, problem: String) {
         self.file = file
         self.problem = problem
     }

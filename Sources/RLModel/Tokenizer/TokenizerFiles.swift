@@ -10,7 +10,7 @@ enum TokenizerFiles {
         let configURL = directory.appending(path: "tokenizer_config.json")
         let config = fileManager.fileExists(atPath: configURL.path) ? try readJSON(configURL) : nil
         if fileManager.fileExists(atPath: tokenizerJSON.path) {
-            return try readTokenizerJSON(tokenizerJSON, config: config)
+            return try readTokenizerJSON(tokenizerJSON, config: config, configPath: configURL.path)
         }
         let vocabURL = directory.appending(path: "vocab.json")
         let mergesURL = directory.appending(path: "merges.txt")
@@ -24,97 +24,94 @@ enum TokenizerFiles {
 
     // MARK: tokenizer.json
 
-    private struct TokenizerJSON: Decodable {
-        var added_tokens: [AddedTokenJSON]?
-        var normalizer: JSONValue?
-        var pre_tokenizer: JSONValue?
-        var post_processor: JSONValue?
-        var decoder: JSONValue?
-        var model: Model
-
-        struct Model: Decodable {
-            var type: String?
-            var vocab: [String: Int32]
-            var merges: [Merge]
-            var byte_fallback: Bool?
-            var ignore_merges: Bool?
-            var continuing_subword_prefix: String?
-            var end_of_word_suffix: String?
-        }
-
-        /// A merge, written `"a b"` or `["a", "b"]`.
-        struct Merge: Decodable {
-            var pair: (String, String)?
-            var text: String
-
-            init(from decoder: any Decoder) throws {
-                let container = try decoder.singleValueContainer()
-                if let parts = try? container.decode([String].self) {
-                    text = parts.joined(separator: " ")
-                    pair = parts.count == 2 ? (parts[0], parts[1]) : nil
-                } else {
-                    text = try container.decode(String.self)
-                    pair = Self.split(text)
-                }
-            }
-
-            static func split(_ line: Substring) -> (String, String)? {
-                let parts = line.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
-                return (String(parts[0]), String(parts[1]))
-            }
-
-            static func split(_ line: String) -> (String, String)? { split(line[...]) }
-        }
-    }
-
-    private struct AddedTokenJSON: Decodable {
-        var id: Int32
-        var content: String
-        var special: Bool?
-        var normalized: Bool?
-        var lstrip: Bool?
-        var rstrip: Bool?
-        var single_word: Bool?
-    }
-
-    private static func readTokenizerJSON(_ url: URL, config: JSONValue?) throws -> TokenizerDefinition {
+    private static func readTokenizerJSON(_ url: URL, config: JSONValue?, configPath: String) throws -> TokenizerDefinition {
         let file = url.path
-        let parsed: TokenizerJSON = try decode(TokenizerJSON.self, from: url)
-        let model = parsed.model
-        if let type = model.type, type != "BPE" {
+        let json = try readJSON(url)
+        guard let model = json["model"], model.object != nil else {
+            throw TokenizerError(file: file, problem: "has no \"model\" object")
+        }
+        if let type = model["type"]?.string, type != "BPE" {
             throw TokenizerError(file: file, problem: "model type \"\(type)\" is not supported (only byte-level BPE)")
         }
-        if model.byte_fallback == true {
+        if model["byte_fallback"]?.bool == true {
             throw TokenizerError(file: file, problem: "BPE byte_fallback is not supported (byte-level BPE needs none)")
         }
-        if model.ignore_merges == true {
+        if model["ignore_merges"]?.bool == true {
             throw TokenizerError(file: file, problem: "BPE ignore_merges = true is not supported")
         }
-        if !(model.continuing_subword_prefix ?? "").isEmpty || !(model.end_of_word_suffix ?? "").isEmpty {
+        if !(model["continuing_subword_prefix"]?.string ?? "").isEmpty || !(model["end_of_word_suffix"]?.string ?? "").isEmpty {
             throw TokenizerError(file: file, problem: "BPE continuing_subword_prefix / end_of_word_suffix are not supported")
         }
+        let vocabulary = try tokenIDs(model["vocab"], file: file, name: "model.vocab")
+        guard let mergeValues = model["merges"]?.array else {
+            throw TokenizerError(file: file, problem: "model.merges must be an array")
+        }
         var merges: [(String, String)] = []
-        merges.reserveCapacity(model.merges.count)
-        for (index, merge) in model.merges.enumerated() {
-            guard let pair = merge.pair else {
-                throw TokenizerError(file: file, problem: "merge \(index) \"\(merge.text)\" is malformed (expected two tokens)")
+        merges.reserveCapacity(mergeValues.count)
+        for (index, value) in mergeValues.enumerated() {
+            // A merge is written "a b" or ["a", "b"].
+            let pair: (String, String)?
+            if let parts = value.array?.compactMap(\.string), parts.count == 2, value.array?.count == 2 {
+                pair = (parts[0], parts[1])
+            } else {
+                pair = value.string.flatMap { splitMerge($0[...]) }
+            }
+            guard let pair else {
+                throw TokenizerError(file: file, problem: "merge \(index) \(describe(value)) is malformed (expected two tokens)")
             }
             merges.append(pair)
         }
-        let addedTokens = (parsed.added_tokens ?? []).map {
-            AddedToken(id: $0.id, content: $0.content, special: $0.special ?? false, normalized: $0.normalized ?? false,
-                       lstrip: $0.lstrip ?? false, rstrip: $0.rstrip ?? false, singleWord: $0.single_word ?? false)
+        var addedTokens: [AddedToken] = []
+        for (index, entry) in (json["added_tokens"]?.array ?? []).enumerated() {
+            guard let id = entry["id"]?.int32, let content = entry["content"]?.string else {
+                throw TokenizerError(file: file, problem: "added_tokens[\(index)] needs an integer id and a content")
+            }
+            addedTokens.append(addedToken(id: id, content: content, flags: entry))
         }
-        let (prefix, suffix) = try postProcessorTokens(parsed.post_processor, file: file)
-        try checkDecoder(parsed.decoder, file: file)
+        let (prefix, suffix) = try postProcessorTokens(json["post_processor"], file: file)
+        try checkDecoder(json["decoder"], file: file)
         return TokenizerDefinition(
-            vocabulary: model.vocab, merges: merges, mergesSource: file, addedTokens: addedTokens,
-            normalizesNFC: try normalizesNFC(parsed.normalizer, file: file),
-            preTokenizer: try preTokenizer(parsed.pre_tokenizer, file: file),
+            vocabulary: vocabulary, merges: merges, sources: (file, file, config == nil ? file : configPath),
+            addedTokens: addedTokens,
+            normalizesNFC: try normalizesNFC(json["normalizer"], file: file),
+            preTokenizer: try preTokenizer(json["pre_tokenizer"], file: file),
             prefixTokens: prefix, suffixTokens: suffix,
             bosToken: tokenContent(config?["bos_token"]), eosToken: tokenContent(config?["eos_token"]),
             padToken: tokenContent(config?["pad_token"]), chatTemplate: chatTemplate(config))
+    }
+
+    /// A token -> id object (vocab.json, or tokenizer.json's model.vocab).
+    private static func tokenIDs(_ value: JSONValue?, file: String, name: String) throws -> [String: Int32] {
+        guard let object = value?.object else {
+            throw TokenizerError(file: file, problem: "\(name) must be an object of token: id")
+        }
+        // mapValues keeps the parsed table: no key is hashed again.
+        return try object.mapValues { id in
+            guard let id = id.int32 else {
+                let token = object.first { $0.value == id }?.key ?? "?"
+                throw TokenizerError(file: file, problem: "\(name): the id of token \"\(token)\" is not an integer")
+            }
+            return id
+        }
+    }
+
+    private static func addedToken(id: Int32, content: String, flags: JSONValue) -> AddedToken {
+        AddedToken(id: id, content: content, special: flags["special"]?.bool ?? false,
+                   normalized: flags["normalized"]?.bool ?? false, lstrip: flags["lstrip"]?.bool ?? false,
+                   rstrip: flags["rstrip"]?.bool ?? false, singleWord: flags["single_word"]?.bool ?? false)
+    }
+
+    /// "a b" -> ("a", "b"); nil unless exactly two non-empty parts separated by one space.
+    private static func splitMerge(_ line: Substring) -> (String, String)? {
+        let parts = line.split(separator: " ", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
+        return (String(parts[0]), String(parts[1]))
+    }
+
+    private static func describe(_ value: JSONValue) -> String {
+        if let string = value.string { return "\"\(string)\"" }
+        if let parts = value.array { return "[" + parts.map(describe).joined(separator: ", ") + "]" }
+        return "\(value)"
     }
 
     private static func normalizesNFC(_ normalizer: JSONValue?, file: String) throws -> Bool {
@@ -204,7 +201,7 @@ enum TokenizerFiles {
     // MARK: vocab.json + merges.txt
 
     private static func readVocabularyAndMerges(vocab: URL, merges: URL, config: JSONValue?, configPath: String) throws -> TokenizerDefinition {
-        let vocabulary = try decode([String: Int32].self, from: vocab)
+        let vocabulary = try tokenIDs(try readJSON(vocab), file: vocab.path, name: "vocab.json")
         let mergeData = try readData(merges)
         var mergeList: [(String, String)] = []
         var lineNumber = 0
@@ -212,7 +209,7 @@ enum TokenizerFiles {
             lineNumber += 1
             let text = line.hasSuffix("\r") ? line.dropLast() : line
             if text.isEmpty || (lineNumber == 1 && text.hasPrefix("#version")) { continue }
-            guard let pair = TokenizerJSON.Merge.split(text) else {
+            guard let pair = splitMerge(text) else {
                 throw TokenizerError(file: merges.path, problem: "line \(lineNumber): malformed merge \"\(text)\" (expected two tokens separated by one space)")
             }
             mergeList.append(pair)
@@ -222,16 +219,21 @@ enum TokenizerFiles {
             guard let id = Int32(key), let content = entry["content"]?.string else {
                 throw TokenizerError(file: configPath, problem: "added_tokens_decoder entry \"\(key)\" needs an integer id and a content")
             }
-            addedTokens.append(AddedToken(
-                id: id, content: content, special: entry["special"]?.bool ?? false,
-                normalized: entry["normalized"]?.bool ?? false, lstrip: entry["lstrip"]?.bool ?? false,
-                rstrip: entry["rstrip"]?.bool ?? false, singleWord: entry["single_word"]?.bool ?? false))
+            addedTokens.append(addedToken(id: id, content: content, flags: entry))
         }
-        addedTokens.sort { $0.id < $1.id }
         let bos = tokenContent(config?["bos_token"])
         let eos = tokenContent(config?["eos_token"])
+        // Special tokens the config names are matched whole, as transformers does, even without an
+        // added_tokens_decoder entry (GPT-2 style `<|endoftext|>` in vocab.json).
+        for name in ["bos_token", "eos_token", "pad_token", "unk_token"] {
+            guard let content = tokenContent(config?[name]), let id = vocabulary[content],
+                  !addedTokens.contains(where: { $0.content == content }) else { continue }
+            addedTokens.append(AddedToken(id: id, content: content, special: true))
+        }
+        addedTokens.sort { $0.id < $1.id }
         return TokenizerDefinition(
-            vocabulary: vocabulary, merges: mergeList, mergesSource: merges.path, addedTokens: addedTokens,
+            vocabulary: vocabulary, merges: mergeList, sources: (vocab.path, merges.path, configPath),
+            addedTokens: addedTokens,
             normalizesNFC: true, preTokenizer: PreTokenizer(pattern: PreTokenizer.qwen2Pattern)!,
             prefixTokens: config?["add_bos_token"]?.bool == true ? bos.map { [$0] } ?? [] : [],
             suffixTokens: config?["add_eos_token"]?.bool == true ? eos.map { [$0] } ?? [] : [],
@@ -265,31 +267,11 @@ enum TokenizerFiles {
     }
 
     private static func readJSON(_ url: URL) throws -> JSONValue {
-        try decode(JSONValue.self, from: url)
-    }
-
-    private static func decode<T: Decodable>(_ type: T.Type, from url: URL) throws -> T {
         let data = try readData(url)
         do {
-            return try JSONDecoder().decode(T.self, from: data)
-        } catch let error as DecodingError {
-            throw TokenizerError(file: url.path, problem: "malformed JSON: \(describe(error))")
-        } catch {
-            throw TokenizerError(file: url.path, problem: "malformed JSON: \(error)")
-        }
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }
-            return keys.isEmpty ? "" : " at \(keys.joined(separator: "."))"
-        }
-        switch error {
-        case .dataCorrupted(let context): return context.debugDescription + path(context)
-        case .keyNotFound(let key, let context): return "missing key \"\(key.stringValue)\"" + path(context)
-        case .typeMismatch(let type, let context): return "expected \(type)" + path(context)
-        case .valueNotFound(let type, let context): return "missing \(type)" + path(context)
-        @unknown default: return "\(error)"
+            return try data.withUnsafeBytes { try JSONReader.parse($0.bindMemory(to: UInt8.self)) }
+        } catch let failure as JSONReader.Failure {
+            throw TokenizerError(file: url.path, problem: "malformed JSON: \(failure.message)")
         }
     }
 }

@@ -2,15 +2,14 @@
 ///
 /// Uses the Swift standard library's own normaliser (the one `String` comparison is built on,
 /// exposed as `String._nfcCodeUnits`), so the Unicode data always matches the toolchain's.
-/// Text whose scalars are all below U+0300 is already in NFC and is returned unchanged.
 enum UnicodeNFC {
-    static func normalize(_ text: Substring) -> String {
-        var needsWork = false
-        for unit in text.utf8 where unit >= 0xCC {  // 0xCC 0x80 = U+0300, the first scalar that can change
-            needsWork = true
-            break
-        }
-        guard needsWork else { return String(text) }
-        return String(decoding: String(text)._nfcCodeUnits, as: UTF8.self)
+    /// Whether NFC can change this UTF-8 text: false when every scalar is below U+0300 (lead bytes
+    /// below 0xCC), since no such scalar decomposes or combines with a neighbour.
+    static func mayChange(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        utf8.contains { $0 >= 0xCC }
+    }
+
+    static func normalize(_ text: String) -> String {
+        String(decoding: text._nfcCodeUnits, as: UTF8.self)
     }
 }
