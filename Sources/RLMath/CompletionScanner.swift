@@ -136,23 +136,46 @@ struct CompletionScanner {
         return bytes[start..<close]
     }
 
-    /// The answer after the right-most "final answer is/:" (or "answer is/:" when `finalOnly` is false).
-    func lastPhraseAnswer(finalOnly: Bool) -> ArraySlice<UInt8>? {
-        let anchors = finalOnly
-            ? ["final answer is", "final answer:", "final answer :"]
-            : ["answer is", "answer:", "answer :", "answer**:", "answer:**"]
-        var best: (Int, Int)?
-        for anchor in anchors {
-            if let index = lastIndex(of: anchor, caseInsensitive: true), index >= (best?.0 ?? -1) {
-                best = (index, index + anchor.utf8.count)
+    /// End offsets of the right-most "final answer is/:" and the right-most "answer is/:" anchors,
+    /// found in one backward pass.
+    func phraseAnchorEnds() -> (final: Int?, plain: Int?) {
+        let word = Array("answer".utf8)
+        var final: Int?
+        var plain: Int?
+        var index = bytes.count - word.count
+        while index >= 0 && (final == nil || plain == nil) {
+            if bytes[index] | 0x20 == UInt8(ascii: "a"), matches(word, at: index, caseInsensitive: true),
+               let end = anchorEnd(afterWordEndingAt: index + word.count) {
+                if plain == nil { plain = end }
+                if final == nil, matches(Array("final ".utf8), at: index - 6, caseInsensitive: true) { final = end }
+            }
+            index -= 1
+        }
+        return (final, plain)
+    }
+
+    /// After "answer": " is", ":", " :", "**:", ":**" complete an anchor.
+    private func anchorEnd(afterWordEndingAt start: Int) -> Int? {
+        for suffix in [" is", ":", " :", "**:", ":**"] {
+            let pattern = Array(suffix.utf8)
+            if matches(pattern, at: start, caseInsensitive: true) {
+                let end = start + pattern.count
+                if suffix == " is", end < bytes.count, bytes[end].isASCIILetter { return nil }
+                return end
             }
         }
-        guard let (_, end) = best else { return nil }
+        return nil
+    }
+
+    /// The answer after the right-most "final answer is/:" (or "answer is/:" when `finalOnly` is false).
+    func lastPhraseAnswer(finalOnly: Bool) -> ArraySlice<UInt8>? {
+        let anchors = phraseAnchorEnds()
+        guard let end = finalOnly ? anchors.final : anchors.plain else { return nil }
         return answerAfter(end)
     }
 
     /// The math or text right after an anchor phrase.
-    private func answerAfter(_ start: Int) -> ArraySlice<UInt8>? {
+    func answerAfter(_ start: Int) -> ArraySlice<UInt8>? {
         var index = start
         while index < bytes.count, bytes[index].isASCIISpace || bytes[index] == UInt8(ascii: ":") || bytes[index] == UInt8(ascii: "*") { index += 1 }
         guard index < bytes.count else { return nil }

@@ -19,17 +19,25 @@ struct Comparer {
     private static let maximumItems = 256
 
     func equal(gold: MathNode, answer: MathNode) -> Bool {
-        equal(normalize(gold), normalize(answer), depth: 0)
+        // Two lists of assignments are compared equation by equation, names included;
+        // otherwise `x = 1, y = 2` is read as the tuple (1, 2) and `x = 1, x = 2` as {1, 2}.
+        let keepAssignments = isAssignmentList(gold) && isAssignmentList(answer)
+        return equal(normalize(gold, keepAssignments: keepAssignments), normalize(answer, keepAssignments: keepAssignments), depth: 0)
+    }
+
+    private func isAssignmentList(_ node: MathNode) -> Bool {
+        guard case .list(let items) = node else { return false }
+        return assignmentValues(items) != nil
     }
 
     // MARK: Normal forms
 
     /// Expands `±`, turns answer lists into tuples or sets, unwraps one-element sets.
-    private func normalize(_ node: MathNode) -> MathNode {
+    private func normalize(_ node: MathNode, keepAssignments: Bool) -> MathNode {
         switch node {
         case .list(let items):
             let expanded = items.flatMap(alternatives)
-            if let assignments = assignmentValues(expanded) { return assignments }
+            if !keepAssignments, let assignments = assignmentValues(expanded) { return assignments }
             return expanded.count == 1 ? expanded[0] : .list(expanded)
         case .set(let items):
             let expanded = items.flatMap(alternatives)
@@ -313,7 +321,7 @@ struct Comparer {
         let gr = gRest[0].rhs, ar = aRest[0].rhs
         let gRelation = gRest[0].relation, aRelation = aRest[0].relation
         if gRelation == .equal && aRelation == .equal {
-            if labelName(gl) != nil && labelName(al) != nil && equal(gr, ar, depth: depth + 1) { return true }
+            if let g = labelName(gl), g == labelName(al), equal(gr, ar, depth: depth + 1) { return true }
             return proportional(.sum([gl, .negation(gr)]), .sum([al, .negation(ar)]))
         }
         if gRelation == aRelation { return equal(gl, al, depth: depth + 1) && equal(gr, ar, depth: depth + 1) }
@@ -332,8 +340,8 @@ struct Comparer {
 
     /// Equality of scalar expressions: exactly when both evaluate to rationals, else at sample points.
     private func scalarEqual(_ gold: MathNode, _ answer: MathNode) -> Bool {
-        let symbolic = gold.containsVariable() || answer.containsVariable()
-        let points = symbolic ? SamplePoint.standard : [SamplePoint.standard[0]]
+        let points = SamplePoint.points(for: [gold, answer])
+        let symbolic = points.count > 1
         var compared = 0
         for point in points {
             var evaluator = Evaluator(point: point)
@@ -348,14 +356,15 @@ struct Comparer {
             }
             compared += 1
         }
-        return compared >= (symbolic ? 2 : 1)
+        return compared >= (symbolic ? points.count / 2 : 1)
     }
 
     /// Whether two expressions are non-zero constant multiples of each other (equations `A = 0`).
     private func proportional(_ first: MathNode, _ second: MathNode) -> Bool {
         var ratio: Complex?
         var informative = 0
-        for point in SamplePoint.standard {
+        let points = SamplePoint.points(for: [first, second])
+        for point in points {
             var evaluator = Evaluator(point: point)
             guard let x = evaluator.evaluate(first)?.complex, let y = evaluator.evaluate(second)?.complex,
                   x.isFinite, y.isFinite else { continue }
@@ -367,7 +376,7 @@ struct Comparer {
             ratio = r
             informative += 1
         }
-        return informative >= 2
+        return informative >= min(2, points.count)
     }
 
     // MARK: Words

@@ -80,6 +80,21 @@ extension MathNode {
         }
     }
 
+    /// Whether the tree applies floor, ceiling, factorial or binomial to something with a variable.
+    func hasIntegerFunctionOfVariable(depth: Int = 0) -> Bool {
+        if depth > 200 { return false }
+        switch self {
+        case .function(let function, let items):
+            if [.floor, .ceiling, .factorial, .binomial].contains(function), items.contains(where: { $0.containsVariable() }) { return true }
+            return items.contains { $0.hasIntegerFunctionOfVariable(depth: depth + 1) }
+        case .sum(let items), .product(let items): return items.contains { $0.hasIntegerFunctionOfVariable(depth: depth + 1) }
+        case .negation(let a), .degrees(let a), .percent(let a): return a.hasIntegerFunctionOfVariable(depth: depth + 1)
+        case .quotient(let a, let b), .power(let a, let b), .plusMinus(let a, let b):
+            return a.hasIntegerFunctionOfVariable(depth: depth + 1) || b.hasIntegerFunctionOfVariable(depth: depth + 1)
+        default: return false
+        }
+    }
+
     /// Whether any variable occurs in the tree (bounded by `depth`).
     func containsVariable(depth: Int = 0) -> Bool {
         if depth > 200 { return true }

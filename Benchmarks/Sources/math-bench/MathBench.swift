@@ -1,0 +1,106 @@
+import Foundation
+import RLMath
+
+/// Throughput and latency of `MathVerifier.verify` on the dev cases and on MATH-500
+/// solutions checked against their own gold answers (single thread).
+@main
+struct MathBench {
+    struct Item {
+        var gold: String
+        var completion: String
+        var expected: Bool
+    }
+
+    struct Row: Decodable {
+        var gold: String?
+        var answer: String?
+        var solution: String?
+        var expected: Bool?
+    }
+
+    static func sharedDirectory() -> URL {
+        if let override = ProcessInfo.processInfo.environment["RL_SHARED_DIR"], !override.isEmpty {
+            return URL(fileURLWithPath: override)
+        }
+        // Benchmarks/Sources/math-bench/MathBench.swift → up four levels is the repository root.
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url = url.deletingLastPathComponent() }
+        return url.deletingLastPathComponent().appendingPathComponent("shared")
+    }
+
+    static func load(_ path: String) -> [Row] {
+        let url = sharedDirectory().appendingPathComponent(path)
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            fatalError("cannot read \(url.path); set RL_SHARED_DIR")
+        }
+        let decoder = JSONDecoder()
+        return text.split(separator: "\n").compactMap { try? decoder.decode(Row.self, from: Data($0.utf8)) }
+    }
+
+    struct Result {
+        var name: String
+        var count: Int
+        var correct: Int
+        var perSecond: Double
+        var p50: Double
+        var p99: Double
+        var max: Double
+        /// The slowest case by its fastest run (separates real cost from scheduling noise).
+        var slowestMinimum: Double
+        var slowestIndex: Int
+    }
+
+    static func measure(_ name: String, _ items: [Item], mode: VerificationMode, rounds: Int) -> Result {
+        let verifier = MathVerifier()
+        var correct = 0
+        for item in items where verifier.verify(gold: item.gold, completion: item.completion, mode: mode).isCorrect == item.expected {
+            correct += 1
+        }
+        var latencies: [Double] = []
+        latencies.reserveCapacity(items.count * rounds)
+        var minimum = [Double](repeating: .infinity, count: items.count)
+        let clock = ContinuousClock()
+        let start = clock.now
+        for _ in 0..<rounds {
+            for (index, item) in items.enumerated() {
+                let before = clock.now
+                let verdict = verifier.verify(gold: item.gold, completion: item.completion, mode: mode)
+                let elapsed = before.duration(to: clock.now)
+                if verdict.isCorrect && item.gold.isEmpty { print("unreachable") }
+                let micros = Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
+                latencies.append(micros)
+                minimum[index] = min(minimum[index], micros)
+            }
+        }
+        let total = start.duration(to: clock.now)
+        let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+        latencies.sort()
+        let slowest = minimum.indices.max { minimum[$0] < minimum[$1] } ?? 0
+        func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        return Result(name: name, count: items.count, correct: correct, perSecond: Double(latencies.count) / seconds,
+                      p50: percentile(0.50), p99: percentile(0.99), max: latencies.last ?? 0,
+                      slowestMinimum: minimum.isEmpty ? 0 : minimum[slowest], slowestIndex: slowest)
+    }
+
+    static func main() {
+        let rounds = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 20
+        let dev = load("data/checker/dev_cases.jsonl").map {
+            Item(gold: $0.gold ?? "", completion: $0.answer ?? "", expected: $0.expected ?? false)
+        }
+        let math500 = load("data/eval/math500.jsonl").map {
+            Item(gold: $0.answer ?? "", completion: $0.solution ?? "", expected: true)
+        }
+        var results: [Result] = []
+        for mode in VerificationMode.allCases {
+            results.append(measure("dev_cases (\(mode.rawValue))", dev, mode: mode, rounds: rounds))
+            results.append(measure("MATH-500 solutions (\(mode.rawValue))", math500, mode: mode, rounds: rounds))
+        }
+        print("RLMath math-bench: \(rounds) rounds per dataset, one thread")
+        print("| dataset | cases | right | verifications/s | p50 µs | p99 µs | max µs | slowest case, best run µs |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in results {
+            print(String(format: "| %@ | %d | %d | %.0f | %.1f | %.1f | %.1f | #%d: %.1f |", r.name, r.count, r.correct,
+                         r.perSecond, r.p50, r.p99, r.max, r.slowestIndex, r.slowestMinimum))
+        }
+    }
+}
