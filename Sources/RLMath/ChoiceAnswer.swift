@@ -3,7 +3,7 @@ enum ChoiceAnswer {
     private static let wrappers = ["\\textbf", "\\text", "\\mathrm", "\\mbox", "\\mathbf", "\\textrm"].map { Array($0.utf8) }
 
     /// A `.choice` node when the answer starts with a parenthesized capital letter, else nil.
-    static func parse(_ bytes: [UInt8]) -> MathNode? {
+    static func parse(_ bytes: [UInt8], depth: Int) -> MathNode? {
         // Flatten the formatting wrappers: keep the content, drop the commands and braces.
         var flat: [UInt8] = []
         flat.reserveCapacity(bytes.count)
@@ -36,7 +36,7 @@ enum ChoiceAnswer {
         while let first = rest.first, first.isASCIISpace || first == UInt8(ascii: ":") || first == UInt8(ascii: "~") { rest.removeFirst() }
         while let last = rest.last, last.isASCIISpace || last == UInt8(ascii: ".") { rest.removeLast() }
         if rest.isEmpty { return .choice(letter: letter, value: nil) }
-        guard let value = LatexParser.parse(rest) else { return nil }
+        guard let value = LatexParser.parse(rest, depth: depth) else { return nil }
         return .choice(letter: letter, value: value)
     }
 }

@@ -198,14 +198,17 @@ struct CompletionScanner {
             let close = firstIndex(of: "\\]", from: index + 2) ?? bytes.count
             return bytes[(index + 2)..<close]
         }
-        // Plain text: up to the end of the line or sentence.
+        // Plain text: up to the end of the line or sentence; in a sentence ("The volume of $V$ is 120")
+        // the answer follows the last " is ".
         var end = index
+        var afterLastIs: Int?
         while end < bytes.count, bytes[end] != 10 {
             if bytes[end] == UInt8(ascii: "."), end + 1 >= bytes.count || bytes[end + 1].isASCIISpace { break }
             if bytes[end] == UInt8(ascii: "<") { break }
+            if matches(Array(" is ".utf8), at: end, caseInsensitive: true) { afterLastIs = end + 4 }
             end += 1
         }
-        return bytes[index..<end]
+        return bytes[(afterLastIs ?? index)..<end]
     }
 
     /// The next `$` that is not written `\$`, or the end.
@@ -249,7 +252,14 @@ struct CompletionScanner {
         while end >= 0, !bytes[end].isASCIIDigit { end -= 1 }
         guard end >= 0 else { return nil }
         var start = end
-        while start > 0, bytes[start - 1].isASCIIDigit || bytes[start - 1] == UInt8(ascii: ".") || bytes[start - 1] == UInt8(ascii: "/") { start -= 1 }
+        while start > 0 {
+            let byte = bytes[start - 1]
+            let isGroupComma = byte == UInt8(ascii: ",") && start + 2 < bytes.count && start >= 2
+                && bytes[start].isASCIIDigit && bytes[start + 1].isASCIIDigit && bytes[start + 2].isASCIIDigit
+                && bytes[start - 2].isASCIIDigit
+            guard byte.isASCIIDigit || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/") || isGroupComma else { break }
+            start -= 1
+        }
         if start > 0, bytes[start - 1] == UInt8(ascii: "-") { start -= 1 }
         return bytes[start...end]
     }

@@ -167,6 +167,10 @@ struct Comparer {
         if gold == answer { return true }
         switch (gold, answer) {
         // Text and choices.
+        case (.choice(let g, _), .text(let a)):
+            return a.utf8.count == 1 && a.utf8.first.map { $0 & ~0x20 } == g
+        case (.text(let g), .choice(let a, _)):
+            return g.utf8.count == 1 && g.utf8.first.map { $0 & ~0x20 } == a
         case (.text(let g), _):
             if case .text(let a) = answer { return letters(g) == letters(a) }
             return spelledWord(answer).map { $0 == letters(g) } ?? false

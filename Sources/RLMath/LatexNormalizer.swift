@@ -8,6 +8,7 @@ enum LatexNormalizer {
         ("·", "\\cdot "), ("√", "\\sqrt "), ("≤", "\\le "), ("≥", "\\ge "), ("≠", "\\ne "),
         ("±", "\\pm "), ("∪", "\\cup "), ("∈", "\\in "), ("÷", "\\div "), ("–", "-"),
         ("\u{00A0}", " "), ("θ", "\\theta "), ("α", "\\alpha "), ("β", "\\beta "),
+        ("²", "^2 "), ("³", "^3 "), ("€", ""), ("£", ""), ("¥", ""), ("′", "'"), ("ℝ", "\\mathbb{R}"),
     ].map { (Array($0.0.utf8), Array($0.1.utf8)) }
 
     static func normalize(_ input: some Collection<UInt8>) -> [UInt8] {

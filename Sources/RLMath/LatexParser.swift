@@ -16,12 +16,14 @@ struct LatexParser {
 
     private init(bytes: [UInt8]) { self.bytes = bytes }
 
-    /// Parses a whole answer; nil when the text is not a well-formed answer.
-    static func parse(_ text: some Collection<UInt8>) -> MathNode? {
-        if text.count > maximumLength { return nil }
+    /// Parses a whole answer; nil when the text is not a well-formed answer. `depth` is the
+    /// nesting level of the caller when text inside `\text{}` or after a choice letter is re-parsed.
+    static func parse(_ text: some Collection<UInt8>, depth: Int = 0) -> MathNode? {
+        if text.count > maximumLength || depth > maximumDepth { return nil }
         let normalized = LatexNormalizer.normalize(text)
-        if let choice = ChoiceAnswer.parse(normalized) { return choice }
+        if let choice = ChoiceAnswer.parse(normalized, depth: depth + 1) { return choice }
         var parser = LatexParser(bytes: normalized)
+        parser.depth = depth
         guard let node = parser.parseAnswer() else { return nil }
         parser.skipSpace()
         parser.skipTrailingPunctuation()
@@ -275,6 +277,8 @@ struct LatexParser {
 
     /// A term with an optional leading sign or `\pm`.
     private mutating func parseSignedTerm() -> MathNode? {
+        guard enter() else { return nil }
+        defer { leave() }
         skipSpace()
         if current == UInt8(ascii: "-") {
             position += 1
@@ -400,6 +404,8 @@ struct LatexParser {
                 base = .percent(base)
             } else if consumeCommand("circ") || consumeCommand("degree") {
                 base = .degrees(base)
+            } else if consumePercentWord() {
+                base = .percent(base)
             } else {
                 position = saved
                 break
@@ -420,6 +426,26 @@ struct LatexParser {
             return
         }
         position = saved
+    }
+
+    /// Consumes `percent`, `pct`, `percentage` (bare or in `\text{}`).
+    private mutating func consumePercentWord() -> Bool {
+        let saved = position
+        var word: String
+        if let name = currentCommand(), LatexParser.textCommands.contains(name) {
+            position += 1 + name.utf8.count
+            guard let raw = skipBracedRaw() else { position = saved; return false }
+            word = String(decoding: raw, as: UTF8.self).trimmedLowercased
+        } else {
+            guard current.isASCIILetter, !precededByLetter() else { return false }
+            var end = position
+            while end < bytes.count, bytes[end].isASCIILetter { end += 1 }
+            word = String(decoding: bytes[position..<end], as: UTF8.self).lowercased()
+            position = end
+        }
+        if ["percent", "pct", "percentage", "per cent"].contains(word) { return true }
+        position = saved
+        return false
     }
 
     /// Consumes `{\circ}`-style braced single commands used as superscripts.
@@ -450,6 +476,8 @@ struct LatexParser {
     /// The argument of `^`, `_`, `\frac`, `\sqrt`: a braced group, one digit/letter, or one command.
     /// In plain text a digit run after `^` is taken whole (`2^10`).
     private mutating func parseScriptArgument(wholeDigits: Bool = true) -> MathNode? {
+        guard enter() else { return nil }
+        defer { leave() }
         skipSpace()
         if current == UInt8(ascii: "{") { return parseBracedGroup() }
         if current == UInt8(ascii: "-") || current == UInt8(ascii: "+") {
@@ -681,6 +709,9 @@ struct LatexParser {
             } else if bytes.hasPrefix(Array("\\,".utf8), at: i) || bytes.hasPrefix(Array("\\ ".utf8), at: i) {
                 i += 2
                 explicit = true
+            } else if i < bytes.count && bytes[i] == 32 && !explicitOnly {
+                // "1 000": a plain space counts like a plain comma (whole run grouped, top level).
+                i += 1
             } else {
                 return nil
             }
@@ -1024,7 +1055,8 @@ struct LatexParser {
             }
         }
         if word.isEmpty { return nil }
-        if letters.allSatisfy({ $0.isASCIIDigit || $0 == UInt8(ascii: ".") }), let inner = LatexParser.parse(letters) {
+        // Math written inside \text{} ("28 percent", "3.5"): parse the content itself.
+        if letters.contains(where: { $0.isASCIIDigit }), let inner = LatexParser.parse(raw, depth: depth + 1) {
             return inner
         }
         return .text(word)

@@ -119,7 +119,10 @@ private func accepts(_ judgement: Judgement, options: EquivalenceOptions = Equiv
         Judgement("90^\\circ", "90", true), Judgement("90^\\circ", "90°", true), Judgement("90^\\circ", "\\frac{\\pi}{2}", true),
         Judgement("90^\\circ", "45^\\circ", false), Judgement("1950", "1950^\\circ C", true),
         // Percent and dollars.
-        Judgement("62.5\\%", "62.5", true), Judgement("\\$20", "20\\%", false), Judgement("\\frac{1}{6}", "\\frac{1}{6}\\%", false),
+        Judgement("62.5\\%", "62.5", true), Judgement("28\\%", "28 percent", true), Judgement("28\\%", "28 pct", true),
+        Judgement("28\\%", "28 \\%", true), Judgement("28\\%", "\\text{28 percent}", true), Judgement("0.28", "28", false),
+        Judgement("1000", "1 000", true), Judgement("7425000", "7,425,000", true), Judgement("1000.0", "1,000.0", true),
+        Judgement("1000.99", "1000.99€", true), Judgement("864", "864 \\text{ m}^2", true), Judgement("\\$20", "20\\%", false), Judgement("\\frac{1}{6}", "\\frac{1}{6}\\%", false),
         // Bases: the base matters.
         Judgement("2516_8", "2516_8", true), Judgement("2516_8", "2516", true), Judgement("2516_8", "2516_9", false),
         Judgement("2516_8", "1358", false), Judgement("4210_{5}", "4210_5", true),

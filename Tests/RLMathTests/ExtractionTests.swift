@@ -37,6 +37,10 @@ struct ExtractionCase: Sendable, CustomTestStringConvertible {
         ExtractionCase("We get 3, then 4, and finally 5.", nil),
         ExtractionCase("the value is $x = 12$", nil),
         ExtractionCase("Truncated at the very end: \\boxed{42", "42"),
+        ExtractionCase("Final Answer: The volume of $ABCDEFGH$ is 120. I hope it is correct.", "120"),
+        ExtractionCase("Final Answer: The smallest value of $N$ is $14{,}916$.", "14916"),
+        ExtractionCase("The final answer is 12,000,023. I hope it is correct.", "12000023"),
+        ExtractionCase("the answer is \\boxed{\\text{C}}", "\\text{(C)}"),
     ]
 
     @Test(arguments: rewardCases)
@@ -56,6 +60,8 @@ struct ExtractionCase: Sendable, CustomTestStringConvertible {
         #expect(MathVerifier().verify(gold: "12", completion: rambling, mode: .eval).isCorrect)
         #expect(MathVerifier().verify(gold: "5", completion: "so we get 3 and finally 5", mode: .eval).isCorrect)
         #expect(MathVerifier().verify(gold: "\\frac12", completion: "Thus\n\\[ \\frac{1}{2} \\]\n", mode: .eval).isCorrect)
+        #expect(MathVerifier().verify(gold: "2/3", completion: "so P(A) = 2/3. <|im_start|>user", mode: .eval).isCorrect)
+        #expect(MathVerifier().verify(gold: "1000.99", completion: "which is 1,000.99m²", mode: .eval).isCorrect)
     }
 
     @Test func boxedWinsOverLaterPhrases() {

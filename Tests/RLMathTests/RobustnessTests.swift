@@ -40,11 +40,24 @@ import RLMath
     @Test func deeplyNestedBraces() {
         let depth = 10_000
         let nested = String(repeating: "{", count: depth) + "1" + String(repeating: "}", count: depth)
-        for text in ["\\boxed{\(nested)}", nested, String(repeating: "\\frac{", count: depth), String(repeating: "(", count: depth) + "1"] {
+        let reparsed = [String(repeating: "\\text{1 ", count: depth) + String(repeating: "}", count: depth),
+                        String(repeating: "(A) ", count: depth) + "1", String(repeating: "|", count: depth)]
+        for text in ["\\boxed{\(nested)}", nested, String(repeating: "\\frac{", count: depth), String(repeating: "(", count: depth) + "1"] + reparsed {
             let (_, elapsed) = timed("1", text)
             #expect(elapsed < Self.bound)
             let (_, goldElapsed) = timed(text, "\\boxed{1}")
             #expect(goldElapsed < Self.bound)
+        }
+    }
+
+    /// Long chains of prefix operators, checked off the main thread (smaller stacks).
+    @Test func longOperatorChainsOnABackgroundThread() async {
+        let chains = [String(repeating: "-", count: 8_000) + "1", "2^" + String(repeating: "{-", count: 4_000) + "1",
+                      String(repeating: "\\pm ", count: 2_000) + "1", String(repeating: "\\sqrt", count: 4_000) + "{2}",
+                      String(repeating: "\\sin ", count: 4_000) + "x", String(repeating: "1+", count: 4_000) + "1"]
+        for chain in chains {
+            let verdict = await Task.detached { MathVerifier().verify(gold: chain, completion: "\\boxed{\(chain)}") }.value
+            #expect(verdict.parsedGold != nil || verdict.reason == .goldUnparseable)
         }
     }
 
