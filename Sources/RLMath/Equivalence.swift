@@ -137,6 +137,8 @@ struct Comparer {
     private func labelName(_ node: MathNode) -> String? {
         switch node {
         case .variable(let name): return name
+        case .tuple(let items) where items.allSatisfy({ if case .variable = $0 { return true } else { return false } }):
+            return "(" + items.map { labelName($0) ?? "" }.joined(separator: ",") + ")"
         case .product(let factors) where factors.count == 2 && isArgumentList(factors[1]):
             if case .variable(let f) = factors[0] { return f + "()" }
             return nil
@@ -197,6 +199,16 @@ struct Comparer {
             if let interval = intervalForm(gold) { return equal(interval, answer, depth: depth + 1) }
             guard rest.count == 1, rest[0].relation == .equal, labelName(lhs) != nil else { return false }
             return equal(rest[0].rhs, answer, depth: depth + 1)
+        case (_, .relation(let lhs, let rest)) where rest.contains(where: { $0.relation == .approximately }):
+            // `\frac{1}{6} \approx 0.167`: the exact form counts; its stated approximation counts only
+            // when it really approximates the exact form (within 1%), so `\frac16 \approx 0.2` is not 1/5.
+            let exact = rest.prefix { $0.relation != .approximately }
+            let exactPart: MathNode = exact.isEmpty ? lhs : .relation(first: lhs, rest: Array(exact))
+            if equal(gold, exactPart, depth: depth + 1) { return true }
+            let approximations = rest.filter { $0.relation == .approximately }.map(\.rhs)
+            return approximations.contains { approximation in
+                equal(gold, approximation, depth: depth + 1) && roughlyEqual(exact.last?.rhs ?? lhs, approximation)
+            }
         case (_, .relation(let lhs, let rest)):
             if let interval = intervalForm(answer) { return equal(gold, interval, depth: depth + 1) }
             guard rest.allSatisfy({ $0.relation == .equal }), let last = rest.last else { return false }
@@ -361,6 +373,14 @@ struct Comparer {
             compared += 1
         }
         return compared >= (symbolic ? points.count / 2 : 1)
+    }
+
+    /// Whether two variable-free values agree within 1% (a stated approximation of an exact value).
+    private func roughlyEqual(_ first: MathNode, _ second: MathNode) -> Bool {
+        var evaluator = Evaluator(point: SamplePoint.standard[0])
+        guard let x = evaluator.evaluate(first)?.complex, let y = evaluator.evaluate(second)?.complex,
+              x.isFinite, y.isFinite else { return false }
+        return (x - y).magnitude <= 0.01 * max(x.magnitude, y.magnitude)
     }
 
     /// Whether two expressions are non-zero constant multiples of each other (equations `A = 0`).

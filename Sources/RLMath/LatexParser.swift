@@ -218,7 +218,8 @@ struct LatexParser {
             case "gt": relation = .greater
             case "ne", "neq": relation = .notEqual
             case "in": relation = .elementOf
-            case "equiv", "approx", "coloneqq": relation = .equal
+            case "equiv", "coloneqq": relation = .equal
+            case "approx", "simeq", "sim": relation = .approximately
             default: return nil
             }
             position += 1 + name.utf8.count
@@ -315,6 +316,9 @@ struct LatexParser {
                 factors = []
             } else if consumeUnit() {
                 continue
+            } else if factors.isEmpty, case .number(let whole) = result, whole.isInteger, !whole.isNegative,
+                      let fraction = plainMixedFraction() {
+                result = .number(whole + fraction)
             } else if startsImplicitFactor() {
                 let before = position
                 guard let next = parseFactor() else { return nil }
@@ -333,6 +337,24 @@ struct LatexParser {
         }
         if factors.isEmpty { return result }
         return .product(factors + [result])
+    }
+
+    /// In plain text, `2 1/2` is a mixed number: a space, then `digits/digits` not followed by more math.
+    private mutating func plainMixedFraction() -> Rational? {
+        guard position > 0, bytes[position - 1] == 32, current.isASCIIDigit else { return nil }
+        var index = position
+        var numerator: [UInt8] = []
+        while index < bytes.count, bytes[index].isASCIIDigit { numerator.append(bytes[index]); index += 1 }
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "/") else { return nil }
+        index += 1
+        var denominator: [UInt8] = []
+        while index < bytes.count, bytes[index].isASCIIDigit { denominator.append(bytes[index]); index += 1 }
+        if index < bytes.count, !(bytes[index].isASCIISpace || bytes[index] == UInt8(ascii: ",") || bytes[index] == UInt8(ascii: ")")) { return nil }
+        guard numerator.count <= 9, denominator.count <= 9, let n = BigInt(decimalDigits: numerator),
+              let d = BigInt(decimalDigits: denominator), let fraction = Rational(numerator: n, denominator: d),
+              n < d else { return nil }
+        position = index
+        return fraction
     }
 
     /// Whether the factor starting at `start` was written `\frac{digits}{digits}` (a mixed number's fraction).
@@ -359,7 +381,7 @@ struct LatexParser {
     /// Commands that never start a factor (operators, relations, closers).
     private static let nonFactorCommands: Set<String> = [
         "cdot", "times", "div", "pm", "mp", "le", "leq", "leqslant", "ge", "geq", "geqslant", "lt", "gt", "ne", "neq",
-        "in", "cup", "cap", "equiv", "approx", "rfloor", "rceil", "end", "over", "choose", "pmod", "bmod", "mod",
+        "in", "cup", "cap", "equiv", "approx", "simeq", "sim", "rangle", "rfloor", "rceil", "end", "over", "choose", "pmod", "bmod", "mod",
         "quad", "qquad", "text", "textbf", "mbox", "textrm", "textit", "coloneqq", "ast", "rbrace", "leqq", "geqq",
     ]
 
@@ -514,14 +536,18 @@ struct LatexParser {
     ]
 
     /// Skips a unit after a value: `\text{ cm}^2`, `\mbox{ inches}`, `\mathrm{kg}`, bare `degrees`.
-    private mutating func consumeUnit() -> Bool {
+    private mutating func consumeUnit(afterUnit: Bool = false) -> Bool {
         let saved = position
         if let name = currentCommand(), LatexParser.textCommands.contains(name) {
             position += 1 + name.utf8.count
             guard let content = skipBracedRaw() else { position = saved; return false }
             let word = String(decoding: content, as: UTF8.self).trimmedLowercased
-            let isWord = !word.isEmpty && word.utf8.allSatisfy { $0.isASCIILetter || $0 == 32 || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "^") || $0.isASCIIDigit || $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "~") }
-            let isSingleLetterMath = name.hasPrefix("math") && word.utf8.count == 1
+            if word.hasPrefix("(mod") || word.hasPrefix("mod ") {
+                position = bytes.count
+                return true
+            }
+            let isWord = word.utf8.contains(where: { $0.isASCIILetter }) && word.utf8.allSatisfy(LatexParser.isUnitByte)
+            let isSingleLetterMath = name.hasPrefix("math") && word.utf8.count == 1 && !afterUnit
             if !isWord || isSingleLetterMath || ["or", "and"].contains(word) || NumberWords.value(of: word) != nil {
                 position = saved
                 return false
@@ -531,6 +557,15 @@ struct LatexParser {
                 return true
             }
             skipUnitPower()
+            // A compound unit: \mathrm{~m} / \mathrm{s}.
+            let beforeSlash = position
+            skipSpace()
+            if current == UInt8(ascii: "/") {
+                position += 1
+                skipSpace()
+                if let next = currentCommand(), LatexParser.textCommands.contains(next), consumeUnit(afterUnit: true) { return true }
+            }
+            position = beforeSlash
             return true
         }
         if current.isASCIILetter && !precededByLetter() && atQualifier() {
@@ -556,6 +591,13 @@ struct LatexParser {
             return true
         }
         return false
+    }
+
+    /// Bytes allowed in a unit written in `\text{}`/`\mathrm{}` (`kcal m^{-2}`, `erg\,s^{-1}`, `~cm`).
+    private static func isUnitByte(_ byte: UInt8) -> Bool {
+        byte.isASCIILetter || byte.isASCIIDigit || byte == 32 || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/")
+            || byte == UInt8(ascii: "^") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "~") || byte == UInt8(ascii: ",")
+            || byte == UInt8(ascii: "{") || byte == UInt8(ascii: "}") || byte == UInt8(ascii: "-")
     }
 
     private static let qualifierWords = ["for ", "for", "where", "when", "if ", "since", "with ", "so "]
@@ -651,9 +693,9 @@ struct LatexParser {
                 fractionDigits.append(current)
                 position += 1
             }
-            if looksAt("\\overline") {
+            if looksAt("\\overline") || looksAt("\\dot") {
                 let saved = position
-                position += 9
+                position += looksAt("\\dot") ? 4 : 9
                 if let raw = skipBracedRaw(), !raw.isEmpty, raw.allSatisfy({ $0.isASCIIDigit }) {
                     repeatingDigits = Array(raw)
                 } else {
@@ -930,6 +972,10 @@ struct LatexParser {
         case "imath": return .constant(.imaginaryUnit)
         case "emptyset", "varnothing": return .set([])
         case "lbrace": return parseSetBody(closing: "rbrace")
+        case "langle": return parseSetBody(closing: "rangle").map { node in
+            if case .set(let items) = node { return .tuple(items) }
+            return node
+        }
         case "lfloor": return parseDelimited(closing: "rfloor").map { .function(.floor, [$0]) }
         case "lceil": return parseDelimited(closing: "rceil").map { .function(.ceiling, [$0]) }
         case "lvert", "vert", "mid":

@@ -39,6 +39,8 @@ struct RelationStep: Sendable, Hashable {
 
 enum Relation: Sendable, Hashable {
     case equal, notEqual, less, lessOrEqual, greater, greaterOrEqual, elementOf
+    /// `\approx`: the right side restates the left side approximately.
+    case approximately
 
     /// The same relation read right to left (`a < b` is `b > a`).
     var flipped: Relation {

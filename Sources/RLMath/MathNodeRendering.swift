@@ -50,6 +50,7 @@ extension Relation {
         case .greater: return ">"
         case .greaterOrEqual: return ">="
         case .elementOf: return "in"
+        case .approximately: return "≈"
         }
     }
 }

@@ -30,7 +30,8 @@ private func accepts(_ judgement: Judgement, options: EquivalenceOptions = Equiv
         Judgement("3.6\\times 10^{5}", "360000", true), Judgement("3.83e35", "3.83 \\cdot 10^{35}", true),
         Judgement("\\frac{14}{3}", "4.\\overline{6}", true), Judgement("\\frac{1}{3}", "0.\\overline{3}", true),
         Judgement("1\\frac{4}{5}", "\\frac{9}{5}", true), Judgement("4\\frac23", "\\frac{14}{3}", true),
-        Judgement("137 \\frac{1}{2}", "275/2", true), Judgement("10{,}000", "10000", true),
+        Judgement("137 \\frac{1}{2}", "275/2", true), Judgement("\\frac52", "2 1/2", true), Judgement("1", "2 1/2", false),
+        Judgement("\\frac{1}{6}", "0.1\\dot{6}", true), Judgement("10{,}000", "10000", true),
         Judgement("10,000", "10^4", true), Judgement("32\\,348", "32348", true), Judgement("10,\\!080", "10080", true),
         Judgement("\\$18.90", "18.9", true), Judgement("\\$36", "36 \\text{ dollars}", true),
         // Near misses.
@@ -99,7 +100,11 @@ private func accepts(_ judgement: Judgement, options: EquivalenceOptions = Equiv
         // Equations.
         Judgement("y = 2x + 3", "2x - y + 3 = 0", true), Judgement("y = 2x + 3", "y = 3x + 2", false),
         Judgement("x=5", "5", true), Judgement("f(x)=2x", "2x", true), Judgement("f(x)=2x", "f(x) = x", false),
-        Judgement("\\frac{17}{50}", "\\frac{17}{50} = 0.34", true),
+        Judgement("\\frac{17}{50}", "\\frac{17}{50} = 0.34", true), Judgement("(15,-29)", "(x, y) = (15, -29)", true),
+        Judgement("\\frac{1}{6}", "\\frac{1}{6} \\approx 0.167", true), Judgement("0.167", "\\frac{1}{6} \\approx 0.167", true),
+        Judgement("\\frac{1}{5}", "\\frac{1}{6} \\approx 0.2", false),
+        Judgement("\\begin{pmatrix} -2 \\\\ -14 \\\\ -7 \\end{pmatrix}", "\\langle -2, -14, -7 \\rangle", true),
+        Judgement("\\begin{pmatrix} -2 \\\\ -14 \\\\ -7 \\end{pmatrix}", "(-2,-14,7)", false),
         // Matrices and vectors.
         Judgement("\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", "-\\begin{bmatrix} 1 & 0 \\\\ 0 & 1 \\end{bmatrix}", true),
         Judgement("\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", "\\begin{pmatrix} 1 & 0 \\\\ 0 & -1 \\end{pmatrix}", false),
@@ -114,7 +119,8 @@ private func accepts(_ judgement: Judgement, options: EquivalenceOptions = Equiv
     @Test(arguments: [
         // Units and wrappers (but single letters are variables, never units).
         Judgement("42", "42 \\text{ cm}", true), Judgement("864 \\mbox{ inches}^2", "864", true), Judgement("5.4 \\text{ cents}", "5.4", true),
-        Judgement("15000", "15000 \\text{ kcal m}^{-2} \\text{yr}^{-1}", true), Judgement("6m", "6 \\text{ m}", false),
+        Judgement("15000", "15000 \\text{ kcal m}^{-2} \\text{yr}^{-1}", true), Judgement("809", "809 \\text{ (mod 1000)}", true),
+        Judgement("3e8", "3 \\times 10^8 \\mathrm{~m} / \\mathrm{s}", true), Judgement("4.5e33", "4.5\\times10^{33}\\,\\mathrm{erg\\,s^{-1}}", true), Judgement("6m", "6 \\text{ m}", false),
         // Degrees.
         Judgement("90^\\circ", "90", true), Judgement("90^\\circ", "90°", true), Judgement("90^\\circ", "\\frac{\\pi}{2}", true),
         Judgement("90^\\circ", "45^\\circ", false), Judgement("1950", "1950^\\circ C", true),
