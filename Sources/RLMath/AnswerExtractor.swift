@@ -56,6 +56,7 @@ public enum AnswerExtractor {
         if let end = anchors.final, offer(scanner.answerAfter(end), .finalAnswerPhrase) { return }
         if let end = anchors.plain, end != anchors.final, offer(scanner.answerAfter(end), .answerPhrase) { return }
         guard mode == .eval else { return }
+        if offer(scanner.lastAnswerWordWithMath(), .answerPhrase) { return }
         if offer(scanner.lastDisplayMath(), .displayMath) { return }
         if offer(scanner.lastInlineMath(), .inlineMath) { return }
         _ = offer(scanner.lastNumber(), .lastNumber)

@@ -237,8 +237,32 @@ struct CompletionScanner {
         return nil
     }
 
+    /// The last "answer" directly followed by math (`Answer $ 9 $`, `answer \( 10 \)`).
+    func lastAnswerWordWithMath() -> ArraySlice<UInt8>? {
+        var limit = bytes.count
+        while let index = lastIndex(of: "answer", caseInsensitive: true, before: limit) {
+            var next = index + 6
+            while next < bytes.count, bytes[next] == 32 { next += 1 }
+            if next < bytes.count, bytes[next] == UInt8(ascii: "$") || bytes.hasPrefix(Array("\\(".utf8), at: next) || bytes.hasPrefix(Array("\\[".utf8), at: next) {
+                return answerAfter(next)
+            }
+            limit = index + 5
+        }
+        return nil
+    }
+
+    /// The `$` before `limit` that is not written `\$`.
+    private func lastUnescapedDollar(before limit: Int) -> Int? {
+        var index = limit - 1
+        while index >= 0 {
+            if bytes[index] == UInt8(ascii: "$"), index == 0 || bytes[index - 1] != UInt8(ascii: "\\") { return index }
+            index -= 1
+        }
+        return nil
+    }
+
     func lastInlineMath() -> ArraySlice<UInt8>? {
-        if let close = lastIndex(of: "$"), close >= 1, let open = lastIndex(of: "$", before: close) {
+        if let close = lastUnescapedDollar(before: bytes.count), close >= 1, let open = lastUnescapedDollar(before: close) {
             return bytes[(open + 1)..<close]
         }
         if let close = lastIndex(of: "\\)"), let open = lastIndex(of: "\\(", before: close) {
@@ -247,21 +271,30 @@ struct CompletionScanner {
         return nil
     }
 
+    /// The last number in the text that is not glued to a word (`AZYUK2A` holds none).
     func lastNumber() -> ArraySlice<UInt8>? {
         var end = bytes.count - 1
-        while end >= 0, !bytes[end].isASCIIDigit { end -= 1 }
-        guard end >= 0 else { return nil }
-        var start = end
-        while start > 0 {
-            let byte = bytes[start - 1]
-            let isGroupComma = byte == UInt8(ascii: ",") && start + 2 < bytes.count && start >= 2
-                && bytes[start].isASCIIDigit && bytes[start + 1].isASCIIDigit && bytes[start + 2].isASCIIDigit
-                && bytes[start - 2].isASCIIDigit
-            guard byte.isASCIIDigit || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/") || isGroupComma else { break }
-            start -= 1
+        while end >= 0 {
+            while end >= 0, !bytes[end].isASCIIDigit { end -= 1 }
+            guard end >= 0 else { return nil }
+            var start = end
+            while start > 0 {
+                let byte = bytes[start - 1]
+                // Thousands separators: a comma or space between digit groups of three.
+                let isGroupSeparator = (byte == UInt8(ascii: ",") || byte == 32) && start + 2 < bytes.count && start >= 2
+                    && bytes[start].isASCIIDigit && bytes[start + 1].isASCIIDigit && bytes[start + 2].isASCIIDigit
+                    && (start + 3 >= bytes.count || !bytes[start + 3].isASCIIDigit) && bytes[start - 2].isASCIIDigit
+                guard byte.isASCIIDigit || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/") || isGroupSeparator else { break }
+                start -= 1
+            }
+            if start > 0, bytes[start - 1].isASCIILetter {
+                end = start - 1
+                continue
+            }
+            if start > 0, bytes[start - 1] == UInt8(ascii: "-") { start -= 1 }
+            return bytes[start...end]
         }
-        if start > 0, bytes[start - 1] == UInt8(ascii: "-") { start -= 1 }
-        return bytes[start...end]
+        return nil
     }
 
     // MARK: Trimming

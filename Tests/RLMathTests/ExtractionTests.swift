@@ -62,6 +62,13 @@ struct ExtractionCase: Sendable, CustomTestStringConvertible {
         #expect(MathVerifier().verify(gold: "\\frac12", completion: "Thus\n\\[ \\frac{1}{2} \\]\n", mode: .eval).isCorrect)
         #expect(MathVerifier().verify(gold: "2/3", completion: "so P(A) = 2/3. <|im_start|>user", mode: .eval).isCorrect)
         #expect(MathVerifier().verify(gold: "1000.99", completion: "which is 1,000.99m²", mode: .eval).isCorrect)
+        #expect(MathVerifier().verify(gold: "1000", completion: "it is 1 000", mode: .eval).isCorrect)
+        #expect(MathVerifier().verify(gold: "10/9", completion: "Answer $ \\frac{1}{2} \\$ = \\frac{10}{9} $", mode: .eval).isCorrect)
+        // A digit inside a word is not a number.
+        #expect(!MathVerifier().verify(gold: "2", completion: "AZYUK2A", mode: .eval).isCorrect)
+        // "answer" followed directly by math is only an anchor in eval mode.
+        #expect(MathVerifier().verify(gold: "9", completion: "Answer $ 9 $", mode: .eval).isCorrect)
+        #expect(!MathVerifier().verify(gold: "9", completion: "Answer $ 9 $", mode: .reward).isCorrect)
     }
 
     @Test func boxedWinsOverLaterPhrases() {
