@@ -42,6 +42,8 @@ struct Comparer {
         case .set(let items):
             let expanded = items.flatMap(alternatives)
             return expanded.count == 1 ? expanded[0] : .set(expanded)
+        case .choice(let letter, let value?):
+            return .choice(letter: letter, value: normalize(value, keepAssignments: keepAssignments))
         case .negation(.matrix(let rows)):
             return .matrix(rows.map { $0.map { .negation($0) } })
         case .product(let factors) where factors.contains(where: { if case .matrix = $0 { return true } else { return false } }):

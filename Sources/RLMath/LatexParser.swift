@@ -13,6 +13,8 @@ struct LatexParser {
     private var bracketLevel = 0
     /// Nesting of `|…|`, so a `|` inside closes instead of opening.
     private var absoluteLevel = 0
+    /// Nesting of set bodies, where `:` and `|` separate a set-builder condition.
+    private var setBuilderLevel = 0
 
     private init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -176,6 +178,13 @@ struct LatexParser {
         return false
     }
 
+    /// A bare `and` / `or` between answers (not the letters of a product).
+    private func atConnectiveWord() -> Bool {
+        guard !precededByLetter() else { return false }
+        for word in ["and", "or"] where looksAt(word) && !peek(word.utf8.count).isASCIILetter { return true }
+        return false
+    }
+
     private func precededByLetter() -> Bool { position > 0 && bytes[position - 1].isASCIILetter }
 
     private mutating func parseRelation() -> MathNode? {
@@ -309,8 +318,8 @@ struct LatexParser {
                 guard let next = parseFactor() else { return nil }
                 factors.append(result)
                 result = next
-            } else if current == UInt8(ascii: "/") || consumeCommand("div") {
-                if current == UInt8(ascii: "/") { position += 1 }
+            } else if current == UInt8(ascii: "/") || consumeCommand("div") || isRatioColon() {
+                if current == UInt8(ascii: "/") || current == UInt8(ascii: ":") { position += 1 }
                 guard let divisor = parseFactor() else { return nil }
                 result = .quotient(factors.isEmpty ? result : .product(factors + [result]), divisor)
                 factors = []
@@ -337,6 +346,15 @@ struct LatexParser {
         }
         if factors.isEmpty { return result }
         return .product(factors + [result])
+    }
+
+    /// A ratio `a:b` (read as a/b) between two values; not `:=` and not inside `\{x : …\}`.
+    private func isRatioColon() -> Bool {
+        guard current == UInt8(ascii: ":"), peek(1) != UInt8(ascii: "=") else { return false }
+        var next = position + 1
+        while next < bytes.count, bytes[next] == 32 { next += 1 }
+        return next < bytes.count && (bytes[next].isASCIIDigit || bytes[next] == UInt8(ascii: "\\") || bytes[next] == UInt8(ascii: "("))
+            && setBuilderLevel == 0
     }
 
     /// In plain text, `2 1/2` is a mixed number: a space, then `digits/digits` not followed by more math.
@@ -367,7 +385,8 @@ struct LatexParser {
     /// Whether the cursor begins a factor that multiplies the previous one (`2x`, `3\sqrt{2}`, `(a)(b)`).
     private func startsImplicitFactor() -> Bool {
         let byte = current
-        if byte.isASCIIDigit || byte.isASCIILetter { return true }
+        if byte.isASCIILetter { return !atConnectiveWord() }
+        if byte.isASCIIDigit { return true }
         if byte == UInt8(ascii: ".") { return peek(1).isASCIIDigit }
         if byte == UInt8(ascii: "(") || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") { return true }
         if byte == UInt8(ascii: "|") { return absoluteLevel == 0 }
@@ -381,7 +400,7 @@ struct LatexParser {
     /// Commands that never start a factor (operators, relations, closers).
     private static let nonFactorCommands: Set<String> = [
         "cdot", "times", "div", "pm", "mp", "le", "leq", "leqslant", "ge", "geq", "geqslant", "lt", "gt", "ne", "neq",
-        "in", "cup", "cap", "equiv", "approx", "simeq", "sim", "rangle", "rfloor", "rceil", "end", "over", "choose", "pmod", "bmod", "mod",
+        "in", "cup", "cap", "mid", "equiv", "approx", "simeq", "sim", "rangle", "rfloor", "rceil", "end", "over", "choose", "pmod", "bmod", "mod",
         "quad", "qquad", "text", "textbf", "mbox", "textrm", "textit", "coloneqq", "ast", "rbrace", "leqq", "geqq",
     ]
 
@@ -411,6 +430,7 @@ struct LatexParser {
                     continue
                 }
                 guard let exponent = parseScriptArgument() else { return nil }
+                if case .text(let suffix) = exponent, ["th", "st", "nd", "rd"].contains(suffix) { continue }
                 base = .power(base, exponent)
             } else if current == UInt8(ascii: "!") && peek(1) != UInt8(ascii: "=") {
                 position += 1
@@ -1010,16 +1030,33 @@ struct LatexParser {
     /// `\{ a, b \}` after the opening `\{`.
     private mutating func parseSetBody(closing: String = "}") -> MathNode? {
         bracketLevel += 1
-        defer { bracketLevel -= 1 }
+        setBuilderLevel += 1
+        defer { bracketLevel -= 1; setBuilderLevel -= 1 }
         var items: [MathNode] = []
         skipSpace()
         func atClose() -> Bool {
             closing == "}" ? (current == UInt8(ascii: "\\") && peek(1) == UInt8(ascii: "}")) : looksAt("\\" + closing)
         }
         while !atClose() {
-            guard let item = parseRelation() else { return nil }
+            // While reading the first item a `|` may be a set-builder bar, not an absolute value.
+            if items.isEmpty { absoluteLevel += 1 }
+            let parsed = parseRelation()
+            if items.isEmpty { absoluteLevel -= 1 }
+            guard let item = parsed else { return nil }
             items.append(item)
             skipSpace()
+            // Set-builder notation \{x \mid 2 < x < 3\}: the set is described by its condition.
+            if items.count == 1, case .variable = item,
+               current == UInt8(ascii: ":") || current == UInt8(ascii: "|") || consumeCommand("mid") || consumeCommand("vert") {
+                if current == UInt8(ascii: ":") || current == UInt8(ascii: "|") { position += 1 }
+                absoluteLevel += 1
+                let condition = parseRelation()
+                absoluteLevel -= 1
+                skipSpace()
+                guard let condition, atClose() else { return nil }
+                position += closing == "}" ? 2 : 1 + closing.utf8.count
+                return condition
+            }
             if current == UInt8(ascii: ",") || current == UInt8(ascii: ";") {
                 position += 1
                 skipSpace()

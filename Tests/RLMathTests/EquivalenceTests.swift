@@ -137,6 +137,13 @@ private func accepts(_ judgement: Judgement, options: EquivalenceOptions = Equiv
         // Multiple choice.
         Judgement("\\text{(C)}", "C", true), Judgement("\\text{(C)}", "\\textbf{(C) } 3", true), Judgement("\\text{(C)}", "(D)", false),
         Judgement("50", "\\text{(B)}\\ 50", true), Judgement("50", "\\text{(B)}\\ 51", false),
+        Judgement("\\frac{9}{10}", "\\textbf{(D) }\\frac{9}{10}", true), Judgement("\\frac{25}{32}", "\\frac{25}{32} \\ \\mathbf{(B)}", true),
+        Judgement("40", "40\\textbf{ (B)}", true), Judgement("9", "9 \\text{ (C)}", true), Judgement("\\pm 8", "\\text{(E)} \\, \\pm 8", true),
+        Judgement("\\frac{1}{6}", "\\textbf{(D)}\\ \\frac{1}{12}", false), Judgement("P(A)", "P(B)", false),
+        Judgement("2002 and 2003", "\\text{(A)}\\ 2002\\ \\text{and}\\ 2003", true), Judgement("-13.5", "{-}13.5", true),
+        Judgement("1:1", "2:2", true), Judgement("3:4", "\\frac{3}{4}", true), Judgement("11^{\\text{th}}", "11", true),
+        Judgement("\\{x \\mid 2 < x < 3\\}", "(2,3)", true), Judgement("\\{x \\mid 2 < x < 3\\}", "\\Big\\{x\\ |\\ 2 < x < 3\\Big\\}", true),
+        Judgement("\\$1.15", "\\textdollar 1.15", true),
         // Text.
         Judgement("\\text{even}", "even", true), Judgement("\\text{even}", "\\text{Even}", true), Judgement("\\text{even}", "\\text{odd}", false),
         Judgement("4", "\\text{four}", true), Judgement("\\text{Evelyn}", "\\text{Evelyn}", true),
