@@ -15,6 +15,8 @@ struct CompletionScanner {
         var contentEnd: Int
         /// Index after the closing brace.
         var end: Int
+        /// Braces left open inside a truncated box (closed again when its content is taken).
+        var unclosedBraces = 0
     }
 
     /// Start offsets of every `\boxed` / `\fbox` command.
@@ -60,7 +62,9 @@ struct CompletionScanner {
         }
         // Truncated: keep the visible content when it is short and on one line.
         let tail = bytes[contentStart...]
-        if tail.count <= 200, !tail.contains(10) { return Box(start: start, contentStart: contentStart, contentEnd: bytes.count, end: bytes.count) }
+        if tail.count <= 200, !tail.contains(10) {
+            return Box(start: start, contentStart: contentStart, contentEnd: bytes.count, end: bytes.count, unclosedBraces: level - 1)
+        }
         return nil
     }
 
@@ -79,8 +83,8 @@ struct CompletionScanner {
     /// Whether only separators lie between two boxes (`\boxed{1}, \boxed{2}`, `$\boxed{1}$ and $\boxed{2}$`).
     private func onlySeparators(from start: Int, to end: Int) -> Bool {
         if end - start > 40 { return false }
-        var text = bytes[start..<end].map { $0 | 0x20 }
-        for word in ["\\text{", "\\quad", "\\qquad", "and", "\\(", "\\)"] {
+        var text = bytes[start..<end].map { $0.isASCIILetter ? $0 | 0x20 : $0 }
+        for word in ["\\text{", "\\quad", "\\qquad", "and", "\\(", "\\)", "\\,", "\\ "] {
             let pattern = Array(word.utf8)
             var index = 0
             while index + pattern.count <= text.count {
@@ -90,6 +94,20 @@ struct CompletionScanner {
                     index += 1
                 }
             }
+        }
+        // Names of the boxed values: `x = \boxed{1}, y = \boxed{2}`.
+        var index = 0
+        while index < text.count {
+            if text[index].isASCIILetter, index == 0 || !text[index - 1].isASCIILetter {
+                var next = index + 1
+                if next < text.count, text[next] == UInt8(ascii: "_") { next += 2 }
+                while next < text.count, text[next] == 32 { next += 1 }
+                if next < text.count, text[next] == UInt8(ascii: "="), next + 1 >= text.count || !text[index + 1].isASCIILetter {
+                    text.removeSubrange(index...next)
+                    continue
+                }
+            }
+            index += 1
         }
         return text.allSatisfy { $0.isASCIISpace || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: "}") || $0 == UInt8(ascii: "&") }
     }
@@ -117,7 +135,13 @@ struct CompletionScanner {
             parts.insert(previous, at: 0)
             index -= 1
         }
-        if parts.count == 1 { return bytes[last.contentStart..<last.contentEnd] }
+        if parts.count == 1 {
+            if last.unclosedBraces > 0 {
+                let closed = Array(bytes[last.contentStart..<last.contentEnd]) + [UInt8](repeating: UInt8(ascii: "}"), count: min(last.unclosedBraces, 16))
+                return closed[...]
+            }
+            return bytes[last.contentStart..<last.contentEnd]
+        }
         var joined: [UInt8] = []
         for (offset, part) in parts.enumerated() {
             if offset > 0 { joined.append(contentsOf: Array(", ".utf8)) }
