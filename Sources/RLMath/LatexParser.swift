@@ -16,15 +16,23 @@ struct LatexParser {
     /// Nesting of set bodies, where `:` and `|` separate a set-builder condition.
     private var setBuilderLevel = 0
 
-    private init(bytes: [UInt8]) { self.bytes = bytes }
+    /// Whether the answer was written as prose (no LaTeX), where a word after the value
+    /// ("12 apples") ends the answer instead of multiplying it.
+    private let prose: Bool
+
+    private init(bytes: [UInt8], prose: Bool) {
+        self.bytes = bytes
+        self.prose = prose
+    }
 
     /// Parses a whole answer; nil when the text is not a well-formed answer. `depth` is the
     /// nesting level of the caller when text inside `\text{}` or after a choice letter is re-parsed.
-    static func parse(_ text: some Collection<UInt8>, depth: Int = 0) -> MathNode? {
+    /// `prose` marks answers taken from plain text (see `prose`).
+    static func parse(_ text: some Collection<UInt8>, depth: Int = 0, prose: Bool = false) -> MathNode? {
         if text.count > maximumLength || depth > maximumDepth { return nil }
         let normalized = LatexNormalizer.normalize(text)
         if let choice = ChoiceAnswer.parse(normalized, depth: depth + 1) { return choice }
-        var parser = LatexParser(bytes: normalized)
+        var parser = LatexParser(bytes: normalized, prose: prose)
         parser.depth = depth
         guard let node = parser.parseAnswer() else { return nil }
         parser.skipSpace()
@@ -599,6 +607,11 @@ struct LatexParser {
             if LatexParser.bareUnitWords.contains(word) {
                 position = end
                 skipUnitPower()
+                return true
+            }
+            if prose, word.utf8.count >= 3, LatexParser.functionNames[word] == nil,
+               !["sqrt", "infty", "inf", "infinity", "and"].contains(word) {
+                position = bytes.count
                 return true
             }
         }

@@ -46,7 +46,8 @@ public struct MathVerifier: Sendable {
         var verdict: Verdict?
         AnswerExtractor.forEachCandidate(in: completion, mode: mode) { candidate in
             if firstCandidate == nil { firstCandidate = candidate.text }
-            guard let answerNode = LatexParser.parse(candidate.text.utf8) else { return false }
+            let prose = candidate.source != .boxed && !candidate.text.utf8.contains(UInt8(ascii: "\\"))
+            guard let answerNode = LatexParser.parse(candidate.text.utf8, prose: prose) else { return false }
             let correct = Comparer(options: options).equal(gold: goldNode, answer: answerNode)
             verdict = Verdict(isCorrect: correct, extractedAnswer: candidate.text, parsedGold: renderedGold,
                               parsedAnswer: answerNode.rendered(depth: 0), reason: correct ? nil : .notEquivalent)

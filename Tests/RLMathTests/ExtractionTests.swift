@@ -40,6 +40,8 @@ struct ExtractionCase: Sendable, CustomTestStringConvertible {
         ExtractionCase("Truncated inside a fraction: \\boxed{\\frac{1}{2", "\\frac12"),
         ExtractionCase("so $x = \\boxed{1}$ and $y = \\boxed{2}$.", "(1,2)"),
         ExtractionCase("we get \\boxed{1} and then we check \\boxed{2}", "2"),
+        ExtractionCase("The answer is 12 apples.", "12"),
+        ExtractionCase("The answer is 2x + 3", "3 + 2x"),
         ExtractionCase("Final Answer: The volume of $ABCDEFGH$ is 120. I hope it is correct.", "120"),
         ExtractionCase("Final Answer: The smallest value of $N$ is $14{,}916$.", "14916"),
         ExtractionCase("The final answer is 12,000,023. I hope it is correct.", "12000023"),
@@ -72,6 +74,10 @@ struct ExtractionCase: Sendable, CustomTestStringConvertible {
         // "answer" followed directly by math is only an anchor in eval mode.
         #expect(MathVerifier().verify(gold: "9", completion: "Answer $ 9 $", mode: .eval).isCorrect)
         #expect(!MathVerifier().verify(gold: "9", completion: "Answer $ 9 $", mode: .reward).isCorrect)
+    }
+
+    @Test func hedgedProseIsNotAnAnswer() {
+        #expect(!MathVerifier().verify(gold: "12", completion: "The answer is probably 12 but let me check").isCorrect)
     }
 
     @Test func boxedWinsOverLaterPhrases() {
