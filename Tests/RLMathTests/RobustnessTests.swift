@@ -21,16 +21,24 @@ import RLMath
     @Test(arguments: [
         "5^{5^{5^5}}", "10^{10^{10}}", "2^{99999999999999999999}", "(10^{1000})!", "3000!", "\\binom{100000}{50000}",
         "9^{9^{9^{9^{9}}}} - 9^{9^{9^{9^{9}}}}", "1e99999", "\\frac{1}{0}", "0^{-1}", "\\sqrt{-1}", "\\log_1 5", "\\ln 0",
-        "(-8)^{1/3}", "99999999999999999999999999999999!",
+        "(-8)^{1/3}", "99999999999999999999999999999999!", "\\sqrt[1e300]{-8}", "\\sqrt[-3]{-8}", "\\sqrt[0]{2}",
+        "\\binom{10^{30}}{5}", "\\lfloor 10^{400} \\rfloor", "2516_{99999999999999999999}", "(-1)^{10^{30}}", "0.\\overline{9}^{10^{9}}",
     ])
     func hugeValuesAreBounded(_ expression: String) {
-        let (verdict, elapsed) = timed("1", "\\boxed{\(expression)}")
+        // None of these equals 7 (several equal 1, e.g. (-1)^{10^{30}} and 0.\overline{9}^{10^9}).
+        let (verdict, elapsed) = timed("7", "\\boxed{\(expression)}")
         #expect(elapsed < Self.bound)
         #expect(!verdict.isCorrect)
         // The same text as a gold: parsed or reported, never a crash.
         let (asGold, goldElapsed) = timed(expression, "\\boxed{1}")
         #expect(goldElapsed < Self.bound)
         #expect(asGold.parsedGold != nil || asGold.reason == .goldUnparseable)
+    }
+
+    @Test func hugeButExactValuesAreStillDecided() {
+        #expect(timed("1", "\\boxed{(-1)^{10^{30}}}").0.isCorrect)
+        #expect(!timed("-1", "\\boxed{(-1)^{10^{30}}}").0.isCorrect)
+        #expect(timed("1", "\\boxed{0.\\overline{9}^{10^{9}}}").0.isCorrect)
     }
 
     @Test func powerTowerIsNotEqualToANearbyValue() {
