@@ -82,6 +82,23 @@ struct MathBench {
                       slowestMinimum: minimum.isEmpty ? 0 : minimum[slowest], slowestIndex: slowest)
     }
 
+    /// Inputs built to be slow: huge powers and factorials, deep nesting, 1 MB of junk, many boxes.
+    static func hostileInputs() -> [Item] {
+        let depth = 10_000
+        let junk = String(repeating: "so we get $x^2+1$ and \\frac{a}{b} then ", count: 26_000)
+        let golds = ["5^{5^{5^5}}", "3000!", "\\frac{1}{2006!}", "\\binom{100000}{50000}", "2^{20000}", "1e2000"]
+        // Deeper than the parser's nesting limit: reported as unparseable golds, never rewarded.
+        let tooDeep = [String(repeating: "{", count: depth) + "1" + String(repeating: "}", count: depth),
+                       String(repeating: "\\sqrt", count: 4_000) + "{2}", String(repeating: "-", count: 8_000) + "1"]
+        var items = golds.map { Item(gold: $0, completion: "\\boxed{\($0)}", expected: true) }
+            + tooDeep.map { Item(gold: $0, completion: "\\boxed{\($0)}", expected: false) }
+        items.append(Item(gold: "1", completion: junk + "\\boxed{1}", expected: true))
+        items.append(Item(gold: "1", completion: junk, expected: false))
+        items.append(Item(gold: "1", completion: String(repeating: "\\boxed{\\boxed{", count: 80_000), expected: false))
+        items.append(Item(gold: "\\frac{1}{2006!}", completion: "\\boxed{\\frac{1}{2004!}}", expected: false))
+        return items
+    }
+
     static func main() {
         let rounds = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 20
         let dev = load("data/checker/dev_cases.jsonl").map {
@@ -91,9 +108,11 @@ struct MathBench {
             Item(gold: $0.answer ?? "", completion: $0.solution ?? "", expected: true)
         }
         var results: [Result] = []
+        let hostile = hostileInputs()
         for mode in VerificationMode.allCases {
             results.append(measure("dev_cases (\(mode.rawValue))", dev, mode: mode, rounds: rounds))
             results.append(measure("MATH-500 solutions (\(mode.rawValue))", math500, mode: mode, rounds: rounds))
+            results.append(measure("hostile inputs (\(mode.rawValue))", hostile, mode: mode, rounds: max(1, rounds / 10)))
         }
         print("RLMath math-bench: \(rounds) rounds per dataset, one thread")
         print("| dataset | cases | right | verifications/s | p50 µs | p99 µs | max µs | slowest case, best run µs |")
