@@ -50,7 +50,10 @@ public enum AnswerExtractor {
         if offer(scanner.lastBoxedAnswer(), .boxed) { return }
         if let tag = scanner.lastAnswerTagContent() {
             let inner = CompletionScanner(bytes: Array(tag))
-            if offer(inner.lastPhraseAnswer(finalOnly: false) ?? tag, .answerTag) { return }
+            // Prose inside the tag ("The area is 25 square units") gives the part after its last " is ".
+            let isProse = !tag.contains(UInt8(ascii: "\\")) && !tag.contains(UInt8(ascii: "$"))
+            let content = inner.lastPhraseAnswer(finalOnly: false) ?? (isProse ? inner.answerAfter(0) : nil) ?? tag
+            if offer(content, .answerTag) { return }
         }
         let anchors = scanner.phraseAnchorEnds()
         if let end = anchors.final, offer(scanner.answerAfter(end), .finalAnswerPhrase) { return }
