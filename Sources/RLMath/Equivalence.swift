@@ -186,10 +186,9 @@ struct Comparer {
             return false
         case (.choice(let g, _), .variable(let name)):
             return name.utf8.count == 1 && name.utf8.first == g
-        case (.choice(let g, let value), _):
-            if let value { return equal(value, answer, depth: depth + 1) }
-            _ = g
-            return false
+        case (.choice(_, let value), _):
+            guard let value else { return false }
+            return equal(value, answer, depth: depth + 1)
         case (_, .choice(_, let value)):
             guard let value else { return false }
             return equal(gold, value, depth: depth + 1)

@@ -580,7 +580,7 @@ struct LatexParser {
                 position = saved
                 return false
             }
-            if LatexParser.qualifierWords.contains(where: { word.hasPrefix($0) }) || word == "for" {
+            if LatexParser.qualifierWords.contains(String(word.prefix { $0.isLetter })) {
                 position = bytes.count
                 return true
             }
@@ -633,7 +633,8 @@ struct LatexParser {
             || byte == UInt8(ascii: "{") || byte == UInt8(ascii: "}") || byte == UInt8(ascii: "-")
     }
 
-    private static let qualifierWords = ["for ", "for", "where", "when", "if ", "since", "with ", "so "]
+    /// Words that start a qualifying clause after the answer (`\text{ for all } x`, `where b is …`).
+    private static let qualifierWords: Set<String> = ["where", "for", "when", "if", "since", "with", "whenever", "provided", "so"]
 
     /// Whether a qualifying clause starts here (`where b is …`, `\text{ for all } x`); it ends the answer.
     private func atQualifier() -> Bool {
@@ -645,7 +646,7 @@ struct LatexParser {
         var end = index
         while end < bytes.count, bytes[end].isASCIILetter { end += 1 }
         let word = String(decoding: bytes[index..<end], as: UTF8.self).lowercased()
-        return ["where", "for", "when", "if", "since", "with", "whenever", "provided"].contains(word)
+        return LatexParser.qualifierWords.contains(word)
     }
 
     private mutating func skipUnitPower() {

@@ -107,8 +107,6 @@ struct Rational: Sendable, Hashable, CustomStringConvertible {
         Rational(numerator: numerator * other.denominator, denominator: denominator * other.numerator)
     }
 
-    var reciprocal: Rational? { Rational(numerator: denominator, denominator: numerator) }
-
     /// The exact square root when numerator and denominator are perfect squares.
     var exactSquareRoot: Rational? {
         if isNegative { return nil }
