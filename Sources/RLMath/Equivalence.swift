@@ -32,41 +32,79 @@ struct Comparer {
 
     // MARK: Normal forms
 
-    /// Expands `±`, turns answer lists into tuples or sets, unwraps one-element sets.
+    /// Expands `±`, turns answer lists into tuples or sets, unwraps one-element sets, reduces
+    /// equation chains and evaluates matrix arithmetic.
     private func normalize(_ node: MathNode, keepAssignments: Bool) -> MathNode {
         switch node {
         case .list(let items):
-            let expanded = items.flatMap(alternatives)
+            let expanded = items.map(simplifiedRelation).flatMap(alternatives)
             if !keepAssignments, let assignments = assignmentValues(expanded) { return assignments }
             return expanded.count == 1 ? expanded[0] : .list(expanded)
         case .set(let items):
-            let expanded = items.flatMap(alternatives)
+            let expanded = items.map(simplifiedRelation).flatMap(alternatives)
             return expanded.count == 1 ? expanded[0] : .set(expanded)
         case .choice(let letter, let value?):
             return .choice(letter: letter, value: normalize(value, keepAssignments: keepAssignments))
-        case .negation(.matrix(let rows)):
-            return .matrix(rows.map { $0.map { .negation($0) } })
-        case .product(let factors) where factors.contains(where: { if case .matrix = $0 { return true } else { return false } }):
-            return scaledMatrix(factors) ?? node
         default:
-            let expanded = alternatives(node)
+            if let rows = matrixValue(node, depth: 0) { return .matrix(rows) }
+            let expanded = alternatives(simplifiedRelation(node))
             return expanded.count == 1 ? expanded[0] : .set(expanded)
         }
     }
 
-    /// `c · M` with exactly one matrix factor becomes the matrix with scaled entries.
-    private func scaledMatrix(_ factors: [MathNode]) -> MathNode? {
-        var rows: [[MathNode]]?
-        var scalars: [MathNode] = []
-        for factor in factors {
-            if case .matrix(let m) = factor {
-                if rows != nil { return nil }
-                rows = m
-            } else {
-                scalars.append(factor)
-            }
+    /// `x = 5+5+1 = 11` → `x = 11`; `x \approx 11` → `x = 11`; `\frac{17}{50} = 0.34` → `0.34`.
+    private func simplifiedRelation(_ node: MathNode) -> MathNode {
+        guard case .relation(let first, let rest) = node, let lastStep = rest.last,
+              rest.allSatisfy({ $0.relation == .equal || $0.relation == .approximately }) else { return node }
+        if labelName(first) != nil {
+            let target = rest.last(where: { $0.relation == .equal })?.rhs ?? lastStep.rhs
+            return .relation(first: first, rest: [RelationStep(relation: .equal, rhs: target)])
         }
-        return rows.map { .matrix($0.map { $0.map { .product(scalars + [$0]) } }) }
+        // A chain of values (`\frac{17}{50} = 0.34`) ends in the answer; `7 = 11a+c` stays an equation.
+        if !node.containsVariable() && rest.allSatisfy({ $0.relation == .equal }) { return lastStep.rhs }
+        return node
+    }
+
+    /// The entries of a matrix expression (`-M`, `2M`, `A + B`, `AB`), or nil when it is not one.
+    private func matrixValue(_ node: MathNode, depth: Int) -> [[MathNode]]? {
+        if depth > Comparer.maximumDepth { return nil }
+        switch node {
+        case .matrix(let rows):
+            return rows
+        case .negation(let inner):
+            return matrixValue(inner, depth: depth + 1).map { $0.map { $0.map { .negation($0) } } }
+        case .sum(let terms):
+            let matrices = terms.map { matrixValue($0, depth: depth + 1) }
+            guard let first = matrices.first ?? nil else { return nil }
+            var result = first
+            for next in matrices.dropFirst() {
+                guard let m = next, m.count == result.count, zip(m, result).allSatisfy({ $0.count == $1.count }) else { return nil }
+                result = zip(result, m).map { zip($0, $1).map { .sum([$0, $1]) } }
+            }
+            return result
+        case .product(let factors):
+            var result: [[MathNode]]?
+            var scalars: [MathNode] = []
+            for factor in factors {
+                if let m = matrixValue(factor, depth: depth + 1) {
+                    guard let left = result else { result = m; continue }
+                    // Row-by-column product; the inner dimensions must agree.
+                    guard let width = left.first?.count, width == m.count, let columns = m.first?.count,
+                          left.count * columns * width <= 4_096 else { return nil }
+                    result = left.map { row in
+                        (0..<columns).map { column in .sum((0..<width).map { .product([row[$0], m[$0][column]]) }) }
+                    }
+                } else if factor.isScalar {
+                    scalars.append(factor)
+                } else {
+                    return nil
+                }
+            }
+            guard let matrix = result else { return nil }
+            return scalars.isEmpty ? matrix : matrix.map { $0.map { .product(scalars + [$0]) } }
+        default:
+            return nil
+        }
     }
 
     /// `x = 1, x = -2` → {1, -2}; `x = 15, y = -29` → (15, -29). Nil when the items are not all assignments.
@@ -301,6 +339,10 @@ struct Comparer {
     /// `x > 2` → (2, ∞); `a \le x < b` → [a, b); `x \in I` → I. Nil for other relations.
     private func intervalForm(_ node: MathNode) -> MathNode? {
         guard case .relation(let first, let rest) = node else { return nil }
+        // `-x > -1` is `x < 1`.
+        if rest.count == 1, case .negation(let inner) = first, case .variable = inner {
+            return intervalForm(.relation(first: inner, rest: [RelationStep(relation: rest[0].relation.flipped, rhs: .negation(rest[0].rhs))]))
+        }
         let infinity = MathNode.constant(.infinity)
         if rest.count == 1 {
             let step = rest[0]
@@ -367,13 +409,32 @@ struct Comparer {
                 return false
             }
             if case .exact(let x) = g, case .exact(let y) = a {
-                if x != y { return false }
+                if x != y && !isLongDecimalRounding(of: x, y) && !isLongDecimalRounding(of: y, x) { return false }
             } else if !isClose(g.complex, a.complex) {
                 return false
             }
             compared += 1
         }
         return compared >= (symbolic ? points.count / 2 : 1)
+    }
+
+    /// Whether `decimal` is a terminating decimal of at least 10 places that equals `value` up to
+    /// one unit in its last place (`0.0833333333333333` for 1/12; `0.1667` stays a rounding).
+    private func isLongDecimalRounding(of value: Rational, _ decimal: Rational) -> Bool {
+        var denominator = decimal.denominator
+        var twos = 0, fives = 0
+        while twos < 80, let (q, r) = denominator.quotientAndRemainder(dividingBy: BigInt(2)), r.isZero {
+            denominator = q
+            twos += 1
+        }
+        while fives < 80, let (q, r) = denominator.quotientAndRemainder(dividingBy: BigInt(5)), r.isZero {
+            denominator = q
+            fives += 1
+        }
+        let places = max(twos, fives)
+        guard denominator == .one, places >= 10 else { return false }
+        let difference = (value - decimal) * Rational(Exact.powerOfTen(places))
+        return !(Rational.one < (difference.isNegative ? -difference : difference))
     }
 
     /// Whether two variable-free values agree within 1% (a stated approximation of an exact value).

@@ -97,6 +97,8 @@ struct Rational: Sendable, Hashable, CustomStringConvertible {
 
     static func - (lhs: Rational, rhs: Rational) -> Rational { lhs + (-rhs) }
 
+    static func < (lhs: Rational, rhs: Rational) -> Bool { (lhs - rhs).isNegative }
+
     static func * (lhs: Rational, rhs: Rational) -> Rational {
         if lhs.isInteger && rhs.isInteger { return Rational(lhs.numerator * rhs.numerator) }
         return Rational(numerator: lhs.numerator * rhs.numerator, denominator: lhs.denominator * rhs.denominator) ?? .zero
