@@ -232,7 +232,16 @@ struct CompletionScanner {
             if matches(Array(" is ".utf8), at: end, caseInsensitive: true) { afterLastIs = end + 4 }
             end += 1
         }
-        return bytes[(afterLastIs ?? index)..<end]
+        var start = afterLastIs ?? index
+        // A sentence ("Jane started growing Sphere 3 hours ago"): the answer starts at its first number or math.
+        var wordEnd = start
+        while wordEnd < end, bytes[wordEnd].isASCIILetter { wordEnd += 1 }
+        let firstWord = String(decoding: bytes[start..<wordEnd], as: UTF8.self).lowercased()
+        if wordEnd - start >= 3, !CompletionScanner.mathWords.contains(firstWord),
+           let math = bytes[start..<end].firstIndex(where: { $0.isASCIIDigit || $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: "\\") }) {
+            start = math
+        }
+        return bytes[start..<end]
     }
 
     /// The next `$` that is not written `\$`, or the end.
@@ -245,6 +254,12 @@ struct CompletionScanner {
         }
         return bytes.count
     }
+
+    /// Words that can begin a plain-text math answer.
+    private static let mathWords: Set<String> = [
+        "sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "arcsin", "arccos", "arctan", "infinity", "inf",
+        "infty", "pi", "frac", "even", "odd", "true", "false", "yes", "none", "all",
+    ]
 
     // MARK: Fallbacks (eval mode)
 
