@@ -238,7 +238,8 @@ struct CompletionScanner {
         while wordEnd < end, bytes[wordEnd].isASCIILetter { wordEnd += 1 }
         let firstWord = String(decoding: bytes[start..<wordEnd], as: UTF8.self).lowercased()
         if wordEnd - start >= 3, !CompletionScanner.mathWords.contains(firstWord),
-           let math = bytes[start..<end].firstIndex(where: { $0.isASCIIDigit || $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: "\\") }) {
+           let math = bytes[start..<end].firstIndex(where: { $0.isASCIIDigit || $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: "\\") }),
+           !containsHedge(bytes[start..<math]) {
             start = math
         }
         return bytes[start..<end]
@@ -253,6 +254,18 @@ struct CompletionScanner {
             index += 1
         }
         return bytes.count
+    }
+
+    /// Words that make the number after them a guess or a negation ("probably 12", "not 3").
+    private static let hedges: Set<String> = [
+        "probably", "maybe", "likely", "perhaps", "possibly", "not", "either", "between", "around", "roughly",
+        "approximately", "about", "unclear", "unknown", "guess", "neither", "nor",
+    ]
+
+    private func containsHedge(_ text: ArraySlice<UInt8>) -> Bool {
+        text.split(whereSeparator: { !$0.isASCIILetter }).contains {
+            CompletionScanner.hedges.contains(String(decoding: $0, as: UTF8.self).lowercased())
+        }
     }
 
     /// Words that can begin a plain-text math answer.
