@@ -81,6 +81,7 @@ struct ExtractionCase: Sendable, CustomTestStringConvertible {
 
     @Test func hedgedProseIsNotAnAnswer() {
         #expect(!MathVerifier().verify(gold: "12", completion: "The answer is probably 12 but let me check").isCorrect)
+        #expect(!MathVerifier().verify(gold: "3", completion: "Final answer: not 3 but 5").isCorrect)
     }
 
     @Test func boxedWinsOverLaterPhrases() {
