@@ -176,7 +176,10 @@ struct Comparer {
     /// The name of an equation's left side when it only labels the value: `x`, `f(x)`, `m_{\max}`.
     private func labelName(_ node: MathNode) -> String? {
         switch node {
-        case .variable(let name): return name
+        case .variable(let name):
+            // `f(x)` and `f(n)` name the same function.
+            if let open = name.firstIndex(of: "("), name.hasSuffix(")") { return String(name[..<open]) + "()" }
+            return name
         case .tuple(let items) where items.allSatisfy({ if case .variable = $0 { return true } else { return false } }):
             return "(" + items.map { labelName($0) ?? "" }.joined(separator: ",") + ")"
         case .product(let factors) where factors.count == 2 && isArgumentList(factors[1]):
@@ -191,6 +194,21 @@ struct Comparer {
             }
             return name
         default: return nil
+        }
+    }
+
+    /// The argument name of a function label (`f(x)` → `x`), if it is a single letter.
+    private func functionArgument(_ node: MathNode) -> String? {
+        switch node {
+        case .variable(let name):
+            guard let open = name.firstIndex(of: "("), name.hasSuffix(")") else { return nil }
+            let argument = String(name[name.index(after: open)..<name.index(before: name.endIndex)])
+            return argument.utf8.count == 1 && argument.utf8.first?.isASCIILetter == true ? argument : nil
+        case .product(let factors) where factors.count == 2:
+            if case .variable(let argument) = factors[1] { return argument }
+            return nil
+        default:
+            return nil
         }
     }
 
@@ -380,7 +398,14 @@ struct Comparer {
         let gr = gRest[0].rhs, ar = aRest[0].rhs
         let gRelation = gRest[0].relation, aRelation = aRest[0].relation
         if gRelation == .equal && aRelation == .equal {
-            if let g = labelName(gl), g == labelName(al), equal(gr, ar, depth: depth + 1) { return true }
+            if let g = labelName(gl), g == labelName(al) {
+                // `f(n) = n` and `f(x) = x` define the same function: rename the argument first.
+                var answerSide = ar
+                if let goldArgument = functionArgument(gl), let answerArgument = functionArgument(al), goldArgument != answerArgument {
+                    answerSide = ar.renamingVariable(answerArgument, to: goldArgument, depth: 0)
+                }
+                if equal(gr, answerSide, depth: depth + 1) { return true }
+            }
             return proportional(.sum([gl, .negation(gr)]), .sum([al, .negation(ar)]))
         }
         if gRelation == aRelation { return equal(gl, al, depth: depth + 1) && equal(gr, ar, depth: depth + 1) }

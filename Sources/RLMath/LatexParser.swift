@@ -842,7 +842,29 @@ struct LatexParser {
         }
         let letter = current
         position += 1
-        return parseSubscriptedName(letterNode(letter), baseName: String(UnicodeScalar(letter)))
+        guard let node = parseSubscriptedName(letterNode(letter), baseName: String(UnicodeScalar(letter))) else { return nil }
+        return functionValue(of: node)
+    }
+
+    /// `I(0)`, `x(t)`, `f(2)`: a variable applied to one number or letter is the value of a function,
+    /// kept as one opaque quantity (so `I(0) e^{-t}` is not `I · 0 · e^{-t}`). `k(k+1)` stays a product.
+    private mutating func functionValue(of node: MathNode) -> MathNode {
+        guard case .variable(let name) = node, current == UInt8(ascii: "(") else { return node }
+        var end = position + 1
+        while end < bytes.count, bytes[end] == 32 { end += 1 }
+        let argumentStart = end
+        if end < bytes.count, bytes[end].isASCIIDigit {
+            while end < bytes.count, bytes[end].isASCIIDigit { end += 1 }
+        } else if end < bytes.count, bytes[end].isASCIILetter, !(end + 1 < bytes.count && bytes[end + 1].isASCIILetter) {
+            end += 1
+        } else {
+            return node
+        }
+        let argumentEnd = end
+        while end < bytes.count, bytes[end] == 32 { end += 1 }
+        guard end < bytes.count, bytes[end] == UInt8(ascii: ")") else { return node }
+        position = end + 1
+        return .variable(name + "(" + String(decoding: bytes[argumentStart..<argumentEnd], as: UTF8.self) + ")")
     }
 
     private func letterNode(_ letter: UInt8) -> MathNode {

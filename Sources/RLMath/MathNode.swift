@@ -97,6 +97,28 @@ extension MathNode {
         }
     }
 
+    /// The tree with every occurrence of variable `from` named `to` (bounded by `depth`).
+    func renamingVariable(_ from: String, to: String, depth: Int) -> MathNode {
+        if depth > 200 { return self }
+        func r(_ node: MathNode) -> MathNode { node.renamingVariable(from, to: to, depth: depth + 1) }
+        switch self {
+        case .variable(let name): return name == from ? .variable(to) : self
+        case .sum(let items): return .sum(items.map(r))
+        case .product(let items): return .product(items.map(r))
+        case .negation(let a): return .negation(r(a))
+        case .quotient(let a, let b): return .quotient(r(a), r(b))
+        case .power(let a, let b): return .power(r(a), r(b))
+        case .function(let f, let items): return .function(f, items.map(r))
+        case .plusMinus(let a, let b): return .plusMinus(r(a), r(b))
+        case .degrees(let a): return .degrees(r(a))
+        case .percent(let a): return .percent(r(a))
+        case .tuple(let items): return .tuple(items.map(r))
+        case .set(let items): return .set(items.map(r))
+        case .list(let items): return .list(items.map(r))
+        default: return self
+        }
+    }
+
     /// Whether any variable occurs in the tree (bounded by `depth`).
     func containsVariable(depth: Int = 0) -> Bool {
         if depth > 200 { return true }

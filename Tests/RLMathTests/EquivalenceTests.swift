@@ -101,6 +101,9 @@ private func accepts(_ judgement: Judgement, options: EquivalenceOptions = Equiv
         // Equations.
         Judgement("y = 2x + 3", "2x - y + 3 = 0", true), Judgement("y = 2x + 3", "y = 3x + 2", false),
         Judgement("x=5", "5", true), Judgement("f(x)=2x", "2x", true), Judgement("f(x)=2x", "f(x) = x", false),
+        Judgement("f(n)=n", "f(x)=x", true), Judgement("f(n)=n^2", "f(x)=x", false),
+        Judgement("I(0) e^{-\\frac{t}{R C}}", "0", false), Judgement("I(0) e^{-\\frac{t}{R C}}", "I(0)e^{-t/(RC)}", true),
+        Judgement("f(2) < f(1) < f(4)", "f(2) < f(1) < f(4)", true),
         Judgement("\\frac{17}{50}", "\\frac{17}{50} = 0.34", true), Judgement("x = 11", "x = 5+5+1 = 7 = 11", true),
         Judgement("11", "x \\approx 11", true), Judgement("z = 1 + 1 = 2", "z = 3+3 = 2", true), Judgement("7 = 11a+c", "11a+c", false),
         Judgement("x < 1", "-x > -1", true), Judgement("x < 1", "x > -1", false), Judgement("x \\leq 5", "5 \\geq x", true),
