@@ -408,7 +408,7 @@ struct LatexParser {
     /// Commands that never start a factor (operators, relations, closers).
     private static let nonFactorCommands: Set<String> = [
         "cdot", "times", "div", "pm", "mp", "le", "leq", "leqslant", "ge", "geq", "geqslant", "lt", "gt", "ne", "neq",
-        "in", "cup", "cap", "mid", "equiv", "approx", "simeq", "sim", "rangle", "rfloor", "rceil", "end", "over", "choose", "pmod", "bmod", "mod",
+        "in", "cup", "cap", "mid", "colon", "equiv", "approx", "simeq", "sim", "rangle", "rfloor", "rceil", "end", "over", "choose", "pmod", "bmod", "mod",
         "quad", "qquad", "text", "textbf", "mbox", "textrm", "textit", "coloneqq", "ast", "rbrace", "leqq", "geqq",
     ]
 
@@ -972,6 +972,7 @@ struct LatexParser {
         "sin": .sin, "cos": .cos, "tan": .tan, "cot": .cot, "sec": .sec, "csc": .csc,
         "arcsin": .arcsin, "arccos": .arccos, "arctan": .arctan, "asin": .arcsin, "acos": .arccos, "atan": .arctan,
         "sinh": .sinh, "cosh": .cosh, "tanh": .tanh, "exp": .exp, "ln": .ln, "log": .log, "lg": .log,
+        "min": .minimum, "max": .maximum, "gcd": .gcd, "lcm": .lcm,
     ]
 
     private static let greekAndSymbols: Set<String> = [
@@ -1083,7 +1084,8 @@ struct LatexParser {
             skipSpace()
             // Set-builder notation \{x \mid 2 < x < 3\}: the set is described by its condition.
             if items.count == 1, case .variable = item,
-               current == UInt8(ascii: ":") || current == UInt8(ascii: "|") || consumeCommand("mid") || consumeCommand("vert") {
+               current == UInt8(ascii: ":") || current == UInt8(ascii: "|") || consumeCommand("mid") || consumeCommand("vert")
+                || consumeCommand("colon") {
                 if current == UInt8(ascii: ":") || current == UInt8(ascii: "|") { position += 1 }
                 absoluteLevel += 1
                 let condition = parseRelation()
@@ -1145,7 +1147,14 @@ struct LatexParser {
             argument = factors.count == 1 ? first : .product(factors)
         }
         var result: MathNode
-        if function == .log {
+        if [.minimum, .maximum, .gcd, .lcm].contains(function) {
+            // \min(a, b, c): the parenthesized list is the argument list.
+            if case .tuple(let items) = argument {
+                result = .function(function, items)
+            } else {
+                result = .function(function, [argument])
+            }
+        } else if function == .log {
             result = .function(.log, [logBase ?? .number(Rational(10)), argument])
         } else {
             result = .function(function, [argument])

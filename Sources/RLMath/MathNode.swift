@@ -68,6 +68,8 @@ enum MathFunction: String, Sendable, Hashable {
     /// Arguments: radicand, degree.
     case root
     case factorial, binomial, absolute, floor, ceiling
+    /// Any number of arguments.
+    case minimum, maximum, gcd, lcm
 }
 
 extension MathNode {
