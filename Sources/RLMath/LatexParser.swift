@@ -823,8 +823,11 @@ struct LatexParser {
         let word = String(decoding: bytes[position..<end], as: UTF8.self)
         if word.utf8.count > 1 {
             if let function = LatexParser.functionNames[word] {
+                // A function word without an argument ("5 min") is read letter by letter instead.
+                let saved = position
                 position = end
-                return parseFunctionApplication(function)
+                if let applied = parseFunctionApplication(function) { return applied }
+                position = saved
             }
             switch word {
             case "sqrt":
