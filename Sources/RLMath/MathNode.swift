@@ -84,6 +84,15 @@ extension MathNode {
         }
     }
 
+    /// `\infty` or `-\infty`.
+    var isInfinite: Bool {
+        switch self {
+        case .constant(.infinity): return true
+        case .negation(let inner): return inner.isInfinite
+        default: return false
+        }
+    }
+
     /// Whether the tree applies floor, ceiling, factorial or binomial to something with a variable.
     func hasIntegerFunctionOfVariable(depth: Int = 0) -> Bool {
         if depth > 200 { return false }
