@@ -126,7 +126,7 @@ struct Comparer {
         switch node {
         case .plusMinus: return true
         case .sum(let items), .product(let items), .function(_, let items): return items.contains { containsPlusMinus($0, depth: depth + 1) }
-        case .negation(let a), .degrees(let a), .percent(let a): return containsPlusMinus(a, depth: depth + 1)
+        case .negation(let a), .degrees(let a), .percent(let a), .currency(let a): return containsPlusMinus(a, depth: depth + 1)
         case .quotient(let a, let b), .power(let a, let b): return containsPlusMinus(a, depth: depth + 1) || containsPlusMinus(b, depth: depth + 1)
         default: return false
         }
@@ -147,6 +147,7 @@ struct Comparer {
             case .negation(let a): return .negation(walk(a, depth + 1))
             case .degrees(let a): return .degrees(walk(a, depth + 1))
             case .percent(let a): return .percent(walk(a, depth + 1))
+            case .currency(let a): return .currency(walk(a, depth + 1))
             case .quotient(let a, let b):
                 let x = walk(a, depth + 1)
                 return .quotient(x, walk(b, depth + 1))
@@ -281,13 +282,22 @@ struct Comparer {
         case (.tuple, .matrix):
             return equal(answer, gold, depth: depth + 1)
 
-        // Markers: percent, degrees, bases.
+        // Markers: money, percent, degrees, bases.
+        case (.currency(let g), .currency(let a)):
+            return equal(g, a, depth: depth + 1)
+        case (.currency, .percent), (.percent, .currency):
+            return false
+        case (.currency(let g), _):
+            return equal(g, answer, depth: depth + 1)
+        case (_, .currency(let a)):
+            return equal(gold, a, depth: depth + 1)
         case (.percent(let g), .percent(let a)):
             return equal(g, a, depth: depth + 1)
         case (.percent(let g), _):
             if equal(g, answer, depth: depth + 1) { return true }
             return options.percentAsFraction && equal(.quotient(g, .number(Rational(100))), answer, depth: depth + 1)
         case (_, .percent(let a)):
+            // A percent sign the gold lacks changes the value: `\frac16\%` is 1/600, `50\%` is 1/2.
             return options.percentAsFraction && equal(gold, .quotient(a, .number(Rational(100))), depth: depth + 1)
         case (.degrees(let g), .degrees(let a)):
             return equal(g, a, depth: depth + 1)

@@ -84,7 +84,7 @@ struct Evaluator {
             return power(x, y)
         case .function(let function, let arguments):
             return apply(function, arguments, depth: depth)
-        case .degrees(let inner):
+        case .degrees(let inner), .currency(let inner):
             return evaluate(inner, depth: depth + 1)
         case .percent(let inner):
             guard let value = evaluate(inner, depth: depth + 1) else { return nil }

@@ -41,8 +41,11 @@ enum LatexNormalizer {
                 index += 3
             case UInt8(ascii: "\\"):
                 if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "$") {
+                    // `\$` marks an amount of money (kept, unlike math-mode `$`).
+                    output.append(contentsOf: Array("\\dollarsign ".utf8))
                     index += 2
                 } else if bytes.hasPrefix(Array("\\textdollar".utf8), at: index) {
+                    output.append(contentsOf: Array("\\dollarsign ".utf8))
                     index += 11
                 } else if bytes.hasPrefix(Array("\\left".utf8), at: index), !isLetter(at: index + 5, in: bytes) {
                     index += 5

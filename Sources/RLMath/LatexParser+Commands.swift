@@ -58,6 +58,7 @@ extension LatexParser {
         case "binom", "dbinom", "tbinom":
             guard let n = parseScriptArgument(wholeDigits: false), let k = parseScriptArgument(wholeDigits: false) else { return nil }
             return .function(.binomial, [n, k])
+        case "dollarsign": return parseFactor().map { .currency($0) }
         case "pi": return .constant(.pi)
         case "infty", "infin": return .constant(.infinity)
         case "imath": return .constant(.imaginaryUnit)

@@ -85,6 +85,9 @@ struct LatexParser {
                 } else if let name = currentCommand(), LatexParser.spacingCommands.contains(name) {
                     position += 1 + name.utf8.count
                     if name == "hspace" { _ = skipBracedRaw() }
+                } else if currentCommand() == "dollarsign", !dollarSignPrecedesAmount() {
+                    // A dollar sign after the amount or before other text marks nothing.
+                    position += 11
                 } else {
                     return
                 }
@@ -92,6 +95,16 @@ struct LatexParser {
                 return
             }
         }
+    }
+
+    /// Whether the `\dollarsign` at the cursor is followed by a number (`\$18.90`, `\$ 5`, `\$-3`).
+    func dollarSignPrecedesAmount() -> Bool {
+        var index = position + 11
+        while index < bytes.count, bytes[index] == 32 { index += 1 }
+        guard index < bytes.count else { return false }
+        let byte = bytes[index]
+        return byte.isASCIIDigit || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "\\")
+            || byte == UInt8(ascii: "{")
     }
 
     mutating func skipTrailingPunctuation() {

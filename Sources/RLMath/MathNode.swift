@@ -16,6 +16,8 @@ indirect enum MathNode: Sendable, Hashable {
     /// An angle written in degrees (`45^\circ`).
     case degrees(MathNode)
     case percent(MathNode)
+    /// An amount of money (`\$18.90`).
+    case currency(MathNode)
     /// A numeral in another base, kept as written (`2516_8`).
     case baseNumeral(digits: String, base: Int)
     case tuple([MathNode])
@@ -101,7 +103,7 @@ extension MathNode {
             if [.floor, .ceiling, .factorial, .binomial].contains(function), items.contains(where: { $0.containsVariable() }) { return true }
             return items.contains { $0.hasIntegerFunctionOfVariable(depth: depth + 1) }
         case .sum(let items), .product(let items): return items.contains { $0.hasIntegerFunctionOfVariable(depth: depth + 1) }
-        case .negation(let a), .degrees(let a), .percent(let a): return a.hasIntegerFunctionOfVariable(depth: depth + 1)
+        case .negation(let a), .degrees(let a), .percent(let a), .currency(let a): return a.hasIntegerFunctionOfVariable(depth: depth + 1)
         case .quotient(let a, let b), .power(let a, let b), .plusMinus(let a, let b):
             return a.hasIntegerFunctionOfVariable(depth: depth + 1) || b.hasIntegerFunctionOfVariable(depth: depth + 1)
         default: return false
@@ -123,6 +125,7 @@ extension MathNode {
         case .plusMinus(let a, let b): return .plusMinus(r(a), r(b))
         case .degrees(let a): return .degrees(r(a))
         case .percent(let a): return .percent(r(a))
+        case .currency(let a): return .currency(r(a))
         case .tuple(let items): return .tuple(items.map(r))
         case .set(let items): return .set(items.map(r))
         case .list(let items): return .list(items.map(r))
@@ -139,7 +142,7 @@ extension MathNode {
         case .sum(let items), .product(let items), .tuple(let items), .set(let items), .union(let items), .list(let items):
             return items.contains { $0.containsVariable(depth: depth + 1) }
         case .function(_, let items): return items.contains { $0.containsVariable(depth: depth + 1) }
-        case .negation(let a), .degrees(let a), .percent(let a): return a.containsVariable(depth: depth + 1)
+        case .negation(let a), .degrees(let a), .percent(let a), .currency(let a): return a.containsVariable(depth: depth + 1)
         case .quotient(let a, let b), .power(let a, let b), .plusMinus(let a, let b):
             return a.containsVariable(depth: depth + 1) || b.containsVariable(depth: depth + 1)
         case .interval(let a, let b, _, _): return a.containsVariable(depth: depth + 1) || b.containsVariable(depth: depth + 1)

@@ -42,6 +42,7 @@ extension MathNode {
         case .plusMinus(let a, let b): return r(a) + " ± " + operand(b)
         case .degrees(let inner): return r(inner) + "°"
         case .percent(let inner): return r(inner) + "%"
+        case .currency(let inner): return "$" + r(inner)
         case .baseNumeral(let digits, let base): return digits + "_" + String(base)
         case .tuple(let items): return "(" + joined(items, ", ") + ")"
         case .set(let items): return "{" + joined(items, ", ") + "}"

@@ -137,7 +137,7 @@ private func accepts(_ judgement: Judgement, options: EquivalenceOptions = Equiv
         Judgement("90^\\circ", "90", true), Judgement("90^\\circ", "90°", true), Judgement("90^\\circ", "\\frac{\\pi}{2}", true),
         Judgement("90^\\circ", "45^\\circ", false), Judgement("1950", "1950^\\circ C", true),
         // Percent and dollars.
-        Judgement("62.5\\%", "62.5", true), Judgement("28\\%", "28 percent", true), Judgement("28\\%", "28 pct", true),
+        Judgement("62.5\\%", "62.5", true), Judgement("\\$20", "-\\$20", false), Judgement("\\$32,\\!348", "\\$32,348", true), Judgement("28\\%", "28 percent", true), Judgement("28\\%", "28 pct", true),
         Judgement("28\\%", "28 \\%", true), Judgement("28\\%", "\\text{28 percent}", true), Judgement("0.28", "28", false),
         Judgement("1000", "1 000", true), Judgement("7425000", "7,425,000", true), Judgement("1000.0", "1,000.0", true),
         Judgement("1000.99", "1000.99€", true), Judgement("864", "864 \\text{ m}^2", true), Judgement("\\$20", "20\\%", false), Judgement("\\frac{1}{6}", "\\frac{1}{6}\\%", false),
@@ -165,9 +165,13 @@ private func accepts(_ judgement: Judgement, options: EquivalenceOptions = Equiv
     }
 
     @Test func percentAsFractionIsAnOption() {
-        let judgement = Judgement("50\\%", "0.5", true)
-        #expect(!accepts(judgement))
-        #expect(accepts(judgement, options: EquivalenceOptions(percentAsFraction: true)))
+        for judgement in [Judgement("50\\%", "0.5", true), Judgement("\\frac12", "50\\%", true)] {
+            #expect(accepts(judgement))
+            #expect(!accepts(judgement, options: EquivalenceOptions(percentAsFraction: false)))
+        }
+        // A spurious sign fails either way.
+        #expect(!accepts(Judgement("\\frac16", "\\frac16\\%", false)))
+        #expect(!accepts(Judgement("809", "809\\%", false)))
     }
 
     @Test func toleranceIsRelativeAndConfigurable() {
