@@ -18,7 +18,10 @@ extension LatexParser {
             position += 1 + name.utf8.count
             guard let content = skipBracedRaw() else { position = saved; return false }
             let word = String(decoding: content, as: UTF8.self).trimmedLowercased
-            if word.hasPrefix("(mod") || word.hasPrefix("mod ") {
+            // A remark after the answer ends it: `\text{ (mod 1000)}`, `\text{ (since } x > 0)`.
+            let remark = word.drop { $0 == "(" || $0 == " " }
+            let firstWord = String(remark.prefix { $0.isLetter })
+            if firstWord == "mod" || LatexParser.qualifierWords.contains(firstWord) || LatexParser.remarkWords.contains(firstWord) {
                 position = bytes.count
                 return true
             }
@@ -83,6 +86,9 @@ extension LatexParser {
 
     /// Words that start a qualifying clause after the answer (`\text{ for all } x`, `where b is …`).
     static let qualifierWords: Set<String> = ["where", "for", "when", "if", "since", "with", "whenever", "provided", "so"]
+
+    /// Words that start a remark in `\text{}` after the answer (`\text{ (because …)}`).
+    static let remarkWords: Set<String> = ["because", "as", "which", "note", "assuming", "given", "rounded", "approximately", "exactly"]
 
     /// Whether a qualifying clause starts here (`where b is …`, `\text{ for all } x`); it ends the answer.
     func atQualifier() -> Bool {

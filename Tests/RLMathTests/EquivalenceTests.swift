@@ -131,7 +131,7 @@ private func accepts(_ judgement: Judgement, options: EquivalenceOptions = Equiv
     @Test(arguments: [
         // Units and wrappers (but single letters are variables, never units).
         Judgement("42", "42 \\text{ cm}", true), Judgement("864 \\mbox{ inches}^2", "864", true), Judgement("5.4 \\text{ cents}", "5.4", true),
-        Judgement("15000", "15000 \\text{ kcal m}^{-2} \\text{yr}^{-1}", true), Judgement("809", "809 \\text{ (mod 1000)}", true),
+        Judgement("15000", "15000 \\text{ kcal m}^{-2} \\text{yr}^{-1}", true), Judgement("809", "809 \\text{ (mod 1000)}", true), Judgement("5", "5 \\text{ (since } x > 0)", true),
         Judgement("3e8", "3 \\times 10^8 \\mathrm{~m} / \\mathrm{s}", true), Judgement("4.5e33", "4.5\\times10^{33}\\,\\mathrm{erg\\,s^{-1}}", true), Judgement("6m", "6 \\text{ m}", false),
         // Degrees.
         Judgement("90^\\circ", "90", true), Judgement("90^\\circ", "90°", true), Judgement("90^\\circ", "\\frac{\\pi}{2}", true),
