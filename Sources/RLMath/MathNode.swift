@@ -133,6 +133,21 @@ extension MathNode {
         }
     }
 
+    /// Whether the tree takes the absolute value of something with a variable (`|x|`).
+    func hasAbsoluteValueOfVariable(depth: Int = 0) -> Bool {
+        if depth > 200 { return false }
+        switch self {
+        case .function(let function, let items):
+            if function == .absolute, items.contains(where: { $0.containsVariable() }) { return true }
+            return items.contains { $0.hasAbsoluteValueOfVariable(depth: depth + 1) }
+        case .sum(let items), .product(let items): return items.contains { $0.hasAbsoluteValueOfVariable(depth: depth + 1) }
+        case .negation(let a), .degrees(let a), .percent(let a), .currency(let a): return a.hasAbsoluteValueOfVariable(depth: depth + 1)
+        case .quotient(let a, let b), .power(let a, let b), .plusMinus(let a, let b):
+            return a.hasAbsoluteValueOfVariable(depth: depth + 1) || b.hasAbsoluteValueOfVariable(depth: depth + 1)
+        default: return false
+        }
+    }
+
     /// Whether any variable occurs in the tree (bounded by `depth`).
     func containsVariable(depth: Int = 0) -> Bool {
         if depth > 200 { return true }

@@ -78,7 +78,7 @@ private func accepts(_ judgement: Judgement, options: EquivalenceOptions = Equiv
         Judgement("5!", "120", true), Judgement("\\binom{10}{2}", "45", true), Judgement("{10 \\choose 3}", "120", true),
         Judgement("\\min(3, 5)", "3", true), Judgement("\\max(3, 5, 4)", "4", false), Judgement("\\gcd(12, 18)", "6", true),
         Judgement("\\operatorname{lcm}(4,6)", "12", true), Judgement("\\left\\{\\lambda \\colon \\lambda \\geq \\frac{1}{N}\\right\\}", "[\\frac1N, \\infty)", true),
-        Judgement("|-3|", "3", true), Judgement("\\lfloor 2.5 \\rfloor", "2", true), Judgement("\\lceil 2.1 \\rceil", "3", true),
+        Judgement("|-3|", "3", true), Judgement("|x|", "x", false), Judgement("|x|", "\\sqrt{x^2}", true), Judgement("\\lfloor 2.5 \\rfloor", "2", true), Judgement("\\lceil 2.1 \\rceil", "3", true),
         Judgement("\\cot x", "\\frac{\\cos x}{\\sin x}", true), Judgement("\\cot x", "\\tan x", false),
         Judgement("\\sqrt{4 \\pi G \\rho_{0} r_{0}^{2}}", "2 r_0 \\sqrt{\\pi G \\rho_0}", true),
         Judgement("\\frac{17}{50}", "{17 \\over 50}", true), Judgement("np.arcsin(10/13)", "\\arcsin{\\frac{10}{13}}", true),
