@@ -47,6 +47,10 @@ public enum AnswerExtractor {
             guard !trimmed.isEmpty, trimmed.count <= maximumAnswerLength else { return false }
             return body(ExtractedAnswer(text: String(decoding: trimmed, as: UTF8.self), source: source))
         }
+        // A "final answer is …" statement after the last box restates the answer last (lighteval gives the
+        // template line the same priority as boxes, right-most first).
+        if let lastBox = scanner.boxStarts().last, let end = scanner.phraseAnchorEnds(downTo: lastBox).final,
+           scanner.mathFollows(end), offer(scanner.answerAfter(end), .finalAnswerPhrase) { return }
         if offer(scanner.lastBoxedAnswer(), .boxed) { return }
         if let tag = scanner.lastAnswerTagContent() {
             let inner = CompletionScanner(bytes: Array(tag))

@@ -20,7 +20,7 @@ struct CompletionScanner {
     }
 
     /// Start offsets of every `\boxed` / `\fbox` command.
-    private func boxStarts() -> [Int] {
+    func boxStarts() -> [Int] {
         var starts: [Int] = []
         var index = 0
         while index < bytes.count {
@@ -162,12 +162,12 @@ struct CompletionScanner {
 
     /// End offsets of the right-most "final answer is/:" and the right-most "answer is/:" anchors,
     /// found in one backward pass.
-    func phraseAnchorEnds() -> (final: Int?, plain: Int?) {
+    func phraseAnchorEnds(downTo minimum: Int = 0) -> (final: Int?, plain: Int?) {
         let word = Array("answer".utf8)
         var final: Int?
         var plain: Int?
         var index = bytes.count - word.count
-        while index >= 0 && (final == nil || plain == nil) {
+        while index >= minimum && (final == nil || plain == nil) {
             if bytes[index] | 0x20 == UInt8(ascii: "a"), matches(word, at: index, caseInsensitive: true),
                let end = anchorEnd(afterWordEndingAt: index + word.count) {
                 if plain == nil { plain = end }
@@ -196,6 +196,15 @@ struct CompletionScanner {
         let anchors = phraseAnchorEnds()
         guard let end = finalOnly ? anchors.final : anchors.plain else { return nil }
         return answerAfter(end)
+    }
+
+    /// Whether math (not prose) follows an anchor: `$…`, `\(…`, a digit or a sign.
+    func mathFollows(_ start: Int) -> Bool {
+        var index = start
+        while index < bytes.count, bytes[index].isASCIISpace || bytes[index] == UInt8(ascii: ":") || bytes[index] == UInt8(ascii: "*") { index += 1 }
+        guard index < bytes.count else { return false }
+        let byte = bytes[index]
+        return byte == UInt8(ascii: "$") || byte == UInt8(ascii: "\\") || byte.isASCIIDigit || byte == UInt8(ascii: "-")
     }
 
     /// The math or text right after an anchor phrase.

@@ -44,6 +44,8 @@ struct ExtractionCase: Sendable, CustomTestStringConvertible {
         ExtractionCase("<answer> The area is 25 square units </answer>", "25"),
         ExtractionCase("Final Answer: Jane started growing Sphere 3 hours ago. I hope it is correct.", "3"),
         ExtractionCase("The answer is Evelyn.", "\\text{Evelyn}"),
+        ExtractionCase("so \\boxed{12}. Wait, I erred. Final Answer: The final answer is $13$. I hope it is correct.", "13"),
+        ExtractionCase("\\boxed{5}. The final answer is therefore correct.", "5"),
         ExtractionCase("The answer is 2x + 3", "3 + 2x"),
         ExtractionCase("Final Answer: The volume of $ABCDEFGH$ is 120. I hope it is correct.", "120"),
         ExtractionCase("Final Answer: The smallest value of $N$ is $14{,}916$.", "14916"),
