@@ -49,9 +49,10 @@ public enum AnswerExtractor {
         }
         // A "final answer is …" statement after the last box restates the answer last (lighteval gives the
         // template line the same priority as boxes, right-most first).
-        if let lastBox = scanner.boxStarts().last, let end = scanner.phraseAnchorEnds(downTo: lastBox).final,
+        let boxStarts = scanner.boxStarts()
+        if let lastBox = boxStarts.last, let end = scanner.phraseAnchorEnds(downTo: lastBox).final,
            scanner.mathFollows(end), offer(scanner.answerAfter(end), .finalAnswerPhrase) { return }
-        if offer(scanner.lastBoxedAnswer(), .boxed) { return }
+        if offer(scanner.lastBoxedAnswer(boxStarts: boxStarts), .boxed) { return }
         if let tag = scanner.lastAnswerTagContent() {
             let inner = CompletionScanner(bytes: Array(tag))
             // Prose inside the tag ("The area is 25 square units") gives the part after its last " is ".

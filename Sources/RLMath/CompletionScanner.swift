@@ -113,8 +113,8 @@ struct CompletionScanner {
     }
 
     /// The last non-negated box; adjacent boxes before it are joined into one list.
-    func lastBoxedAnswer() -> ArraySlice<UInt8>? {
-        let starts = boxStarts()
+    func lastBoxedAnswer(boxStarts known: [Int]? = nil) -> ArraySlice<UInt8>? {
+        let starts = known ?? boxStarts()
         var tried = 0
         var chosen: Box?
         var chosenIndex = 0
