@@ -11,6 +11,12 @@ let package = Package(
         .package(name: "swift-rl-reasoning", path: ".."),
     ],
     targets: [
+        // Answer-checker throughput and latency (peer: peer/mathverify_peer.py).
+        .executableTarget(
+            name: "math-bench",
+            dependencies: [.product(name: "RLMath", package: "swift-rl-reasoning")],
+            path: "Sources/math-bench"
+        ),
         // Tokenizer encode throughput on the eval problems (peer: peer/tokenizer_peer.py).
         .executableTarget(
             name: "tokenizer-bench",

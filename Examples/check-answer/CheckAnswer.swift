@@ -1,6 +1,11 @@
 import ArgumentParser
 import FoundationEssentials
 import RLMath
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Checks model answers against gold answers with RLMath.
 @main
@@ -64,6 +69,7 @@ struct CheckAnswer: ParsableCommand {
                 output = "{\"error\": \(jsonString("malformed input line: expected a JSON object with string fields gold and answer"))}"
             }
             print(output)
+            fflush(nil)  // one answer per line as it is ready, for callers that talk over a pipe
         }
     }
 }

@@ -30,33 +30,44 @@ public enum AnswerExtractor {
     /// "final answer is …", "answer: …", and in `.eval` mode the last display math,
     /// inline math and number.
     public static func candidates(in completion: String, mode: VerificationMode) -> [ExtractedAnswer] {
+        var results: [ExtractedAnswer] = []
+        forEachCandidate(in: completion, mode: mode) { results.append($0); return false }
+        return results
+    }
+
+    /// Calls `body` with each candidate in priority order until it returns true; later
+    /// (more expensive) searches are skipped once a candidate is accepted.
+    static func forEachCandidate(in completion: String, mode: VerificationMode, _ body: (ExtractedAnswer) -> Bool) {
         var utf8 = Array(completion.utf8)
         if utf8.count > searchWindow { utf8 = Array(utf8[(utf8.count - searchWindow)...]) }
         let scanner = CompletionScanner(bytes: utf8)
-        var results: [ExtractedAnswer] = []
-        func add(_ bytes: ArraySlice<UInt8>?, _ source: ExtractedAnswer.Source) {
-            guard let bytes else { return }
+        func offer(_ bytes: ArraySlice<UInt8>?, _ source: ExtractedAnswer.Source) -> Bool {
+            guard let bytes else { return false }
             let trimmed = CompletionScanner.trimAnswer(bytes)
-            guard !trimmed.isEmpty, trimmed.count <= maximumAnswerLength else { return }
-            results.append(ExtractedAnswer(text: String(decoding: trimmed, as: UTF8.self), source: source))
+            guard !trimmed.isEmpty, trimmed.count <= maximumAnswerLength else { return false }
+            return body(ExtractedAnswer(text: String(decoding: trimmed, as: UTF8.self), source: source))
         }
-        add(scanner.lastBoxedAnswer(), .boxed)
+        // A "final answer is …" statement after the last box restates the answer last (lighteval gives the
+        // template line the same priority as boxes, right-most first).
+        let boxStarts = scanner.boxStarts()
+        if let lastBox = boxStarts.last, let end = scanner.phraseAnchorEnds(downTo: lastBox).final,
+           scanner.mathFollows(end), offer(scanner.answerAfter(end), .finalAnswerPhrase) { return }
+        if offer(scanner.lastBoxedAnswer(boxStarts: boxStarts), .boxed) { return }
         if let tag = scanner.lastAnswerTagContent() {
             let inner = CompletionScanner(bytes: Array(tag))
-            if let phrase = inner.lastPhraseAnswer(finalOnly: false) {
-                add(phrase, .answerTag)
-            } else {
-                add(tag, .answerTag)
-            }
+            // Prose inside the tag ("The area is 25 square units") gives the part after its last " is ".
+            let isProse = !tag.contains(UInt8(ascii: "\\")) && !tag.contains(UInt8(ascii: "$"))
+            let content = inner.lastPhraseAnswer(finalOnly: false) ?? (isProse ? inner.answerAfter(0) : nil) ?? tag
+            if offer(content, .answerTag) { return }
         }
-        add(scanner.lastPhraseAnswer(finalOnly: true), .finalAnswerPhrase)
-        add(scanner.lastPhraseAnswer(finalOnly: false), .answerPhrase)
-        if mode == .eval {
-            add(scanner.lastDisplayMath(), .displayMath)
-            add(scanner.lastInlineMath(), .inlineMath)
-            add(scanner.lastNumber(), .lastNumber)
-        }
-        return results
+        let anchors = scanner.phraseAnchorEnds()
+        if let end = anchors.final, offer(scanner.answerAfter(end), .finalAnswerPhrase) { return }
+        if let end = anchors.plain, end != anchors.final, offer(scanner.answerAfter(end), .answerPhrase) { return }
+        guard mode == .eval else { return }
+        if offer(scanner.lastAnswerWordWithMath(), .answerPhrase) { return }
+        if offer(scanner.lastDisplayMath(), .displayMath) { return }
+        if offer(scanner.lastInlineMath(), .inlineMath) { return }
+        _ = offer(scanner.lastNumber(), .lastNumber)
     }
 
     /// The gold answer text: the last box of a worked solution, else the string itself.

@@ -15,10 +15,12 @@ struct CompletionScanner {
         var contentEnd: Int
         /// Index after the closing brace.
         var end: Int
+        /// Braces left open inside a truncated box (closed again when its content is taken).
+        var unclosedBraces = 0
     }
 
     /// Start offsets of every `\boxed` / `\fbox` command.
-    private func boxStarts() -> [Int] {
+    func boxStarts() -> [Int] {
         var starts: [Int] = []
         var index = 0
         while index < bytes.count {
@@ -60,7 +62,9 @@ struct CompletionScanner {
         }
         // Truncated: keep the visible content when it is short and on one line.
         let tail = bytes[contentStart...]
-        if tail.count <= 200, !tail.contains(10) { return Box(start: start, contentStart: contentStart, contentEnd: bytes.count, end: bytes.count) }
+        if tail.count <= 200, !tail.contains(10) {
+            return Box(start: start, contentStart: contentStart, contentEnd: bytes.count, end: bytes.count, unclosedBraces: level - 1)
+        }
         return nil
     }
 
@@ -79,8 +83,8 @@ struct CompletionScanner {
     /// Whether only separators lie between two boxes (`\boxed{1}, \boxed{2}`, `$\boxed{1}$ and $\boxed{2}$`).
     private func onlySeparators(from start: Int, to end: Int) -> Bool {
         if end - start > 40 { return false }
-        var text = bytes[start..<end].map { $0 | 0x20 }
-        for word in ["\\text{", "\\quad", "\\qquad", "and", "\\(", "\\)"] {
+        var text = bytes[start..<end].map { $0.isASCIILetter ? $0 | 0x20 : $0 }
+        for word in ["\\text{", "\\quad", "\\qquad", "and", "\\(", "\\)", "\\,", "\\ "] {
             let pattern = Array(word.utf8)
             var index = 0
             while index + pattern.count <= text.count {
@@ -91,12 +95,26 @@ struct CompletionScanner {
                 }
             }
         }
+        // Names of the boxed values: `x = \boxed{1}, y = \boxed{2}`.
+        var index = 0
+        while index < text.count {
+            if text[index].isASCIILetter, index == 0 || !text[index - 1].isASCIILetter {
+                var next = index + 1
+                if next < text.count, text[next] == UInt8(ascii: "_") { next += 2 }
+                while next < text.count, text[next] == 32 { next += 1 }
+                if next < text.count, text[next] == UInt8(ascii: "="), next + 1 >= text.count || !text[index + 1].isASCIILetter {
+                    text.removeSubrange(index...next)
+                    continue
+                }
+            }
+            index += 1
+        }
         return text.allSatisfy { $0.isASCIISpace || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: ";") || $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: "}") || $0 == UInt8(ascii: "&") }
     }
 
     /// The last non-negated box; adjacent boxes before it are joined into one list.
-    func lastBoxedAnswer() -> ArraySlice<UInt8>? {
-        let starts = boxStarts()
+    func lastBoxedAnswer(boxStarts known: [Int]? = nil) -> ArraySlice<UInt8>? {
+        let starts = known ?? boxStarts()
         var tried = 0
         var chosen: Box?
         var chosenIndex = 0
@@ -117,7 +135,13 @@ struct CompletionScanner {
             parts.insert(previous, at: 0)
             index -= 1
         }
-        if parts.count == 1 { return bytes[last.contentStart..<last.contentEnd] }
+        if parts.count == 1 {
+            if last.unclosedBraces > 0 {
+                let closed = Array(bytes[last.contentStart..<last.contentEnd]) + [UInt8](repeating: UInt8(ascii: "}"), count: min(last.unclosedBraces, 16))
+                return closed[...]
+            }
+            return bytes[last.contentStart..<last.contentEnd]
+        }
         var joined: [UInt8] = []
         for (offset, part) in parts.enumerated() {
             if offset > 0 { joined.append(contentsOf: Array(", ".utf8)) }
@@ -136,23 +160,55 @@ struct CompletionScanner {
         return bytes[start..<close]
     }
 
-    /// The answer after the right-most "final answer is/:" (or "answer is/:" when `finalOnly` is false).
-    func lastPhraseAnswer(finalOnly: Bool) -> ArraySlice<UInt8>? {
-        let anchors = finalOnly
-            ? ["final answer is", "final answer:", "final answer :"]
-            : ["answer is", "answer:", "answer :", "answer**:", "answer:**"]
-        var best: (Int, Int)?
-        for anchor in anchors {
-            if let index = lastIndex(of: anchor, caseInsensitive: true), index >= (best?.0 ?? -1) {
-                best = (index, index + anchor.utf8.count)
+    /// End offsets of the right-most "final answer is/:" and the right-most "answer is/:" anchors,
+    /// found in one backward pass.
+    func phraseAnchorEnds(downTo minimum: Int = 0) -> (final: Int?, plain: Int?) {
+        let word = Array("answer".utf8)
+        var final: Int?
+        var plain: Int?
+        var index = bytes.count - word.count
+        while index >= minimum && (final == nil || plain == nil) {
+            if bytes[index] | 0x20 == UInt8(ascii: "a"), matches(word, at: index, caseInsensitive: true),
+               let end = anchorEnd(afterWordEndingAt: index + word.count) {
+                if plain == nil { plain = end }
+                if final == nil, matches(Array("final ".utf8), at: index - 6, caseInsensitive: true) { final = end }
+            }
+            index -= 1
+        }
+        return (final, plain)
+    }
+
+    /// After "answer": " is", ":", " :", "**:", ":**" complete an anchor.
+    private func anchorEnd(afterWordEndingAt start: Int) -> Int? {
+        for suffix in [" is", ":", " :", "**:", ":**"] {
+            let pattern = Array(suffix.utf8)
+            if matches(pattern, at: start, caseInsensitive: true) {
+                let end = start + pattern.count
+                if suffix == " is", end < bytes.count, bytes[end].isASCIILetter { return nil }
+                return end
             }
         }
-        guard let (_, end) = best else { return nil }
+        return nil
+    }
+
+    /// The answer after the right-most "final answer is/:" (or "answer is/:" when `finalOnly` is false).
+    func lastPhraseAnswer(finalOnly: Bool) -> ArraySlice<UInt8>? {
+        let anchors = phraseAnchorEnds()
+        guard let end = finalOnly ? anchors.final : anchors.plain else { return nil }
         return answerAfter(end)
     }
 
+    /// Whether math (not prose) follows an anchor: `$…`, `\(…`, a digit or a sign.
+    func mathFollows(_ start: Int) -> Bool {
+        var index = start
+        while index < bytes.count, bytes[index].isASCIISpace || bytes[index] == UInt8(ascii: ":") || bytes[index] == UInt8(ascii: "*") { index += 1 }
+        guard index < bytes.count else { return false }
+        let byte = bytes[index]
+        return byte == UInt8(ascii: "$") || byte == UInt8(ascii: "\\") || byte.isASCIIDigit || byte == UInt8(ascii: "-")
+    }
+
     /// The math or text right after an anchor phrase.
-    private func answerAfter(_ start: Int) -> ArraySlice<UInt8>? {
+    func answerAfter(_ start: Int) -> ArraySlice<UInt8>? {
         var index = start
         while index < bytes.count, bytes[index].isASCIISpace || bytes[index] == UInt8(ascii: ":") || bytes[index] == UInt8(ascii: "*") { index += 1 }
         guard index < bytes.count else { return nil }
@@ -175,14 +231,27 @@ struct CompletionScanner {
             let close = firstIndex(of: "\\]", from: index + 2) ?? bytes.count
             return bytes[(index + 2)..<close]
         }
-        // Plain text: up to the end of the line or sentence.
+        // Plain text: up to the end of the line or sentence; in a sentence ("The volume of $V$ is 120")
+        // the answer follows the last " is ".
         var end = index
+        var afterLastIs: Int?
         while end < bytes.count, bytes[end] != 10 {
             if bytes[end] == UInt8(ascii: "."), end + 1 >= bytes.count || bytes[end + 1].isASCIISpace { break }
             if bytes[end] == UInt8(ascii: "<") { break }
+            if matches(Array(" is ".utf8), at: end, caseInsensitive: true) { afterLastIs = end + 4 }
             end += 1
         }
-        return bytes[index..<end]
+        var start = afterLastIs ?? index
+        // A sentence ("Jane started growing Sphere 3 hours ago"): the answer starts at its first number or math.
+        var wordEnd = start
+        while wordEnd < end, bytes[wordEnd].isASCIILetter { wordEnd += 1 }
+        let firstWord = String(decoding: bytes[start..<wordEnd], as: UTF8.self).lowercased()
+        if wordEnd - start >= 3, !CompletionScanner.mathWords.contains(firstWord),
+           let math = bytes[start..<end].firstIndex(where: { $0.isASCIIDigit || $0 == UInt8(ascii: "$") || $0 == UInt8(ascii: "\\") }),
+           !containsHedge(bytes[start..<math]) {
+            start = math
+        }
+        return bytes[start..<end]
     }
 
     /// The next `$` that is not written `\$`, or the end.
@@ -195,6 +264,24 @@ struct CompletionScanner {
         }
         return bytes.count
     }
+
+    /// Words that make the number after them a guess or a negation ("probably 12", "not 3").
+    private static let hedges: Set<String> = [
+        "probably", "maybe", "likely", "perhaps", "possibly", "not", "either", "between", "around", "roughly",
+        "approximately", "about", "unclear", "unknown", "guess", "neither", "nor",
+    ]
+
+    private func containsHedge(_ text: ArraySlice<UInt8>) -> Bool {
+        text.split(whereSeparator: { !$0.isASCIILetter }).contains {
+            CompletionScanner.hedges.contains(String(decoding: $0, as: UTF8.self).lowercased())
+        }
+    }
+
+    /// Words that can begin a plain-text math answer.
+    private static let mathWords: Set<String> = [
+        "sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "arcsin", "arccos", "arctan", "infinity", "inf",
+        "infty", "pi", "frac", "even", "odd", "true", "false", "yes", "none", "all",
+    ]
 
     // MARK: Fallbacks (eval mode)
 
@@ -211,8 +298,32 @@ struct CompletionScanner {
         return nil
     }
 
+    /// The last "answer" directly followed by math (`Answer $ 9 $`, `answer \( 10 \)`).
+    func lastAnswerWordWithMath() -> ArraySlice<UInt8>? {
+        var limit = bytes.count
+        while let index = lastIndex(of: "answer", caseInsensitive: true, before: limit) {
+            var next = index + 6
+            while next < bytes.count, bytes[next] == 32 { next += 1 }
+            if next < bytes.count, bytes[next] == UInt8(ascii: "$") || bytes.hasPrefix(Array("\\(".utf8), at: next) || bytes.hasPrefix(Array("\\[".utf8), at: next) {
+                return answerAfter(next)
+            }
+            limit = index + 5
+        }
+        return nil
+    }
+
+    /// The `$` before `limit` that is not written `\$`.
+    private func lastUnescapedDollar(before limit: Int) -> Int? {
+        var index = limit - 1
+        while index >= 0 {
+            if bytes[index] == UInt8(ascii: "$"), index == 0 || bytes[index - 1] != UInt8(ascii: "\\") { return index }
+            index -= 1
+        }
+        return nil
+    }
+
     func lastInlineMath() -> ArraySlice<UInt8>? {
-        if let close = lastIndex(of: "$"), close >= 1, let open = lastIndex(of: "$", before: close) {
+        if let close = lastUnescapedDollar(before: bytes.count), close >= 1, let open = lastUnescapedDollar(before: close) {
             return bytes[(open + 1)..<close]
         }
         if let close = lastIndex(of: "\\)"), let open = lastIndex(of: "\\(", before: close) {
@@ -221,14 +332,30 @@ struct CompletionScanner {
         return nil
     }
 
+    /// The last number in the text that is not glued to a word (`AZYUK2A` holds none).
     func lastNumber() -> ArraySlice<UInt8>? {
         var end = bytes.count - 1
-        while end >= 0, !bytes[end].isASCIIDigit { end -= 1 }
-        guard end >= 0 else { return nil }
-        var start = end
-        while start > 0, bytes[start - 1].isASCIIDigit || bytes[start - 1] == UInt8(ascii: ".") || bytes[start - 1] == UInt8(ascii: "/") { start -= 1 }
-        if start > 0, bytes[start - 1] == UInt8(ascii: "-") { start -= 1 }
-        return bytes[start...end]
+        while end >= 0 {
+            while end >= 0, !bytes[end].isASCIIDigit { end -= 1 }
+            guard end >= 0 else { return nil }
+            var start = end
+            while start > 0 {
+                let byte = bytes[start - 1]
+                // Thousands separators: a comma or space between digit groups of three.
+                let isGroupSeparator = (byte == UInt8(ascii: ",") || byte == 32) && start + 2 < bytes.count && start >= 2
+                    && bytes[start].isASCIIDigit && bytes[start + 1].isASCIIDigit && bytes[start + 2].isASCIIDigit
+                    && (start + 3 >= bytes.count || !bytes[start + 3].isASCIIDigit) && bytes[start - 2].isASCIIDigit
+                guard byte.isASCIIDigit || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/") || isGroupSeparator else { break }
+                start -= 1
+            }
+            if start > 0, bytes[start - 1].isASCIILetter {
+                end = start - 1
+                continue
+            }
+            if start > 0, bytes[start - 1] == UInt8(ascii: "-") { start -= 1 }
+            return bytes[start...end]
+        }
+        return nil
     }
 
     // MARK: Trimming

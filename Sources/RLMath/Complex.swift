@@ -73,7 +73,8 @@ struct Complex: Sendable, Hashable {
 
     /// Real root of odd degree for negative reals (`\sqrt[3]{-8} = -2`), principal root otherwise.
     func root(_ degree: Double) -> Complex {
-        if imaginary == 0 && real < 0 && degree == degree.rounded() && Int(degree) % 2 == 1 {
+        if imaginary == 0 && real < 0 && degree == degree.rounded() && Swift.abs(degree) < 1e15
+            && Int64(degree) % 2 != 0 {
             return Complex(-pow(-real, 1 / degree))
         }
         return power(Complex(1 / degree))

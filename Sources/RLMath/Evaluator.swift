@@ -84,7 +84,7 @@ struct Evaluator {
             return power(x, y)
         case .function(let function, let arguments):
             return apply(function, arguments, depth: depth)
-        case .degrees(let inner):
+        case .degrees(let inner), .currency(let inner):
             return evaluate(inner, depth: depth + 1)
         case .percent(let inner):
             guard let value = evaluate(inner, depth: depth + 1) else { return nil }
@@ -135,6 +135,9 @@ struct Evaluator {
 
     private mutating func apply(_ function: MathFunction, _ arguments: [MathNode], depth: Int) -> ScalarValue? {
         guard let firstNode = arguments.first else { return nil }
+        if [.minimum, .maximum, .gcd, .lcm].contains(function) {
+            return applyToAll(function, arguments, depth: depth)
+        }
         // Trigonometric arguments written in degrees are converted to radians.
         if case .degrees(let inner) = firstNode, [.sin, .cos, .tan, .cot, .sec, .csc].contains(function) {
             guard let degrees = evaluate(inner, depth: depth + 1) else { return nil }
@@ -208,6 +211,42 @@ struct Evaluator {
             return .approximate(Complex(function == .floor ? z.real.rounded(.down) : z.real.rounded(.up)))
         default:
             return applyApproximate(function, first.complex, second?.complex)
+        }
+    }
+
+    /// min, max (on reals) and gcd, lcm (on exact integers) of all arguments.
+    private mutating func applyToAll(_ function: MathFunction, _ arguments: [MathNode], depth: Int) -> ScalarValue? {
+        var values: [ScalarValue] = []
+        for argument in arguments.prefix(64) {
+            guard let value = evaluate(argument, depth: depth + 1) else { return nil }
+            values.append(value)
+        }
+        switch function {
+        case .gcd, .lcm:
+            var result: BigInt?
+            for value in values {
+                guard case .exact(let r) = value, r.isInteger else { return nil }
+                let n = r.numerator.absoluteValue
+                guard let current = result else { result = n; continue }
+                let divisor = BigInt.gcd(current, n)
+                if function == .gcd {
+                    result = divisor
+                } else {
+                    guard !divisor.isZero, let quotient = (current * n).quotientAndRemainder(dividingBy: divisor)?.quotient,
+                          quotient.bitWidth <= Exact.maximumBits else { return nil }
+                    result = quotient
+                }
+            }
+            return result.map { .exact(Rational($0)) }
+        default:
+            var best: ScalarValue?
+            for value in values {
+                guard value.complex.isReal else { return nil }
+                guard let current = best else { best = value; continue }
+                let isLess = value.complex.real < current.complex.real
+                if isLess == (function == .minimum) { best = value }
+            }
+            return best
         }
     }
 

@@ -8,6 +8,7 @@ enum LatexNormalizer {
         ("·", "\\cdot "), ("√", "\\sqrt "), ("≤", "\\le "), ("≥", "\\ge "), ("≠", "\\ne "),
         ("±", "\\pm "), ("∪", "\\cup "), ("∈", "\\in "), ("÷", "\\div "), ("–", "-"),
         ("\u{00A0}", " "), ("θ", "\\theta "), ("α", "\\alpha "), ("β", "\\beta "),
+        ("²", "^2 "), ("³", "^3 "), ("€", ""), ("£", ""), ("¥", ""), ("′", "'"), ("ℝ", "\\mathbb{R}"),
     ].map { (Array($0.0.utf8), Array($0.1.utf8)) }
 
     static func normalize(_ input: some Collection<UInt8>) -> [UInt8] {
@@ -32,11 +33,20 @@ enum LatexNormalizer {
                 index += 1
             case UInt8(ascii: "*") where index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "*"):
                 index += 2
+            case UInt8(ascii: "{") where index + 2 < bytes.count && (bytes[index + 1] == UInt8(ascii: "-") || bytes[index + 1] == UInt8(ascii: "+")) && bytes[index + 2] == UInt8(ascii: "}"):
+                // `{-}13.5`: a sign in braces.
+                output.append(bytes[index + 1])
+                index += 3
             case UInt8(ascii: "n") where bytes.hasPrefix(Array("np.".utf8), at: index) && !isLetter(before: index, in: bytes):
                 index += 3
             case UInt8(ascii: "\\"):
                 if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "$") {
+                    // `\$` marks an amount of money (kept, unlike math-mode `$`).
+                    output.append(contentsOf: Array("\\dollarsign ".utf8))
                     index += 2
+                } else if bytes.hasPrefix(Array("\\textdollar".utf8), at: index) {
+                    output.append(contentsOf: Array("\\dollarsign ".utf8))
+                    index += 11
                 } else if bytes.hasPrefix(Array("\\left".utf8), at: index), !isLetter(at: index + 5, in: bytes) {
                     index += 5
                     if index < bytes.count, bytes[index] == UInt8(ascii: ".") { index += 1 }

@@ -42,16 +42,21 @@ public struct MathVerifier: Sendable {
             return Verdict(isCorrect: false, extractedAnswer: extracted, parsedGold: nil, parsedAnswer: nil, reason: .goldUnparseable)
         }
         let renderedGold = goldNode.rendered(depth: 0)
-        let candidates = AnswerExtractor.candidates(in: completion, mode: mode)
-        guard let firstCandidate = candidates.first else {
+        var firstCandidate: String?
+        var verdict: Verdict?
+        AnswerExtractor.forEachCandidate(in: completion, mode: mode) { candidate in
+            if firstCandidate == nil { firstCandidate = candidate.text }
+            let prose = candidate.source != .boxed && !candidate.text.utf8.contains(UInt8(ascii: "\\"))
+            guard let answerNode = LatexParser.parse(candidate.text.utf8, prose: prose) else { return false }
+            let correct = Comparer(options: options).equal(gold: goldNode, answer: answerNode)
+            verdict = Verdict(isCorrect: correct, extractedAnswer: candidate.text, parsedGold: renderedGold,
+                              parsedAnswer: answerNode.rendered(depth: 0), reason: correct ? nil : .notEquivalent)
+            return true
+        }
+        if let verdict { return verdict }
+        guard let firstCandidate else {
             return Verdict(isCorrect: false, extractedAnswer: nil, parsedGold: renderedGold, parsedAnswer: nil, reason: .noAnswerFound)
         }
-        for candidate in candidates {
-            guard let answerNode = LatexParser.parse(candidate.text.utf8) else { continue }
-            let correct = Comparer(options: options).equal(gold: goldNode, answer: answerNode)
-            return Verdict(isCorrect: correct, extractedAnswer: candidate.text, parsedGold: renderedGold,
-                           parsedAnswer: answerNode.rendered(depth: 0), reason: correct ? nil : .notEquivalent)
-        }
-        return Verdict(isCorrect: false, extractedAnswer: firstCandidate.text, parsedGold: renderedGold, parsedAnswer: nil, reason: .answerUnparseable)
+        return Verdict(isCorrect: false, extractedAnswer: firstCandidate, parsedGold: renderedGold, parsedAnswer: nil, reason: .answerUnparseable)
     }
 }

@@ -97,6 +97,8 @@ struct Rational: Sendable, Hashable, CustomStringConvertible {
 
     static func - (lhs: Rational, rhs: Rational) -> Rational { lhs + (-rhs) }
 
+    static func < (lhs: Rational, rhs: Rational) -> Bool { (lhs - rhs).isNegative }
+
     static func * (lhs: Rational, rhs: Rational) -> Rational {
         if lhs.isInteger && rhs.isInteger { return Rational(lhs.numerator * rhs.numerator) }
         return Rational(numerator: lhs.numerator * rhs.numerator, denominator: lhs.denominator * rhs.denominator) ?? .zero
@@ -106,8 +108,6 @@ struct Rational: Sendable, Hashable, CustomStringConvertible {
     func divided(by other: Rational) -> Rational? {
         Rational(numerator: numerator * other.denominator, denominator: denominator * other.numerator)
     }
-
-    var reciprocal: Rational? { Rational(numerator: denominator, denominator: numerator) }
 
     /// The exact square root when numerator and denominator are perfect squares.
     var exactSquareRoot: Rational? {

@@ -24,6 +24,21 @@ import RLMath
         #expect(verdict.isCorrect == devCase.expected)
     }
 
+    /// The verifier is a value type without shared state: concurrent calls agree with serial ones.
+    @Test func concurrentVerificationMatchesSerial() async {
+        let verifier = MathVerifier()
+        let serial = Self.cases.map { verifier.verify(gold: $0.gold, completion: $0.answer).isCorrect }
+        let concurrent = await withTaskGroup(of: (Int, Bool).self) { group in
+            for (index, devCase) in Self.cases.enumerated() {
+                group.addTask { (index, verifier.verify(gold: devCase.gold, completion: devCase.answer).isCorrect) }
+            }
+            var results = [Bool](repeating: false, count: Self.cases.count)
+            for await (index, verdict) in group { results[index] = verdict }
+            return results
+        }
+        #expect(concurrent == serial)
+    }
+
     @Test func beatsMathVerifyOnTheCasesItGetsWrong() {
         let disagreements = Self.cases.filter { $0.mathverify_openrs != $0.expected }
         #expect(disagreements.count == 21)

@@ -44,7 +44,7 @@ import RLMath
     /// rows belong to a different problem or round differently. These are not reformatted equivalents
     /// (checked by hand: different numbers, or an added integration constant); those rows are skipped.
     static let differentAlternatives: Set<String> = [
-        "minerva-17", "minerva-20", "minerva-57", "minerva-68", "minerva-74", "minerva-75", "minerva-76",
+        "minerva-17", "minerva-20", "minerva-57", "minerva-61", "minerva-68", "minerva-74", "minerva-75", "minerva-76",
         "minerva-81", "minerva-87", "minerva-93", "minerva-101", "minerva-104", "minerva-110", "minerva-112",
         "minerva-114", "minerva-118", "minerva-126", "minerva-129", "minerva-134", "minerva-139", "minerva-145",
         "minerva-149", "minerva-151", "minerva-154", "minerva-155", "minerva-162", "minerva-165", "minerva-167",

@@ -37,6 +37,20 @@ struct ExtractionCase: Sendable, CustomTestStringConvertible {
         ExtractionCase("We get 3, then 4, and finally 5.", nil),
         ExtractionCase("the value is $x = 12$", nil),
         ExtractionCase("Truncated at the very end: \\boxed{42", "42"),
+        ExtractionCase("Truncated inside a fraction: \\boxed{\\frac{1}{2", "\\frac12"),
+        ExtractionCase("so $x = \\boxed{1}$ and $y = \\boxed{2}$.", "(1,2)"),
+        ExtractionCase("we get \\boxed{1} and then we check \\boxed{2}", "2"),
+        ExtractionCase("The answer is 12 apples.", "12"),
+        ExtractionCase("<answer> The area is 25 square units </answer>", "25"),
+        ExtractionCase("Final Answer: Jane started growing Sphere 3 hours ago. I hope it is correct.", "3"),
+        ExtractionCase("The answer is Evelyn.", "\\text{Evelyn}"),
+        ExtractionCase("so \\boxed{12}. Wait, I erred. Final Answer: The final answer is $13$. I hope it is correct.", "13"),
+        ExtractionCase("\\boxed{5}. The final answer is therefore correct.", "5"),
+        ExtractionCase("The answer is 2x + 3", "3 + 2x"),
+        ExtractionCase("Final Answer: The volume of $ABCDEFGH$ is 120. I hope it is correct.", "120"),
+        ExtractionCase("Final Answer: The smallest value of $N$ is $14{,}916$.", "14916"),
+        ExtractionCase("The final answer is 12,000,023. I hope it is correct.", "12000023"),
+        ExtractionCase("the answer is \\boxed{\\text{C}}", "\\text{(C)}"),
     ]
 
     @Test(arguments: rewardCases)
@@ -56,6 +70,20 @@ struct ExtractionCase: Sendable, CustomTestStringConvertible {
         #expect(MathVerifier().verify(gold: "12", completion: rambling, mode: .eval).isCorrect)
         #expect(MathVerifier().verify(gold: "5", completion: "so we get 3 and finally 5", mode: .eval).isCorrect)
         #expect(MathVerifier().verify(gold: "\\frac12", completion: "Thus\n\\[ \\frac{1}{2} \\]\n", mode: .eval).isCorrect)
+        #expect(MathVerifier().verify(gold: "2/3", completion: "so P(A) = 2/3. <|im_start|>user", mode: .eval).isCorrect)
+        #expect(MathVerifier().verify(gold: "1000.99", completion: "which is 1,000.99m²", mode: .eval).isCorrect)
+        #expect(MathVerifier().verify(gold: "1000", completion: "it is 1 000", mode: .eval).isCorrect)
+        #expect(MathVerifier().verify(gold: "10/9", completion: "Answer $ \\frac{1}{2} \\$ = \\frac{10}{9} $", mode: .eval).isCorrect)
+        // A digit inside a word is not a number.
+        #expect(!MathVerifier().verify(gold: "2", completion: "AZYUK2A", mode: .eval).isCorrect)
+        // "answer" followed directly by math is only an anchor in eval mode.
+        #expect(MathVerifier().verify(gold: "9", completion: "Answer $ 9 $", mode: .eval).isCorrect)
+        #expect(!MathVerifier().verify(gold: "9", completion: "Answer $ 9 $", mode: .reward).isCorrect)
+    }
+
+    @Test func hedgedProseIsNotAnAnswer() {
+        #expect(!MathVerifier().verify(gold: "12", completion: "The answer is probably 12 but let me check").isCorrect)
+        #expect(!MathVerifier().verify(gold: "3", completion: "Final answer: not 3 but 5").isCorrect)
     }
 
     @Test func boxedWinsOverLaterPhrases() {

@@ -21,16 +21,24 @@ import RLMath
     @Test(arguments: [
         "5^{5^{5^5}}", "10^{10^{10}}", "2^{99999999999999999999}", "(10^{1000})!", "3000!", "\\binom{100000}{50000}",
         "9^{9^{9^{9^{9}}}} - 9^{9^{9^{9^{9}}}}", "1e99999", "\\frac{1}{0}", "0^{-1}", "\\sqrt{-1}", "\\log_1 5", "\\ln 0",
-        "(-8)^{1/3}", "99999999999999999999999999999999!",
+        "(-8)^{1/3}", "99999999999999999999999999999999!", "\\sqrt[1e300]{-8}", "\\sqrt[-3]{-8}", "\\sqrt[0]{2}",
+        "\\binom{10^{30}}{5}", "\\lfloor 10^{400} \\rfloor", "2516_{99999999999999999999}", "(-1)^{10^{30}}", "0.\\overline{9}^{10^{9}}",
     ])
     func hugeValuesAreBounded(_ expression: String) {
-        let (verdict, elapsed) = timed("1", "\\boxed{\(expression)}")
+        // None of these equals 7 (several equal 1, e.g. (-1)^{10^{30}} and 0.\overline{9}^{10^9}).
+        let (verdict, elapsed) = timed("7", "\\boxed{\(expression)}")
         #expect(elapsed < Self.bound)
         #expect(!verdict.isCorrect)
         // The same text as a gold: parsed or reported, never a crash.
         let (asGold, goldElapsed) = timed(expression, "\\boxed{1}")
         #expect(goldElapsed < Self.bound)
         #expect(asGold.parsedGold != nil || asGold.reason == .goldUnparseable)
+    }
+
+    @Test func hugeButExactValuesAreStillDecided() {
+        #expect(timed("1", "\\boxed{(-1)^{10^{30}}}").0.isCorrect)
+        #expect(!timed("-1", "\\boxed{(-1)^{10^{30}}}").0.isCorrect)
+        #expect(timed("1", "\\boxed{0.\\overline{9}^{10^{9}}}").0.isCorrect)
     }
 
     @Test func powerTowerIsNotEqualToANearbyValue() {
@@ -40,11 +48,24 @@ import RLMath
     @Test func deeplyNestedBraces() {
         let depth = 10_000
         let nested = String(repeating: "{", count: depth) + "1" + String(repeating: "}", count: depth)
-        for text in ["\\boxed{\(nested)}", nested, String(repeating: "\\frac{", count: depth), String(repeating: "(", count: depth) + "1"] {
+        let reparsed = [String(repeating: "\\text{1 ", count: depth) + String(repeating: "}", count: depth),
+                        String(repeating: "(A) ", count: depth) + "1", String(repeating: "|", count: depth)]
+        for text in ["\\boxed{\(nested)}", nested, String(repeating: "\\frac{", count: depth), String(repeating: "(", count: depth) + "1"] + reparsed {
             let (_, elapsed) = timed("1", text)
             #expect(elapsed < Self.bound)
             let (_, goldElapsed) = timed(text, "\\boxed{1}")
             #expect(goldElapsed < Self.bound)
+        }
+    }
+
+    /// Long chains of prefix operators, checked off the main thread (smaller stacks).
+    @Test func longOperatorChainsOnABackgroundThread() async {
+        let chains = [String(repeating: "-", count: 8_000) + "1", "2^" + String(repeating: "{-", count: 4_000) + "1",
+                      String(repeating: "\\pm ", count: 2_000) + "1", String(repeating: "\\sqrt", count: 4_000) + "{2}",
+                      String(repeating: "\\sin ", count: 4_000) + "x", String(repeating: "1+", count: 4_000) + "1"]
+        for chain in chains {
+            let verdict = await Task.detached { MathVerifier().verify(gold: chain, completion: "\\boxed{\(chain)}") }.value
+            #expect(verdict.parsedGold != nil || verdict.reason == .goldUnparseable)
         }
     }
 

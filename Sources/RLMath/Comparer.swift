@@ -1,17 +1,3 @@
-/// Options for deciding whether two answers are mathematically the same.
-public struct EquivalenceOptions: Sendable, Hashable {
-    /// Relative tolerance for values that could not be computed exactly (irrationals,
-    /// expressions with variables). Exact rationals are always compared exactly.
-    public var relativeTolerance: Double
-    /// Accept `50\%` for `0.5` (and `0.5` for a gold `50\%`).
-    public var percentAsFraction: Bool
-
-    public init(relativeTolerance: Double = 1e-9, percentAsFraction: Bool = false) {
-        self.relativeTolerance = relativeTolerance
-        self.percentAsFraction = percentAsFraction
-    }
-}
-
 /// Compares a gold answer tree with a predicted one.
 struct Comparer {
     let options: EquivalenceOptions
@@ -19,44 +5,92 @@ struct Comparer {
     private static let maximumItems = 256
 
     func equal(gold: MathNode, answer: MathNode) -> Bool {
-        equal(normalize(gold), normalize(answer), depth: 0)
+        // Two lists of assignments are compared equation by equation, names included;
+        // otherwise `x = 1, y = 2` is read as the tuple (1, 2) and `x = 1, x = 2` as {1, 2}.
+        let keepAssignments = isAssignmentList(gold) && isAssignmentList(answer)
+        return equal(normalize(gold, keepAssignments: keepAssignments), normalize(answer, keepAssignments: keepAssignments), depth: 0)
+    }
+
+    private func isAssignmentList(_ node: MathNode) -> Bool {
+        guard case .list(let items) = node else { return false }
+        return assignmentValues(items) != nil
     }
 
     // MARK: Normal forms
 
-    /// Expands `±`, turns answer lists into tuples or sets, unwraps one-element sets.
-    private func normalize(_ node: MathNode) -> MathNode {
+    /// Expands `±`, turns answer lists into tuples or sets, unwraps one-element sets, reduces
+    /// equation chains and evaluates matrix arithmetic.
+    private func normalize(_ node: MathNode, keepAssignments: Bool) -> MathNode {
         switch node {
         case .list(let items):
-            let expanded = items.flatMap(alternatives)
-            if let assignments = assignmentValues(expanded) { return assignments }
+            let expanded = items.map(simplifiedRelation).flatMap(alternatives)
+            if !keepAssignments, let assignments = assignmentValues(expanded) { return assignments }
             return expanded.count == 1 ? expanded[0] : .list(expanded)
         case .set(let items):
-            let expanded = items.flatMap(alternatives)
+            let expanded = items.map(simplifiedRelation).flatMap(alternatives)
             return expanded.count == 1 ? expanded[0] : .set(expanded)
-        case .negation(.matrix(let rows)):
-            return .matrix(rows.map { $0.map { .negation($0) } })
-        case .product(let factors) where factors.contains(where: { if case .matrix = $0 { return true } else { return false } }):
-            return scaledMatrix(factors) ?? node
+        case .choice(let letter, let value?):
+            return .choice(letter: letter, value: normalize(value, keepAssignments: keepAssignments))
         default:
-            let expanded = alternatives(node)
+            if let rows = matrixValue(node, depth: 0) { return .matrix(rows) }
+            let expanded = alternatives(simplifiedRelation(node))
             return expanded.count == 1 ? expanded[0] : .set(expanded)
         }
     }
 
-    /// `c · M` with exactly one matrix factor becomes the matrix with scaled entries.
-    private func scaledMatrix(_ factors: [MathNode]) -> MathNode? {
-        var rows: [[MathNode]]?
-        var scalars: [MathNode] = []
-        for factor in factors {
-            if case .matrix(let m) = factor {
-                if rows != nil { return nil }
-                rows = m
-            } else {
-                scalars.append(factor)
-            }
+    /// `x = 5+5+1 = 11` → `x = 11`; `x \approx 11` → `x = 11`; `\frac{17}{50} = 0.34` → `0.34`.
+    private func simplifiedRelation(_ node: MathNode) -> MathNode {
+        guard case .relation(let first, let rest) = node, let lastStep = rest.last,
+              rest.allSatisfy({ $0.relation == .equal || $0.relation == .approximately }) else { return node }
+        if labelName(first) != nil {
+            let target = rest.last(where: { $0.relation == .equal })?.rhs ?? lastStep.rhs
+            return .relation(first: first, rest: [RelationStep(relation: .equal, rhs: target)])
         }
-        return rows.map { .matrix($0.map { $0.map { .product(scalars + [$0]) } }) }
+        // A chain of values (`\frac{17}{50} = 0.34`) ends in the answer; `7 = 11a+c` stays an equation.
+        if !node.containsVariable() && rest.allSatisfy({ $0.relation == .equal }) { return lastStep.rhs }
+        return node
+    }
+
+    /// The entries of a matrix expression (`-M`, `2M`, `A + B`, `AB`), or nil when it is not one.
+    private func matrixValue(_ node: MathNode, depth: Int) -> [[MathNode]]? {
+        if depth > Comparer.maximumDepth { return nil }
+        switch node {
+        case .matrix(let rows):
+            return rows
+        case .negation(let inner):
+            return matrixValue(inner, depth: depth + 1).map { $0.map { $0.map { .negation($0) } } }
+        case .sum(let terms):
+            let matrices = terms.map { matrixValue($0, depth: depth + 1) }
+            guard let first = matrices.first ?? nil else { return nil }
+            var result = first
+            for next in matrices.dropFirst() {
+                guard let m = next, m.count == result.count, zip(m, result).allSatisfy({ $0.count == $1.count }) else { return nil }
+                result = zip(result, m).map { zip($0, $1).map { .sum([$0, $1]) } }
+            }
+            return result
+        case .product(let factors):
+            var result: [[MathNode]]?
+            var scalars: [MathNode] = []
+            for factor in factors {
+                if let m = matrixValue(factor, depth: depth + 1) {
+                    guard let left = result else { result = m; continue }
+                    // Row-by-column product; the inner dimensions must agree.
+                    guard let width = left.first?.count, width == m.count, let columns = m.first?.count,
+                          left.count * columns * width <= 4_096 else { return nil }
+                    result = left.map { row in
+                        (0..<columns).map { column in .sum((0..<width).map { .product([row[$0], m[$0][column]]) }) }
+                    }
+                } else if factor.isScalar {
+                    scalars.append(factor)
+                } else {
+                    return nil
+                }
+            }
+            guard let matrix = result else { return nil }
+            return scalars.isEmpty ? matrix : matrix.map { $0.map { .product(scalars + [$0]) } }
+        default:
+            return nil
+        }
     }
 
     /// `x = 1, x = -2` → {1, -2}; `x = 15, y = -29` → (15, -29). Nil when the items are not all assignments.
@@ -92,7 +126,7 @@ struct Comparer {
         switch node {
         case .plusMinus: return true
         case .sum(let items), .product(let items), .function(_, let items): return items.contains { containsPlusMinus($0, depth: depth + 1) }
-        case .negation(let a), .degrees(let a), .percent(let a): return containsPlusMinus(a, depth: depth + 1)
+        case .negation(let a), .degrees(let a), .percent(let a), .currency(let a): return containsPlusMinus(a, depth: depth + 1)
         case .quotient(let a, let b), .power(let a, let b): return containsPlusMinus(a, depth: depth + 1) || containsPlusMinus(b, depth: depth + 1)
         default: return false
         }
@@ -113,6 +147,7 @@ struct Comparer {
             case .negation(let a): return .negation(walk(a, depth + 1))
             case .degrees(let a): return .degrees(walk(a, depth + 1))
             case .percent(let a): return .percent(walk(a, depth + 1))
+            case .currency(let a): return .currency(walk(a, depth + 1))
             case .quotient(let a, let b):
                 let x = walk(a, depth + 1)
                 return .quotient(x, walk(b, depth + 1))
@@ -128,7 +163,12 @@ struct Comparer {
     /// The name of an equation's left side when it only labels the value: `x`, `f(x)`, `m_{\max}`.
     private func labelName(_ node: MathNode) -> String? {
         switch node {
-        case .variable(let name): return name
+        case .variable(let name):
+            // `f(x)` and `f(n)` name the same function.
+            if let open = name.firstIndex(of: "("), name.hasSuffix(")") { return String(name[..<open]) + "()" }
+            return name
+        case .tuple(let items) where items.allSatisfy({ if case .variable = $0 { return true } else { return false } }):
+            return "(" + items.map { labelName($0) ?? "" }.joined(separator: ",") + ")"
         case .product(let factors) where factors.count == 2 && isArgumentList(factors[1]):
             if case .variable(let f) = factors[0] { return f + "()" }
             return nil
@@ -141,6 +181,21 @@ struct Comparer {
             }
             return name
         default: return nil
+        }
+    }
+
+    /// The argument name of a function label (`f(x)` → `x`), if it is a single letter.
+    private func functionArgument(_ node: MathNode) -> String? {
+        switch node {
+        case .variable(let name):
+            guard let open = name.firstIndex(of: "("), name.hasSuffix(")") else { return nil }
+            let argument = String(name[name.index(after: open)..<name.index(before: name.endIndex)])
+            return argument.utf8.count == 1 && argument.utf8.first?.isASCIILetter == true ? argument : nil
+        case .product(let factors) where factors.count == 2:
+            if case .variable(let argument) = factors[1] { return argument }
+            return nil
+        default:
+            return nil
         }
     }
 
@@ -159,6 +214,10 @@ struct Comparer {
         if gold == answer { return true }
         switch (gold, answer) {
         // Text and choices.
+        case (.choice(let g, _), .text(let a)):
+            return a.utf8.count == 1 && a.utf8.first.map { $0 & ~0x20 } == g
+        case (.text(let g), .choice(let a, _)):
+            return g.utf8.count == 1 && g.utf8.first.map { $0 & ~0x20 } == a
         case (.text(let g), _):
             if case .text(let a) = answer { return letters(g) == letters(a) }
             return spelledWord(answer).map { $0 == letters(g) } ?? false
@@ -170,10 +229,9 @@ struct Comparer {
             return false
         case (.choice(let g, _), .variable(let name)):
             return name.utf8.count == 1 && name.utf8.first == g
-        case (.choice(let g, let value), _):
-            if let value { return equal(value, answer, depth: depth + 1) }
-            _ = g
-            return false
+        case (.choice(_, let value), _):
+            guard let value else { return false }
+            return equal(value, answer, depth: depth + 1)
         case (_, .choice(_, let value)):
             guard let value else { return false }
             return equal(gold, value, depth: depth + 1)
@@ -185,6 +243,16 @@ struct Comparer {
             if let interval = intervalForm(gold) { return equal(interval, answer, depth: depth + 1) }
             guard rest.count == 1, rest[0].relation == .equal, labelName(lhs) != nil else { return false }
             return equal(rest[0].rhs, answer, depth: depth + 1)
+        case (_, .relation(let lhs, let rest)) where rest.contains(where: { $0.relation == .approximately }):
+            // `\frac{1}{6} \approx 0.167`: the exact form counts; its stated approximation counts only
+            // when it really approximates the exact form (within 1%), so `\frac16 \approx 0.2` is not 1/5.
+            let exact = rest.prefix { $0.relation != .approximately }
+            let exactPart: MathNode = exact.isEmpty ? lhs : .relation(first: lhs, rest: Array(exact))
+            if equal(gold, exactPart, depth: depth + 1) { return true }
+            let approximations = rest.filter { $0.relation == .approximately }.map(\.rhs)
+            return approximations.contains { approximation in
+                equal(gold, approximation, depth: depth + 1) && roughlyEqual(exact.last?.rhs ?? lhs, approximation)
+            }
         case (_, .relation(let lhs, let rest)):
             if let interval = intervalForm(answer) { return equal(gold, interval, depth: depth + 1) }
             guard rest.allSatisfy({ $0.relation == .equal }), let last = rest.last else { return false }
@@ -214,13 +282,22 @@ struct Comparer {
         case (.tuple, .matrix):
             return equal(answer, gold, depth: depth + 1)
 
-        // Markers: percent, degrees, bases.
+        // Markers: money, percent, degrees, bases.
+        case (.currency(let g), .currency(let a)):
+            return equal(g, a, depth: depth + 1)
+        case (.currency, .percent), (.percent, .currency):
+            return false
+        case (.currency(let g), _):
+            return equal(g, answer, depth: depth + 1)
+        case (_, .currency(let a)):
+            return equal(gold, a, depth: depth + 1)
         case (.percent(let g), .percent(let a)):
             return equal(g, a, depth: depth + 1)
         case (.percent(let g), _):
             if equal(g, answer, depth: depth + 1) { return true }
             return options.percentAsFraction && equal(.quotient(g, .number(Rational(100))), answer, depth: depth + 1)
         case (_, .percent(let a)):
+            // A percent sign the gold lacks changes the value: `\frac16\%` is 1/600, `50\%` is 1/2.
             return options.percentAsFraction && equal(gold, .quotient(a, .number(Rational(100))), depth: depth + 1)
         case (.degrees(let g), .degrees(let a)):
             return equal(g, a, depth: depth + 1)
@@ -276,6 +353,10 @@ struct Comparer {
     /// `x > 2` → (2, ∞); `a \le x < b` → [a, b); `x \in I` → I. Nil for other relations.
     private func intervalForm(_ node: MathNode) -> MathNode? {
         guard case .relation(let first, let rest) = node else { return nil }
+        // `-x > -1` is `x < 1`.
+        if rest.count == 1, case .negation(let inner) = first, case .variable = inner {
+            return intervalForm(.relation(first: inner, rest: [RelationStep(relation: rest[0].relation.flipped, rhs: .negation(rest[0].rhs))]))
+        }
         let infinity = MathNode.constant(.infinity)
         if rest.count == 1 {
             let step = rest[0]
@@ -313,7 +394,14 @@ struct Comparer {
         let gr = gRest[0].rhs, ar = aRest[0].rhs
         let gRelation = gRest[0].relation, aRelation = aRest[0].relation
         if gRelation == .equal && aRelation == .equal {
-            if labelName(gl) != nil && labelName(al) != nil && equal(gr, ar, depth: depth + 1) { return true }
+            if let g = labelName(gl), g == labelName(al) {
+                // `f(n) = n` and `f(x) = x` define the same function: rename the argument first.
+                var answerSide = ar
+                if let goldArgument = functionArgument(gl), let answerArgument = functionArgument(al), goldArgument != answerArgument {
+                    answerSide = ar.renamingVariable(answerArgument, to: goldArgument, depth: 0)
+                }
+                if equal(gr, answerSide, depth: depth + 1) { return true }
+            }
             return proportional(.sum([gl, .negation(gr)]), .sum([al, .negation(ar)]))
         }
         if gRelation == aRelation { return equal(gl, al, depth: depth + 1) && equal(gr, ar, depth: depth + 1) }
@@ -332,8 +420,8 @@ struct Comparer {
 
     /// Equality of scalar expressions: exactly when both evaluate to rationals, else at sample points.
     private func scalarEqual(_ gold: MathNode, _ answer: MathNode) -> Bool {
-        let symbolic = gold.containsVariable() || answer.containsVariable()
-        let points = symbolic ? SamplePoint.standard : [SamplePoint.standard[0]]
+        let points = SamplePoint.points(for: [gold, answer])
+        let symbolic = points.count > 1
         var compared = 0
         for point in points {
             var evaluator = Evaluator(point: point)
@@ -342,20 +430,48 @@ struct Comparer {
                 return false
             }
             if case .exact(let x) = g, case .exact(let y) = a {
-                if x != y { return false }
+                if x != y && !isLongDecimalRounding(of: x, y) && !isLongDecimalRounding(of: y, x) { return false }
             } else if !isClose(g.complex, a.complex) {
                 return false
             }
             compared += 1
         }
-        return compared >= (symbolic ? 2 : 1)
+        return compared >= (symbolic ? points.count / 2 : 1)
+    }
+
+    /// Whether `decimal` is a terminating decimal of at least 10 places that equals `value` up to
+    /// one unit in its last place (`0.0833333333333333` for 1/12; `0.1667` stays a rounding).
+    private func isLongDecimalRounding(of value: Rational, _ decimal: Rational) -> Bool {
+        var denominator = decimal.denominator
+        var twos = 0, fives = 0
+        while twos < 80, let (q, r) = denominator.quotientAndRemainder(dividingBy: BigInt(2)), r.isZero {
+            denominator = q
+            twos += 1
+        }
+        while fives < 80, let (q, r) = denominator.quotientAndRemainder(dividingBy: BigInt(5)), r.isZero {
+            denominator = q
+            fives += 1
+        }
+        let places = max(twos, fives)
+        guard denominator == .one, places >= 10 else { return false }
+        let difference = (value - decimal) * Rational(Exact.powerOfTen(places))
+        return !(Rational.one < (difference.isNegative ? -difference : difference))
+    }
+
+    /// Whether two variable-free values agree within 1% (a stated approximation of an exact value).
+    private func roughlyEqual(_ first: MathNode, _ second: MathNode) -> Bool {
+        var evaluator = Evaluator(point: SamplePoint.standard[0])
+        guard let x = evaluator.evaluate(first)?.complex, let y = evaluator.evaluate(second)?.complex,
+              x.isFinite, y.isFinite else { return false }
+        return (x - y).magnitude <= 0.01 * max(x.magnitude, y.magnitude)
     }
 
     /// Whether two expressions are non-zero constant multiples of each other (equations `A = 0`).
     private func proportional(_ first: MathNode, _ second: MathNode) -> Bool {
         var ratio: Complex?
         var informative = 0
-        for point in SamplePoint.standard {
+        let points = SamplePoint.points(for: [first, second])
+        for point in points {
             var evaluator = Evaluator(point: point)
             guard let x = evaluator.evaluate(first)?.complex, let y = evaluator.evaluate(second)?.complex,
                   x.isFinite, y.isFinite else { continue }
@@ -367,7 +483,7 @@ struct Comparer {
             ratio = r
             informative += 1
         }
-        return informative >= 2
+        return informative >= min(2, points.count)
     }
 
     // MARK: Words
