@@ -111,7 +111,7 @@ enum JinjaValue {
         case .boolean(let value): return value ? "true" : "false"
         case .integer(let value): return String(value)
         case .float(let value): return Self.pythonFloat(value)
-        case .string(let value): return Self.jsonQuoted(value)
+        case .string(let value): return JSONText.quoted(value)
         case .list(let items), .tuple(let items):
             if items.isEmpty { return "[]" }
             let body = try items.map { (newline ?? "") + (try $0.json(indent: indent, level: level + 1)) }
@@ -119,7 +119,7 @@ enum JinjaValue {
         case .dictionary(let dictionary):
             if dictionary.isEmpty { return "{}" }
             let body = try dictionary.pairs.map {
-                (newline ?? "") + Self.jsonQuoted($0.key) + ": " + (try $0.value.json(indent: indent, level: level + 1))
+                (newline ?? "") + JSONText.quoted($0.key) + ": " + (try $0.value.json(indent: indent, level: level + 1))
             }
             return "{" + body.joined(separator: separator) + closing + "}"
         case .namespace, .function:
@@ -127,28 +127,6 @@ enum JinjaValue {
         }
     }
 
-    private static func jsonQuoted(_ value: String) -> String {
-        var result = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\u{08}": result += "\\b"
-            case "\u{0C}": result += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
-    }
 
     /// Python `==` (numbers compare by value across int, float and bool).
     static func equal(_ left: JinjaValue, _ right: JinjaValue) -> Bool {
