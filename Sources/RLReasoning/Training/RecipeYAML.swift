@@ -66,17 +66,39 @@ enum RecipeYAML {
         return result
     }
 
+    /// The line without its comment: a `#` at the start or after a space, outside quoted
+    /// scalars. A quote opens a quoted scalar only where a scalar can start (the line start, or
+    /// after `:`, `-`, `[`, `{`, `,` and spaces), so an apostrophe inside plain text ("Don't") is
+    /// just a character; inside double quotes a backslash escapes the next character, inside
+    /// single quotes `''` is an escaped quote.
     static func stripComment(_ text: String) -> String {
-        var inSingle = false, inDouble = false, previous: Character = " "
-        var out = ""
-        for c in text {
-            if c == "'" && !inDouble { inSingle.toggle() }
-            else if c == "\"" && !inSingle && previous != "\\" { inDouble.toggle() }
-            else if c == "#" && !inSingle && !inDouble && (previous == " " || out.isEmpty) { break }
-            out.append(c)
-            previous = c
+        let chars = Array(text)
+        var quote: Character? = nil
+        var lastNonSpace: Character? = nil
+        var index = 0
+        while index < chars.count {
+            let c = chars[index]
+            if let open = quote {
+                if open == "\"" && c == "\\" {
+                    index += 2
+                    continue
+                }
+                if c == open {
+                    if open == "'" && index + 1 < chars.count && chars[index + 1] == "'" {
+                        index += 2
+                        continue
+                    }
+                    quote = nil
+                }
+            } else if c == "#" && (index == 0 || chars[index - 1] == " " || chars[index - 1] == "\t") {
+                return String(chars[..<index])
+            } else if (c == "\"" || c == "'") && (lastNonSpace == nil || ":-[{,?".contains(lastNonSpace!)) {
+                quote = c
+            }
+            if c != " " && c != "\t" { lastNonSpace = c }
+            index += 1
         }
-        return out
+        return text
     }
 
     static func parseMapping(_ lines: [Line], _ i: inout Int, indent: Int) throws -> [(String, RecipeValue)] {
