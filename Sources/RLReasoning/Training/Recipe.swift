@@ -182,7 +182,10 @@ public struct Recipe: Sendable {
         case "system_prompt": c.systemPrompt = value == .null ? nil : try string()
         case "dataset_prompt_column", "prompt_column": c.promptColumn = try string()
         case "gold_columns": c.goldColumns = try strings()
-        case "seed": c.seed = UInt64(try int())
+        case "seed":
+            let seed = try int()
+            guard seed >= 0 else { throw bad("a non-negative integer") }
+            c.seed = UInt64(seed)
         case "save_steps": c.saveSteps = try int()
         case "save_total_limit": c.saveTotalLimit = try int()
         case "logging_steps": c.loggingSteps = try int()
