@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import RLReasoning
+@testable import RLReasoning
 import RLTensor
 import Testing
 
@@ -133,6 +133,20 @@ struct GRPOLossTests {
             grpoLoss(logProbs: logp, referenceLogProbs: ref, advantages: Self.advantages, mask: Self.lossMask, configuration: c).loss
         }
         #expect(close(grads[0].toFloatArray(), [-0.2, -0.22, 0, 0.11, 0.1, 0.1], 1e-6), "\(grads[0].toFloatArray())")
+    }
+
+    @Test("the trainer loads a reference model only when beta ≠ 0; with beta = 0 the logged KL is 0")
+    func trainerReferenceOnlyWithBeta() throws {
+        var c = smallConfiguration()
+        c.gradientAccumulationSteps = 1
+        c.beta = 0
+        let withoutKL = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(), dataset: arithmeticDataset())
+        withoutKL.log = { _ in }
+        #expect(withoutKL.reference == nil)
+        #expect(try withoutKL.trainStep().kl == 0)
+        c.beta = 0.04
+        let withKL = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(), dataset: arithmeticDataset())
+        #expect(withKL.reference != nil)
     }
 
     // MARK: KL
