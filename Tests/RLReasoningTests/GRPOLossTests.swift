@@ -96,6 +96,19 @@ struct GRPOLossTests {
         #expect(abs(loss(.grpo) - -0.25) <= 1e-6)
     }
 
+    @Test("a completion with no counted token (overlong filtering) still counts as a sequence in grpo; empty masks give 0")
+    func emptyRows() {
+        func value(_ type: GRPOLossType, _ mask: [Float]) -> Float {
+            grpoLoss(logProbs: Self.logp, referenceLogProbs: nil, advantages: Self.advantages, mask: Tensor(mask, shape: [2, 3]),
+                     configuration: GRPOLossConfiguration(beta: 0, lossType: type)).loss.item()
+        }
+        // Row 1 fully masked: grpo = (−2/2 + 0)/2 = −0.5 (TRL clamps the row's count at 1); bnpo = −2/2 = −1
+        #expect(abs(value(.grpo, [1, 1, 0, 0, 0, 0]) - -0.5) <= 1e-6)
+        #expect(abs(value(.bnpo, [1, 1, 0, 0, 0, 0]) - -1) <= 1e-6)
+        // Nothing counted at all: 0 / max(0, 1) = 0, never NaN.
+        for type in GRPOLossType.allCases { #expect(value(type, [0, 0, 0, 0, 0, 0]) == 0, "\(type)") }
+    }
+
     @Test("dr_grpo: sum / (sequences × max_completion_length)")
     func drGRPO() {
         // −0.5 / (2 × 4) = −0.0625
