@@ -53,7 +53,11 @@ enum RecipeYAML {
 
     static func parse(_ source: String) throws -> [(String, RecipeValue)] {
         var lines: [Line] = []
-        for (index, raw) in source.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Swift reads "\r\n" as one Character, not "\n": split on every line break (LF, CRLF, CR),
+        // and drop a leading byte-order mark.
+        let body = source.first == "\u{FEFF}" ? source.dropFirst() : Substring(source)
+        let rawLines = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+        for (index, raw) in rawLines.enumerated() {
             let text = String(raw)
             let stripped = stripComment(text)
             if stripped.allSatisfy({ $0 == " " }) || stripped == "---" || stripped == "..." { continue }
