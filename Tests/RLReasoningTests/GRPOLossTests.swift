@@ -194,6 +194,8 @@ struct GRPOLossTests {
     //   row 1 (A = −1): 1.5 → min(−1.5, −1.2) = −1.5, ℓ 1.5; 0.5 → min(−0.5, −0.8) = −0.8, ℓ 0.8 (binds);
     //                   1.1 → ℓ 1.1
     //   bnpo = (−1.2 − 0.5 − 1.2 + 1.5 + 0.8 + 1.1)/6 = 0.5/6 = 0.0833333; clipped 3 of 6 = 0.5
+    // "Clipped" = the clip binds (r > 1 + ε_high with A > 0, or r < 1 − ε with A < 0), later TRL's
+    // clip_ratio/region_mean. TRL 69ad852 counted r·A < clip(r)·A instead (here 2 of 6); both are 0 when μ = 1.
     static let ratios: [Float] = [1.5, 0.5, 1.4, 1.5, 0.5, 1.1]
     static var clipLogp: Tensor { Tensor([-1, -2, -0.5, -1.5, -1, -3] as [Float], shape: [2, 3]) }
     static var clipOld: Tensor { Tensor(zip(clipLogp.toFloatArray(), ratios).map { $0 - log($1) }, shape: [2, 3]) }

@@ -285,6 +285,28 @@ struct RecipeTests {
         #expect(try yaml(doc, "after") == .string("end"))
     }
 
+    @Test("Windows line endings and a byte-order mark read like plain LF text")
+    func lineEndings() throws {
+        let lf = "# recipe\nlearning_rate: 2.0e-6\n\nreward_funcs:\n- format\n- cosine\nsystem_prompt: \"x\" # c\n"
+        let crlf = lf.replacingOccurrences(of: "\n", with: "\r\n")
+        let expected = try RecipeYAML.parse(lf)
+        #expect(expected.map(\.0) == ["learning_rate", "reward_funcs", "system_prompt"])
+        let parsed = try RecipeYAML.parse(crlf)
+        #expect(parsed.map(\.0) == expected.map(\.0))
+        #expect(zip(parsed, expected).allSatisfy { $0.1 == $1.1 }, "\(parsed)")
+        let bom = try RecipeYAML.parse("\u{FEFF}" + lf)
+        #expect(bom.map(\.0) == expected.map(\.0))
+        // Line numbers count CRLF lines too.
+        do {
+            _ = try RecipeYAML.parse("a: 1\r\nb: 2\r\nnot a mapping\r\n")
+            Issue.record("accepted")
+        } catch let error as RecipeYAML.ParseError {
+            #expect(error.line == 3)
+        }
+        // And through a file.
+        #expect(try recipe(crlf).configuration.learningRate == 2e-6)
+    }
+
     @Test("malformed YAML is an error naming the line", arguments: [
         ("a: 1\nthis is not a mapping\n", 2),
         ("a: 1\nb: \"unclosed\n", 2),
