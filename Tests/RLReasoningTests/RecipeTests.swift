@@ -153,6 +153,8 @@ struct RecipeTests {
         ("cosine_variant: clamped", "cosine_variant"),
         ("unparseable_gold: ignore", "unparseable_gold"),
         ("seed: -1", "seed"),
+        ("save_steps: 0", "save_steps"),
+        ("save_steps: 0.1", "save_steps"),
         ("reward_funcs: [format, typo_reward]", "reward_funcs"),
         ("reward_weights: [1.0]", "reward_weights"),
         ("per_device_train_batch_size: 5", "per_device_train_batch_size"),
