@@ -217,10 +217,18 @@ enum RecipeYAML {
                 while true {
                     skipSpaces()
                     var key = ""
-                    while !atEnd && text[position] != ":" { key.append(text[position]); position += 1 }
-                    guard !atEnd else { throw ParseError(line: line, reason: "expected ':' in a mapping") }
+                    if !atEnd && (text[position] == "\"" || text[position] == "'") {
+                        // A quoted key ({"min_lr_rate": 0.1}, JSON style): its text without the quotes.
+                        key = text[position] == "\"" ? try doubleQuoted() : try singleQuoted()
+                        skipSpaces()
+                        guard !atEnd && text[position] == ":" else { throw ParseError(line: line, reason: "expected ':' in a mapping") }
+                    } else {
+                        while !atEnd && text[position] != ":" { key.append(text[position]); position += 1 }
+                        guard !atEnd else { throw ParseError(line: line, reason: "expected ':' in a mapping") }
+                        key = key.trimmingTrailingSpaces()
+                    }
                     position += 1
-                    entries.append((key.trimmingTrailingSpaces(), try value(inFlow: true)))
+                    entries.append((key, try value(inFlow: true)))
                     skipSpaces()
                     guard !atEnd else { throw ParseError(line: line, reason: "unclosed '{'") }
                     if text[position] == "," { position += 1; continue }
