@@ -48,7 +48,7 @@ private struct TrainRun {
 
     init(folder: URL, output: URL, resume: Bool, name: String) throws {
         log = folder.appendingPathComponent("\(name).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process.executableURL = grpoTrainBinary
         process.arguments = ["--recipe", folder.appendingPathComponent("recipe.yaml").path,
