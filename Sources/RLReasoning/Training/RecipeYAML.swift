@@ -49,6 +49,8 @@ enum RecipeYAML {
         let number: Int
         let indent: Int
         let text: String
+        /// The indentation recorded for a blank line inside a block scalar.
+        static let blank = Int.max
     }
 
     static func parse(_ source: String) throws -> [(String, RecipeValue)] {
@@ -57,12 +59,32 @@ enum RecipeYAML {
         // and drop a leading byte-order mark.
         let body = source.first == "\u{FEFF}" ? source.dropFirst() : Substring(source)
         let rawLines = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+        // The indentation of the key whose block scalar (`|`, `>`) is being read: its more indented
+        // lines are text, taken as they are (a `#` there is not a comment), blank lines included.
+        var blockParent: Int? = nil
         for (index, raw) in rawLines.enumerated() {
-            let text = String(raw)
+            let text = String(raw).trimmingTrailingSpaces()
+            if let parent = blockParent {
+                let indent = text.prefix { $0 == " " }.count
+                if indent == text.count {
+                    lines.append(Line(number: index + 1, indent: Line.blank, text: ""))
+                    continue
+                }
+                if indent > parent {
+                    lines.append(Line(number: index + 1, indent: indent, text: String(text.dropFirst(indent))))
+                    continue
+                }
+                blockParent = nil
+            }
             let stripped = stripComment(text)
             if stripped.allSatisfy({ $0 == " " }) || stripped == "---" || stripped == "..." { continue }
             let indent = stripped.prefix { $0 == " " }.count
-            lines.append(Line(number: index + 1, indent: indent, text: String(stripped.dropFirst(indent)).trimmingTrailingSpaces()))
+            let line = Line(number: index + 1, indent: indent, text: String(stripped.dropFirst(indent)).trimmingTrailingSpaces())
+            lines.append(line)
+            if let colon = keyColon(line.text),
+               blockStyles.contains(String(line.text[line.text.index(after: colon)...]).trimmingLeadingSpaces()) {
+                blockParent = indent
+            }
         }
         var position = 0
         let result = try parseMapping(lines, &position, indent: 0)
@@ -126,7 +148,7 @@ enum RecipeYAML {
                 } else {
                     entries.append((key, .null))
                 }
-            } else if rest == "|" || rest == ">" || rest == "|-" || rest == ">-" {
+            } else if blockStyles.contains(rest) {
                 entries.append((key, .string(blockScalar(lines, &i, parentIndent: indent, style: rest))))
             } else {
                 entries.append((key, try scalar(rest, line: line.number)))
@@ -146,13 +168,31 @@ enum RecipeYAML {
         return .list(items)
     }
 
+    static let blockStyles: Set<String> = ["|", ">", "|-", ">-"]
+
+    /// A block scalar's text: indentation relative to its least indented line kept, trailing
+    /// blank lines dropped; `|` keeps line breaks, `>` folds single breaks into spaces (a blank
+    /// line is a break); a final newline unless the style ends in `-`.
     static func blockScalar(_ lines: [Line], _ i: inout Int, parentIndent: Int, style: String) -> String {
-        var parts: [String] = []
+        var content: [Line] = []
         while i < lines.count, lines[i].indent > parentIndent {
-            parts.append(lines[i].text)
+            content.append(lines[i])
             i += 1
         }
-        let joined = style.hasPrefix("|") ? parts.joined(separator: "\n") : parts.joined(separator: " ")
+        while content.last?.indent == Line.blank { content.removeLast() }
+        guard !content.isEmpty else { return "" }
+        let base = content.filter { $0.indent != Line.blank }.map(\.indent).min() ?? 0
+        let texts = content.map { $0.indent == Line.blank ? "" : String(repeating: " ", count: $0.indent - base) + $0.text }
+        var joined = ""
+        if style.hasPrefix("|") {
+            joined = texts.joined(separator: "\n")
+        } else {
+            for text in texts {
+                if text.isEmpty { joined += "\n" }
+                else if joined.isEmpty || joined.hasSuffix("\n") { joined += text }
+                else { joined += " " + text }
+            }
+        }
         return style.hasSuffix("-") ? joined : joined + "\n"
     }
 
