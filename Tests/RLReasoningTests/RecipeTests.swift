@@ -292,6 +292,32 @@ struct RecipeTests {
         #expect(try yaml(doc, "after") == .string("end"))
     }
 
+    @Test("block scalars are text: no comments inside, blank lines and relative indentation kept")
+    func blockScalars() throws {
+        let doc = """
+            system_prompt: |
+              Don't guess. # Headings are fine.
+                indented 'more'
+
+              after a blank line
+            # a comment after the block
+            folded: >
+              one
+              two
+
+              three
+            empty: |
+            next: 1
+            """
+        #expect(try yaml(doc, "system_prompt") == .string("Don't guess. # Headings are fine.\n  indented 'more'\n\nafter a blank line\n"))
+        #expect(try yaml(doc, "folded") == .string("one two\nthree\n"))
+        #expect(try yaml(doc, "empty") == .string(""))
+        #expect(try yaml(doc, "next") == .int(1))
+        let r = try recipe("system_prompt: |-\n  Use # for headings.\nseed: 3\n")
+        #expect(r.configuration.systemPrompt == "Use # for headings.")
+        #expect(r.configuration.seed == 3)
+    }
+
     @Test("Windows line endings and a byte-order mark read like plain LF text")
     func lineEndings() throws {
         let lf = "# recipe\nlearning_rate: 2.0e-6\n\nreward_funcs:\n- format\n- cosine\nsystem_prompt: \"x\" # c\n"
