@@ -69,6 +69,11 @@ struct RewardFormatTests {
         ("- at the very start", 0, "a bullet needs the newline before it: 0"),
         ("1. Step 2: then\n- bullet", 1, "one of each kind: 3/3"),
         ("", 0, "empty: 0"),
+        // Python's \d in a str pattern is any Unicode decimal digit (Nd), not only 0-9.
+        ("\u{0663}. Arabic-Indic three", 1.0 / 3, "an Arabic-Indic digit at the start: 1/3"),
+        ("Step \u{FF12}: fullwidth two", 1.0 / 3, "a fullwidth digit after 'Step ': 1/3"),
+        ("\u{00B2}. superscript", 0, "a superscript two is not Nd: 0"),
+        ("é. Step 1: x", 1.0 / 3, "a non-ASCII letter first: only 'Step 1:' counts: 1/3"),
     ]
 
     @Test("reasoning_steps: open-r1's regex, count/3 capped at 1", arguments: reasoningCases)
