@@ -21,30 +21,32 @@ public struct TagCountReward: PerCompletionReward {
 
 /// open-r1 `reasoning_steps_reward`: `min(1, k / 3)` where k counts step markers: "Step N:",
 /// a number and a period at the very start of the text, a newline followed by "-" or "*", and
-/// "First,", "Second,", "Next,", "Finally," (non-overlapping, left to right).
+/// "First,", "Second,", "Next,", "Finally," (non-overlapping, left to right). Digits are what
+/// Python's `\d` matches in a str pattern: any Unicode decimal digit (category Nd).
 public struct ReasoningStepsReward: PerCompletionReward {
     public let name = "reasoning_steps"
     public init() {}
 
     public func score(completion: String, tokenCount: Int, row: [String: String]) -> Float? {
-        Swift.min(1, Float(Self.stepMarkers(in: Array(completion.utf8))) / 3)
+        Swift.min(1, Float(Self.stepMarkers(in: Array(completion.unicodeScalars))) / 3)
     }
 
-    static func stepMarkers(in text: [UInt8]) -> Int {
-        let words: [[UInt8]] = ["First,", "Second,", "Next,", "Finally,"].map { Array($0.utf8) }
-        func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+    static func stepMarkers(in text: [Unicode.Scalar]) -> Int {
+        let words: [[Unicode.Scalar]] = ["First,", "Second,", "Next,", "Finally,"].map { Array($0.unicodeScalars) }
+        let step = Array("Step ".unicodeScalars)
+        func isDigit(_ c: Unicode.Scalar) -> Bool { c.properties.numericType == .decimal }
         func match(at i: Int) -> Int? {  // length of a marker starting at i
-            if text[i...].starts(with: "Step ".utf8) {
-                var j = i + 5
+            if text[i...].starts(with: step) {
+                var j = i + step.count
                 while j < text.count && isDigit(text[j]) { j += 1 }
-                if j > i + 5 && j < text.count && text[j] == UInt8(ascii: ":") { return j + 1 - i }
+                if j > i + step.count && j < text.count && text[j] == ":" { return j + 1 - i }
             }
             if i == 0 && isDigit(text[0]) {
                 var j = 0
                 while j < text.count && isDigit(text[j]) { j += 1 }
-                if j < text.count && text[j] == UInt8(ascii: ".") { return j + 1 }
+                if j < text.count && text[j] == "." { return j + 1 }
             }
-            if text[i] == UInt8(ascii: "\n") && i + 1 < text.count && (text[i + 1] == UInt8(ascii: "-") || text[i + 1] == UInt8(ascii: "*")) {
+            if text[i] == "\n" && i + 1 < text.count && (text[i + 1] == "-" || text[i + 1] == "*") {
                 return 2
             }
             for word in words where text[i...].starts(with: word) { return word.count }

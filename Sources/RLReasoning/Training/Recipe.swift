@@ -182,8 +182,15 @@ public struct Recipe: Sendable {
         case "system_prompt": c.systemPrompt = value == .null ? nil : try string()
         case "dataset_prompt_column", "prompt_column": c.promptColumn = try string()
         case "gold_columns": c.goldColumns = try strings()
-        case "seed": c.seed = UInt64(try int())
-        case "save_steps": c.saveSteps = try int()
+        case "seed":
+            let seed = try int()
+            guard seed >= 0 else { throw bad("a non-negative integer") }
+            c.seed = UInt64(seed)
+        case "save_steps":
+            // The trainer saves when step % save_steps == 0: 0 would trap there.
+            let steps = try int()
+            guard steps >= 1 else { throw bad("a positive integer") }
+            c.saveSteps = steps
         case "save_total_limit": c.saveTotalLimit = try int()
         case "logging_steps": c.loggingSteps = try int()
         case "log_completions": c.logCompletions = try bool()

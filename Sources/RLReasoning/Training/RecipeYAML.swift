@@ -49,16 +49,42 @@ enum RecipeYAML {
         let number: Int
         let indent: Int
         let text: String
+        /// The indentation recorded for a blank line inside a block scalar.
+        static let blank = Int.max
     }
 
     static func parse(_ source: String) throws -> [(String, RecipeValue)] {
         var lines: [Line] = []
-        for (index, raw) in source.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let text = String(raw)
+        // Swift reads "\r\n" as one Character, not "\n": split on every line break (LF, CRLF, CR),
+        // and drop a leading byte-order mark.
+        let body = source.first == "\u{FEFF}" ? source.dropFirst() : Substring(source)
+        let rawLines = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+        // The indentation of the key whose block scalar (`|`, `>`) is being read: its more indented
+        // lines are text, taken as they are (a `#` there is not a comment), blank lines included.
+        var blockParent: Int? = nil
+        for (index, raw) in rawLines.enumerated() {
+            let text = String(raw).trimmingTrailingSpaces()
+            if let parent = blockParent {
+                let indent = text.prefix { $0 == " " }.count
+                if indent == text.count {
+                    lines.append(Line(number: index + 1, indent: Line.blank, text: ""))
+                    continue
+                }
+                if indent > parent {
+                    lines.append(Line(number: index + 1, indent: indent, text: String(text.dropFirst(indent))))
+                    continue
+                }
+                blockParent = nil
+            }
             let stripped = stripComment(text)
             if stripped.allSatisfy({ $0 == " " }) || stripped == "---" || stripped == "..." { continue }
             let indent = stripped.prefix { $0 == " " }.count
-            lines.append(Line(number: index + 1, indent: indent, text: String(stripped.dropFirst(indent)).trimmingTrailingSpaces()))
+            let line = Line(number: index + 1, indent: indent, text: String(stripped.dropFirst(indent)).trimmingTrailingSpaces())
+            lines.append(line)
+            if let colon = keyColon(line.text),
+               blockStyles.contains(String(line.text[line.text.index(after: colon)...]).trimmingLeadingSpaces()) {
+                blockParent = indent
+            }
         }
         var position = 0
         let result = try parseMapping(lines, &position, indent: 0)
@@ -66,17 +92,39 @@ enum RecipeYAML {
         return result
     }
 
+    /// The line without its comment: a `#` at the start or after a space, outside quoted
+    /// scalars. A quote opens a quoted scalar only where a scalar can start (the line start, or
+    /// after `:`, `-`, `[`, `{`, `,` and spaces), so an apostrophe inside plain text ("Don't") is
+    /// just a character; inside double quotes a backslash escapes the next character, inside
+    /// single quotes `''` is an escaped quote.
     static func stripComment(_ text: String) -> String {
-        var inSingle = false, inDouble = false, previous: Character = " "
-        var out = ""
-        for c in text {
-            if c == "'" && !inDouble { inSingle.toggle() }
-            else if c == "\"" && !inSingle && previous != "\\" { inDouble.toggle() }
-            else if c == "#" && !inSingle && !inDouble && (previous == " " || out.isEmpty) { break }
-            out.append(c)
-            previous = c
+        let chars = Array(text)
+        var quote: Character? = nil
+        var lastNonSpace: Character? = nil
+        var index = 0
+        while index < chars.count {
+            let c = chars[index]
+            if let open = quote {
+                if open == "\"" && c == "\\" {
+                    index += 2
+                    continue
+                }
+                if c == open {
+                    if open == "'" && index + 1 < chars.count && chars[index + 1] == "'" {
+                        index += 2
+                        continue
+                    }
+                    quote = nil
+                }
+            } else if c == "#" && (index == 0 || chars[index - 1] == " " || chars[index - 1] == "\t") {
+                return String(chars[..<index])
+            } else if (c == "\"" || c == "'") && (lastNonSpace == nil || ":-[{,?".contains(lastNonSpace!)) {
+                quote = c
+            }
+            if c != " " && c != "\t" { lastNonSpace = c }
+            index += 1
         }
-        return out
+        return text
     }
 
     static func parseMapping(_ lines: [Line], _ i: inout Int, indent: Int) throws -> [(String, RecipeValue)] {
@@ -100,7 +148,7 @@ enum RecipeYAML {
                 } else {
                     entries.append((key, .null))
                 }
-            } else if rest == "|" || rest == ">" || rest == "|-" || rest == ">-" {
+            } else if blockStyles.contains(rest) {
                 entries.append((key, .string(blockScalar(lines, &i, parentIndent: indent, style: rest))))
             } else {
                 entries.append((key, try scalar(rest, line: line.number)))
@@ -120,13 +168,31 @@ enum RecipeYAML {
         return .list(items)
     }
 
+    static let blockStyles: Set<String> = ["|", ">", "|-", ">-"]
+
+    /// A block scalar's text: indentation relative to its least indented line kept, trailing
+    /// blank lines dropped; `|` keeps line breaks, `>` folds single breaks into spaces (a blank
+    /// line is a break); a final newline unless the style ends in `-`.
     static func blockScalar(_ lines: [Line], _ i: inout Int, parentIndent: Int, style: String) -> String {
-        var parts: [String] = []
+        var content: [Line] = []
         while i < lines.count, lines[i].indent > parentIndent {
-            parts.append(lines[i].text)
+            content.append(lines[i])
             i += 1
         }
-        let joined = style.hasPrefix("|") ? parts.joined(separator: "\n") : parts.joined(separator: " ")
+        while content.last?.indent == Line.blank { content.removeLast() }
+        guard !content.isEmpty else { return "" }
+        let base = content.filter { $0.indent != Line.blank }.map(\.indent).min() ?? 0
+        let texts = content.map { $0.indent == Line.blank ? "" : String(repeating: " ", count: $0.indent - base) + $0.text }
+        var joined = ""
+        if style.hasPrefix("|") {
+            joined = texts.joined(separator: "\n")
+        } else {
+            for text in texts {
+                if text.isEmpty { joined += "\n" }
+                else if joined.isEmpty || joined.hasSuffix("\n") { joined += text }
+                else { joined += " " + text }
+            }
+        }
         return style.hasSuffix("-") ? joined : joined + "\n"
     }
 
@@ -191,10 +257,18 @@ enum RecipeYAML {
                 while true {
                     skipSpaces()
                     var key = ""
-                    while !atEnd && text[position] != ":" { key.append(text[position]); position += 1 }
-                    guard !atEnd else { throw ParseError(line: line, reason: "expected ':' in a mapping") }
+                    if !atEnd && (text[position] == "\"" || text[position] == "'") {
+                        // A quoted key ({"min_lr_rate": 0.1}, JSON style): its text without the quotes.
+                        key = text[position] == "\"" ? try doubleQuoted() : try singleQuoted()
+                        skipSpaces()
+                        guard !atEnd && text[position] == ":" else { throw ParseError(line: line, reason: "expected ':' in a mapping") }
+                    } else {
+                        while !atEnd && text[position] != ":" { key.append(text[position]); position += 1 }
+                        guard !atEnd else { throw ParseError(line: line, reason: "expected ':' in a mapping") }
+                        key = key.trimmingTrailingSpaces()
+                    }
                     position += 1
-                    entries.append((key.trimmingTrailingSpaces(), try value(inFlow: true)))
+                    entries.append((key, try value(inFlow: true)))
                     skipSpaces()
                     guard !atEnd else { throw ParseError(line: line, reason: "unclosed '{'") }
                     if text[position] == "," { position += 1; continue }
