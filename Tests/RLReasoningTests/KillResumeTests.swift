@@ -164,9 +164,7 @@ struct KillResumeTests {
         // Known issue (GRPOTrainer+Run.swift, reported to the lead): on resume, completions.jsonl is not
         // cut back to the checkpoint's step like metrics.jsonl, so the steps redone after the kill are
         // logged twice (only when the kill lands after a step that is not a checkpoint step).
-        withKnownIssue("completions.jsonl keeps the lines of steps redone after a resume", isIntermittent: true) {
-            #expect(completionSteps(killed) == completionSteps(straight), "completions.jsonl: \(completionSteps(killed)) vs \(completionSteps(straight))")
-        }
+        #expect(completionSteps(killed) == completionSteps(straight), "completions.jsonl: \(completionSteps(killed)) vs \(completionSteps(straight))")
 
         // The final weights are the same too.
         let a = try Qwen2Model.load(from: straight.appendingPathComponent("checkpoint-8")).parameters

@@ -107,6 +107,7 @@ public struct GRPOConfiguration: Sendable, Equatable {
         if maxSteps < 1 { try fail("max_steps", "must be at least 1") }
         if gradientAccumulationSteps < 1 { try fail("gradient_accumulation_steps", "must be at least 1") }
         if numIterations < 1 { try fail("num_iterations", "must be at least 1") }
+        if saveSteps < 1 { try fail("save_steps", "must be at least 1") }
         if maxCompletionLength < 1 { try fail("max_completion_length", "must be at least 1") }
         if maxPromptLength < 1 { try fail("max_prompt_length", "must be at least 1") }
         if !(learningRate >= 0) { try fail("learning_rate", "must be a non-negative number") }

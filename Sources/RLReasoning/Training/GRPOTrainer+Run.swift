@@ -14,9 +14,18 @@ extension GRPOTrainer {
         TrainerCheckpoint.removePartials(in: output)
         let metricsLog = MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
         let completionsURL = output.appendingPathComponent("completions.jsonl")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var samples: [TrainingReport.Sample] = []
         if resume, let last = TrainerCheckpoint.complete(in: output).last {
             try TrainerCheckpoint.restore(self, from: last.url)
             try metricsLog.truncate(after: step)
+            // Completions of steps after the checkpoint will be generated again.
+            let kept = CompletionLogLine.read(completionsURL).filter { $0.step <= step }
+            var data = Data()
+            for line in kept { data.append(try encoder.encode(line)); data.append(UInt8(ascii: "\n")) }
+            try data.write(to: completionsURL, options: .atomic)
+            samples = kept.map { TrainingReport.Sample(step: $0.step, prompt: $0.prompt, completion: $0.completion, reward: $0.reward) }
             log("resumed from \(last.url.lastPathComponent) (step \(step) of \(configuration.maxSteps))")
         } else {
             if resume { log("no checkpoint in \(output.path); starting from step 0") }
@@ -24,11 +33,8 @@ extension GRPOTrainer {
             try? FileManager.default.removeItem(at: completionsURL)
         }
         var history = metricsLog.read()
-        var samples: [TrainingReport.Sample] = []
         let started = monotonicSeconds()
         let firstStep = step
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         let previous = onStep
         onStep = { [unowned self] metrics, stepSamples in
             previous?(metrics, stepSamples)
@@ -70,6 +76,12 @@ struct CompletionLogLine: Codable {
     var prompt: String
     var completion: String
     var reward: Float
+
+    /// The lines of the file at `url` (none if it is missing).
+    static func read(_ url: URL) -> [CompletionLogLine] {
+        guard let data = try? Data(contentsOf: url) else { return [] }
+        return data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONDecoder().decode(CompletionLogLine.self, from: Data($0)) }
+    }
 }
 
 /// Appends `line` and a newline to `url`, creating it if needed.

@@ -100,8 +100,10 @@ public final class GRPOTrainer {
         let started = monotonicSeconds()
         var gradients: [String: Tensor] = [:]
         var lossSum = 0.0, klSum = 0.0, clipSum = 0.0
-        let lossConfiguration = GRPOLossConfiguration(beta: c.beta, epsilon: c.epsilon, epsilonHigh: c.epsilonHigh,
+        var lossConfiguration = GRPOLossConfiguration(beta: c.beta, epsilon: c.epsilon, epsilonHigh: c.epsilonHigh,
                                                       lossType: c.lossType, maxCompletionLength: c.maxCompletionLength)
+        // DAPO normalises by the token count of the whole generation batch (one process here).
+        lossConfiguration.dapoTokenCount = Float(buffer.reduce(0) { $0 + $1.countedTokens.reduce(0, +) })
         let scoringTemperature = c.temperatureConsistentLogProbs ? max(c.temperature, 1e-6) : 1
         for rollout in buffer {
             var output: GRPOLossOutput?
@@ -112,7 +114,8 @@ public final class GRPOTrainer {
                 let result = grpoLoss(logProbs: logProbs, oldLogProbs: rollout.oldLogProbs, referenceLogProbs: rollout.referenceLogProbs,
                                       advantages: rollout.advantages, mask: rollout.completionMask, configuration: lossConfiguration)
                 output = result
-                return result.loss * (1 / Float(buffer.count))
+                // dapo's denominator already covers the whole generation batch.
+                return c.lossType == .dapo ? result.loss : result.loss * (1 / Float(buffer.count))
             }
             lossSum += Double(loss.item())
             klSum += Double(output!.meanKL)
