@@ -8,12 +8,13 @@
 #endif
 
 // exp for vectorisable loops: Cody-Waite range reduction and a degree-6 polynomial
-// (relative error about 2e-7 over the float range). Underflows to 0 below -87.3.
+// (relative error about 2e-7 over the float range). Flushes to 0 below -87.3 (so exp(-inf) is
+// 0) and overflows to +inf above 88.37, like libm; NaN stays NaN.
 static inline float rl_expf(float x) {
-    if (x > 88.3762626647949f) x = 88.3762626647949f;
-    if (x < -87.3365447504f) x = -87.3365447504f;
-    float n = floorf(x * 1.44269504088896341f + 0.5f);
-    float r = x - n * 0.693359375f;
+    const float hi = 88.3762626647949f, lo = -87.3365447504f;
+    float c = x > hi ? hi : (x < lo ? lo : x);
+    float n = floorf(c * 1.44269504088896341f + 0.5f);
+    float r = c - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500E-4f;
     p = p * r + 1.3981999507E-3f;
@@ -25,7 +26,9 @@ static inline float rl_expf(float x) {
     int32_t e = (int32_t)n + 127;
     union { int32_t i; float f; } scale;
     scale.i = e << 23;
-    return p * scale.f;
+    float y = p * scale.f;
+    y = x < lo ? 0.0f : y;
+    return x > hi ? INFINITY : y;
 }
 
 static inline float rl_sigmoidf(float x) { return 1.0f / (1.0f + rl_expf(-x)); }
