@@ -122,8 +122,10 @@ void rl_softmax_f32(const float *x, float *y, long r0, long r1, long cols, int l
         float sum = 0.0f;
         for (long j = 0; j < cols; j++) { float e = rl_expf(xr[j] - m); yr[j] = e; sum += e; }
         if (log) {
-            float lse = m + logf(sum);
-            for (long j = 0; j < cols; j++) yr[j] = xr[j] - lse;
+            // (x - m) - log(sum): x - m is exact for nearby values, while x - (m + log(sum))
+            // loses the low bits of log(sum) when the logits are large.
+            float log_sum = logf(sum);
+            for (long j = 0; j < cols; j++) yr[j] = (xr[j] - m) - log_sum;
         } else {
             float inv = 1.0f / sum;
             for (long j = 0; j < cols; j++) yr[j] *= inv;
