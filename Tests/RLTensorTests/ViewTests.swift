@@ -39,6 +39,21 @@ struct ViewTests {
         #expect(base.toFloatArray() == [1, 3, 5, 2, 4, 6])
     }
 
+    @Test("large buffers recycled after release never alias live tensors", arguments: TestDevices.all)
+    func recycledBuffers(device: Device) {
+        let count = 1 << 19  // 2 MiB of f32: pooled on the CPU
+        var live: [Tensor] = []
+        for round in 0..<4 {
+            do { _ = Tensor.full([count], value: -1, device: device) }  // released at once
+            live.append(Tensor.full([count], value: Double(round), device: device))
+        }
+        for (round, t) in live.enumerated() {
+            let values = t.toFloatArray()
+            #expect(values.first == Float(round) && values.last == Float(round) && values.allSatisfy { $0 == Float(round) })
+        }
+        #expect(Set(live.map { ObjectIdentifier($0.storage) }).count == 4)
+    }
+
     @Test("expanded broadcasts with stride 0 and sumToShape inverts it", arguments: TestDevices.all)
     func broadcasting(device: Device) {
         let row = Tensor([1, 2, 3] as [Float], shape: [1, 3], device: device)
