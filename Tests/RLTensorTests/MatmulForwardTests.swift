@@ -42,9 +42,10 @@ struct MatmulForwardTests {
         expectClose(a.matmul(w), shared, shape: [2, 3, 4, 3], "batched x 2-D")
     }
 
-    /// 1 and 6 rows take the few-row kernel, 17 rows the blocked/BLAS path; k = 37 leaves a
+    /// 1, 6 and 12 rows (two row groups) take the few-row kernel, 17 rows BLAS (f32) or two
+    /// few-row blocks (bf16); k = 37 leaves a
     /// tail after the 8-wide vector loop.
-    @Test("linear layers with HF [out, in] weights and bias", arguments: TestDevices.all, [1, 6, 17])
+    @Test("linear layers with HF [out, in] weights and bias", arguments: TestDevices.all, [1, 6, 12, 17])
     func linear(device: Device, rows: Int) {
         for (k, n) in [(37, 29), (64, 40), (8, 1)] {
             let x = sample([rows, k], seed: UInt64(rows * 7 + k), device: device)
