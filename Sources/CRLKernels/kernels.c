@@ -7,12 +7,23 @@
 #define RL_X86 1
 #endif
 
-// Compute-heavy row kernels (exp, reductions) get an AVX2+FMA clone chosen at load time; the
-// default clone is baseline x86-64 (SSE2), which leaves them compute-bound.
-#if defined(RL_X86) && defined(__linux__) && defined(__clang__)
-#define RL_HOT __attribute__((target_clones("arch=haswell", "default")))
+// Compute-heavy row kernels (exp, reductions) are compiled twice, for baseline x86-64 (SSE2),
+// where they are compute-bound, and for AVX2+FMA, chosen at run time by RL_DISPATCH.
+#ifdef RL_X86
+static int rl_has_avx2(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
+
+#define RL_DISPATCH(NAME, BODY, PARAMS, ARGS)                                                   \
+    __attribute__((target("avx2,fma"))) static void BODY##_avx2 PARAMS { BODY ARGS; }            \
+    void NAME PARAMS { if (rl_has_avx2()) BODY##_avx2 ARGS; else BODY ARGS; }
 #else
-#define RL_HOT
+#define RL_DISPATCH(NAME, BODY, PARAMS, ARGS) void NAME PARAMS { BODY ARGS; }
 #endif
 
 // exp for vectorisable loops: Cody-Waite range reduction and a degree-6 polynomial
@@ -43,7 +54,7 @@ static inline float rl_expf(float x) {
 
 static inline float rl_sigmoidf(float x) { return 1.0f / (1.0f + rl_expf(-x)); }
 
-RL_HOT void rl_unary_f32(int op, const float *x, float *y, long n, float p0, float p1) {
+static inline __attribute__((always_inline)) void unary_f32_body(int op, const float *x, float *y, long n, float p0, float p1) {
     long i;
     switch (op) {
     case RL_UNARY_NEG: for (i = 0; i < n; i++) y[i] = -x[i]; break;
@@ -66,6 +77,7 @@ RL_HOT void rl_unary_f32(int op, const float *x, float *y, long n, float p0, flo
     default: break;
     }
 }
+RL_DISPATCH(rl_unary_f32, unary_f32_body, (int op, const float *x, float *y, long n, float p0, float p1), (op, x, y, n, p0, p1))
 
 #define RL_BINARY_LOOP(EXPR)                                                           \
     if (sa == 1 && sb == 1) { for (i = 0; i < n; i++) { float u = a[i], w = b[i]; y[i] = (EXPR); } } \
@@ -124,7 +136,7 @@ static inline float row_max(const float *x, long n, float scale) {
     return m;
 }
 
-RL_HOT void rl_softmax_f32(const float *x, float *y, long r0, long r1, long cols, int log) {
+static inline __attribute__((always_inline)) void softmax_f32_body(const float *x, float *y, long r0, long r1, long cols, int log) {
 #pragma clang fp reassociate(on)
     for (long r = r0; r < r1; r++) {
         const float *xr = x + r * cols;
@@ -143,8 +155,9 @@ RL_HOT void rl_softmax_f32(const float *x, float *y, long r0, long r1, long cols
         }
     }
 }
+RL_DISPATCH(rl_softmax_f32, softmax_f32_body, (const float *x, float *y, long r0, long r1, long cols, int log), (x, y, r0, r1, cols, log))
 
-RL_HOT void rl_softmax_backward_f32(const float *y, const float *dy, float *dx, long r0, long r1, long cols, int log) {
+static inline __attribute__((always_inline)) void softmax_backward_f32_body(const float *y, const float *dy, float *dx, long r0, long r1, long cols, int log) {
 #pragma clang fp reassociate(on)
     for (long r = r0; r < r1; r++) {
         const float *yr = y + r * cols, *dyr = dy + r * cols;
@@ -159,6 +172,7 @@ RL_HOT void rl_softmax_backward_f32(const float *y, const float *dy, float *dx, 
         }
     }
 }
+RL_DISPATCH(rl_softmax_backward_f32, softmax_backward_f32_body, (const float *y, const float *dy, float *dx, long r0, long r1, long cols, int log), (y, dy, dx, r0, r1, cols, log))
 
 static inline float row_logsumexp(const float *x, long cols, float s) {
 #pragma clang fp reassociate(on)
@@ -169,7 +183,7 @@ static inline float row_logsumexp(const float *x, long cols, float s) {
     return m + logf(sum);
 }
 
-RL_HOT void rl_token_logprobs_f32(const float *logits, const int32_t *targets, float *logp, float *lse,
+static inline __attribute__((always_inline)) void token_logprobs_f32_body(const float *logits, const int32_t *targets, float *logp, float *lse,
                            long r0, long r1, long cols, float s) {
     for (long r = r0; r < r1; r++) {
         const float *xr = logits + r * cols;
@@ -178,8 +192,9 @@ RL_HOT void rl_token_logprobs_f32(const float *logits, const int32_t *targets, f
         logp[r] = xr[targets[r]] * s - l;
     }
 }
+RL_DISPATCH(rl_token_logprobs_f32, token_logprobs_f32_body, (const float *logits, const int32_t *targets, float *logp, float *lse, long r0, long r1, long cols, float s), (logits, targets, logp, lse, r0, r1, cols, s))
 
-RL_HOT void rl_token_logprobs_backward_f32(const float *logits, const int32_t *targets, const float *lse,
+static inline __attribute__((always_inline)) void token_logprobs_backward_f32_body(const float *logits, const int32_t *targets, const float *lse,
                                     const float *dlogp, float *dlogits, long r0, long r1, long cols, float s) {
     for (long r = r0; r < r1; r++) {
         const float *xr = logits + r * cols;
@@ -189,8 +204,9 @@ RL_HOT void rl_token_logprobs_backward_f32(const float *logits, const int32_t *t
         dr[targets[r]] += g;
     }
 }
+RL_DISPATCH(rl_token_logprobs_backward_f32, token_logprobs_backward_f32_body, (const float *logits, const int32_t *targets, const float *lse, const float *dlogp, float *dlogits, long r0, long r1, long cols, float s), (logits, targets, lse, dlogp, dlogits, r0, r1, cols, s))
 
-RL_HOT void rl_rmsnorm_f32(const float *x, const float *w, float *y, float *rstd, long r0, long r1, long cols, float eps) {
+static inline __attribute__((always_inline)) void rmsnorm_f32_body(const float *x, const float *w, float *y, float *rstd, long r0, long r1, long cols, float eps) {
 #pragma clang fp reassociate(on)
     for (long r = r0; r < r1; r++) {
         const float *xr = x + r * cols;
@@ -202,8 +218,9 @@ RL_HOT void rl_rmsnorm_f32(const float *x, const float *w, float *y, float *rstd
         for (long j = 0; j < cols; j++) yr[j] = xr[j] * inv * w[j];
     }
 }
+RL_DISPATCH(rl_rmsnorm_f32, rmsnorm_f32_body, (const float *x, const float *w, float *y, float *rstd, long r0, long r1, long cols, float eps), (x, w, y, rstd, r0, r1, cols, eps))
 
-RL_HOT void rl_rmsnorm_backward_f32(const float *dy, const float *x, const float *w, const float *rstd,
+static inline __attribute__((always_inline)) void rmsnorm_backward_f32_body(const float *dy, const float *x, const float *w, const float *rstd,
                              float *dx, float *dw, long r0, long r1, long cols) {
 #pragma clang fp reassociate(on)
     for (long r = r0; r < r1; r++) {
@@ -217,6 +234,7 @@ RL_HOT void rl_rmsnorm_backward_f32(const float *dy, const float *x, const float
         for (long j = 0; j < cols; j++) dxr[j] = dyr[j] * w[j] * inv - xr[j] * c;
     }
 }
+RL_DISPATCH(rl_rmsnorm_backward_f32, rmsnorm_backward_f32_body, (const float *dy, const float *x, const float *w, const float *rstd, float *dx, float *dw, long r0, long r1, long cols), (dy, x, w, rstd, dx, dw, r0, r1, cols))
 
 void rl_rope_f32(const float *x, const int32_t *positions, float *y, long t0, long t1, long heads,
                  long dim, float theta, int inverse) {
@@ -242,17 +260,19 @@ void rl_rope_f32(const float *x, const int32_t *positions, float *y, long t0, lo
     }
 }
 
-RL_HOT void rl_swiglu_f32(const float *gate, const float *up, float *y, long n) {
+static inline __attribute__((always_inline)) void swiglu_f32_body(const float *gate, const float *up, float *y, long n) {
     for (long i = 0; i < n; i++) { float g = gate[i]; y[i] = g * rl_sigmoidf(g) * up[i]; }
 }
+RL_DISPATCH(rl_swiglu_f32, swiglu_f32_body, (const float *gate, const float *up, float *y, long n), (gate, up, y, n))
 
-RL_HOT void rl_swiglu_backward_f32(const float *gate, const float *up, const float *dy, float *dgate, float *dup, long n) {
+static inline __attribute__((always_inline)) void swiglu_backward_f32_body(const float *gate, const float *up, const float *dy, float *dgate, float *dup, long n) {
     for (long i = 0; i < n; i++) {
         float g = gate[i], sg = rl_sigmoidf(g), silu = g * sg;
         dup[i] = dy[i] * silu;
         dgate[i] = dy[i] * up[i] * (sg * (1.0f + g * (1.0f - sg)));
     }
 }
+RL_DISPATCH(rl_swiglu_backward_f32, swiglu_backward_f32_body, (const float *gate, const float *up, const float *dy, float *dgate, float *dup, long n), (gate, up, dy, dgate, dup, n))
 
 // ---- small-M GEMM ------------------------------------------------------------------------
 
@@ -357,14 +377,6 @@ static inline float f32_scalar(float v) { return v; }
 RL_SMALL_M_AVX2(small_m_f32_avx2, float, _mm256_loadu_ps, f32_scalar)
 RL_SMALL_M_AVX2(small_m_bf16_avx2, uint16_t, load_bf16x8, bf16_scalar)
 
-static int rl_has_avx2(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached;
-}
 #endif
 
 void rl_small_m_gemm_f32(const float *x, long ldx, long m, const float *w, long k, long j0, long j1,
@@ -390,7 +402,7 @@ static inline long visible_keys(long q, long cols, long query_offset) {
     return limit < cols ? (limit < 0 ? 0 : limit) : cols;
 }
 
-RL_HOT void rl_attention_softmax_f32(float *s, long lds, long q0, long rows, long cols, long query_offset,
+static inline __attribute__((always_inline)) void attention_softmax_f32_body(float *s, long lds, long q0, long rows, long cols, long query_offset,
                               const int32_t *key_mask, float scale, float *lse) {
 #pragma clang fp reassociate(on)
     for (long r = 0; r < rows; r++) {
@@ -422,8 +434,9 @@ RL_HOT void rl_attention_softmax_f32(float *s, long lds, long q0, long rows, lon
         lse[r] = m + logf(sum);
     }
 }
+RL_DISPATCH(rl_attention_softmax_f32, attention_softmax_f32_body, (float *s, long lds, long q0, long rows, long cols, long query_offset, const int32_t *key_mask, float scale, float *lse), (s, lds, q0, rows, cols, query_offset, key_mask, scale, lse))
 
-RL_HOT void rl_attention_softmax_backward_f32(float *s, long lds, float *dp, long ldp, long q0, long rows, long cols,
+static inline __attribute__((always_inline)) void attention_softmax_backward_f32_body(float *s, long lds, float *dp, long ldp, long q0, long rows, long cols,
                                        long query_offset, const int32_t *key_mask, float scale,
                                        const float *lse, const float *delta) {
     for (long r = 0; r < rows; r++) {
@@ -444,6 +457,7 @@ RL_HOT void rl_attention_softmax_backward_f32(float *s, long lds, float *dp, lon
         for (long j = limit; j < cols; j++) { sr[j] = 0.0f; dr[j] = 0.0f; }
     }
 }
+RL_DISPATCH(rl_attention_softmax_backward_f32, attention_softmax_backward_f32_body, (float *s, long lds, float *dp, long ldp, long q0, long rows, long cols, long query_offset, const int32_t *key_mask, float scale, const float *lse, const float *delta), (s, lds, dp, ldp, q0, rows, cols, query_offset, key_mask, scale, lse, delta))
 
 void rl_adamw_f32(float *param, const float *grad, float *m, float *v, long n, float lr, float beta1,
                   float beta2, float eps, float weight_decay, float bc1, float bc2) {
