@@ -18,8 +18,10 @@ final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
 
     init(byteCount: Int) {
         self.byteCount = byteCount
-        let alignment = byteCount >= 4 * CPUBuffer.hugePage ? CPUBuffer.hugePage : 64
-        let rounded = HostBufferPool.sizeClass(max((byteCount + alignment - 1) / alignment * alignment, alignment))
+        // Alignment follows from the size class, so every buffer of one class is aligned alike.
+        let sizeClass = HostBufferPool.sizeClass(max(byteCount, 64))
+        let alignment = sizeClass >= 4 * CPUBuffer.hugePage ? CPUBuffer.hugePage : 64
+        let rounded = (sizeClass + alignment - 1) / alignment * alignment
         reservedBytes = rounded
         if let recycled = HostBufferPool.shared.take(byteCount: rounded) {
             pointer = recycled
