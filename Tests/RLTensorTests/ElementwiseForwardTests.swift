@@ -46,6 +46,9 @@ struct ElementwiseForwardTests {
         #expect(y[3] == 1)
         expectClose([y[4]], [Float(Foundation.exp(88.0))], atol: 0, rtol: 1e-6, "exp(88)")
         #expect(y[5] == .infinity && y[6] == .infinity && y[7] == .infinity, "\(y)")
+        #expect(Tensor([Float.nan], shape: [1], device: device).exp().item().isNaN)
+        // The saturated exp gives exact limits downstream: sigmoid(-100) = 0, sigmoid(100) = 1.
+        #expect(Tensor([-100, 100] as [Float], shape: [2], device: device).sigmoid().toFloatArray() == [0, 1])
     }
 
     @Test("binary ops broadcast like numpy", arguments: TestDevices.all)
