@@ -19,10 +19,13 @@ static int rl_has_avx2(void) {
     return cached;
 }
 
+// A kernel body, inlined into each dispatched version.
+#define RL_BODY static inline __attribute__((always_inline)) void
 #define RL_DISPATCH(NAME, BODY, PARAMS, ARGS)                                                   \
     __attribute__((target("avx2,fma"))) static void BODY##_avx2 PARAMS { BODY ARGS; }            \
     void NAME PARAMS { if (rl_has_avx2()) BODY##_avx2 ARGS; else BODY ARGS; }
 #else
+#define RL_BODY static inline void
 #define RL_DISPATCH(NAME, BODY, PARAMS, ARGS) void NAME PARAMS { BODY ARGS; }
 #endif
 
@@ -54,7 +57,7 @@ static inline float rl_expf(float x) {
 
 static inline float rl_sigmoidf(float x) { return 1.0f / (1.0f + rl_expf(-x)); }
 
-static inline __attribute__((always_inline)) void unary_f32_body(int op, const float *x, float *y, long n, float p0, float p1) {
+RL_BODY unary_f32_body(int op, const float *x, float *y, long n, float p0, float p1) {
     long i;
     switch (op) {
     case RL_UNARY_NEG: for (i = 0; i < n; i++) y[i] = -x[i]; break;
@@ -77,7 +80,9 @@ static inline __attribute__((always_inline)) void unary_f32_body(int op, const f
     default: break;
     }
 }
-RL_DISPATCH(rl_unary_f32, unary_f32_body, (int op, const float *x, float *y, long n, float p0, float p1), (op, x, y, n, p0, p1))
+RL_DISPATCH(rl_unary_f32, unary_f32_body,
+            (int op, const float *x, float *y, long n, float p0, float p1),
+            (op, x, y, n, p0, p1))
 
 #define RL_BINARY_LOOP(EXPR)                                                           \
     if (sa == 1 && sb == 1) { for (i = 0; i < n; i++) { float u = a[i], w = b[i]; y[i] = (EXPR); } } \
@@ -136,7 +141,7 @@ static inline float row_max(const float *x, long n, float scale) {
     return m;
 }
 
-static inline __attribute__((always_inline)) void softmax_f32_body(const float *x, float *y, long r0, long r1, long cols, int log) {
+RL_BODY softmax_f32_body(const float *x, float *y, long r0, long r1, long cols, int log) {
 #pragma clang fp reassociate(on)
     for (long r = r0; r < r1; r++) {
         const float *xr = x + r * cols;
@@ -155,9 +160,11 @@ static inline __attribute__((always_inline)) void softmax_f32_body(const float *
         }
     }
 }
-RL_DISPATCH(rl_softmax_f32, softmax_f32_body, (const float *x, float *y, long r0, long r1, long cols, int log), (x, y, r0, r1, cols, log))
+RL_DISPATCH(rl_softmax_f32, softmax_f32_body,
+            (const float *x, float *y, long r0, long r1, long cols, int log),
+            (x, y, r0, r1, cols, log))
 
-static inline __attribute__((always_inline)) void softmax_backward_f32_body(const float *y, const float *dy, float *dx, long r0, long r1, long cols, int log) {
+RL_BODY softmax_backward_f32_body(const float *y, const float *dy, float *dx, long r0, long r1, long cols, int log) {
 #pragma clang fp reassociate(on)
     for (long r = r0; r < r1; r++) {
         const float *yr = y + r * cols, *dyr = dy + r * cols;
@@ -172,7 +179,9 @@ static inline __attribute__((always_inline)) void softmax_backward_f32_body(cons
         }
     }
 }
-RL_DISPATCH(rl_softmax_backward_f32, softmax_backward_f32_body, (const float *y, const float *dy, float *dx, long r0, long r1, long cols, int log), (y, dy, dx, r0, r1, cols, log))
+RL_DISPATCH(rl_softmax_backward_f32, softmax_backward_f32_body,
+            (const float *y, const float *dy, float *dx, long r0, long r1, long cols, int log),
+            (y, dy, dx, r0, r1, cols, log))
 
 static inline float row_logsumexp(const float *x, long cols, float s) {
 #pragma clang fp reassociate(on)
@@ -183,7 +192,7 @@ static inline float row_logsumexp(const float *x, long cols, float s) {
     return m + logf(sum);
 }
 
-static inline __attribute__((always_inline)) void token_logprobs_f32_body(const float *logits, const int32_t *targets, float *logp, float *lse,
+RL_BODY token_logprobs_f32_body(const float *logits, const int32_t *targets, float *logp, float *lse,
                            long r0, long r1, long cols, float s) {
     for (long r = r0; r < r1; r++) {
         const float *xr = logits + r * cols;
@@ -192,9 +201,11 @@ static inline __attribute__((always_inline)) void token_logprobs_f32_body(const 
         logp[r] = xr[targets[r]] * s - l;
     }
 }
-RL_DISPATCH(rl_token_logprobs_f32, token_logprobs_f32_body, (const float *logits, const int32_t *targets, float *logp, float *lse, long r0, long r1, long cols, float s), (logits, targets, logp, lse, r0, r1, cols, s))
+RL_DISPATCH(rl_token_logprobs_f32, token_logprobs_f32_body,
+            (const float *logits, const int32_t *targets, float *logp, float *lse, long r0, long r1, long cols, float s),
+            (logits, targets, logp, lse, r0, r1, cols, s))
 
-static inline __attribute__((always_inline)) void token_logprobs_backward_f32_body(const float *logits, const int32_t *targets, const float *lse,
+RL_BODY token_logprobs_backward_f32_body(const float *logits, const int32_t *targets, const float *lse,
                                     const float *dlogp, float *dlogits, long r0, long r1, long cols, float s) {
     for (long r = r0; r < r1; r++) {
         const float *xr = logits + r * cols;
@@ -204,9 +215,11 @@ static inline __attribute__((always_inline)) void token_logprobs_backward_f32_bo
         dr[targets[r]] += g;
     }
 }
-RL_DISPATCH(rl_token_logprobs_backward_f32, token_logprobs_backward_f32_body, (const float *logits, const int32_t *targets, const float *lse, const float *dlogp, float *dlogits, long r0, long r1, long cols, float s), (logits, targets, lse, dlogp, dlogits, r0, r1, cols, s))
+RL_DISPATCH(rl_token_logprobs_backward_f32, token_logprobs_backward_f32_body,
+            (const float *logits, const int32_t *targets, const float *lse, const float *dlogp, float *dlogits, long r0, long r1, long cols, float s),
+            (logits, targets, lse, dlogp, dlogits, r0, r1, cols, s))
 
-static inline __attribute__((always_inline)) void rmsnorm_f32_body(const float *x, const float *w, float *y, float *rstd, long r0, long r1, long cols, float eps) {
+RL_BODY rmsnorm_f32_body(const float *x, const float *w, float *y, float *rstd, long r0, long r1, long cols, float eps) {
 #pragma clang fp reassociate(on)
     for (long r = r0; r < r1; r++) {
         const float *xr = x + r * cols;
@@ -218,9 +231,11 @@ static inline __attribute__((always_inline)) void rmsnorm_f32_body(const float *
         for (long j = 0; j < cols; j++) yr[j] = xr[j] * inv * w[j];
     }
 }
-RL_DISPATCH(rl_rmsnorm_f32, rmsnorm_f32_body, (const float *x, const float *w, float *y, float *rstd, long r0, long r1, long cols, float eps), (x, w, y, rstd, r0, r1, cols, eps))
+RL_DISPATCH(rl_rmsnorm_f32, rmsnorm_f32_body,
+            (const float *x, const float *w, float *y, float *rstd, long r0, long r1, long cols, float eps),
+            (x, w, y, rstd, r0, r1, cols, eps))
 
-static inline __attribute__((always_inline)) void rmsnorm_backward_f32_body(const float *dy, const float *x, const float *w, const float *rstd,
+RL_BODY rmsnorm_backward_f32_body(const float *dy, const float *x, const float *w, const float *rstd,
                              float *dx, float *dw, long r0, long r1, long cols) {
 #pragma clang fp reassociate(on)
     for (long r = r0; r < r1; r++) {
@@ -234,7 +249,9 @@ static inline __attribute__((always_inline)) void rmsnorm_backward_f32_body(cons
         for (long j = 0; j < cols; j++) dxr[j] = dyr[j] * w[j] * inv - xr[j] * c;
     }
 }
-RL_DISPATCH(rl_rmsnorm_backward_f32, rmsnorm_backward_f32_body, (const float *dy, const float *x, const float *w, const float *rstd, float *dx, float *dw, long r0, long r1, long cols), (dy, x, w, rstd, dx, dw, r0, r1, cols))
+RL_DISPATCH(rl_rmsnorm_backward_f32, rmsnorm_backward_f32_body,
+            (const float *dy, const float *x, const float *w, const float *rstd, float *dx, float *dw, long r0, long r1, long cols),
+            (dy, x, w, rstd, dx, dw, r0, r1, cols))
 
 void rl_rope_f32(const float *x, const int32_t *positions, float *y, long t0, long t1, long heads,
                  long dim, float theta, int inverse) {
@@ -260,19 +277,23 @@ void rl_rope_f32(const float *x, const int32_t *positions, float *y, long t0, lo
     }
 }
 
-static inline __attribute__((always_inline)) void swiglu_f32_body(const float *gate, const float *up, float *y, long n) {
+RL_BODY swiglu_f32_body(const float *gate, const float *up, float *y, long n) {
     for (long i = 0; i < n; i++) { float g = gate[i]; y[i] = g * rl_sigmoidf(g) * up[i]; }
 }
-RL_DISPATCH(rl_swiglu_f32, swiglu_f32_body, (const float *gate, const float *up, float *y, long n), (gate, up, y, n))
+RL_DISPATCH(rl_swiglu_f32, swiglu_f32_body,
+            (const float *gate, const float *up, float *y, long n),
+            (gate, up, y, n))
 
-static inline __attribute__((always_inline)) void swiglu_backward_f32_body(const float *gate, const float *up, const float *dy, float *dgate, float *dup, long n) {
+RL_BODY swiglu_backward_f32_body(const float *gate, const float *up, const float *dy, float *dgate, float *dup, long n) {
     for (long i = 0; i < n; i++) {
         float g = gate[i], sg = rl_sigmoidf(g), silu = g * sg;
         dup[i] = dy[i] * silu;
         dgate[i] = dy[i] * up[i] * (sg * (1.0f + g * (1.0f - sg)));
     }
 }
-RL_DISPATCH(rl_swiglu_backward_f32, swiglu_backward_f32_body, (const float *gate, const float *up, const float *dy, float *dgate, float *dup, long n), (gate, up, dy, dgate, dup, n))
+RL_DISPATCH(rl_swiglu_backward_f32, swiglu_backward_f32_body,
+            (const float *gate, const float *up, const float *dy, float *dgate, float *dup, long n),
+            (gate, up, dy, dgate, dup, n))
 
 // ---- small-M GEMM ------------------------------------------------------------------------
 
@@ -402,7 +423,7 @@ static inline long visible_keys(long q, long cols, long query_offset) {
     return limit < cols ? (limit < 0 ? 0 : limit) : cols;
 }
 
-static inline __attribute__((always_inline)) void attention_softmax_f32_body(float *s, long lds, long q0, long rows, long cols, long query_offset,
+RL_BODY attention_softmax_f32_body(float *s, long lds, long q0, long rows, long cols, long query_offset,
                               const int32_t *key_mask, float scale, float *lse) {
 #pragma clang fp reassociate(on)
     for (long r = 0; r < rows; r++) {
@@ -434,9 +455,11 @@ static inline __attribute__((always_inline)) void attention_softmax_f32_body(flo
         lse[r] = m + logf(sum);
     }
 }
-RL_DISPATCH(rl_attention_softmax_f32, attention_softmax_f32_body, (float *s, long lds, long q0, long rows, long cols, long query_offset, const int32_t *key_mask, float scale, float *lse), (s, lds, q0, rows, cols, query_offset, key_mask, scale, lse))
+RL_DISPATCH(rl_attention_softmax_f32, attention_softmax_f32_body,
+            (float *s, long lds, long q0, long rows, long cols, long query_offset, const int32_t *key_mask, float scale, float *lse),
+            (s, lds, q0, rows, cols, query_offset, key_mask, scale, lse))
 
-static inline __attribute__((always_inline)) void attention_softmax_backward_f32_body(float *s, long lds, float *dp, long ldp, long q0, long rows, long cols,
+RL_BODY attention_softmax_backward_f32_body(float *s, long lds, float *dp, long ldp, long q0, long rows, long cols,
                                        long query_offset, const int32_t *key_mask, float scale,
                                        const float *lse, const float *delta) {
     for (long r = 0; r < rows; r++) {
@@ -457,7 +480,9 @@ static inline __attribute__((always_inline)) void attention_softmax_backward_f32
         for (long j = limit; j < cols; j++) { sr[j] = 0.0f; dr[j] = 0.0f; }
     }
 }
-RL_DISPATCH(rl_attention_softmax_backward_f32, attention_softmax_backward_f32_body, (float *s, long lds, float *dp, long ldp, long q0, long rows, long cols, long query_offset, const int32_t *key_mask, float scale, const float *lse, const float *delta), (s, lds, dp, ldp, q0, rows, cols, query_offset, key_mask, scale, lse, delta))
+RL_DISPATCH(rl_attention_softmax_backward_f32, attention_softmax_backward_f32_body,
+            (float *s, long lds, float *dp, long ldp, long q0, long rows, long cols, long query_offset, const int32_t *key_mask, float scale, const float *lse, const float *delta),
+            (s, lds, dp, ldp, q0, rows, cols, query_offset, key_mask, scale, lse, delta))
 
 void rl_adamw_f32(float *param, const float *grad, float *m, float *v, long n, float lr, float beta1,
                   float beta2, float eps, float weight_decay, float bc1, float bc2) {
