@@ -11,6 +11,21 @@ let package = Package(
         .package(name: "swift-rl-reasoning", path: ".."),
     ],
     targets: [
+        // Raw CBLAS for baselines measured beside the library (Debian/Ubuntu: libopenblas-dev).
+        .systemLibrary(
+            name: "CBLASBaseline",
+            path: "Sources/CBLASBaseline",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Matmul vs raw sgemm, fused ops vs memcpy bandwidth, attention (issue 2).
+        .executableTarget(
+            name: "tensor-bench",
+            dependencies: [
+                .product(name: "RLTensor", package: "swift-rl-reasoning"),
+                "CBLASBaseline",
+            ]
+        ),
         // Answer-checker throughput and latency (peer: peer/mathverify_peer.py).
         .executableTarget(
             name: "math-bench",

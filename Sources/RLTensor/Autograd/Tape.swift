@@ -17,13 +17,17 @@ final class Tape: @unchecked Sendable {
     private var tracked: Set<TensorID>
     /// The leaves gradients are wanted for.
     let parameterIDs: Set<TensorID>
-    /// Parameter gradients produced out of band (by checkpointed blocks during backward).
-    private var extraParameterGradients: [TensorID: Tensor] = [:]
+    /// Gradients produced out of band during `backward` (by checkpointed blocks, for the
+    /// parameters and other tracked tensors they capture), merged after each node.
+    private var outOfBandGradients: [TensorID: Tensor] = [:]
 
-    init(parameters: Set<TensorID>) {
+    init(parameters: Set<TensorID>, tracking alsoTracked: Set<TensorID> = []) {
         parameterIDs = parameters
-        tracked = parameters
+        tracked = parameters.union(alsoTracked)
     }
+
+    /// Every tensor whose gradient this tape can propagate.
+    var trackedIDs: Set<TensorID> { tracked }
 
     func isTracked(_ tensor: Tensor) -> Bool { tracked.contains(tensor.id) }
 
@@ -34,11 +38,16 @@ final class Tape: @unchecked Sendable {
         for id in node.outputIDs { tracked.insert(id) }
     }
 
-    func addParameterGradient(_ gradient: Tensor, for id: TensorID) {
-        if let existing = extraParameterGradients[id] {
-            extraParameterGradients[id] = Tape.$current.withValue(nil) { existing + gradient }
+    /// Adds a gradient for a tracked tensor that is not an input of the node being run backwards.
+    func addGradient(_ gradient: Tensor, for id: TensorID) {
+        Tape.accumulate(gradient, into: &outOfBandGradients, for: id)
+    }
+
+    private static func accumulate(_ gradient: Tensor, into gradients: inout [TensorID: Tensor], for id: TensorID) {
+        if let existing = gradients[id] {
+            gradients[id] = Tape.$current.withValue(nil) { existing + gradient }
         } else {
-            extraParameterGradients[id] = gradient
+            gradients[id] = gradient
         }
     }
 
@@ -57,23 +66,13 @@ final class Tape: @unchecked Sendable {
                 guard let gradient, tracked.contains(input.id) else { continue }
                 precondition(gradient.shape == input.shape,
                              "internal: gradient shape \(gradient.shape) does not match input shape \(input.shape)")
-                if let existing = gradients[input.id] {
-                    gradients[input.id] = Tape.$current.withValue(nil) { existing + gradient }
-                } else {
-                    gradients[input.id] = gradient
-                }
+                Tape.accumulate(gradient, into: &gradients, for: input.id)
             }
+            for (id, gradient) in outOfBandGradients { Tape.accumulate(gradient, into: &gradients, for: id) }
+            outOfBandGradients = [:]
         }
         var result: [TensorID: Tensor] = [:]
-        for id in extra { result[id] = gradients[id] }
-        for id in parameterIDs {
-            switch (gradients[id], extraParameterGradients[id]) {
-            case let (a?, b?): result[id] = Tape.$current.withValue(nil) { a + b }
-            case let (a?, nil): result[id] = a
-            case let (nil, b?): result[id] = b
-            case (nil, nil): break
-            }
-        }
+        for id in extra.union(parameterIDs) { result[id] = gradients[id] }
         return result
     }
 }

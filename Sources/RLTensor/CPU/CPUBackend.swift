@@ -69,12 +69,16 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
 
     public func fill(_ destination: BufferRef, count: Int, dtype: DType, value: Double) {
         let p = destination.bytes(dtype)
+        func run<T>(_ v: T) {
+            let t = p.assumingMemoryBound(to: T.self)
+            Parallel.ranges(count, grain: 1 << 17) { a, b in (t + a).update(repeating: v, count: b - a) }
+        }
         switch dtype {
-        case .f32: let v = Float(value); let t = p.assumingMemoryBound(to: Float.self); for i in 0..<count { t[i] = v }
-        case .bf16: let v = HalfPrecision.bf16Bits(Float(value)); let t = p.assumingMemoryBound(to: UInt16.self); for i in 0..<count { t[i] = v }
-        case .f16: let v = HalfPrecision.f16Bits(Float(value)); let t = p.assumingMemoryBound(to: UInt16.self); for i in 0..<count { t[i] = v }
-        case .i32: let v = Int32(value); let t = p.assumingMemoryBound(to: Int32.self); for i in 0..<count { t[i] = v }
-        case .i64: let v = Int64(value); let t = p.assumingMemoryBound(to: Int64.self); for i in 0..<count { t[i] = v }
+        case .f32: run(Float(value))
+        case .bf16: run(HalfPrecision.bf16Bits(Float(value)))
+        case .f16: run(HalfPrecision.f16Bits(Float(value)))
+        case .i32: run(Int32(value))
+        case .i64: run(Int64(value))
         }
     }
 

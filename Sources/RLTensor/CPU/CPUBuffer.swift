@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -6,18 +7,28 @@ import Darwin
 
 /// Host memory for the CPU backend: 64-byte aligned, and 2 MiB aligned with transparent huge
 /// pages requested for large buffers (weights, logits), which speeds up streaming reads.
+/// Buffers of 1 MiB and more are recycled through `HostBufferPool`.
 final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
     let byteCount: Int
+    /// Bytes actually reserved (the pool's size class).
+    private let reservedBytes: Int
 
     private static let hugePage = 2 << 20
 
     init(byteCount: Int) {
         self.byteCount = byteCount
-        let alignment = byteCount >= 4 * CPUBuffer.hugePage ? CPUBuffer.hugePage : 64
-        let rounded = (byteCount + alignment - 1) / alignment * alignment
+        // Alignment follows from the size class, so every buffer of one class is aligned alike.
+        let sizeClass = HostBufferPool.sizeClass(max(byteCount, 64))
+        let alignment = sizeClass >= 4 * CPUBuffer.hugePage ? CPUBuffer.hugePage : 64
+        let rounded = (sizeClass + alignment - 1) / alignment * alignment
+        reservedBytes = rounded
+        if let recycled = HostBufferPool.shared.take(byteCount: rounded) {
+            pointer = recycled
+            return
+        }
         var raw: UnsafeMutableRawPointer?
-        let status = posix_memalign(&raw, alignment, max(rounded, alignment))
+        let status = posix_memalign(&raw, alignment, rounded)
         guard status == 0, let raw else {
             fatalError("out of memory allocating \(byteCount) bytes on the CPU")
         }
@@ -27,7 +38,9 @@ final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
         pointer = raw
     }
 
-    deinit { free(pointer) }
+    deinit {
+        if !HostBufferPool.shared.give(pointer, byteCount: reservedBytes) { free(pointer) }
+    }
 
     func floats(_ offset: Int) -> UnsafeMutablePointer<Float> {
         pointer.assumingMemoryBound(to: Float.self) + offset
@@ -35,6 +48,51 @@ final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
 
     func ints(_ offset: Int) -> UnsafeMutablePointer<Int32> {
         pointer.assumingMemoryBound(to: Int32.self) + offset
+    }
+}
+
+/// Keeps freed large host buffers for reuse. A fresh multi-megabyte allocation is mapped anew
+/// by the C library, so its first write takes a page fault and a kernel zeroing per page; for
+/// bandwidth-bound ops that allocate their outputs this doubled the time. Buffers are reused by
+/// exact size class (training steps allocate the same shapes every step), up to a byte budget.
+final class HostBufferPool: @unchecked Sendable {
+    static let shared = HostBufferPool(capacity: 2 << 30)
+
+    /// Smallest buffer worth keeping.
+    static let minimumBytes = 1 << 20
+
+    /// Rounds pooled sizes up to 64 KiB so nearby shapes share a class (smaller sizes unchanged).
+    static func sizeClass(_ bytes: Int) -> Int {
+        bytes < minimumBytes ? bytes : (bytes + 0xFFFF) & ~0xFFFF
+    }
+
+    private let capacity: Int
+    /// Addresses of kept buffers by size, and their total size.
+    private let state = Mutex<(free: [Int: [UInt]], bytes: Int)>(([:], 0))
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// A kept buffer of exactly `byteCount` bytes, if any.
+    func take(byteCount: Int) -> UnsafeMutableRawPointer? {
+        guard byteCount >= HostBufferPool.minimumBytes else { return nil }
+        let address: UInt? = state.withLock { state in
+            guard let address = state.free[byteCount]?.popLast() else { return nil }
+            state.bytes -= byteCount
+            return address
+        }
+        return address.flatMap { UnsafeMutableRawPointer(bitPattern: $0) }
+    }
+
+    /// Keeps `pointer` for reuse; false when it is too small or the pool is full (free it).
+    func give(_ pointer: UnsafeMutableRawPointer, byteCount: Int) -> Bool {
+        guard byteCount >= HostBufferPool.minimumBytes else { return false }
+        let address = UInt(bitPattern: pointer)
+        return state.withLock { state in
+            guard state.bytes + byteCount <= capacity else { return false }
+            state.free[byteCount, default: []].append(address)
+            state.bytes += byteCount
+            return true
+        }
     }
 }
 

@@ -45,8 +45,10 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
         return strides
     }
 
-    /// True when the elements are packed in row-major order (size-1 axes may have any stride).
+    /// True when the elements are packed in row-major order (size-1 axes may have any stride; an
+    /// empty tensor is always packed).
     public var isContiguous: Bool {
+        if shape.contains(0) { return true }
         var expected = 1
         for axis in stride(from: rank - 1, through: 0, by: -1) where shape[axis] != 1 {
             if strides[axis] != expected { return false }

@@ -6,7 +6,7 @@ func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int] {
         let x = i < rank - a.count ? 1 : a[i - (rank - a.count)]
         let y = i < rank - b.count ? 1 : b[i - (rank - b.count)]
         precondition(x == y || x == 1 || y == 1, "shapes \(a) and \(b) do not broadcast")
-        result[i] = Swift.max(x, y)
+        result[i] = x == 1 ? y : x  // not max: a size-0 axis broadcast against size 1 stays empty
     }
     return result
 }

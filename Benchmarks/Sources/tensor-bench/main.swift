@@ -1,0 +1,160 @@
+// tensor-bench: RLTensor's CPU kernels against baselines measured in the same run.
+//
+//   cd Benchmarks && swift run -c release tensor-bench [--quick]
+//
+// Every figure is a median over repeated runs; ratios compare medians from this run only.
+import CBLASBaseline
+import Glibc
+import RLTensor
+
+let quick = CommandLine.arguments.contains("--quick")
+
+// MARK: - timing
+
+/// Median wall time of `body` in seconds, after one warm-up call. Interleave calls of the
+/// things being compared by passing them together (see `medians`).
+func medians(repeats: Int, _ bodies: [() -> Void]) -> [Double] {
+    for body in bodies { body() }
+    var times = [[Double]](repeating: [], count: bodies.count)
+    let clock = ContinuousClock()
+    for _ in 0..<repeats {
+        for (i, body) in bodies.enumerated() {
+            let elapsed = clock.measure(body)
+            times[i].append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        }
+    }
+    return times.map { t in
+        let s = t.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+}
+
+/// Host memory with the allocation policy of RLTensor's CPU buffers (2 MiB aligned and
+/// `MADV_HUGEPAGE` when large), so baselines read memory as fast as the library does.
+final class AlignedFloats {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+    init(count: Int) {
+        self.count = count
+        let bytes = max(count * 4, 64)
+        let huge = 2 << 20
+        let alignment = bytes >= 4 * huge ? huge : 64
+        var raw: UnsafeMutableRawPointer?
+        precondition(posix_memalign(&raw, alignment, (bytes + alignment - 1) / alignment * alignment) == 0 && raw != nil)
+        if alignment == huge { _ = madvise(raw, (bytes + alignment - 1) / alignment * alignment, 14 /* MADV_HUGEPAGE */) }
+        pointer = raw!.assumingMemoryBound(to: Float.self)
+        pointer.initialize(repeating: 0, count: count)
+    }
+    deinit { free(pointer) }
+
+    /// Fills with the same seeded values as `Tensor.randomNormal(seed:)` and returns that tensor.
+    func fillNormal(shape: [Int], seed: UInt64) -> Tensor {
+        let t = Tensor.randomNormal(shape, std: 0.05, seed: seed)
+        t.withHostBytes { bytes in UnsafeMutableRawPointer(pointer).copyMemory(from: bytes.baseAddress!, byteCount: count * 4) }
+        return t
+    }
+}
+
+// MARK: - report
+
+/// Prints one markdown table row.
+func report(_ cells: String...) {
+    print("| " + cells.joined(separator: " | ") + " |")
+}
+func fmt(_ x: Double, _ digits: Int = 2) -> String {
+    var s = String(Int((x * pow(10, Double(digits))).rounded()))
+    while s.count <= digits { s = "0" + s }
+    let cut = s.index(s.endIndex, offsetBy: -digits)
+    return digits == 0 ? s : s[..<cut] + "." + s[cut...]
+}
+
+// MARK: - matmul
+
+/// `x.linear(w)` (`w` stored `[n, k]` as Hugging Face does) against `cblas_sgemm` with the same
+/// transposes on the same data.
+func benchLinear(m: Int, k: Int, n: Int, target: Double) {
+    let xRaw = AlignedFloats(count: m * k), wRaw = AlignedFloats(count: n * k), yRaw = AlignedFloats(count: m * n)
+    let x = xRaw.fillNormal(shape: [m, k], seed: 1), w = wRaw.fillNormal(shape: [n, k], seed: 2)
+    let flops = 2.0 * Double(m) * Double(k) * Double(n)
+    let repeats = quick ? 3 : (flops > 1e10 ? 7 : 15)
+    let t = medians(repeats: repeats, [
+        { _ = x.linear(w) },
+        {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
+                        xRaw.pointer, Int32(k), wRaw.pointer, Int32(k), 0, yRaw.pointer, Int32(n))
+        },
+    ])
+    let ratio = t[1] / t[0]
+    report("linear \(m)x\(k)x\(n)", "\(fmt(t[0] * 1e3)) ms", "\(fmt(flops / t[0] / 1e9, 1)) GFLOP/s",
+           "sgemm \(fmt(t[1] * 1e3)) ms, \(fmt(flops / t[1] / 1e9, 1)) GFLOP/s", "\(fmt(ratio))x", ">= \(fmt(target))x",
+           ratio >= target ? "met" : "MISSED")
+}
+
+// MARK: - bandwidth-bound ops
+
+/// Bytes per second of `memcpy` between two `count`-float buffers (read + write).
+func copyBandwidth(count: Int) -> Double {
+    let a = AlignedFloats(count: count), b = AlignedFloats(count: count)
+    for i in 0..<count { a.pointer[i] = Float(i & 1023) }
+    let t = medians(repeats: quick ? 5 : 15, [{ memcpy(b.pointer, a.pointer, count * 4) }])[0]
+    return 2.0 * Double(count * 4) / t
+}
+
+/// Forward + backward of `op` through `valueAndGrad`, as a fraction of the copy bandwidth.
+/// `bytes` counts what the op's forward and backward kernels must read and write; the time also
+/// includes the tape and the all-ones output gradient, so the fraction is conservative.
+func benchBandwidth(_ name: String, bytes: Double, copy: Double, _ body: @escaping () -> Void) {
+    let t = medians(repeats: quick ? 3 : 9, [body])[0]
+    let fraction = bytes / t / copy
+    report("\(name) fwd+bwd", "\(fmt(t * 1e3)) ms", "\(fmt(bytes / t / 1e9, 1)) GB/s", "copy \(fmt(copy / 1e9, 1)) GB/s",
+           "\(fmt(fraction))x", ">= 0.50x", fraction >= 0.5 ? "met" : "MISSED")
+}
+
+// MARK: - run
+
+print("tensor-bench: \(quick ? "quick" : "full") run, RLTensor CPU backend, \(CPUBackend.shared.threadCount) threads, OpenBLAS \(String(cString: openblas_get_config()))")
+print("")
+report("benchmark", "RLTensor", "rate", "baseline", "ratio", "target", "")
+report("---", "---", "---", "---", "---", "---", "---")
+
+for (m, k, n) in [(512, 1536, 8960), (512, 8960, 1536), (512, 1536, 1536)] { benchLinear(m: m, k: k, n: n, target: 0.95) }
+for (m, k, n) in [(6, 1536, 8960), (1, 1536, 8960), (1, 1536, 151_936)] { benchLinear(m: m, k: k, n: n, target: 2) }
+
+let copy = copyBandwidth(count: 32 << 20)
+do {
+    let (rows, cols) = (3072, 1536)  // 6 sequences x 512 tokens, hidden 1536
+    let x = Tensor.randomNormal([rows, cols], seed: 3), w = Tensor.randomNormal([cols], mean: 1, std: 0.1, seed: 4)
+    let n = Double(rows * cols) * 4
+    // forward: read x, write y; backward: read dy and x, write dx (weight and rstd are tiny).
+    benchBandwidth("rmsNorm [3072, 1536]", bytes: 5 * n, copy: copy) { _ = valueAndGrad(at: [x, w]) { x.rmsNorm(weight: w, eps: 1e-6) } }
+}
+do {
+    let (rows, cols) = (2048, 8192)
+    let x = Tensor.randomNormal([rows, cols], seed: 5)
+    let n = Double(rows * cols) * 4
+    // forward: read x, write y; backward: read y and dy, write dx.
+    benchBandwidth("softmax [2048, 8192]", bytes: 5 * n, copy: copy) { _ = valueAndGrad(at: [x]) { x.softmax() } }
+}
+do {
+    let (rows, cols) = (3072, 8960)
+    let gate = Tensor.randomNormal([rows, cols], seed: 6), up = Tensor.randomNormal([rows, cols], seed: 7)
+    let n = Double(rows * cols) * 4
+    // forward: read gate and up, write y; backward: read gate, up, dy, write both gradients.
+    benchBandwidth("swiglu [3072, 8960]", bytes: 8 * n, copy: copy) { _ = valueAndGrad(at: [gate, up]) { Tensor.swiglu(gate: gate, up: up) } }
+}
+do {
+    let (b, t, hq, hkv, d) = (6, 512, 12, 2, 128)
+    let q = Tensor.randomNormal([b, t, hq, d], seed: 8), k = Tensor.randomNormal([b, t, hkv, d], seed: 9)
+    let v = Tensor.randomNormal([b, t, hkv, d], seed: 10)
+    // Causal FLOPs actually needed: QK^T and PV forward, five products backward, each over
+    // half the score matrix: 7 * b * hq * t^2 * d.
+    let flops = 7.0 * Double(b * hq * t * t * d)
+    let times = medians(repeats: quick ? 2 : 5, [
+        { _ = Tensor.attention(query: q, key: k, value: v) },
+        { _ = valueAndGrad(at: [q, k, v]) { Tensor.attention(query: q, key: k, value: v) } },
+    ])
+    report("attention fwd [6x512, 12/2 heads, 128]", "\(fmt(times[0] * 1e3)) ms",
+           "\(fmt(2.0 * Double(b * hq * t * t * d) / times[0] / 1e9, 1)) GFLOP/s", "", "", "", "")
+    report("attention fwd+bwd [6x512, 12/2 heads, 128]", "\(fmt(times[1] * 1e3)) ms", "\(fmt(flops / times[1] / 1e9, 1)) GFLOP/s",
+           "", "", "", "")
+}

@@ -1,0 +1,79 @@
+import RLTensor
+import Testing
+
+/// Matrix products against a naive triple loop: plain, batched, transposed views, the few-row
+/// kernel (1 and 6 rows), the blocked path (17 rows), bf16 weights, and empty products.
+@Suite("Matmul forward")
+struct MatmulForwardTests {
+    @Test("2-D products, including size-1 and transposed views", arguments: TestDevices.all)
+    func plain(device: Device) {
+        for (m, k, n) in [(3, 5, 4), (1, 1, 1), (1, 7, 3), (4, 1, 6), (33, 19, 9)] {
+            let a = sample([m, k], seed: UInt64(m * 100 + k), device: device)
+            let b = sample([k, n], seed: UInt64(k * 100 + n), device: device)
+            let want = Naive.matmul(a.doubles, b.doubles, m: m, k: k, n: n)
+            expectClose(a.matmul(b), want, shape: [m, n], "\(m)x\(k)x\(n)")
+            // Transposed views go to GEMM without a copy; the result must not change.
+            let aT = Tensor(a.toFloatArray(), shape: [m, k], device: device).transposed().contiguous().transposed()
+            let bT = Tensor(b.toFloatArray(), shape: [k, n], device: device).transposed().contiguous().transposed()
+            expectClose(aT.matmul(bT), want, shape: [m, n], "transposed views \(m)x\(k)x\(n)")
+            expectClose(aT.matmul(b), want, shape: [m, n], "transposed lhs \(m)x\(k)x\(n)")
+        }
+    }
+
+    @Test("batched products, batch folded into rows, and batched transposed views", arguments: TestDevices.all)
+    func batched(device: Device) {
+        let a = sample([2, 3, 4, 5], seed: 1, device: device), b = sample([2, 3, 5, 2], seed: 2, device: device)
+        let av = a.doubles, bv = b.doubles
+        var want: [Double] = []
+        for batch in 0..<6 {
+            want += Naive.matmul(Array(av[(batch * 20)..<(batch * 20 + 20)]), Array(bv[(batch * 10)..<(batch * 10 + 10)]), m: 4, k: 5, n: 2)
+        }
+        expectClose(a.matmul(b), want, shape: [2, 3, 4, 2], "batched")
+        // Attention-style: K^T as a transposed view of a [.., n, k] tensor.
+        let bStored = Tensor(b.toFloatArray(), shape: [2, 3, 5, 2], device: device).transposed().contiguous()  // [2,3,2,5]
+        expectClose(a.matmul(bStored.transposed()), want, shape: [2, 3, 4, 2], "batched transposed rhs")
+        // A permuted (non-packed) batch layout is copied, not misread.
+        let aPermuted = Tensor(a.toFloatArray(), shape: [2, 3, 4, 5], device: device).permuted([1, 0, 2, 3]).contiguous().permuted([1, 0, 2, 3])
+        expectClose(aPermuted.matmul(b), want, shape: [2, 3, 4, 2], "permuted batch axes")
+        // A 2-D right operand shared by every batch entry.
+        let w = sample([5, 3], seed: 3, device: device)
+        var shared: [Double] = []
+        for batch in 0..<6 { shared += Naive.matmul(Array(av[(batch * 20)..<(batch * 20 + 20)]), w.doubles, m: 4, k: 5, n: 3) }
+        expectClose(a.matmul(w), shared, shape: [2, 3, 4, 3], "batched x 2-D")
+    }
+
+    /// 1, 6 and 12 rows (two row groups) take the few-row kernel, 17 rows BLAS (f32) or two
+    /// few-row blocks (bf16); k = 37 leaves a
+    /// tail after the 8-wide vector loop.
+    @Test("linear layers with HF [out, in] weights and bias", arguments: TestDevices.all, [1, 6, 12, 17])
+    func linear(device: Device, rows: Int) {
+        for (k, n) in [(37, 29), (64, 40), (8, 1)] {
+            let x = sample([rows, k], seed: UInt64(rows * 7 + k), device: device)
+            let w = sample([n, k], seed: UInt64(n * 13 + k), device: device)
+            let bias = sample([n], seed: UInt64(n), device: device)
+            let product = Naive.matmul(x.doubles, Naive.transpose(w.doubles, rows: n, cols: k), m: rows, k: k, n: n)
+            expectClose(x.linear(w), product, shape: [rows, n], atol: 2e-6, rtol: 2e-6, "linear \(rows)x\(k)x\(n)")
+            let bv = bias.doubles
+            expectClose(x.linear(w, bias: bias), product.enumerated().map { $0.element + bv[$0.offset % n] }, shape: [rows, n],
+                        atol: 2e-6, rtol: 2e-6, "linear with bias")
+            // A batched input folds into rows.
+            let x3 = x.reshaped([1, rows, k])
+            expectClose(x3.linear(w), product, shape: [1, rows, n], atol: 2e-6, rtol: 2e-6, "batched linear")
+            // bf16 weights: the product of the bf16-rounded weights, accumulated in f32.
+            let wBF16 = w.cast(to: .bf16)
+            let rounded = w.toFloatArray().map { Double(HalfPrecision.float(bf16: HalfPrecision.bf16Bits($0))) }
+            let want = Naive.matmul(x.doubles, Naive.transpose(rounded, rows: n, cols: k), m: rows, k: k, n: n)
+            expectClose(x.linear(wBF16), want, shape: [rows, n], atol: 2e-6, rtol: 2e-6, "bf16 linear \(rows)x\(k)x\(n)")
+        }
+    }
+
+    @Test("empty products give zeros of the right shape", arguments: TestDevices.all)
+    func empty(device: Device) {
+        let zeroInner = Tensor.zeros([3, 0], device: device).matmul(Tensor.zeros([0, 4], device: device))
+        expectClose(zeroInner, [Double](repeating: 0, count: 12), shape: [3, 4], "k = 0")
+        let fewRowsZeroInner = Tensor.zeros([2, 0], device: device).linear(Tensor.zeros([5, 0], device: device))
+        expectClose(fewRowsZeroInner, [Double](repeating: 0, count: 10), shape: [2, 5], "linear with k = 0")
+        #expect(Tensor.zeros([0, 5], device: device).matmul(sample([5, 4], seed: 1, device: device)).shape == [0, 4])
+        #expect(sample([2, 5], seed: 1, device: device).linear(Tensor.zeros([0, 5], device: device)).shape == [2, 0])
+    }
+}
