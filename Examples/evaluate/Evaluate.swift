@@ -70,6 +70,9 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Comma-separated k for pass@k (default: 1, powers of two below --samples, --samples).")
     var passK: String?
 
+    @Option(help: "math-query (the reference's MATH_QUERY_TEMPLATE, default) or raw (the problem text alone).")
+    var prompt: String = "math-query"
+
     @Option(help: "Question column of .jsonl tasks given by path.")
     var problemColumn: String = "problem"
 
@@ -90,6 +93,7 @@ struct Evaluate: ParsableCommand {
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         guard ["bf16", "f32"].contains(weightType) else { throw ValidationError("--weight-type must be bf16 or f32") }
+        guard EvaluationPromptStyle(rawValue: prompt) != nil else { throw ValidationError("--prompt must be math-query or raw") }
         guard ["cpu", "cuda"].contains(backend) else { throw ValidationError("--backend must be cpu or cuda") }
         if let ks = try parsedPassK(), let bad = ks.first(where: { $0 < 1 || $0 > samples }) {
             throw ValidationError("--pass-k \(bad) is not between 1 and --samples (\(samples))")
@@ -163,7 +167,8 @@ struct Evaluate: ParsableCommand {
                         "backend": backend, "weight_type": weightType, "batch_size": String(batchSize)]
         let configuration = EvaluationConfiguration(
             dataDirectory: dataDirectory, outputDirectory: outputURL, samples: samples, seed: seed, limit: limit,
-            passKs: try parsedPassK(), modelName: modelName, settings: settings)
+            passKs: try parsedPassK(), modelName: modelName, settings: settings,
+            promptStyle: EvaluationPromptStyle(rawValue: prompt)!)
         let runner = EvaluationRunner(generator: generator, configuration: configuration)
         var bar: ProgressBar?
         let terminal = isatty(1) != 0

@@ -11,3 +11,18 @@ public enum EvaluationPrompt {
         mathQueryInstruction + "\n\n" + problem
     }
 }
+
+/// How a problem becomes the user message.
+public enum EvaluationPromptStyle: String, Sendable, CaseIterable {
+    /// The reference's `MATH_QUERY_TEMPLATE` (the paper's protocol).
+    case mathQuery = "math-query"
+    /// The problem text alone (for models trained on bare questions, such as tiny-grpo's).
+    case raw
+
+    public func message(for problem: String) -> String {
+        switch self {
+        case .mathQuery: return EvaluationPrompt.mathQuery(problem)
+        case .raw: return problem
+        }
+    }
+}

@@ -17,9 +17,12 @@ public struct EvaluationConfiguration: Sendable {
     public var modelName: String
     /// Generation settings recorded in the summary (temperature, top_p, ...).
     public var settings: [String: String]
+    /// How problems are put to the model (default: the reference's template).
+    public var promptStyle: EvaluationPromptStyle
 
     public init(dataDirectory: URL, outputDirectory: URL, samples: Int = 1, seed: UInt64 = 1234, limit: Int? = nil,
-                passKs: [Int]? = nil, modelName: String = "model", settings: [String: String] = [:]) {
+                passKs: [Int]? = nil, modelName: String = "model", settings: [String: String] = [:],
+                promptStyle: EvaluationPromptStyle = .mathQuery) {
         self.dataDirectory = dataDirectory
         self.outputDirectory = outputDirectory
         self.samples = samples
@@ -28,6 +31,7 @@ public struct EvaluationConfiguration: Sendable {
         self.passKs = passKs
         self.modelName = modelName
         self.settings = settings
+        self.promptStyle = promptStyle
     }
 }
 
@@ -135,7 +139,7 @@ public final class EvaluationRunner {
                 let first = group.items[0]
                 let seed = Self.batchSeed(configuration.seed, task: plan.task.name, problemID: first.problem.id,
                                           sample: group.samplesPerPrompt == 1 ? first.samples[0] : -1)
-                try generator.generate(messages: group.items.map { EvaluationPrompt.mathQuery($0.problem.problem) },
+                try generator.generate(messages: group.items.map { configuration.promptStyle.message(for: $0.problem.problem) },
                                        samplesPerPrompt: group.samplesPerPrompt, seed: seed) { promptIndex, sampleIndex, completion in
                     let item = group.items[promptIndex]
                     let sample = group.samplesPerPrompt == 1 ? item.samples[0] : sampleIndex
@@ -160,6 +164,7 @@ public final class EvaluationRunner {
         var settings = configuration.settings
         settings["samples"] = String(n)
         settings["seed"] = String(configuration.seed)
+        settings["prompt"] = configuration.promptStyle.rawValue
         if let limit = configuration.limit { settings["limit"] = String(limit) }
         let summary = EvaluationSummary(model: configuration.modelName, settings: settings, tasks: summaries, timing: timing)
         do {
