@@ -217,4 +217,33 @@ struct EvaluationMetricTests {
         #expect(minerva[2].golds == ["41.8", "41.8^\\circ", "41.8^{\\circ}"])
         #expect(EvaluationTask.named("math_500")?.name == "math500")
     }
+
+    /// The harness's premise on the real files: every gold parses, a completion ending in the
+    /// reference's final-answer sentence with the gold boxed scores correct, and for MATH-500 and
+    /// Minerva the `solution` text (the reference's gold column) scores correct against `answer`
+    /// (the column used here), so the two choices agree.
+    @Test func openRSGoldsParseAndAgreeWithSolutions() throws {
+        let eval = sharedDirectory.appendingPathComponent("data/eval")
+        guard FileManager.default.fileExists(atPath: eval.path) else { return }
+        let scorer = EvaluationScorer()
+        for task in EvaluationTask.openRS {
+            let problems = try task.loadProblems(dataDirectory: eval)
+            let solutions = task.name == "math500" || task.name == "minerva"
+                ? try EvaluationTask(name: task.name, file: task.file, answerColumn: "solution").loadProblems(dataDirectory: eval).map { $0.golds[0] }
+                : nil
+            var failures: [String] = []
+            for (index, problem) in problems.enumerated() {
+                let golds = scorer.parseableGolds(of: problem)
+                if golds.isEmpty { failures.append("\(problem.id): gold unparseable"); continue }
+                var completions = ["Therefore, the final answer is: $\\boxed{\(problem.golds[0])}$. I hope it is correct"]
+                if let solutions { completions.append(solutions[index]) }
+                for text in completions {
+                    let record = scorer.score(task: task.name, problem: problem, parseableGolds: golds, sample: 0,
+                                              completion: GeneratedCompletion(text: text, tokenCount: 1, finishReason: .eos))
+                    if !record.correct { failures.append("\(problem.id): \(record.extractedAnswer ?? "nil") vs \(problem.golds[0])") }
+                }
+            }
+            #expect(failures.isEmpty, "\(task.name): \(failures.prefix(10))")
+        }
+    }
 }

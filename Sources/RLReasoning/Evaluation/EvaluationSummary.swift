@@ -206,7 +206,7 @@ public struct EvaluationSummary: Codable, Sendable {
             let passes = ks.map { k in
                 task.passAtK.first { $0.k == k }.map { "\(Self.percent($0.value)) ± \(Self.percent($0.standardError))" } ?? "–"
             }
-            let seconds = timing[task.task]?.secondsPerProblem.map { String(format1: $0) } ?? "–"
+            let seconds = timing[task.task]?.secondsPerProblem.map { $0 < 10 ? String(format3: $0) : String(format1: $0) } ?? "–"
             let incomplete = task.incompleteProblems > 0 ? " (\(task.incompleteProblems) incomplete)" : ""
             lines.append("| \(task.displayName) | \(task.problems)\(incomplete) | \(task.samplesPerProblem) | "
                          + "\(Self.percent(task.accuracy.value)) ± \(Self.percent(task.accuracy.standardError)) | "
@@ -228,6 +228,14 @@ public struct EvaluationSummary: Codable, Sendable {
 }
 
 extension String {
+    /// `value` with three decimals.
+    init(format3 value: Double) {
+        guard value.isFinite else { self = "\(value)"; return }
+        let thousandths = Int((abs(value) * 1000).rounded())
+        let fraction = String(thousandths % 1000)
+        self = (value < 0 && thousandths > 0 ? "-" : "") + "\(thousandths / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+
     /// `value` with one decimal (no Foundation `String(format:)` needed).
     init(format1 value: Double) {
         guard value.isFinite else { self = "\(value)"; return }
