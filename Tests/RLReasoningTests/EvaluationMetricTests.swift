@@ -187,6 +187,13 @@ struct EvaluationMetricTests {
         #expect(resumed.averagePassAtK == straight.averagePassAtK)
         #expect(try EvaluationRecordFile(url: file).readRecords().count == 12)
 
+        // Other sampling settings are refused rather than mixed into the same folder.
+        var changed = configuration("resumed")
+        changed.settings["temperature"] = "1.0"
+        #expect(throws: EvaluationError.self) {
+            try EvaluationRunner(generator: CannedGenerator(answer: Self.answer), configuration: changed).run(tasks: [task])
+        }
+
         // A third run finds everything done and generates nothing.
         let idle = CannedGenerator(answer: Self.answer)
         let again = try EvaluationRunner(generator: idle, configuration: configuration("resumed")).run(tasks: [task])

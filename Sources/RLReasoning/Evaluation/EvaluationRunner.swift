@@ -86,6 +86,7 @@ public final class EvaluationRunner {
         } catch {
             throw EvaluationError.output("\(output.path): cannot create the folder (\(error))")
         }
+        try checkRunSettings(in: output)
         let n = configuration.samples
         // Read every task and its finished records first, so the progress total is known.
         var plans: [(task: EvaluationTask, problems: [EvaluationProblem], file: EvaluationRecordFile, pending: [Pending])] = []
@@ -174,6 +175,40 @@ public final class EvaluationRunner {
             throw EvaluationError.output("\(output.path): cannot write the summary (\(error))")
         }
         return summary
+    }
+
+    /// Settings that change what a completion is; an output folder holds completions of one
+    /// combination only, so resuming never mixes runs.
+    public var identity: [String: String] {
+        var identity = configuration.settings.filter { !["batch_size", "backend", "limit", "samples"].contains($0.key) }
+        identity["model"] = configuration.modelName
+        identity["seed"] = String(configuration.seed)
+        identity["prompt"] = configuration.promptStyle.rawValue
+        return identity
+    }
+
+    /// Writes `run.json` (the `identity`) into a fresh output folder, or checks that a resumed
+    /// folder was written with the same settings.
+    func checkRunSettings(in output: URL) throws {
+        let url = output.appendingPathComponent("run.json")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if let data = FileManager.default.contents(atPath: url.path) {
+            guard let stored = try? JSONDecoder().decode([String: String].self, from: data) else {
+                throw EvaluationError.output("\(url.path) is not a settings file; use another output folder")
+            }
+            let differences = Set(stored.keys).union(identity.keys).sorted().filter { stored[$0] != identity[$0] }
+            guard differences.isEmpty else {
+                let list = differences.map { "\($0) \(stored[$0] ?? "unset") -> \(identity[$0] ?? "unset")" }.joined(separator: ", ")
+                throw EvaluationError.output("\(output.path) holds completions made with other settings (\(list)); use another output folder")
+            }
+        } else {
+            do {
+                try encoder.encode(identity).write(to: url, options: .atomic)
+            } catch {
+                throw EvaluationError.output("\(url.path): cannot write (\(error))")
+            }
+        }
     }
 
     /// The seed of one generation call: the run seed mixed with the task, the first problem and
