@@ -55,7 +55,10 @@ struct Evaluate: ParsableCommand {
     @Option(help: "cpu or cuda.")
     var backend: String = "cpu"
 
-    @Option(help: "Output folder (default: eval-results/<model folder name>).")
+    @Option(help: "Name of the model in the summary (default: the model folder's name).")
+    var name: String?
+
+    @Option(help: "Output folder (default: eval-results/<name>).")
     var output: String?
 
     @Option(help: "Only the first N problems of each task.")
@@ -154,7 +157,7 @@ struct Evaluate: ParsableCommand {
         } else {
             dataDirectory = URL(fileURLWithPath: "../shared/data/eval")
         }
-        let modelName = modelURL.standardizedFileURL.lastPathComponent
+        let modelName = name ?? modelURL.standardizedFileURL.lastPathComponent
         let outputURL = URL(fileURLWithPath: output ?? "eval-results/\(modelName)")
 
         let loadStart = ContinuousClock.now

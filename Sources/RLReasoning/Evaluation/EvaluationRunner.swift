@@ -114,7 +114,7 @@ public final class EvaluationRunner {
         }
         let total = plans.flatMap(\.pending).map(\.samples.count).reduce(0, +)
         var done = 0
-        onProgress?(EvaluationProgress(task: tasks.first?.name ?? "", done: 0, total: total))
+        onProgress?(EvaluationProgress(task: (plans.first { !$0.pending.isEmpty } ?? plans.first)?.task.name ?? "", done: 0, total: total))
         var timing: [String: EvaluationTiming] = [:]
 
         for plan in plans {
