@@ -56,6 +56,12 @@ let package = Package(
             path: "Examples/tiny-grpo"
         ),
         .executableTarget(
+            name: "evaluate",
+            dependencies: ["RLReasoning", "RLModel", "RLTensor", "RLMath",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/evaluate"
+        ),
+        .executableTarget(
             name: "check-answer",
             dependencies: ["RLMath", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/check-answer"

@@ -1,0 +1,218 @@
+import ArgumentParser
+import FoundationEssentials
+import RLMath
+import RLModel
+import RLReasoning
+import RLTensor
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Evaluates a Qwen2 checkpoint on the Open-RS benchmarks (AIME24, MATH-500, AMC23, Minerva,
+/// OlympiadBench) with the reference harness's prompt and sampling settings.
+@main
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate a checkpoint on the Open-RS math benchmarks (zero-shot accuracy, pass@k).",
+        discussion: """
+            Writes <output>/<task>.jsonl (one line per completion, as it finishes), summary.json and
+            summary.md (a table next to the paper's Table 2). Rerunning with the same --output skips
+            completions already written.
+
+              evaluate --model path/to/checkpoint --tasks aime24,amc23 --max-new-tokens 4096
+              evaluate --model ckpt --tasks my.jsonl --problem-column question --answer-column final
+            """
+    )
+
+    @Option(help: "Checkpoint folder: config.json, safetensors weights, tokenizer files with a chat template.")
+    var model: String
+
+    @Option(help: "Comma-separated tasks: aime24, math500, amc23, minerva, olympiadbench, all, or paths of .jsonl files.")
+    var tasks: String = "all"
+
+    @Option(help: "Folder of the task files (default: $RL_SHARED_DIR/data/eval, else ../shared/data/eval).")
+    var dataDir: String?
+
+    @Option(help: "Samples per problem (1 = the paper's protocol; more gives pass@k).")
+    var samples: Int = 1
+
+    @Option(help: "Generation budget per completion (the reference allows 32768 minus the prompt).")
+    var maxNewTokens: Int = 32768
+
+    @Option(help: "Sampling temperature (0 = greedy).")
+    var temperature: Float = 0.6
+
+    @Option(help: "Nucleus sampling threshold.")
+    var topP: Float = 0.95
+
+    @Option(help: "Seed of the sampling.")
+    var seed: UInt64 = 1234
+
+    @Option(help: "cpu or cuda.")
+    var backend: String = "cpu"
+
+    @Option(help: "Name of the model in the summary (default: the model folder's name).")
+    var name: String?
+
+    @Option(help: "Output folder (default: eval-results/<name>).")
+    var output: String?
+
+    @Option(help: "Only the first N problems of each task.")
+    var limit: Int?
+
+    @Option(help: "Prompts generated together in one batch (each with all its samples).")
+    var batchSize: Int = 8
+
+    @Option(help: "Weight storage for matrices: bf16 (as the reference) or f32.")
+    var weightType: String = "bf16"
+
+    @Option(help: "Comma-separated k for pass@k (default: 1, powers of two below --samples, --samples).")
+    var passK: String?
+
+    @Option(help: "math-query (the reference's MATH_QUERY_TEMPLATE, default) or raw (the problem text alone).")
+    var prompt: String = "math-query"
+
+    @Option(help: "Question column of .jsonl tasks given by path.")
+    var problemColumn: String = "problem"
+
+    @Option(help: "Gold answer column of .jsonl tasks given by path.")
+    var answerColumn: String = "answer"
+
+    @Option(help: "Id column of .jsonl tasks given by path (line numbers when absent).")
+    var idColumn: String = "id"
+
+    @Option(help: "Column of further accepted answers (a list) of .jsonl tasks given by path.")
+    var altAnswersColumn: String?
+
+    mutating func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be at least 1") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard temperature >= 0 else { throw ValidationError("--temperature must be >= 0") }
+        guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        guard ["bf16", "f32"].contains(weightType) else { throw ValidationError("--weight-type must be bf16 or f32") }
+        guard EvaluationPromptStyle(rawValue: prompt) != nil else { throw ValidationError("--prompt must be math-query or raw") }
+        guard ["cpu", "cuda"].contains(backend) else { throw ValidationError("--backend must be cpu or cuda") }
+        if let ks = try parsedPassK(), let bad = ks.first(where: { $0 < 1 || $0 > samples }) {
+            throw ValidationError("--pass-k \(bad) is not between 1 and --samples (\(samples))")
+        }
+    }
+
+    func parsedPassK() throws -> [Int]? {
+        guard let passK else { return nil }
+        return try passK.split(separator: ",").map {
+            guard let k = Int($0.trimmingSpaces) else { throw ValidationError("--pass-k: \"\($0)\" is not a number") }
+            return k
+        }
+    }
+
+    func resolvedTasks() throws -> [EvaluationTask] {
+        let names = tasks.split(separator: ",").map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
+        var result: [EvaluationTask] = []
+        for name in names {
+            if name == "all" {
+                result += EvaluationTask.openRS
+            } else if let task = EvaluationTask.named(name) {
+                result.append(task)
+            } else if name.hasSuffix(".jsonl") {
+                let url = URL(fileURLWithPath: name)
+                let stem = String(url.lastPathComponent.dropLast(".jsonl".count))
+                result.append(EvaluationTask(name: stem, file: url.path, idColumn: idColumn, problemColumn: problemColumn,
+                                             answerColumn: answerColumn, alternativeAnswersColumn: altAnswersColumn))
+            } else {
+                throw EvaluationError.unknownTask(name)
+            }
+        }
+        guard !result.isEmpty else { throw ValidationError("--tasks names no task") }
+        return result
+    }
+
+    func run() throws {
+        do {
+            try evaluate()
+        } catch let error as EvaluationError {
+            printError("evaluate: \(error)")
+            throw ExitCode.failure
+        }
+    }
+
+    func evaluate() throws {
+        if backend == "cuda" {
+            // RLTensor has no CUDA backend in this build (Device.cuda exists, but no backend registers for it).
+            throw EvaluationError.backendUnavailable("--backend cuda: the CUDA backend is not available in this build; use --backend cpu")
+        }
+        let tasks = try resolvedTasks()
+        let modelURL = URL(fileURLWithPath: model)
+        let environment = ProcessInfo.processInfo.environment
+        let dataDirectory: URL
+        if let dataDir {
+            dataDirectory = URL(fileURLWithPath: dataDir)
+        } else if let shared = environment["RL_SHARED_DIR"], !shared.isEmpty {
+            dataDirectory = URL(fileURLWithPath: shared).appendingPathComponent("data/eval")
+        } else {
+            dataDirectory = URL(fileURLWithPath: "../shared/data/eval")
+        }
+        let modelName = name ?? modelURL.standardizedFileURL.lastPathComponent
+        let outputURL = URL(fileURLWithPath: output ?? "eval-results/\(modelName)")
+
+        let loadStart = ContinuousClock.now
+        let sampling = temperature == 0 ? SamplingParameters.greedy : SamplingParameters(temperature: temperature, topP: topP)
+        let generator = try Qwen2CompletionGenerator.load(from: modelURL, weightType: weightType == "bf16" ? .bf16 : .f32,
+                                                          maxNewTokens: maxNewTokens, sampling: sampling, batchSize: batchSize)
+        printError("loaded \(modelName) (\(generator.model.config.numHiddenLayers) layers, hidden \(generator.model.config.hiddenSize)) in \(Self.seconds(since: loadStart)) s")
+
+        let settings = ["temperature": String(temperature), "top_p": String(topP), "max_new_tokens": String(maxNewTokens),
+                        "backend": backend, "weight_type": weightType, "batch_size": String(batchSize)]
+        let configuration = EvaluationConfiguration(
+            dataDirectory: dataDirectory, outputDirectory: outputURL, samples: samples, seed: seed, limit: limit,
+            passKs: try parsedPassK(), modelName: modelName, settings: settings,
+            promptStyle: EvaluationPromptStyle(rawValue: prompt)!)
+        let runner = EvaluationRunner(generator: generator, configuration: configuration)
+        var bar: ProgressBar?
+        let terminal = isatty(1) != 0
+        runner.log = { printError($0) }
+        runner.onProgress = { progress in
+            if bar == nil { bar = ProgressBar(total: progress.total, isTerminal: terminal, write: { writeOut($0) }) }
+            bar?.update(done: progress.done, label: progress.task)
+        }
+        let started = ContinuousClock.now
+        let summary = try runner.run(tasks: tasks)
+        bar?.finish()
+        print("")
+        print(summary.markdown())
+        print("wrote \(outputURL.appendingPathComponent("summary.md").path) and summary.json in \(Self.seconds(since: started)) s")
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> String {
+        let d = ContinuousClock.now - start
+        return String(Double(Int((Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18) * 10)) / 10)
+    }
+}
+
+/// Writes to a file descriptor directly (unbuffered, so the progress line shows at once).
+func writeAll(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { return }
+        bytes = bytes.dropFirst(n)
+    }
+}
+
+func writeOut(_ text: String) { writeAll(1, text) }
+
+func printError(_ text: String) { writeAll(2, text + "\n") }
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        var s = self
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return s
+    }
+}

@@ -1,0 +1,122 @@
+import FoundationEssentials
+import RLModel
+import RLTensor
+
+/// One finished completion.
+public struct GeneratedCompletion: Sendable {
+    /// The completion text (special tokens such as EOS removed).
+    public var text: String
+    /// Number of generated tokens (the stopping EOS included).
+    public var tokenCount: Int
+    public var finishReason: FinishReason
+
+    public init(text: String, tokenCount: Int, finishReason: FinishReason) {
+        self.text = text
+        self.tokenCount = tokenCount
+        self.finishReason = finishReason
+    }
+}
+
+/// Turns user messages into sampled completions. The harness talks to the model only through
+/// this protocol, so scoring can be tested with a canned generator.
+public protocol CompletionGenerator {
+    /// How many prompts (each with all its samples) to hand over in one call.
+    var preferredBatchSize: Int { get }
+
+    /// Generates `samplesPerPrompt` completions of each user message (`messages[i]` is the
+    /// content of the single user turn). `onCompletion(promptIndex, sampleIndex, completion)`
+    /// must be called once per completion, as soon as it is finished, in any order. `seed` fixes
+    /// the sampling of the call.
+    func generate(messages: [String], samplesPerPrompt: Int, seed: UInt64,
+                  onCompletion: (Int, Int, GeneratedCompletion) throws -> Void) throws
+}
+
+/// `CompletionGenerator` over a Qwen2 model and its tokenizer, using RLModel's batched
+/// `Generator`: the prompts of a call are prefilled together and decoded as one batch.
+public struct Qwen2CompletionGenerator: CompletionGenerator {
+    public let model: Qwen2Model
+    public let tokenizer: Tokenizer
+    public var maxNewTokens: Int
+    public var sampling: SamplingParameters
+    /// Token ids that end a completion: the tokenizer's EOS plus the checkpoint's
+    /// `generation_config.json` EOS ids.
+    public var stopTokenIDs: Set<Int32>
+    public var preferredBatchSize: Int
+
+    public init(model: Qwen2Model, tokenizer: Tokenizer, maxNewTokens: Int, sampling: SamplingParameters,
+                extraStopTokenIDs: Set<Int32> = [], batchSize: Int = 16) throws {
+        guard let source = tokenizer.chatTemplate else {
+            throw EvaluationError.invalidOption("the tokenizer has no chat template (tokenizer_config.json \"chat_template\"); the evaluation prompt needs one")
+        }
+        self.model = model
+        self.tokenizer = tokenizer
+        _ = try ChatTemplate(source)  // fail early on a template the interpreter cannot parse
+        self.maxNewTokens = maxNewTokens
+        self.sampling = sampling
+        var stops = extraStopTokenIDs
+        if let eos = tokenizer.eosTokenID { stops.insert(eos) }
+        self.stopTokenIDs = stops
+        self.preferredBatchSize = max(1, batchSize)
+    }
+
+    /// Loads `<folder>/config.json`, the weights, the tokenizer files and, when present,
+    /// `generation_config.json` (its EOS ids also stop generation).
+    public static func load(from folder: URL, weightType: DType = .f32, maxNewTokens: Int,
+                            sampling: SamplingParameters, batchSize: Int = 16) throws -> Qwen2CompletionGenerator {
+        let model = try Qwen2Model.load(from: folder, weightType: weightType)
+        let tokenizer = try Tokenizer(directory: folder)
+        var stops: Set<Int32> = []
+        let generationConfigURL = folder.appendingPathComponent("generation_config.json")
+        if FileManager.default.fileExists(atPath: generationConfigURL.path),
+           let eos = try GenerationConfig.load(from: generationConfigURL).eosTokenID {
+            stops.formUnion(eos.ids.map { Int32($0) })
+        }
+        if stops.isEmpty, let eos = model.config.eosTokenID { stops.formUnion(eos.ids.map { Int32($0) }) }
+        return try Qwen2CompletionGenerator(model: model, tokenizer: tokenizer, maxNewTokens: maxNewTokens,
+                                            sampling: sampling, extraStopTokenIDs: stops, batchSize: batchSize)
+    }
+
+    /// The token ids of the prompt for one user message: the chat template with the generation
+    /// prompt, encoded without adding special tokens (the template writes BOS itself).
+    public func promptTokens(message: String) throws -> [Int32] {
+        let text = try tokenizer.applyChatTemplate(messages: [ChatMessage(role: "user", content: message)], addGenerationPrompt: true)
+        return tokenizer.encode(text, addSpecialTokens: false)
+    }
+
+    public func generate(messages: [String], samplesPerPrompt: Int, seed: UInt64,
+                         onCompletion: (Int, Int, GeneratedCompletion) throws -> Void) throws {
+        guard !messages.isEmpty else { return }
+        let prompts = try messages.map(promptTokens)
+        let options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling, samplesPerPrompt: samplesPerPrompt,
+                                        stopTokenIDs: stopTokenIDs, seed: seed)
+        let total = messages.count * samplesPerPrompt
+        var tokens = [[Int32]](repeating: [], count: total)
+        var emitted = [Bool](repeating: false, count: total)
+        try withoutActuallyEscaping(onCompletion) { onCompletion in
+            var failure: (any Error)?
+            let stops = stopTokenIDs, limit = maxNewTokens, tokenizer = self.tokenizer
+            func emit(_ sequence: Int, _ reason: FinishReason) {
+                guard !emitted[sequence], failure == nil else { return }
+                emitted[sequence] = true
+                let completion = GeneratedCompletion(text: tokenizer.decode(tokens[sequence], skipSpecialTokens: true),
+                                                     tokenCount: tokens[sequence].count, finishReason: reason)
+                do { try onCompletion(sequence / samplesPerPrompt, sequence % samplesPerPrompt, completion) } catch { failure = error }
+            }
+            // A sequence is finished when it samples a stop token or reaches the budget; report it
+            // at once so it is written to disk while the rest of the batch still runs.
+            let results = Generator(model: model).generate(prompts: prompts, options: options) { sequence, token in
+                tokens[sequence].append(token)
+                if stops.contains(token) { emit(sequence, .eos) } else if tokens[sequence].count >= limit { emit(sequence, .length) }
+            }
+            if let failure { throw failure }
+            for result in results {
+                let sequence = result.promptIndex * samplesPerPrompt + result.sampleIndex
+                if !emitted[sequence] {
+                    tokens[sequence] = result.tokens
+                    emit(sequence, result.finishReason)
+                }
+            }
+            if let failure { throw failure }
+        }
+    }
+}

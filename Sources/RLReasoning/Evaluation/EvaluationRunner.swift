@@ -1,0 +1,226 @@
+import FoundationEssentials
+
+/// Settings of an evaluation run that are not the generator's.
+public struct EvaluationConfiguration: Sendable {
+    /// Where task files are read from (default `shared/data/eval`).
+    public var dataDirectory: URL
+    /// Where `<task>.jsonl`, `summary.json` and `summary.md` are written.
+    public var outputDirectory: URL
+    /// Samples per problem (1 = the paper's protocol).
+    public var samples: Int
+    public var seed: UInt64
+    /// Only the first `limit` problems of each task.
+    public var limit: Int?
+    /// pass@k values to report (default: 1, powers of two below `samples`, `samples`).
+    public var passKs: [Int]?
+    /// A name for the model in the summary.
+    public var modelName: String
+    /// Generation settings recorded in the summary (temperature, top_p, ...).
+    public var settings: [String: String]
+    /// How problems are put to the model (default: the reference's template).
+    public var promptStyle: EvaluationPromptStyle
+
+    public init(dataDirectory: URL, outputDirectory: URL, samples: Int = 1, seed: UInt64 = 1234, limit: Int? = nil,
+                passKs: [Int]? = nil, modelName: String = "model", settings: [String: String] = [:],
+                promptStyle: EvaluationPromptStyle = .mathQuery) {
+        self.dataDirectory = dataDirectory
+        self.outputDirectory = outputDirectory
+        self.samples = samples
+        self.seed = seed
+        self.limit = limit
+        self.passKs = passKs
+        self.modelName = modelName
+        self.settings = settings
+        self.promptStyle = promptStyle
+    }
+}
+
+/// Progress of a run, reported after every completion.
+public struct EvaluationProgress: Sendable {
+    public var task: String
+    /// Completions finished in this invocation, over all tasks.
+    public var done: Int
+    /// Completions this invocation has to generate, over all tasks (done ones are skipped).
+    public var total: Int
+}
+
+/// Runs the benchmark tasks: prompts every problem, samples completions in batches through a
+/// `CompletionGenerator`, scores them with RLMath, appends each to `<output>/<task>.jsonl` as it
+/// finishes (skipping what an earlier run with the same output folder finished), and writes the
+/// summary.
+public final class EvaluationRunner {
+    public let generator: any CompletionGenerator
+    public let configuration: EvaluationConfiguration
+    public let scorer: EvaluationScorer
+    /// Called after every completion and once at the start.
+    public var onProgress: ((EvaluationProgress) -> Void)?
+    /// Called with notes worth showing (resumed counts, unparseable golds).
+    public var log: ((String) -> Void)?
+
+    public init(generator: any CompletionGenerator, configuration: EvaluationConfiguration, scorer: EvaluationScorer = EvaluationScorer()) {
+        precondition(configuration.samples >= 1, "samples must be at least 1")
+        self.generator = generator
+        self.configuration = configuration
+        self.scorer = scorer
+    }
+
+    /// The problems of `task` after `limit`.
+    public func problems(of task: EvaluationTask) throws -> [EvaluationProblem] {
+        let all = try task.loadProblems(dataDirectory: configuration.dataDirectory)
+        if let limit = configuration.limit { return Array(all.prefix(max(0, limit))) }
+        return all
+    }
+
+    private struct Pending {
+        var problem: EvaluationProblem
+        var golds: [String]
+        var samples: [Int]
+    }
+
+    /// Runs `tasks` and writes `summary.json` and `summary.md`; returns the summary.
+    @discardableResult
+    public func run(tasks: [EvaluationTask]) throws -> EvaluationSummary {
+        let output = configuration.outputDirectory
+        do {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        } catch {
+            throw EvaluationError.output("\(output.path): cannot create the folder (\(error))")
+        }
+        try checkRunSettings(in: output)
+        let n = configuration.samples
+        // Read every task and its finished records first, so the progress total is known.
+        var plans: [(task: EvaluationTask, problems: [EvaluationProblem], file: EvaluationRecordFile, pending: [Pending])] = []
+        for task in tasks {
+            let problems = try problems(of: task)
+            let file = EvaluationRecordFile(url: output.appendingPathComponent("\(task.name).jsonl"))
+            let records = try file.readRecords()
+            var done: [String: Set<Int>] = [:]
+            for record in records { done[record.problemID, default: []].insert(record.sample) }
+            var pending: [Pending] = []
+            var unparseable: [String] = []
+            for problem in problems {
+                let missing = (0..<n).filter { !(done[problem.id]?.contains($0) ?? false) }
+                if missing.isEmpty { continue }
+                let golds = scorer.parseableGolds(of: problem)
+                if golds.isEmpty { unparseable.append(problem.id) }
+                pending.append(Pending(problem: problem, golds: golds, samples: missing))
+            }
+            let finished = problems.count * n - pending.map(\.samples.count).reduce(0, +)
+            if finished > 0 { log?("\(task.name): \(finished) completions already in \(file.url.path), skipping them") }
+            if !unparseable.isEmpty {
+                log?("\(task.name): RLMath cannot parse the gold answer of \(unparseable.count) problem(s): \(unparseable.joined(separator: ", ")) (scored as wrong, listed in the summary)")
+            }
+            plans.append((task, problems, file, pending))
+        }
+        let total = plans.flatMap(\.pending).map(\.samples.count).reduce(0, +)
+        var done = 0
+        onProgress?(EvaluationProgress(task: (plans.first { !$0.pending.isEmpty } ?? plans.first)?.task.name ?? "", done: 0, total: total))
+        var timing: [String: EvaluationTiming] = [:]
+
+        for plan in plans {
+            defer { plan.file.close() }
+            let started = ContinuousClock.now
+            var generated = EvaluationTiming()
+            // Problems missing all samples share a prompt's prefill across their samples; the
+            // leftovers of an interrupted run go one sample per prompt.
+            let whole = plan.pending.filter { $0.samples.count == n }
+            let partial = plan.pending.filter { $0.samples.count < n }.flatMap { item in
+                item.samples.map { Pending(problem: item.problem, golds: item.golds, samples: [$0]) }
+            }
+            let batch = generator.preferredBatchSize
+            var groups: [(items: [Pending], samplesPerPrompt: Int)] = []
+            for start in stride(from: 0, to: whole.count, by: batch) {
+                groups.append((Array(whole[start..<min(start + batch, whole.count)]), n))
+            }
+            let singleBatch = max(1, batch * n)
+            for start in stride(from: 0, to: partial.count, by: singleBatch) {
+                groups.append((Array(partial[start..<min(start + singleBatch, partial.count)]), 1))
+            }
+            for group in groups {
+                let first = group.items[0]
+                let seed = Self.batchSeed(configuration.seed, task: plan.task.name, problemID: first.problem.id,
+                                          sample: group.samplesPerPrompt == 1 ? first.samples[0] : -1)
+                try generator.generate(messages: group.items.map { configuration.promptStyle.message(for: $0.problem.problem) },
+                                       samplesPerPrompt: group.samplesPerPrompt, seed: seed) { promptIndex, sampleIndex, completion in
+                    let item = group.items[promptIndex]
+                    let sample = group.samplesPerPrompt == 1 ? item.samples[0] : sampleIndex
+                    let record = scorer.score(task: plan.task.name, problem: item.problem, parseableGolds: item.golds,
+                                              sample: sample, completion: completion)
+                    try plan.file.append(record)
+                    done += 1
+                    generated.completionsGenerated += 1
+                    onProgress?(EvaluationProgress(task: plan.task.name, done: done, total: total))
+                }
+                generated.problemsGenerated += Set(group.items.map(\.problem.id)).count
+            }
+            let elapsed = ContinuousClock.now - started
+            generated.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            if generated.completionsGenerated > 0 { timing[plan.task.name] = generated }
+        }
+
+        let summaries = try plans.map { plan in
+            TaskSummary(task: plan.task, problems: plan.problems, records: try plan.file.readRecords(), samples: n,
+                        ks: configuration.passKs)
+        }
+        var settings = configuration.settings
+        settings["samples"] = String(n)
+        settings["seed"] = String(configuration.seed)
+        settings["prompt"] = configuration.promptStyle.rawValue
+        if let limit = configuration.limit { settings["limit"] = String(limit) }
+        let summary = EvaluationSummary(model: configuration.modelName, settings: settings, tasks: summaries, timing: timing)
+        do {
+            try summary.jsonData().write(to: output.appendingPathComponent("summary.json"), options: .atomic)
+            try Data(summary.markdown().utf8).write(to: output.appendingPathComponent("summary.md"), options: .atomic)
+        } catch {
+            throw EvaluationError.output("\(output.path): cannot write the summary (\(error))")
+        }
+        return summary
+    }
+
+    /// Settings that change what a completion is; an output folder holds completions of one
+    /// combination only, so resuming never mixes runs.
+    public var identity: [String: String] {
+        var identity = configuration.settings.filter { !["batch_size", "backend", "limit", "samples"].contains($0.key) }
+        identity["model"] = configuration.modelName
+        identity["seed"] = String(configuration.seed)
+        identity["prompt"] = configuration.promptStyle.rawValue
+        return identity
+    }
+
+    /// Writes `run.json` (the `identity`) into a fresh output folder, or checks that a resumed
+    /// folder was written with the same settings.
+    func checkRunSettings(in output: URL) throws {
+        let url = output.appendingPathComponent("run.json")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if let data = FileManager.default.contents(atPath: url.path) {
+            guard let stored = try? JSONDecoder().decode([String: String].self, from: data) else {
+                throw EvaluationError.output("\(url.path) is not a settings file; use another output folder")
+            }
+            let differences = Set(stored.keys).union(identity.keys).sorted().filter { stored[$0] != identity[$0] }
+            guard differences.isEmpty else {
+                let list = differences.map { "\($0) \(stored[$0] ?? "unset") -> \(identity[$0] ?? "unset")" }.joined(separator: ", ")
+                throw EvaluationError.output("\(output.path) holds completions made with other settings (\(list)); use another output folder")
+            }
+        } else {
+            do {
+                try encoder.encode(identity).write(to: url, options: .atomic)
+            } catch {
+                throw EvaluationError.output("\(url.path): cannot write (\(error))")
+            }
+        }
+    }
+
+    /// The seed of one generation call: the run seed mixed with the task, the first problem and
+    /// (for single leftover samples) the sample index, so reruns draw the same samples.
+    static func batchSeed(_ seed: UInt64, task: String, problemID: String, sample: Int) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        for byte in (task + "\u{0}" + problemID + "\u{0}" + String(sample)).utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        var z = seed ^ hash
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,135 @@
+import FoundationEssentials
+import RLModel
+import RLReasoning
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A copy of the `qwen2-tiny` fixture (vocabulary 512, random weights) with a byte-level tokenizer
+/// and a DeepSeek-R1-style chat template written next to it, so the real model runs the whole
+/// evaluation flow (its completions are noise).
+func tinyEvaluationCheckpoint() throws -> URL {
+    let folder = try temporaryDirectory("checkpoint")
+    let fixture = sharedDirectory.appendingPathComponent("fixtures/qwen2-tiny")
+    for name in ["config.json", "generation_config.json", "model.safetensors"] {
+        try FileManager.default.copyItem(at: fixture.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+    }
+    var vocabulary: [String: Int32] = [:]
+    for (id, token) in Tokenizer.byteLevelAlphabet.enumerated() { vocabulary[token] = Int32(id) }
+    // A few merges so the prompt is not all single bytes: "the", " the", "Ġanswer".
+    var merges: [(String, String)] = []
+    for (left, right) in [("t", "h"), ("th", "e"), ("Ġ", "the"), ("a", "n"), ("an", "s"), ("ans", "w"), ("answ", "e"), ("answe", "r")] {
+        merges.append((left, right))
+        vocabulary[left + right] = Int32(vocabulary.count)
+    }
+    let special = ["<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"]
+    let added = (special + ["<｜User｜>", "<｜Assistant｜>", "<think>", "</think>"]).enumerated().map { index, content in
+        AddedToken(id: Int32(vocabulary.count + index), content: content, special: special.contains(content))
+    }
+    let template = """
+    {{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}<｜User｜>{{ message['content'] }}{% elif message['role'] == 'assistant' %}<｜Assistant｜>{{ message['content'] }}<｜end▁of▁sentence｜>{% endif %}{% endfor %}{% if add_generation_prompt %}<｜Assistant｜><think>\n{% endif %}
+    """
+    let tokenizer = try Tokenizer(vocabulary: vocabulary, merges: merges, addedTokens: added, bosToken: special[0],
+                                  eosToken: special[1], padToken: special[1], chatTemplate: template)
+    precondition(tokenizer.vocabularySize <= 512)
+    try tokenizer.save(to: folder)
+    return folder
+}
+
+/// Runs `executable` with `arguments`, stdout and stderr to `log`; returns the exit status.
+func runProcess(_ executable: String, _ arguments: [String], log: URL) -> Int32 {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid = pid_t()
+    guard posix_spawn(&pid, executable, &actions, nil, argv, environ) == 0 else { return -1 }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
+}
+
+@Suite("Evaluation end to end", .serialized)
+struct EvaluationEndToEndTests {
+    let evalData = sharedDirectory.appendingPathComponent("data/eval")
+
+    func checkOutput(_ output: URL, tasks: [String], problems: Int, samples: Int, maxNewTokens: Int) throws {
+        for task in tasks {
+            let records = try EvaluationRecordFile(url: output.appendingPathComponent("\(task).jsonl")).readRecords()
+            #expect(records.count == problems * samples, "\(task)")
+            #expect(Set(records.map { "\($0.problemID)#\($0.sample)" }).count == records.count)
+            #expect(records.allSatisfy { $0.tokens >= 1 && $0.tokens <= maxNewTokens && ["eos", "length"].contains($0.finishReason) })
+            #expect(records.allSatisfy { $0.finishReason == "eos" || $0.tokens == maxNewTokens })
+            // The raw lines carry every field the issue asks for.
+            let line = try #require(String(decoding: Data(contentsOf: output.appendingPathComponent("\(task).jsonl")), as: UTF8.self)
+                .split(separator: "\n").first)
+            for key in ["problem_id", "sample", "completion", "extracted_answer", "correct", "tokens", "finish_reason"] {
+                #expect(line.contains("\"\(key)\""), "\(key)")
+            }
+        }
+        let summary = try JSONDecoder().decode(EvaluationSummary.self, from: Data(contentsOf: output.appendingPathComponent("summary.json")))
+        #expect(summary.tasks.map(\.task) == tasks)
+        #expect(summary.tasks.allSatisfy { $0.problems == problems && $0.completions == problems * samples && $0.incompleteProblems == 0 })
+        let markdown = String(decoding: try Data(contentsOf: output.appendingPathComponent("summary.md")), as: UTF8.self)
+        #expect(markdown.contains("(this run)") && markdown.contains("Open-RS1 (paper)"))
+    }
+
+    @Test func libraryRunOnTheTinyFixture() throws {
+        guard FileManager.default.fileExists(atPath: evalData.path) else { return }
+        let checkpoint = try tinyEvaluationCheckpoint()
+        defer { try? FileManager.default.removeItem(at: checkpoint) }
+        // RL_EVAL_FIXTURE_OUT=<folder> keeps a copy of the tiny checkpoint, for trying `evaluate` by hand.
+        if let keep = ProcessInfo.processInfo.environment["RL_EVAL_FIXTURE_OUT"], !keep.isEmpty,
+           !FileManager.default.fileExists(atPath: keep) {
+            try FileManager.default.copyItem(at: checkpoint, to: URL(fileURLWithPath: keep))
+        }
+        let output = checkpoint.appendingPathComponent("results")
+        let generator = try Qwen2CompletionGenerator.load(from: checkpoint, maxNewTokens: 6,
+                                                          sampling: SamplingParameters(temperature: 0.6, topP: 0.95), batchSize: 2)
+        let prompt = try generator.promptTokens(message: "Hi")
+        #expect(generator.tokenizer.decode(prompt) == "<｜begin▁of▁sentence｜><｜User｜>Hi<｜Assistant｜><think>\n")
+        let tasks = [EvaluationTask.named("aime24")!, EvaluationTask.named("minerva")!]
+        let configuration = EvaluationConfiguration(dataDirectory: evalData, outputDirectory: output, samples: 2, seed: 7,
+                                                    limit: 2, modelName: "qwen2-tiny")
+        let summary = try EvaluationRunner(generator: generator, configuration: configuration).run(tasks: tasks)
+        try checkOutput(output, tasks: ["aime24", "minerva"], problems: 2, samples: 2, maxNewTokens: 6)
+        #expect(summary.timing["aime24"]?.problemsGenerated == 2)
+        // Same seed, same output folder: nothing left to do, same summary.
+        let again = try EvaluationRunner(generator: generator, configuration: configuration).run(tasks: tasks)
+        #expect(again.tasks == summary.tasks && again.timing.isEmpty)
+    }
+
+    @Test func commandLineRunWithLimit2() throws {
+        guard FileManager.default.fileExists(atPath: evalData.path) else { return }
+        // The test bundle sits next to the package's executables in the build folder.
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("evaluate").path
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            Issue.record("evaluate executable not found at \(executable); build it with `swift build --product evaluate`")
+            return
+        }
+        let checkpoint = try tinyEvaluationCheckpoint()
+        defer { try? FileManager.default.removeItem(at: checkpoint) }
+        let output = checkpoint.appendingPathComponent("results")
+        let log = checkpoint.appendingPathComponent("log.txt")
+        let arguments = ["--model", checkpoint.path, "--tasks", "aime24,amc23", "--data-dir", evalData.path, "--limit", "2",
+                         "--max-new-tokens", "8", "--output", output.path, "--weight-type", "f32"]
+        let status = runProcess(executable, arguments, log: log)
+        let text = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
+        #expect(status == 0, "\(text)")
+        try checkOutput(output, tasks: ["aime24", "amc23"], problems: 2, samples: 1, maxNewTokens: 8)
+        #expect(text.contains("4/4 100%") && text.contains("(this run)"), "\(text)")
+
+        // CUDA is refused with a clear message.
+        let cuda = runProcess(executable, arguments + ["--backend", "cuda"], log: log)
+        #expect(cuda != 0)
+        #expect(String(decoding: try Data(contentsOf: log), as: UTF8.self).contains("CUDA backend is not available in this build"))
+    }
+}
