@@ -142,9 +142,9 @@ struct Evaluate: ParsableCommand {
     }
 
     func evaluate() throws {
-        if backend == "cuda" {
-            // RLTensor has no CUDA backend in this build (Device.cuda exists, but no backend registers for it).
-            throw EvaluationError.backendUnavailable("--backend cuda: the CUDA backend is not available in this build; use --backend cpu")
+        let device: Device
+        do { device = try Device.named(backend) } catch {
+            throw EvaluationError.backendUnavailable("--backend \(backend): \(error)")
         }
         let tasks = try resolvedTasks()
         let modelURL = URL(fileURLWithPath: model)
@@ -162,7 +162,7 @@ struct Evaluate: ParsableCommand {
 
         let loadStart = ContinuousClock.now
         let sampling = temperature == 0 ? SamplingParameters.greedy : SamplingParameters(temperature: temperature, topP: topP)
-        let generator = try Qwen2CompletionGenerator.load(from: modelURL, weightType: weightType == "bf16" ? .bf16 : .f32,
+        let generator = try Qwen2CompletionGenerator.load(from: modelURL, weightType: weightType == "bf16" ? .bf16 : .f32, device: device,
                                                           maxNewTokens: maxNewTokens, sampling: sampling, batchSize: batchSize)
         printError("loaded \(modelName) (\(generator.model.config.numHiddenLayers) layers, hidden \(generator.model.config.hiddenSize)) in \(Self.seconds(since: loadStart)) s")
 

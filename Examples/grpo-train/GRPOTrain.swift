@@ -30,7 +30,7 @@ struct GRPOTrain: ParsableCommand {
     @Option(help: "Stop after this many optimizer steps (overrides max_steps).")
     var maxSteps: Int?
 
-    @Option(help: "cpu or cuda.")
+    @Option(help: "cpu, cuda or cuda:N.")
     var backend: String = "cpu"
 
     @Option(help: "Malformed dataset rows: skip (and report) or fail.")
@@ -51,9 +51,7 @@ struct GRPOTrain: ParsableCommand {
     }
 
     func train() throws {
-        guard backend == "cpu" else {
-            throw ValidationError("--backend \(backend): only the cpu backend is available in this build")
-        }
+        let device = try Device.named(backend)
         guard let badRowPolicy = PromptDataset.MalformedRowPolicy(rawValue: onBadRow) else {
             throw ValidationError("--on-bad-row must be skip or fail, got \(onBadRow)")
         }
@@ -73,7 +71,7 @@ struct GRPOTrain: ParsableCommand {
         for key in parsed.warnings { FileHandleStandardError.write("warning: unknown recipe key '\(key)' (ignored; is it misspelt?)") }
 
         let folder = URL(fileURLWithPath: model)
-        let policy = try Qwen2Model.load(from: folder)
+        let policy = try Qwen2Model.load(from: folder, device: device)
         let tokenizer = try Tokenizer(directory: folder)
         let configuration = parsed.configuration
         let data = try PromptDataset(contentsOf: URL(fileURLWithPath: dataset), requiredColumns: [configuration.promptColumn],

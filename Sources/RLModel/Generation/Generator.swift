@@ -84,7 +84,7 @@ public struct Generator {
             padded += [Int32](repeating: 0, count: pad) + prompt
             mask += [Int32](repeating: 0, count: pad) + [Int32](repeating: 1, count: prompt.count)
         }
-        let device = model.parameters["model.norm.weight"]!.device
+        let device = model.device
         var cache = KVCache(config: model.config, batch: prompts.count, capacity: promptLength + max(options.maxNewTokens, 1), device: device)
         let promptLogits = model.forward(tokens: padded, mask: mask, cache: cache).toFloatArray()
 

@@ -57,10 +57,11 @@ extension Qwen2Model {
         let (batch, length) = (inputIDs.shape[0], inputIDs.shape[1])
         let maskValues = attentionMask?.toInt32Array() ?? [Int32](repeating: 1, count: batch * length)
         if let attentionMask { precondition(attentionMask.shape == inputIDs.shape, "attention mask \(attentionMask.shape) != ids \(inputIDs.shape)") }
+        let device = self.device
         let positions = Tensor(Qwen2Model.positions(attentionMask: maskValues, batch: batch, length: length),
-                               shape: [batch, length], device: inputIDs.device)
-        let mask = attentionMask.map { $0.dtype == .i32 ? $0 : $0.cast(to: .i32) }
-        var x = weight("model.embed_tokens.weight").embedding(inputIDs)
+                               shape: [batch, length], device: device)
+        let mask = attentionMask.map { ($0.dtype == .i32 ? $0 : $0.cast(to: .i32)).to(device) }
+        var x = weight("model.embed_tokens.weight").embedding(inputIDs.to(device))
         for layer in 0..<config.numHiddenLayers {
             if checkpointLayers {
                 x = checkpoint(x) { [unowned self] in self.decoderLayer(layer, $0, positions: positions, keyMask: mask) }
@@ -92,7 +93,7 @@ extension Qwen2Model {
         precondition(count >= 1 && count < length, "tokenLogProbs: need 1 <= count < length (\(length)), got \(count)")
         let hidden = hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, checkpointLayers: checkpointLayers)
         let scoring = hidden.sliced(axis: 1, (length - count - 1)..<(length - 1))
-        let targets = inputIDs.sliced(axis: 1, (length - count)..<length).contiguous()
+        let targets = inputIDs.sliced(axis: 1, (length - count)..<length).contiguous().to(device)
         return logits(hiddenStates: scoring).tokenLogProbs(targets: targets, temperature: temperature)
     }
 }

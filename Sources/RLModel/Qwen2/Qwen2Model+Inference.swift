@@ -9,7 +9,7 @@ extension Qwen2Model {
             let batch = cache.batch
             precondition(batch > 0 && tokens.count % batch == 0, "forward: \(tokens.count) tokens for \(batch) rows")
             let count = tokens.count / batch
-            let device = weight("model.norm.weight").device
+            let device = self.device
             let realMask = mask ?? [Int32](repeating: 1, count: tokens.count)
             let positions = Tensor(cache.beginStep(count: count, newMask: realMask), shape: [batch, count], device: device)
             let ids = Tensor(tokens, shape: [batch, count], device: device)

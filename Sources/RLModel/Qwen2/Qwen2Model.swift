@@ -45,6 +45,9 @@ public final class Qwen2Model: @unchecked Sendable {
         return tensor
     }
 
+    /// Where the weights live; inputs are moved here.
+    public var device: Device { weight("model.norm.weight").device }
+
     /// The LM head matrix `[vocab, hidden]` (the embedding when tied).
     var lmHead: Tensor { weight(config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight") }
 

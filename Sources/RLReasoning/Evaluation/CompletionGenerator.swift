@@ -61,9 +61,9 @@ public struct Qwen2CompletionGenerator: CompletionGenerator {
 
     /// Loads `<folder>/config.json`, the weights, the tokenizer files and, when present,
     /// `generation_config.json` (its EOS ids also stop generation).
-    public static func load(from folder: URL, weightType: DType = .f32, maxNewTokens: Int,
+    public static func load(from folder: URL, weightType: DType = .f32, device: Device = .cpu, maxNewTokens: Int,
                             sampling: SamplingParameters, batchSize: Int = 16) throws -> Qwen2CompletionGenerator {
-        let model = try Qwen2Model.load(from: folder, weightType: weightType)
+        let model = try Qwen2Model.load(from: folder, weightType: weightType, device: device)
         let tokenizer = try Tokenizer(directory: folder)
         var stops: Set<Int32> = []
         let generationConfigURL = folder.appendingPathComponent("generation_config.json")

@@ -89,11 +89,12 @@ struct RolloutBuilder {
             let through = sequence.tokens.firstIndex(where: endTokenIDs.contains).map { $0 + 1 } ?? sequence.tokens.count
             attention += (0..<completionLength).map { $0 < through ? 1 : 0 }
         }
-        let rowsCount = generated.count, width = promptLength + completionLength
+        let rowsCount = generated.count, width = promptLength + completionLength, device = policy.device
         let counted = (0..<rowsCount).map { r in Int(mask[(r * completionLength)..<((r + 1) * completionLength)].reduce(0, +)) }
         return Rollout(
-            inputIDs: Tensor(ids, shape: [rowsCount, width]), attentionMask: Tensor(attention, shape: [rowsCount, width]),
-            completionMask: Tensor(mask, shape: [rowsCount, completionLength]), completionLength: completionLength,
+            inputIDs: Tensor(ids, shape: [rowsCount, width], device: device),
+            attentionMask: Tensor(attention, shape: [rowsCount, width], device: device),
+            completionMask: Tensor(mask, shape: [rowsCount, completionLength], device: device), completionLength: completionLength,
             advantages: advantages, totalRewards: total, rewardScores: scores, groupStandardDeviations: stds,
             completionTexts: texts, prompts: rows.map { $0[c.promptColumn] ?? "" }, countedTokens: counted, truncated: truncated,
             generatedTokens: generated.reduce(0) { $0 + $1.tokens.count }, unparseableGolds: unparseable,
