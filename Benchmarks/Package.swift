@@ -50,7 +50,11 @@ let package = Package(
         // scripts/gpu-check links statically and ships to a GPU machine.
         .executableTarget(
             name: "gpu-bench",
-            dependencies: [.product(name: "RLTensor", package: "swift-rl-reasoning")],
+            dependencies: [
+                .product(name: "RLTensor", package: "swift-rl-reasoning"),
+                .product(name: "RLModel", package: "swift-rl-reasoning"),
+                .product(name: "RLReasoning", package: "swift-rl-reasoning"),
+            ],
             path: "Sources/gpu-bench",
             exclude: ["torch_baseline.py"]
         ),

@@ -4,10 +4,13 @@
 //   gpu-bench check [substring]   every ComputeBackend op on CUDA vs the CPU backend
 //   gpu-bench gemm                bf16 GEMM TFLOP/s at the Qwen2-1.5B shapes vs a large square GEMM
 //   gpu-bench decode [batches]    decode tokens/s of a random Qwen2-1.5B-shape model (default 1,6,64)
-//   gpu-bench all                 all of the above (exit status 1 if any check fails)
+//   gpu-bench model [fixtures]    the Qwen2 fixtures and GRPO steps on CUDA vs transformers/torch and the CPU
+//   gpu-bench model-cpu [fixtures] the same checks on the CPU backend (checks the checks; no GPU needed)
+//   gpu-bench all                 all of the above but model-cpu (exit status 1 if any check fails)
 #if canImport(Glibc)
 import Glibc
 #endif
+import FoundationEssentials
 import RLTensor
 
 func now() -> Double {
@@ -30,6 +33,24 @@ func fmt(_ v: Double, _ digits: Int = 1) -> String {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let command = arguments.first ?? "all"
+
+/// The fixtures folder: the argument after `model`, else `fixtures/` beside the binary.
+func fixturesFolder() -> URL {
+    if command.hasPrefix("model"), arguments.count > 1 { return URL(fileURLWithPath: arguments[1]) }
+    return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("fixtures")
+}
+
+func runModelChecks(on device: Device) -> Bool {
+    var checks = ModelChecks(fixtures: fixturesFolder(), device: device, say: say)
+    do { try checks.run() } catch {
+        say("model checks could not run: \(error)")
+        return false
+    }
+    say("model checks on \(device): \(checks.failures.isEmpty ? "all passed" : "\(checks.failures.count) failed: \(checks.failures.joined(separator: "; "))")")
+    return checks.failures.isEmpty
+}
+
+if command == "model-cpu" { exit(runModelChecks(on: .cpu) ? 0 : 1) }
 
 let availability = CUDABackend.availability()
 guard availability.isAvailable else {
@@ -56,6 +77,12 @@ if command == "check" || command == "all" {
     let failures = outcomes.filter { !$0.passed }
     say("conformance: \(outcomes.count - failures.count)/\(outcomes.count) cases passed")
     if !failures.isEmpty { failed = true }
+}
+
+// MARK: model
+
+if command == "model" || command == "all" {
+    if !runModelChecks(on: gpu.device) { failed = true }
 }
 
 // MARK: GEMM

@@ -1,0 +1,107 @@
+import FoundationEssentials
+import RLModel
+import RLReasoning
+import RLTensor
+
+/// The Qwen2 fixtures and GRPO steps on a device, against the references transformers and
+/// torch wrote (`shared/fixtures`, copied next to the binary by scripts/gpu-check) and against
+/// the CPU backend: the model-level half of the CUDA suite.
+struct ModelChecks {
+    let fixtures: URL
+    let device: Device
+    let say: (String) -> Void
+    private(set) var failures: [String] = []
+
+    init(fixtures: URL, device: Device, say: @escaping (String) -> Void) {
+        self.fixtures = fixtures
+        self.device = device
+        self.say = say
+    }
+
+    /// `|a - b| <= atol + |b| * rtol` for every element; records a failure naming the worst one.
+    mutating func expectClose(_ what: String, _ a: [Float], _ b: [Float], atol: Float, rtol: Float) {
+        guard a.count == b.count else { failures.append("\(what): \(a.count) values vs \(b.count)"); return }
+        var worst: Float = 0, at = 0
+        for i in a.indices {
+            let excess = abs(a[i] - b[i]) / (atol + abs(b[i]) * rtol)
+            if !(excess <= worst) { worst = excess.isNaN ? .infinity : excess; at = i }
+        }
+        let ok = worst <= 1
+        say("  \(ok ? "ok  " : "FAIL") \(what): worst |a-b|/(atol+|ref|*rtol) = \(worst)\(ok ? "" : " at \(at): \(a[at]) vs \(b[at])")")
+        if !ok { failures.append(what) }
+    }
+
+    /// `||a - b|| / ||b||` at most `limit`.
+    mutating func expectRelative(_ what: String, _ a: [Float], _ b: [Float], limit: Double) {
+        var diff = 0.0, norm = 0.0
+        for (x, y) in zip(a, b) { diff += Double(x - y) * Double(x - y); norm += Double(y) * Double(y) }
+        let relative = (diff / max(norm, 1e-30)).squareRoot()
+        if relative > limit || a.count != b.count { failures.append("\(what): relative error \(relative)") }
+        if relative > limit { say("  FAIL \(what): relative error \(relative) > \(limit)") }
+    }
+
+    mutating func run() throws {
+        for name in ["qwen2-tiny", "qwen2-tiny-bf16", "qwen2-tiny-tied-sharded"] {
+            say("fixture \(name) on \(device):")
+            let folder = fixtures.appendingPathComponent(name)
+            let model = try Qwen2Model.load(from: folder, device: device)
+            let expected = try CheckpointReader(at: folder.appendingPathComponent("expected.safetensors"))
+            func floats(_ key: String) throws -> [Float] { try expected.tensor(named: key).floats(name: key) }
+            let idsStored = try expected.tensor(named: "input_ids")
+            let ids = Tensor(try idsStored.int64s().map { Int32($0) }, shape: idsStored.shape, device: device)
+            let length = idsStored.shape[1]
+            expectClose("logits", model.logits(inputIDs: ids).toFloatArray(), try floats("logits"), atol: 1e-4, rtol: 1e-4)
+            let (loss, grads) = valueAndGrad(at: model.parameters) { -model.tokenLogProbs(inputIDs: ids, lastTokens: length - 1).mean() }
+            expectClose("loss", [loss.item()], try floats("loss"), atol: 1e-5, rtol: 1e-5)
+            for (param, grad) in grads.sorted(by: { $0.key < $1.key }) {
+                expectRelative("grad \(param)", grad.toFloatArray(), try floats("grad." + param), limit: 1e-3)
+            }
+            say("  gradients of \(grads.count) parameters checked")
+            let prompt = try expected.tensor(named: "prompt_ids").int64s().map { Int32($0) }
+            let greedy = try expected.tensor(named: "greedy_ids").int64s().map { Int32($0) }
+            let generated = Generator(model: model).generate(prompts: [prompt], options: GenerationOptions(maxNewTokens: greedy.count - prompt.count))
+            let same = prompt + generated[0].tokens == greedy
+            say("  \(same ? "ok  " : "FAIL") greedy generation of \(greedy.count - prompt.count) tokens")
+            if !same { failures.append("\(name) greedy generation") }
+        }
+        try grpoSteps()
+    }
+
+    /// The GRPO fixture's bnpo loss and gradients, then three AdamW steps on its batch, compared
+    /// with the CPU backend doing the same (bf16-level tolerance).
+    mutating func grpoSteps() throws {
+        say("GRPO steps on \(device) vs cpu:")
+        let expected = try CheckpointReader(at: fixtures.appendingPathComponent("grpo_expected.safetensors"))
+        func floats(_ key: String) throws -> [Float] { try expected.tensor(named: key).floats(name: key) }
+        let idsStored = try expected.tensor(named: "input_ids")
+        let ids = try idsStored.int64s().map { Int32($0) }
+        let completion = idsStored.shape[1] - Int(try expected.tensor(named: "prompt_length").int64s()[0])
+        let mask = try floats("completion_mask"), advantages = try floats("advantages")
+        func run(on device: Device) throws -> (losses: [Float], weights: [String: [Float]], firstGrads: [String: [Float]]) {
+            let policy = try Qwen2Model.load(from: fixtures.appendingPathComponent("qwen2-tiny"), device: device)
+            let reference = try Qwen2Model.load(from: fixtures.appendingPathComponent("qwen2-tiny-bf16"), device: device)
+            let input = Tensor(ids, shape: idsStored.shape, device: device)
+            let maskTensor = Tensor(mask, shape: [idsStored.shape[0], completion], device: device)
+            let referenceLogProbs = reference.tokenLogProbs(inputIDs: input, lastTokens: completion)
+            let optimizer = AdamW()
+            var losses: [Float] = [], firstGrads: [String: [Float]] = [:]
+            for step in 0..<3 {
+                let (loss, grads) = valueAndGrad(at: policy.parameters) {
+                    grpoLoss(logProbs: policy.tokenLogProbs(inputIDs: input, lastTokens: completion), referenceLogProbs: referenceLogProbs,
+                             advantages: advantages, mask: maskTensor, configuration: GRPOLossConfiguration(beta: 0.04)).loss
+                }
+                if step == 0 { firstGrads = grads.mapValues { $0.toFloatArray() } }
+                losses.append(loss.item())
+                optimizer.update(policy.parameters, gradients: grads, learningRate: 1e-3)
+            }
+            return (losses, policy.parameters.mapValues { $0.toFloatArray() }, firstGrads)
+        }
+        let here = try run(on: device), cpu = try run(on: .cpu)
+        expectClose("bnpo loss vs torch", [here.losses[0]], try floats("loss.bnpo"), atol: 1e-5, rtol: 1e-4)
+        for (name, grad) in here.firstGrads { expectRelative("bnpo grad \(name) vs torch", grad, try floats("grad.bnpo." + name), limit: 1e-3) }
+        expectClose("losses of 3 steps vs cpu", here.losses, cpu.losses, atol: 1e-4, rtol: 1e-2)
+        for (name, weights) in here.weights.sorted(by: { $0.key < $1.key }) {
+            expectClose("weights after 3 steps: \(name)", weights, cpu.weights[name]!, atol: 1e-4, rtol: 1e-2)
+        }
+    }
+}
