@@ -5,9 +5,9 @@ import RLReasoning
 import RLTensor
 
 /// The README's main job: a tiny Qwen2 model learns multi-step arithmetic by GRPO on a CPU, with
-/// nothing downloaded. A supervised warm-start on an impatient teacher's demonstrations (most of
+/// nothing downloaded. A supervised warm-start on an impatient teacher's demonstrations (half of
 /// them skip the working) teaches the answer format; then GRPO with accuracy and format rewards
-/// finds that working the steps out pays, and held-out accuracy rises.
+/// finds that working the steps out pays, and sharpens the working.
 @main
 struct TinyGRPO: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,7 +30,7 @@ struct TinyGRPO: ParsableCommand {
     var operations = 3
 
     @Option(help: "Share of warm-start demonstrations that answer without working.")
-    var directFraction = 0.7
+    var directFraction = 0.5
 
     @Option(help: "GRPO learning rate.")
     var learningRate: Double = 2e-4
