@@ -51,8 +51,10 @@ struct TinyGRPO: ParsableCommand {
             tokenizer.encode(try template.render(messages: [ChatMessage(role: "user", content: question)], addGenerationPrompt: true),
                              addSpecialTokens: false)
         }
-        let training = task.problems(count: 5_000, seed: seed &* 7 &+ 11)
         let heldOut = task.problems(count: quick ? 100 : 300, seed: seed &* 7 &+ 12_345)
+        // Training problems never repeat a held-out question.
+        let heldOutQuestions = Set(heldOut.map(\.question))
+        let training = task.problems(count: 5_000, seed: seed &* 7 &+ 11).filter { !heldOutQuestions.contains($0.question) }
         let evaluation = HeldOutEvaluation(problems: heldOut, promptIDs: promptIDs)
         let maxNewTokens = 40
 
