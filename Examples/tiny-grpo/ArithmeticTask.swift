@@ -3,8 +3,9 @@
 ///
 /// The warm-start demonstrations come from an impatient teacher: in `directAnswerFraction` of
 /// them the think block is empty and the answer is written at once. A small model imitating it
-/// mostly answers directly, which is often wrong; GRPO's reward discovers that working the
-/// steps out pays.
+/// answers many problems directly, which is mostly wrong (it cannot do several operations at
+/// once), and works the others out with slips; GRPO's accuracy reward teaches it to work every
+/// problem out and to make fewer slips.
 struct ArithmeticTask {
     struct Problem {
         let question: String
