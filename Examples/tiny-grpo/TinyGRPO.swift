@@ -88,28 +88,20 @@ struct TinyGRPO: ParsableCommand {
         grpo.seed = seed
         let dataset = PromptDataset(rows: training.map { ["problem": $0.question, "answer": String($0.answer)] })
         let trainer = try GRPOTrainer(configuration: grpo, policy: model, tokenizer: tokenizer, dataset: dataset)
+        grpo.saveSteps = grpo.maxSteps
+        grpo.saveTotalLimit = 1
         let outputFolder = URL(fileURLWithPath: output)
-        try FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
-        var history: [StepMetrics] = []
-        trainer.onStep = { metrics, _ in
-            history.append(metrics)
-            print(String(format2Line: metrics, total: grpo.maxSteps))
-        }
         print("GRPO: \(grpo.maxSteps) steps x \(grpo.promptsPerMicroStep) prompts x \(grpo.numGenerations) samples, rewards accuracy + format")
-        for _ in 0..<grpo.maxSteps { try trainer.trainStep() }
+        // Writes metrics.jsonl, completions.jsonl, report.html and the final checkpoint as it goes.
+        try trainer.train(output: outputFolder)
         let after = try evaluation.accuracy(of: model, tokenizer: tokenizer, maxNewTokens: maxNewTokens)
         print("held-out accuracy after GRPO:  \(percent(after)) (before \(percent(before)), gain \(String(format: "%+.1f", (after - before) * 100)) points)")
 
         let modelFolder = outputFolder.appendingPathComponent("model")
         try model.save(to: modelFolder, generationConfig: GenerationConfig(eosTokenID: .single(Int(tokenizer.eosTokenID!))))
         try tokenizer.save(to: modelFolder)
-        let metricsFile = outputFolder.appendingPathComponent("metrics.jsonl")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let lines = try history.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
-        try Data(lines.utf8).write(to: metricsFile)
         let summary = "{\"seed\": \(seed), \"accuracy_before\": \(before), \"accuracy_after\": \(after), \"seconds\": \(Int(monotonicNow() - started))}\n"
         try Data(summary.utf8).write(to: outputFolder.appendingPathComponent("summary.json"))
-        print("saved the model to \(modelFolder.path) and metrics to \(metricsFile.path) in \(Int(monotonicNow() - started)) s")
+        print("saved the model to \(modelFolder.path); curves in \(outputFolder.path)/report.html; \(Int(monotonicNow() - started)) s in all")
     }
 }
