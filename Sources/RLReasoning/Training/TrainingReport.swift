@@ -72,7 +72,12 @@ public enum TrainingReport {
               var minY = points.map(\.1).min(), var maxY = points.map(\.1).max() else {
             return "<figure><figcaption>\(escape(name))</figcaption><svg width=\"\(Int(width))\" height=\"\(Int(height))\"></svg></figure>"
         }
-        if maxY - minY < 1e-12 { minY -= 0.5; maxY += 0.5 }
+        if maxY - minY <= Swift.abs(maxY) * 1e-9 {
+            // A flat line: give the axis a tenth of the value on each side (or ±1 around 0).
+            let pad = maxY == 0 ? 1 : Swift.abs(maxY) * 0.1
+            minY -= pad
+            maxY += pad
+        }
         func px(_ v: Double) -> Double { pad + (maxX > minX ? (v - minX) / (maxX - minX) : 0.5) * (width - pad - 6) }
         func py(_ v: Double) -> Double { height - 18 - (v - minY) / (maxY - minY) * (height - 30) }
         let path = points.map { "\(format(px($0.0))),\(format(py($0.1)))" }.joined(separator: " ")
