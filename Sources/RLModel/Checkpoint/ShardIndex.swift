@@ -43,7 +43,7 @@ struct ShardIndex: Equatable, Sendable {
         var metadata: [String] = []
         if let totalParameters { metadata.append("    \"total_parameters\": \(totalParameters)") }
         if let totalSize { metadata.append("    \"total_size\": \(totalSize)") }
-        let entries = weightMap.keys.sorted().map { "    \(jsonString($0)): \(jsonString(weightMap[$0]!))" }
+        let entries = weightMap.keys.sorted().map { "    \(JSONText.quoted($0)): \(JSONText.quoted(weightMap[$0]!))" }
         let text = "{\n  \"metadata\": {\n" + metadata.joined(separator: ",\n") + "\n  },\n  \"weight_map\": {\n"
             + entries.joined(separator: ",\n") + "\n  }\n}\n"
         return Data(text.utf8)
