@@ -37,13 +37,18 @@ let package = Package(
             path: "Examples/tiny-grpo"
         ),
         .executableTarget(
+            name: "lm",
+            dependencies: ["RLModel", "RLTensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/lm"
+        ),
+        .executableTarget(
             name: "check-answer",
             dependencies: ["RLMath", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/check-answer"
         ),
 
         .testTarget(name: "RLTensorTests", dependencies: ["RLTensor", "COpenBLAS"]),
-        .testTarget(name: "RLModelTests", dependencies: ["RLModel"]),
+        .testTarget(name: "RLModelTests", dependencies: ["RLModel", "lm"]),
         .testTarget(name: "RLReasoningTests", dependencies: ["RLReasoning", "RLModel", "RLTensor"]),
         .testTarget(name: "RLMathTests", dependencies: ["RLMath"]),
     ],
