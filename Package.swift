@@ -26,7 +26,7 @@ let package = Package(
         // Hot CPU loops in C (vectorised; AVX2 kernels picked at run time on x86-64).
         .target(name: "CRLKernels"),
         .target(name: "RLTensor", dependencies: ["COpenBLAS", "CRLKernels"]),
-        .target(name: "RLModel", dependencies: ["RLTensor"]),
+        .target(name: "RLModel", dependencies: ["RLTensor", "CRLKernels"]),
         .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath"]),
 
         // Examples: one executable per job (Examples/<name>/main.swift).
