@@ -61,6 +61,23 @@ struct ModelBench {
                 }
             }
         }
+        if suites.contains("sampler") {
+            // Sampling alone on the rows of one batch-6 decode step's logits.
+            let cache = KVCache(config: config, batch: 6, capacity: 65)
+            let logits = model.forward(tokens: Bench.randomIDs(6 * 64, vocab: config.vocabSize, seed: 3), cache: cache).toFloatArray()
+            for parameters in [SamplingParameters(temperature: 0.7, topP: 0.95), .greedy] {
+                let sampler = TokenSampler(parameters)
+                let perRow = (0..<6).map { row in
+                    logits.withUnsafeBufferPointer { all in
+                        let rowLogits = UnsafeBufferPointer(rebasing: all[row * config.vocabSize..<(row + 1) * config.vocabSize])
+                        return Bench.median((0..<9).map { step in
+                            Bench.seconds { _ = sampler.sample(logits: rowLogits, history: [], seed: 1, step: UInt64(step)) }
+                        })
+                    }
+                }
+                print("sampler T=\(parameters.temperature) top-p \(parameters.topP): ms per row " + perRow.map { f($0 * 1e3, 2) }.joined(separator: ", "))
+            }
+        }
         if suites.contains("prefill") {
             let contention = Contention()
             defer { print("  (prefill: other processes used \(f(contention.foreignFraction * 100, 0))% of the machine's CPU)") }
@@ -111,7 +128,11 @@ struct Contention {
     /// CPU seconds this process used.
     private static func ownSeconds() -> Double {
         var usage = rusage()
+        #if os(Linux)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        #else
         getrusage(RUSAGE_SELF, &usage)
+        #endif
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6
     }
 }

@@ -118,9 +118,10 @@ struct RankCutoff: Equatable {
 }
 
 /// Orders the eligible tokens (probability at least `floor` and above 0; probabilities in
-/// (0, 1]) by probability without sorting them: a positive float's bit pattern grows with its
-/// value, so its high bits (exponent and 7 mantissa bits) give a histogram bin, and bins are
-/// ranked by value.
+/// (0, 1]) by probability without sorting them all. A positive float's bit pattern grows with its
+/// value, so `1.0.bitPattern - p.bitPattern` is a key that grows as `p` shrinks: its high bits
+/// give a histogram bin (bins are ranked like the values), the next 8 bits refine the one bin
+/// where a prefix ends, and only the few tokens that share all those bits are sorted.
 struct ProbabilityRanking {
     let probabilities: UnsafeBufferPointer<Float>
     let floor: Float
@@ -131,10 +132,11 @@ struct ProbabilityRanking {
         self.floor = floor
     }
 
-    /// Bin of probability `p` in (0, 1]: 0 holds the largest values.
-    @inline(__always) static func bin(_ p: Float) -> Int { Int((one &- p.bitPattern) >> 16) }
+    /// The ranking key of probability `p` in (0, 1]: 0 for the largest values.
+    @inline(__always) static func key(_ p: Float) -> UInt32 { one &- p.bitPattern }
 
-    static let binCount = bin(.leastNonzeroMagnitude) + 1
+    /// Bins of the first level (keys shifted right by 16).
+    static let coarseBinCount = Int(key(.leastNonzeroMagnitude) >> 16) + 1
 
     @inline(__always) func isEligible(_ p: Float) -> Bool { p >= floor && p > 0 }
 
@@ -148,36 +150,61 @@ struct ProbabilityRanking {
     /// holds (`done` must stay true once true), its mass, and whether it leaves tokens of
     /// `limit` out; the whole of `limit` (and its mass) when `done` is never reached.
     func shortestPrefix(within limit: RankCutoff, done: (Int, Double) -> Bool) -> (cutoff: RankCutoff, mass: Double, leavesOut: Bool) {
-        var counts = [Int32](repeating: 0, count: ProbabilityRanking.binCount)
-        var masses = [Double](repeating: 0, count: ProbabilityRanking.binCount)
+        var counts = [Int32](repeating: 0, count: ProbabilityRanking.coarseBinCount)
+        var masses = [Double](repeating: 0, count: ProbabilityRanking.coarseBinCount)
+        var eligibleCount = 0
         for i in probabilities.indices where isKept(i, limit) {
             let p = probabilities[i]
-            let b = ProbabilityRanking.bin(p)
-            counts[b] += 1
-            masses[b] += Double(p)
+            let bin = Int(ProbabilityRanking.key(p) >> 16)
+            counts[bin] += 1
+            masses[bin] += Double(p)
+            eligibleCount += 1
         }
-        let eligibleCount = counts.reduce(0) { $0 + Int($1) }
         var count = 0
         var mass: Double = 0
-        for b in 0..<ProbabilityRanking.binCount where counts[b] > 0 {
-            guard done(count + Int(counts[b]), mass + masses[b]) else {
-                count += Int(counts[b])
-                mass += masses[b]
-                continue
-            }
-            // The prefix ends inside bin b: rank its tokens.
-            var members: [Int] = []
-            members.reserveCapacity(Int(counts[b]))
-            for i in probabilities.indices where isKept(i, limit) && ProbabilityRanking.bin(probabilities[i]) == b {
-                members.append(i)
-            }
-            members.sort { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
-            for i in members {
-                count += 1
-                mass += Double(probabilities[i])
-                if done(count, mass) { return (RankCutoff(probability: probabilities[i], index: i), mass, count < eligibleCount) }
+        guard let coarse = boundary(counts, masses, &count, &mass, done) else { return (limit, mass, false) }
+        let coarseMembers = probabilities.indices.filter {
+            isKept($0, limit) && Int(ProbabilityRanking.key(probabilities[$0]) >> 16) == coarse
+        }
+        // Refine the coarse bin by the key's next 8 bits. Rounding of the bins' mass sums can leave
+        // `done` just short inside the bin; the prefix then ends at the bin's last token.
+        counts = [Int32](repeating: 0, count: 256)
+        masses = [Double](repeating: 0, count: 256)
+        for i in coarseMembers {
+            let bin = Int((ProbabilityRanking.key(probabilities[i]) >> 8) & 0xFF)
+            counts[bin] += 1
+            masses[bin] += Double(probabilities[i])
+        }
+        let fine: Int
+        if let found = boundary(counts, masses, &count, &mass, done) {
+            fine = found
+        } else {
+            // `boundary` passed every sub-bin: step back over the last one.
+            fine = counts.lastIndex { $0 > 0 }!
+            count -= Int(counts[fine])
+            mass -= masses[fine]
+        }
+        var members = coarseMembers.filter { Int((ProbabilityRanking.key(probabilities[$0]) >> 8) & 0xFF) == fine }
+        members.sort { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
+        for (position, i) in members.enumerated() {
+            count += 1
+            mass += Double(probabilities[i])
+            if done(count, mass) || position == members.count - 1 {
+                return (RankCutoff(probability: probabilities[i], index: i), mass, count < eligibleCount)
             }
         }
-        return (limit, mass, false)
+        preconditionFailure("ProbabilityRanking: empty boundary bin")
+    }
+
+    /// The first bin (in rank order) whose tokens make `done` true, with `count` and `mass`
+    /// advanced past the bins before it; nil (and the totals) when no bin does.
+    private func boundary(_ counts: [Int32], _ masses: [Double], _ count: inout Int, _ mass: inout Double,
+                          _ done: (Int, Double) -> Bool) -> Int? {
+        for bin in counts.indices where counts[bin] > 0 {
+            if done(count + Int(counts[bin]), mass + masses[bin]) { return bin }
+            count += Int(counts[bin])
+            mass += masses[bin]
+        }
+        return nil
     }
 }
