@@ -64,8 +64,7 @@ struct ModelOptions: ParsableArguments {
     /// Loads the weights (f32, or bf16 matrices for faster inference).
     func loadModel(bf16: Bool = false) throws -> Qwen2Model {
         try validateFolder()
-        let model = try Qwen2Model.load(from: folder, weightType: bf16 ? .bf16 : .f32)
-        return model
+        return try Qwen2Model.load(from: folder, weightType: bf16 ? .bf16 : .f32)
     }
 }
 
