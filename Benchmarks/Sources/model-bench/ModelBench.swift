@@ -20,7 +20,6 @@ import Darwin
 struct ModelBench {
     static func main() {
         if getenv("RL_NUM_THREADS") == nil { setenv("RL_NUM_THREADS", "2", 1) }
-        setvbuf(stdout, nil, _IOLBF, 0)  // show each result as it comes, also through a pipe
         let arguments = Array(CommandLine.arguments.dropFirst())
         func value(_ flag: String) -> String? {
             arguments.firstIndex(of: flag).flatMap { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : nil }
