@@ -40,7 +40,7 @@ let package = Package(
                 .embedInCode("CUDA/Kernels/gemv.cu"),
             ]
         ),
-        .target(name: "RLModel", dependencies: ["RLTensor"]),
+        .target(name: "RLModel", dependencies: ["RLTensor", "CRLKernels"]),
         .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath"]),
 
         // Examples: one executable per job (Examples/<name>/main.swift).
@@ -62,13 +62,18 @@ let package = Package(
             path: "Examples/evaluate"
         ),
         .executableTarget(
+            name: "lm",
+            dependencies: ["RLModel", "RLTensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/lm"
+        ),
+        .executableTarget(
             name: "check-answer",
             dependencies: ["RLMath", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/check-answer"
         ),
 
         .testTarget(name: "RLTensorTests", dependencies: ["RLTensor", "COpenBLAS"]),
-        .testTarget(name: "RLModelTests", dependencies: ["RLModel"]),
+        .testTarget(name: "RLModelTests", dependencies: ["RLModel", "lm"]),
         .testTarget(name: "RLReasoningTests", dependencies: ["RLReasoning", "RLModel", "RLTensor"]),
         .testTarget(name: "RLMathTests", dependencies: ["RLMath"]),
     ],

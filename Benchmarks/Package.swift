@@ -37,6 +37,15 @@ let package = Package(
             name: "tokenizer-bench",
             dependencies: [.product(name: "RLModel", package: "swift-rl-reasoning")]
         ),
+        // The "mini" Qwen2: bandwidth, decode with roofline, sampling, prefill, training step (issue 4).
+        .executableTarget(
+            name: "model-bench",
+            dependencies: [
+                .product(name: "RLModel", package: "swift-rl-reasoning"),
+                .product(name: "RLTensor", package: "swift-rl-reasoning"),
+            ],
+            path: "Sources/model-bench"
+        ),
         // One GRPO step on the "mini" Qwen2, split into its parts (issue 5's grpo.step.mini).
         .executableTarget(
             name: "grpo-bench",

@@ -420,16 +420,52 @@ __attribute__((target("avx2,fma"))) static void NAME(const float *x, long ldx, l
     }                                                                                          \
 }
 
+// One input row: four weight rows at a time share each load of x and keep four independent
+// FMA chains, so the loop streams weights at memory speed instead of waiting on one chain.
+#define RL_SINGLE_ROW_AVX2(NAME, WTYPE, LOADW, SCALARW)                                            \
+__attribute__((target("avx2,fma"))) static void NAME(const float *x, const WTYPE *w, long k,       \
+    long j0, long j1, float *y, float alpha, float beta) {                                     \
+    long k8 = k & ~7L;                                                                         \
+    long j = j0;                                                                               \
+    for (; j < j1; j += 4) {                                                                   \
+        long rows = j1 - j < 4 ? j1 - j : 4;                                                   \
+        const WTYPE *w0 = w + j * k;                                                           \
+        const WTYPE *w1 = rows > 1 ? w0 + k : w0;                                              \
+        const WTYPE *w2 = rows > 2 ? w0 + 2 * k : w0;                                          \
+        const WTYPE *w3 = rows > 3 ? w0 + 3 * k : w0;                                          \
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();                             \
+        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();                             \
+        for (long t = 0; t < k8; t += 8) {                                                     \
+            __m256 xv = _mm256_loadu_ps(x + t);                                                \
+            a0 = _mm256_fmadd_ps(LOADW(w0 + t), xv, a0);                                       \
+            a1 = _mm256_fmadd_ps(LOADW(w1 + t), xv, a1);                                       \
+            a2 = _mm256_fmadd_ps(LOADW(w2 + t), xv, a2);                                       \
+            a3 = _mm256_fmadd_ps(LOADW(w3 + t), xv, a3);                                       \
+        }                                                                                      \
+        float acc[4] = { hsum256(a0), hsum256(a1), hsum256(a2), hsum256(a3) };                 \
+        const WTYPE *ws[4] = { w0, w1, w2, w3 };                                               \
+        for (long r = 0; r < rows; r++) {                                                      \
+            float s = acc[r];                                                                  \
+            for (long t = k8; t < k; t++) s += x[t] * SCALARW(ws[r][t]);                      \
+            float *out = y + j + r;                                                            \
+            *out = alpha * s + (beta != 0.0f ? beta * *out : 0.0f);                            \
+        }                                                                                      \
+    }                                                                                          \
+}
+
 static inline float bf16_scalar(uint16_t b) { union { uint32_t u; float f; } cv; cv.u = (uint32_t)b << 16; return cv.f; }
 static inline float f32_scalar(float v) { return v; }
 RL_SMALL_M_AVX2(small_m_f32_avx2, float, _mm256_loadu_ps, f32_scalar)
 RL_SMALL_M_AVX2(small_m_bf16_avx2, uint16_t, load_bf16x8, bf16_scalar)
+RL_SINGLE_ROW_AVX2(single_row_f32_avx2, float, _mm256_loadu_ps, f32_scalar)
+RL_SINGLE_ROW_AVX2(single_row_bf16_avx2, uint16_t, load_bf16x8, bf16_scalar)
 
 #endif
 
 void rl_small_m_gemm_f32(const float *x, long ldx, long m, const float *w, long k, long j0, long j1,
                          float *y, long ldy, float alpha, float beta) {
 #ifdef RL_X86
+    if (rl_has_avx2() && m == 1) { single_row_f32_avx2(x, w, k, j0, j1, y, alpha, beta); return; }
     if (rl_has_avx2()) { small_m_f32_avx2(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta); return; }
 #endif
     small_m_f32_generic(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta);
@@ -438,6 +474,7 @@ void rl_small_m_gemm_f32(const float *x, long ldx, long m, const float *w, long 
 void rl_small_m_gemm_bf16(const float *x, long ldx, long m, const uint16_t *w, long k, long j0, long j1,
                           float *y, long ldy, float alpha, float beta) {
 #ifdef RL_X86
+    if (rl_has_avx2() && m == 1) { single_row_bf16_avx2(x, w, k, j0, j1, y, alpha, beta); return; }
     if (rl_has_avx2()) { small_m_bf16_avx2(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta); return; }
 #endif
     small_m_bf16_generic(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta);
@@ -537,6 +574,43 @@ void rl_f32_to_bf16(const float *x, uint16_t *y, long n) {
 
 void rl_bf16_to_f32(const uint16_t *x, float *y, long n) {
     for (long i = 0; i < n; i++) { union { uint32_t u; float f; } cv; cv.u = (uint32_t)x[i] << 16; y[i] = cv.f; }
+}
+
+float rl_max_f32(const float *x, long n) {
+    float lanes[8];
+    for (int l = 0; l < 8; l++) lanes[l] = -INFINITY;
+    long n8 = n & ~7L;
+    for (long i = 0; i < n8; i += 8)
+        for (int l = 0; l < 8; l++) lanes[l] = x[i + l] > lanes[l] ? x[i + l] : lanes[l];
+    float m = -INFINITY;
+    for (int l = 0; l < 8; l++) m = lanes[l] > m ? lanes[l] : m;
+    for (long i = n8; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+double rl_exp_shifted_f32(const float *x, long n, float shift, float scale, float *y) {
+    // Eight float lanes summed over blocks of 8 x 512 values, then added in double.
+    const long block = 8 * 512;
+    double total = 0.0;
+    for (long b0 = 0; b0 < n; b0 += block) {
+        long b1 = b0 + block < n ? b0 + block : n;
+        long b8 = b0 + ((b1 - b0) & ~7L);
+        float lanes[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
+        if (y) {
+            for (long i = b0; i < b8; i += 8)
+                for (int l = 0; l < 8; l++) { float e = rl_expf((x[i + l] - shift) * scale); y[i + l] = e; lanes[l] += e; }
+        } else {
+            for (long i = b0; i < b8; i += 8)
+                for (int l = 0; l < 8; l++) lanes[l] += rl_expf((x[i + l] - shift) * scale);
+        }
+        for (long i = b8; i < b1; i++) {
+            float e = rl_expf((x[i] - shift) * scale);
+            if (y) y[i] = e;
+            total += e;
+        }
+        for (int l = 0; l < 8; l++) total += lanes[l];
+    }
+    return total;
 }
 
 double rl_sum_squares_f32(const float *x, long n) {

@@ -83,6 +83,13 @@ void rl_adamw_f32(float *param, const float *grad, float *m, float *v, long n, f
 void rl_f32_to_bf16(const float *x, uint16_t *y, long n);
 void rl_bf16_to_f32(const uint16_t *x, float *y, long n);
 
+// ---- sampling over a vocabulary row -------------------------------------------------------------
+/// The largest of x[0..n) (n >= 1; NaNs ignored unless all are NaN).
+float rl_max_f32(const float *x, long n);
+/// y[i] = exp((x[i] - shift) * scale) for i < n (y may be NULL to only sum); returns the sum of
+/// the exponentials, accumulated in double per block of floats.
+double rl_exp_shifted_f32(const float *x, long n, float shift, float scale, float *y);
+
 /// Sum of squares (for gradient-norm clipping), in double.
 double rl_sum_squares_f32(const float *x, long n);
 

@@ -56,7 +56,7 @@ final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
 /// bandwidth-bound ops that allocate their outputs this doubled the time. Buffers are reused by
 /// exact size class (training steps allocate the same shapes every step), up to a byte budget.
 final class HostBufferPool: @unchecked Sendable {
-    static let shared = HostBufferPool(capacity: 2 << 30)
+    static let shared = HostBufferPool(capacity: 4 << 30)
 
     /// Smallest buffer worth keeping.
     static let minimumBytes = 1 << 20
