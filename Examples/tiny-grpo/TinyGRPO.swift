@@ -23,7 +23,7 @@ struct TinyGRPO: ParsableCommand {
     @Flag(help: "A one-minute version for the test suite.")
     var quick = false
 
-    @Option(help: "GRPO steps (default 150, or 40 with --quick).")
+    @Option(help: "GRPO steps (default 150, or 60 with --quick).")
     var steps: Int?
 
     @Option(help: "Operations per problem.")
@@ -35,7 +35,7 @@ struct TinyGRPO: ParsableCommand {
     @Option(help: "GRPO learning rate.")
     var learningRate: Double = 2e-4
 
-    @Option(help: "Supervised warm-start steps (default 600, or 400 with --quick).")
+    @Option(help: "Supervised warm-start steps (default 600).")
     var warmStartSteps: Int?
 
     mutating func run() throws {
@@ -58,7 +58,7 @@ struct TinyGRPO: ParsableCommand {
         let evaluation = HeldOutEvaluation(problems: heldOut, promptIDs: promptIDs)
         let maxNewTokens = 40
 
-        let warmSteps = warmStartSteps ?? (quick ? 400 : 600)
+        let warmSteps = warmStartSteps ?? 600
         print("tiny-grpo: \(config.numHiddenLayers)-layer Qwen2, hidden \(config.hiddenSize), vocab \(config.vocabSize); seed \(seed)")
         print("warm-start: \(warmSteps) supervised steps on demonstrations that show the working in \(percent(1 - directFraction)) of cases")
         _ = try WarmStart(model: model, tokenizer: tokenizer, promptIDs: promptIDs).run(
@@ -72,7 +72,7 @@ struct TinyGRPO: ParsableCommand {
         grpo.learningRate = learningRate
         grpo.lrSchedulerType = "constant"
         grpo.warmupRatio = 0
-        grpo.maxSteps = steps ?? (quick ? 40 : 150)
+        grpo.maxSteps = steps ?? (quick ? 60 : 150)
         grpo.gradientAccumulationSteps = 1
         grpo.numGenerations = 8
         grpo.perDeviceTrainBatchSize = 64
