@@ -14,8 +14,7 @@ extension GRPOTrainer {
         TrainerCheckpoint.removePartials(in: output)
         let metricsLog = MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
         let completionsURL = output.appendingPathComponent("completions.jsonl")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        let encoder = MetricsLog.encoder
         var samples: [TrainingReport.Sample] = []
         if resume, let last = TrainerCheckpoint.complete(in: output).last {
             try TrainerCheckpoint.restore(self, from: last.url)
@@ -82,14 +81,6 @@ struct CompletionLogLine: Codable {
         guard let data = try? Data(contentsOf: url) else { return [] }
         return data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONDecoder().decode(CompletionLogLine.self, from: Data($0)) }
     }
-}
-
-/// Appends `line` and a newline to `url`, creating it if needed.
-func appendLine(_ line: Data, to url: URL) throws {
-    var data = (try? Data(contentsOf: url)) ?? Data()
-    data.append(line)
-    data.append(UInt8(ascii: "\n"))
-    try data.write(to: url, options: .atomic)
 }
 
 /// The one-line progress report of a step.

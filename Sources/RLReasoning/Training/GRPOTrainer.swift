@@ -78,13 +78,13 @@ public final class GRPOTrainer {
         let c = configuration
         let accumulation = c.gradientAccumulationSteps
         var generationTime = 0.0, trainingTime = 0.0
+        let scoringTemperature = c.temperatureConsistentLogProbs ? max(c.temperature, 1e-6) : 1
         if step % c.numIterations == 0 {
             buffer = []
             for micro in 0..<accumulation {
                 let started = monotonicSeconds()
                 let rows = sampler.next(c.promptsPerMicroStep).map { dataset.rows[$0] }
                 var rollout = try builder.build(rows: rows, policy: policy, seed: generationSeed(micro: micro))
-                let scoringTemperature = c.temperatureConsistentLogProbs ? max(c.temperature, 1e-6) : 1
                 if let reference {
                     rollout.referenceLogProbs = reference.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
                                                                         lastTokens: rollout.completionLength, temperature: scoringTemperature)
@@ -104,7 +104,6 @@ public final class GRPOTrainer {
                                                       lossType: c.lossType, maxCompletionLength: c.maxCompletionLength)
         // DAPO normalises by the token count of the whole generation batch (one process here).
         lossConfiguration.dapoTokenCount = Float(buffer.reduce(0) { $0 + $1.countedTokens.reduce(0, +) })
-        let scoringTemperature = c.temperatureConsistentLogProbs ? max(c.temperature, 1e-6) : 1
         for rollout in buffer {
             var output: GRPOLossOutput?
             let (loss, grads) = valueAndGrad(at: policy.parameters) {

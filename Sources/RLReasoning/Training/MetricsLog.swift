@@ -22,15 +22,7 @@ struct MetricsLog {
     }
 
     func append(_ metrics: StepMetrics) throws {
-        var line = try Self.encoder.encode(metrics)
-        line.append(UInt8(ascii: "\n"))
-        let descriptor = open(url.path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
-        guard descriptor >= 0 else { throw TrainingError.checkpoint(path: url.path, reason: "cannot open for appending") }
-        defer { close(descriptor) }
-        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == line.count, fsync(descriptor) == 0 else {
-            throw TrainingError.checkpoint(path: url.path, reason: "could not append a metrics line")
-        }
+        try appendLine(try Self.encoder.encode(metrics), to: url)
     }
 
     private func rewrite(_ entries: [StepMetrics]) throws {
@@ -39,9 +31,24 @@ struct MetricsLog {
         try data.write(to: url, options: .atomic)
     }
 
-    private static let encoder: JSONEncoder = {
+    /// The encoder of every JSON Lines file a run writes (sorted keys, one line per object).
+    static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return encoder
     }()
+}
+
+/// Appends `line` and a newline to the JSON Lines file at `url` (created if needed) and flushes
+/// it to disk, without rereading the file.
+func appendLine(_ line: Data, to url: URL) throws {
+    var bytes = line
+    bytes.append(UInt8(ascii: "\n"))
+    let descriptor = open(url.path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+    guard descriptor >= 0 else { throw TrainingError.checkpoint(path: url.path, reason: "cannot open for appending") }
+    defer { close(descriptor) }
+    let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+    guard written == bytes.count, fsync(descriptor) == 0 else {
+        throw TrainingError.checkpoint(path: url.path, reason: "could not append a line")
+    }
 }
