@@ -1,6 +1,7 @@
 #include "rl_kernels.h"
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -15,6 +16,16 @@ static int rl_has_avx2(void) {
     if (cached < 0) {
         __builtin_cpu_init();
         cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
+
+static int rl_has_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = rl_has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && getenv("RL_NO_AVX512") == NULL;
     }
     return cached;
 }
@@ -453,32 +464,153 @@ __attribute__((target("avx2,fma"))) static void NAME(const float *x, const WTYPE
     }                                                                                          \
 }
 
+// AVX-512 (32 vector registers): a group of up to 6 rows of x against 4 weight rows at a time,
+// 24 independent FMA chains. Per weight element, six FMA lanes are needed, so with six rows the
+// loop is close to compute-bound and the weights must already be in cache when it gets there:
+// they are prefetched RL_SMALL_M_PREFETCH512 elements ahead. The k tail is handled with masked
+// loads. Two cores, 6 x 1536 x 8960 (one run, idle machine): 2.26 ms with the AVX2 pairs above,
+// 1.85 ms here.
+#define RL_SMALL_M_PREFETCH512 2048
+#define RL_AVX512_TARGET "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"
+__attribute__((target(RL_AVX512_TARGET))) static inline __m512 load_f32x16(const float *p) { return _mm512_loadu_ps(p); }
+__attribute__((target(RL_AVX512_TARGET))) static inline __m512 maskload_f32x16(const float *p, __mmask16 m) {
+    return _mm512_maskz_loadu_ps(m, p);
+}
+__attribute__((target(RL_AVX512_TARGET))) static inline __m512 load_bf16x16(const uint16_t *p) {
+    __m256i h = _mm256_loadu_si256((const __m256i *)p);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+__attribute__((target(RL_AVX512_TARGET))) static inline __m512 maskload_bf16x16(const uint16_t *p, __mmask16 m) {
+    __m256i h = _mm256_maskz_loadu_epi16(m, p);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+#define RL_SMALL_M_AVX512(NAME, WTYPE, LOADW, MASKLOADW)                                           \
+__attribute__((target(RL_AVX512_TARGET), always_inline)) static inline void NAME##_tile(const float *x, long ldx, \
+    const int R, const int C, const WTYPE *wr, long k, float *y, long ldy, float alpha, float beta) { \
+    __m512 a[6][4];                                                                            \
+    for (int r = 0; r < R; r++)                                                                \
+        for (int c = 0; c < C; c++) a[r][c] = _mm512_setzero_ps();                             \
+    long kk = k & ~15L;                                                                        \
+    for (long t = 0; t < kk; t += 16) {                                                        \
+        __m512 v[4];                                                                           \
+        for (int c = 0; c < C; c++) {                                                          \
+            _mm_prefetch((const char *)(wr + c * k + t + RL_SMALL_M_PREFETCH512), _MM_HINT_T0); \
+            v[c] = LOADW(wr + c * k + t);                                                      \
+        }                                                                                      \
+        for (int r = 0; r < R; r++) {                                                          \
+            __m512 xv = _mm512_loadu_ps(x + r * ldx + t);                                      \
+            for (int c = 0; c < C; c++) a[r][c] = _mm512_fmadd_ps(xv, v[c], a[r][c]);          \
+        }                                                                                      \
+    }                                                                                          \
+    if (kk < k) {                                                                              \
+        __mmask16 tail = (__mmask16)((1u << (k - kk)) - 1);                                    \
+        __m512 v[4];                                                                           \
+        for (int c = 0; c < C; c++) v[c] = MASKLOADW(wr + c * k + kk, tail);                   \
+        for (int r = 0; r < R; r++) {                                                          \
+            __m512 xv = _mm512_maskz_loadu_ps(tail, x + r * ldx + kk);                         \
+            for (int c = 0; c < C; c++) a[r][c] = _mm512_fmadd_ps(xv, v[c], a[r][c]);          \
+        }                                                                                      \
+    }                                                                                          \
+    for (int r = 0; r < R; r++)                                                                \
+        for (int c = 0; c < C; c++) {                                                          \
+            float *out = y + r * ldy + c;                                                      \
+            float s = _mm512_reduce_add_ps(a[r][c]);                                           \
+            *out = alpha * s + (beta != 0.0f ? beta * *out : 0.0f);                            \
+        }                                                                                      \
+}                                                                                              \
+__attribute__((target(RL_AVX512_TARGET))) static void NAME(const float *x, long ldx, long m, const WTYPE *w, \
+    long k, long j0, long j1, float *y, long ldy, float alpha, float beta) {                   \
+    for (long j = j0; j < j1;) {                                                               \
+        int wide = j + 4 <= j1;                                                                \
+        const WTYPE *wr = w + j * k;                                                           \
+        for (long i0 = 0; i0 < m; i0 += 6) {                                                   \
+            const float *xi = x + i0 * ldx;                                                    \
+            float *yi = y + i0 * ldy + j;                                                      \
+            long rows = m - i0 < 6 ? m - i0 : 6;                                               \
+            switch (rows * 2 + wide) {                                                         \
+            case 2: NAME##_tile(xi, ldx, 1, 1, wr, k, yi, ldy, alpha, beta); break;            \
+            case 3: NAME##_tile(xi, ldx, 1, 4, wr, k, yi, ldy, alpha, beta); break;            \
+            case 4: NAME##_tile(xi, ldx, 2, 1, wr, k, yi, ldy, alpha, beta); break;            \
+            case 5: NAME##_tile(xi, ldx, 2, 4, wr, k, yi, ldy, alpha, beta); break;            \
+            case 6: NAME##_tile(xi, ldx, 3, 1, wr, k, yi, ldy, alpha, beta); break;            \
+            case 7: NAME##_tile(xi, ldx, 3, 4, wr, k, yi, ldy, alpha, beta); break;            \
+            case 8: NAME##_tile(xi, ldx, 4, 1, wr, k, yi, ldy, alpha, beta); break;            \
+            case 9: NAME##_tile(xi, ldx, 4, 4, wr, k, yi, ldy, alpha, beta); break;            \
+            case 10: NAME##_tile(xi, ldx, 5, 1, wr, k, yi, ldy, alpha, beta); break;           \
+            case 11: NAME##_tile(xi, ldx, 5, 4, wr, k, yi, ldy, alpha, beta); break;           \
+            case 12: NAME##_tile(xi, ldx, 6, 1, wr, k, yi, ldy, alpha, beta); break;           \
+            default: NAME##_tile(xi, ldx, 6, 4, wr, k, yi, ldy, alpha, beta); break;           \
+            }                                                                                  \
+        }                                                                                      \
+        j += wide ? 4 : 1;                                                                     \
+    }                                                                                          \
+}
+
+// One input row, one weight row at a time with four FMA chains over it: a single sequential
+// stream, which the hardware prefetcher follows best.
+#define RL_ROW_STREAM_AVX2(NAME, WTYPE, LOADW, SCALARW)                                            \
+__attribute__((target("avx2,fma"))) static void NAME(const float *x, const WTYPE *w, long k,       \
+    long j0, long j1, float *y, float alpha, float beta) {                                     \
+    long k32 = k & ~31L, k8 = k & ~7L;                                                         \
+    for (long j = j0; j < j1; j++) {                                                           \
+        const WTYPE *wr = w + j * k;                                                           \
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();                             \
+        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();                             \
+        long t = 0;                                                                            \
+        for (; t < k32; t += 32) {                                                             \
+            a0 = _mm256_fmadd_ps(LOADW(wr + t), _mm256_loadu_ps(x + t), a0);                   \
+            a1 = _mm256_fmadd_ps(LOADW(wr + t + 8), _mm256_loadu_ps(x + t + 8), a1);           \
+            a2 = _mm256_fmadd_ps(LOADW(wr + t + 16), _mm256_loadu_ps(x + t + 16), a2);         \
+            a3 = _mm256_fmadd_ps(LOADW(wr + t + 24), _mm256_loadu_ps(x + t + 24), a3);         \
+        }                                                                                      \
+        for (; t < k8; t += 8) a0 = _mm256_fmadd_ps(LOADW(wr + t), _mm256_loadu_ps(x + t), a0); \
+        float s = hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));        \
+        for (; t < k; t++) s += x[t] * SCALARW(wr[t]);                                         \
+        y[j] = alpha * s + (beta != 0.0f ? beta * y[j] : 0.0f);                                \
+    }                                                                                          \
+}
 static inline float bf16_scalar(uint16_t b) { union { uint32_t u; float f; } cv; cv.u = (uint32_t)b << 16; return cv.f; }
 static inline float f32_scalar(float v) { return v; }
 RL_SMALL_M_AVX2(small_m_f32_avx2, float, _mm256_loadu_ps, f32_scalar)
 RL_SMALL_M_AVX2(small_m_bf16_avx2, uint16_t, load_bf16x8, bf16_scalar)
 RL_SINGLE_ROW_AVX2(single_row_f32_avx2, float, _mm256_loadu_ps, f32_scalar)
 RL_SINGLE_ROW_AVX2(single_row_bf16_avx2, uint16_t, load_bf16x8, bf16_scalar)
+RL_ROW_STREAM_AVX2(row_stream_f32_avx2, float, _mm256_loadu_ps, f32_scalar)
+RL_ROW_STREAM_AVX2(row_stream_bf16_avx2, uint16_t, load_bf16x8, bf16_scalar)
+RL_SMALL_M_AVX512(small_m_f32_avx512, float, load_f32x16, maskload_f32x16)
+RL_SMALL_M_AVX512(small_m_bf16_avx512, uint16_t, load_bf16x16, maskload_bf16x16)
 
 #endif
 
-void rl_small_m_gemm_f32(const float *x, long ldx, long m, const float *w, long k, long j0, long j1,
-                         float *y, long ldy, float alpha, float beta) {
-#ifdef RL_X86
-    if (rl_has_avx2() && m == 1) { single_row_f32_avx2(x, w, k, j0, j1, y, alpha, beta); return; }
-    if (rl_has_avx2()) { small_m_f32_avx2(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta); return; }
-#endif
-    small_m_f32_generic(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta);
+// Kernel choice for the few-row product. When the x rows are short enough to stay in L1
+// (k <= 4096 floats), one weight row is streamed at a time (a single sequential stream, which
+// the prefetcher follows best); longer x rows would be re-read from L2 for every weight row, so
+// several weight rows share each pass over x instead. From four rows on the product is close to
+// compute-bound and the AVX-512 tiles (24 accumulators) are used whenever the CPU has them.
+#define RL_SMALL_M_SELECT(T, WTYPE)                                                                \
+void rl_small_m_gemm_##T(const float *x, long ldx, long m, const WTYPE *w, long k, long j0, long j1, \
+                         float *y, long ldy, float alpha, float beta) {                          \
+    RL_SMALL_M_SELECT_X86(T)                                                                   \
+    small_m_##T##_generic(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta);                       \
 }
-
-void rl_small_m_gemm_bf16(const float *x, long ldx, long m, const uint16_t *w, long k, long j0, long j1,
-                          float *y, long ldy, float alpha, float beta) {
 #ifdef RL_X86
-    if (rl_has_avx2() && m == 1) { single_row_bf16_avx2(x, w, k, j0, j1, y, alpha, beta); return; }
-    if (rl_has_avx2()) { small_m_bf16_avx2(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta); return; }
+#define RL_SMALL_M_SELECT_X86(T)                                                                   \
+    int short_rows = k <= 4096;                                                                \
+    if (rl_has_avx2() && m == 1) {                                                             \
+        if (short_rows) row_stream_##T##_avx2(x, w, k, j0, j1, y, alpha, beta);                \
+        else single_row_##T##_avx2(x, w, k, j0, j1, y, alpha, beta);                           \
+        return;                                                                                \
+    }                                                                                          \
+    if (rl_has_avx512() && (m >= 4 || !short_rows)) {                                          \
+        small_m_##T##_avx512(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta);                    \
+        return;                                                                                \
+    }                                                                                          \
+    if (rl_has_avx2()) { small_m_##T##_avx2(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta); return; }
+#else
+#define RL_SMALL_M_SELECT_X86(T)
 #endif
-    small_m_bf16_generic(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta);
-}
+RL_SMALL_M_SELECT(f32, float)
+RL_SMALL_M_SELECT(bf16, uint16_t)
 
 // ---- attention -------------------------------------------------------------------------
 

@@ -67,6 +67,27 @@ struct MatmulForwardTests {
         }
     }
 
+    /// Every row count the few-row kernels handle (their tiles take 1-6 rows and 1 or 4 weight
+    /// rows at a time), with short (k <= 4096) and long input rows, which choose different CPU
+    /// kernels, and k and n tails after the vector loops. `make test` runs this once more with
+    /// `RL_NO_AVX512=1` to cover the AVX2 kernels on AVX-512 machines.
+    @Test("few-row products at every row count, short and long rows, f32 and bf16 weights",
+          arguments: TestDevices.all, [21, 4099])
+    func fewRowKernels(device: Device, k: Int) {
+        let n = 11
+        let w = sample([n, k], seed: UInt64(k), device: device)
+        let wBF16 = w.cast(to: .bf16)
+        let rounded = w.toFloatArray().map { Double(HalfPrecision.float(bf16: HalfPrecision.bf16Bits($0))) }
+        for rows in 1...16 {
+            let x = sample([rows, k], seed: UInt64(rows * 31 + k), device: device)
+            let tolerance = 2e-6 * Float(k).squareRoot()
+            let want = Naive.matmul(x.doubles, Naive.transpose(w.doubles, rows: n, cols: k), m: rows, k: k, n: n)
+            expectClose(x.linear(w), want, shape: [rows, n], atol: tolerance, rtol: 2e-6, "f32 \(rows)x\(k)x\(n)")
+            let wantBF16 = Naive.matmul(x.doubles, Naive.transpose(rounded, rows: n, cols: k), m: rows, k: k, n: n)
+            expectClose(x.linear(wBF16), wantBF16, shape: [rows, n], atol: tolerance, rtol: 2e-6, "bf16 \(rows)x\(k)x\(n)")
+        }
+    }
+
     @Test("empty products give zeros of the right shape", arguments: TestDevices.all)
     func empty(device: Device) {
         let zeroInner = Tensor.zeros([3, 0], device: device).matmul(Tensor.zeros([0, 4], device: device))

@@ -2,7 +2,8 @@
 //
 //   cd Benchmarks && swift run -c release tensor-bench [--quick]
 //
-// Every figure is a median over repeated runs; ratios compare medians from this run only.
+// Every figure is a median over repeated runs; ratios compare medians from this run only. The
+// contenders of a comparison run in alternating blocks (see `medians`).
 import CBLASBaseline
 import Glibc
 import RLTensor
@@ -11,16 +12,21 @@ let quick = CommandLine.arguments.contains("--quick")
 
 // MARK: - timing
 
-/// Median wall time of `body` in seconds, after one warm-up call. Interleave calls of the
-/// things being compared by passing them together (see `medians`).
-func medians(repeats: Int, _ bodies: [() -> Void]) -> [Double] {
-    for body in bodies { body() }
+/// Median wall time of each body in seconds. The bodies run in separate blocks, each after a
+/// pause and one warm-up call, and the blocks alternate over `rounds`: a body never runs right
+/// after another one, so it is not slowed by the other's threads. (OpenBLAS's workers keep
+/// spinning for about 0.1 s after each call and would take a core from whatever runs next.)
+func medians(repeats: Int, rounds: Int = 3, _ bodies: [() -> Void]) -> [Double] {
     var times = [[Double]](repeating: [], count: bodies.count)
     let clock = ContinuousClock()
-    for _ in 0..<repeats {
+    for _ in 0..<rounds {
         for (i, body) in bodies.enumerated() {
-            let elapsed = clock.measure(body)
-            times[i].append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            if bodies.count > 1 { usleep(300_000) }
+            body()
+            for _ in 0..<max(1, repeats / rounds) {
+                let elapsed = clock.measure(body)
+                times[i].append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            }
         }
     }
     return times.map { t in
@@ -76,7 +82,7 @@ func benchLinear(m: Int, k: Int, n: Int, target: Double) {
     let xRaw = AlignedFloats(count: m * k), wRaw = AlignedFloats(count: n * k), yRaw = AlignedFloats(count: m * n)
     let x = xRaw.fillNormal(shape: [m, k], seed: 1), w = wRaw.fillNormal(shape: [n, k], seed: 2)
     let flops = 2.0 * Double(m) * Double(k) * Double(n)
-    let repeats = quick ? 3 : (flops > 1e10 ? 7 : 15)
+    let repeats = quick ? 3 : (flops > 1e10 ? 9 : 30)
     let t = medians(repeats: repeats, [
         { _ = x.linear(w) },
         {

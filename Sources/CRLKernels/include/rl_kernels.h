@@ -1,10 +1,11 @@
 // Hot CPU loops of RLTensor's CPUBackend. Plain C so the compiler vectorises them; the
-// dot-product kernels have AVX2/FMA versions chosen at run time on x86-64.
-// Every function works on a range of rows or elements so the caller can split work across
-// threads. Pointers never alias unless stated.
+// dot-product kernels have AVX2/FMA (and, for few-row products, AVX-512) versions chosen at
+// run time on x86-64. Every function works on a range of rows or elements so the caller can
+// split work across threads (rl_thread_pool.h). Pointers never alias unless stated.
 #ifndef RL_KERNELS_H
 #define RL_KERNELS_H
 #include <stdint.h>
+#include "rl_thread_pool.h"
 
 // ---- elementwise --------------------------------------------------------------------------
 enum {

@@ -1,11 +1,13 @@
-import Dispatch
+import CRLKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// Splits loops across the machine's cores (or `RL_NUM_THREADS`).
+/// Splits loops across the machine's cores (or `RL_NUM_THREADS`), on the process-wide worker
+/// pool of `rl_parallel_run`: workers spin briefly between kernels and then sleep, so
+/// back-to-back small kernels (decoding) start without a thread wake-up.
 enum Parallel {
     static let threadCount: Int = {
         if let text = getenv("RL_NUM_THREADS").map({ String(cString: $0) }), let n = Int(text), n > 0 { return n }
@@ -19,18 +21,22 @@ enum Parallel {
         let chunks = min(threadCount, max(1, total / max(grain, 1)))
         if chunks == 1 { body(0, total); return }
         withoutActuallyEscaping(body) { body in
-            let box = UnsafeSendableBox(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let start = total * c / chunks, end = total * (c + 1) / chunks
-                box.value(start, end)
+            var job = RangeJob(total: total, chunks: chunks, body: body)
+            withUnsafeMutablePointer(to: &job) { pointer in
+                rl_parallel_run(threadCount, chunks, { context, chunk in
+                    let job = context!.assumingMemoryBound(to: RangeJob.self)
+                    let start = job.pointee.total * chunk / job.pointee.chunks
+                    let end = job.pointee.total * (chunk + 1) / job.pointee.chunks
+                    job.pointee.body(start, end)
+                }, pointer)
             }
         }
     }
 }
 
-/// Carries a non-Sendable value into `concurrentPerform`, whose iterations only touch disjoint
-/// memory.
-struct UnsafeSendableBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+/// What the pool's tasks of one `Parallel.ranges` call share; they only touch disjoint memory.
+private struct RangeJob {
+    let total: Int
+    let chunks: Int
+    let body: (Int, Int) -> Void
 }
