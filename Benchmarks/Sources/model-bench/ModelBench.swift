@@ -1,4 +1,6 @@
 import Dispatch
+import Foundation
+import Synchronization
 import RLModel
 import RLTensor
 
@@ -166,7 +168,9 @@ enum Bench {
     }
 
     /// Streaming read bandwidth in GB/s: sums a 1 GiB buffer (2 MiB aligned, huge pages
-    /// requested, as the CPU backend allocates weights) on `threads` threads; median of `reps`.
+    /// requested, as the CPU backend allocates weights) on `threads` dedicated threads, each over
+    /// its own slice, all starting together; a pass lasts until the slowest thread is done.
+    /// Median of `reps` passes after a warm-up.
     static func readBandwidth(threads: Int, reps: Int) -> Double {
         let bytes = 1 << 30
         var raw: UnsafeMutableRawPointer?
@@ -178,13 +182,19 @@ enum Bench {
         let vectors = raw!.bindMemory(to: SIMD16<Float>.self, capacity: count)
         vectors.initialize(repeating: SIMD16(repeating: 1), count: count)
         defer { free(raw) }
-        let sink = UnsafeMutablePointer<Float>.allocate(capacity: threads)
-        defer { sink.deallocate() }
-        let shared = SendablePointers(vectors: vectors, sink: sink)
+        let shared = SendablePointers(vectors: vectors, sink: .allocate(capacity: threads))
+        defer { shared.sink.deallocate() }
         var times: [Double] = []
         for _ in 0..<(reps + 1) {
-            times.append(seconds {
-                DispatchQueue.concurrentPerform(iterations: threads) { t in
+            // Dedicated threads: a thread pool may run two slices one after the other.
+            let arrived = Atomic<Int>(0), finished = Atomic<Int>(0)
+            let clock = ContinuousClock()
+            let start = Mutex<ContinuousClock.Instant?>(nil)
+            for t in 0..<threads {
+                let thread = Thread {
+                    arrived.add(1, ordering: .acquiringAndReleasing)
+                    while arrived.load(ordering: .acquiring) < threads {}
+                    start.withLock { if $0 == nil { $0 = clock.now } }
                     var a = SIMD16<Float>(), b = SIMD16<Float>(), c = SIMD16<Float>(), d = SIMD16<Float>()
                     var i = count * t / threads
                     let end = count * (t + 1) / threads
@@ -193,8 +203,14 @@ enum Bench {
                         i += 4
                     }
                     shared.sink[t] = (a + b + c + d).sum()
+                    finished.add(1, ordering: .acquiringAndReleasing)
                 }
-            })
+                thread.start()
+            }
+            while finished.load(ordering: .acquiring) < threads { usleep(50) }
+            let began = start.withLock { $0! }
+            let elapsed = began.duration(to: clock.now)
+            times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
         }
         return Double(bytes) / median(Array(times.dropFirst())) / 1e9
     }
