@@ -240,11 +240,6 @@ enum Bench {
         }
     }
 
-    struct SendableRows: @unchecked Sendable {
-        let logits: UnsafeBufferPointer<Float>
-        let tokens: UnsafeMutableBufferPointer<Int32>
-    }
-
     struct DecodeResult {
         /// Tokens per second including the prompt's prefill (as the peer's `gen_tokens_per_s`).
         var endToEndTokensPerSecond: Double
@@ -273,16 +268,9 @@ enum Bench {
                     stepCopy.append(seconds { logits = logitsTensor.toFloatArray() })
                     var tokens = [Int32](repeating: 0, count: batch)
                     stepSample.append(seconds {
-                        // Rows in parallel, as `Generator` samples them.
-                        logits.withUnsafeBufferPointer { all in
-                            tokens.withUnsafeMutableBufferPointer { out in
-                                let shared = SendableRows(logits: all, tokens: out)
-                                DispatchQueue.concurrentPerform(iterations: batch) { row in
-                                    shared.tokens[row] = sampler.sample(
-                                        logits: UnsafeBufferPointer(rebasing: shared.logits[row * vocab..<(row + 1) * vocab]),
-                                        history: [], seed: UInt64(row), step: UInt64(step)).token
-                                }
-                            }
+                        tokens = logits.withUnsafeBufferPointer { all in
+                            sampler.sample(rows: all, vocab: vocab, histories: [[Int32]](repeating: [], count: batch),
+                                           seeds: (0..<batch).map { UInt64($0) }, step: UInt64(step)).map(\.token)
                         }
                     })
                     if step + 1 < newTokens {

@@ -1,4 +1,3 @@
-import Dispatch
 import RLTensor
 
 /// Why a sequence stopped.
@@ -70,23 +69,6 @@ public struct Generator {
         return z ^ (z >> 31)
     }
 
-    /// Samples one token per row of `logits` (`[rows, vocab]`), rows in parallel.
-    static func sampleRows(_ logits: [Float], vocab: Int, sampler: TokenSampler, histories: [[Int32]], seeds: [UInt64],
-                           step: UInt64) -> [(token: Int32, logProb: Float)] {
-        let rows = seeds.count
-        return logits.withUnsafeBufferPointer { all in
-            [(token: Int32, logProb: Float)](unsafeUninitializedCapacity: rows) { picks, initialized in
-                let output = UnsafeSendable(picks.baseAddress!), input = UnsafeSendable(all)
-                DispatchQueue.concurrentPerform(iterations: rows) { row in
-                    let rowLogits = UnsafeBufferPointer(rebasing: input.value[row * vocab..<(row + 1) * vocab])
-                    (output.value + row).initialize(to: sampler.sample(logits: rowLogits, history: histories[row],
-                                                                       seed: seeds[row], step: step))
-                }
-                initialized = rows
-            }
-        }
-    }
-
     /// Generates `samplesPerPrompt` completions for every prompt; results are ordered by prompt,
     /// then sample. `onToken(sequenceIndex, token)` streams tokens as they are chosen.
     public func generate(prompts: [[Int32]], options: GenerationOptions,
@@ -122,8 +104,9 @@ public struct Generator {
             var stillActive: [Int] = []
             var keptRows: [Int] = []
             let histories = active.map { options.sampling.repetitionPenalty == 1 ? [] : prompts[$0 / g] + sequences[$0].tokens }
-            let picks = Generator.sampleRows(logits, vocab: vocab, sampler: sampler, histories: histories,
-                                             seeds: active.map { seeds[$0] }, step: UInt64(step))
+            let picks = logits.withUnsafeBufferPointer {
+                sampler.sample(rows: $0, vocab: vocab, histories: histories, seeds: active.map { seeds[$0] }, step: UInt64(step))
+            }
             for (row, sequence) in active.enumerated() {
                 let (token, logProb) = picks[row]
                 sequences[sequence].tokens.append(token)
@@ -150,10 +133,4 @@ public struct Generator {
         }
         return sequences
     }
-}
-
-/// Hands a pointer to `concurrentPerform` iterations that touch disjoint elements.
-private struct UnsafeSendable<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -39,6 +39,25 @@ public struct TokenSampler: Sendable {
         return (Int32(chosen), raw[chosen] - logNormaliser)
     }
 
+    /// One token per row of `logits` (`rows x vocab` values, `rows = seeds.count`), the rows
+    /// sampled in parallel on the CPU backend's worker threads; row `r` uses `histories[r]` and
+    /// `seeds[r]`.
+    public func sample(rows logits: UnsafeBufferPointer<Float>, vocab: Int, histories: [[Int32]], seeds: [UInt64],
+                       step: UInt64) -> [(token: Int32, logProb: Float)] {
+        let rows = seeds.count
+        precondition(logits.count == rows * vocab && histories.count == rows,
+                     "TokenSampler: \(logits.count) logits, \(histories.count) histories and \(rows) seeds do not make rows of \(vocab)")
+        return [(token: Int32, logProb: Float)](unsafeUninitializedCapacity: rows) { picks, initialized in
+            Parallel.ranges(rows, grain: 1) { first, end in
+                for row in first..<end {
+                    let rowLogits = UnsafeBufferPointer(rebasing: logits[row * vocab..<(row + 1) * vocab])
+                    (picks.baseAddress! + row).initialize(to: sample(logits: rowLogits, history: histories[row], seed: seeds[row], step: step))
+                }
+            }
+            initialized = rows
+        }
+    }
+
     private func pick(from logits: UnsafeBufferPointer<Float>, seed: UInt64, step: UInt64) -> Int {
         parameters.isGreedy ? TokenSampler.argmax(logits) : draw(from: logits, seed: seed, step: step)
     }

@@ -7,16 +7,17 @@ import Darwin
 
 /// Splits loops across the machine's cores (or `RL_NUM_THREADS`), on the process-wide worker
 /// pool of `rl_parallel_run`: workers spin briefly between kernels and then sleep, so
-/// back-to-back small kernels (decoding) start without a thread wake-up.
-enum Parallel {
-    static let threadCount: Int = {
+/// back-to-back small kernels (decoding) start without a thread wake-up. Shared with the
+/// package's other modules (token sampling), so all CPU work uses one set of threads.
+package enum Parallel {
+    package static let threadCount: Int = {
         if let text = getenv("RL_NUM_THREADS").map({ String(cString: $0) }), let n = Int(text), n > 0 { return n }
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }()
 
     /// Calls `body(start, end)` over disjoint ranges covering `0..<total`, in parallel when each
     /// range gets at least `grain` items.
-    static func ranges(_ total: Int, grain: Int, _ body: (Int, Int) -> Void) {
+    package static func ranges(_ total: Int, grain: Int, _ body: (Int, Int) -> Void) {
         guard total > 0 else { return }
         let chunks = min(threadCount, max(1, total / max(grain, 1)))
         if chunks == 1 { body(0, total); return }
