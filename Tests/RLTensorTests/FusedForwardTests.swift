@@ -124,6 +124,8 @@ struct FusedForwardTests {
         AttentionCase(queryLength: 3, keyLength: 5, queryOffset: 2, name: "query offset 2"),
         AttentionCase(batch: 1, queryLength: 1, keyLength: 1, queryHeads: 1, kvHeads: 1, dim: 2, name: "all size 1"),
         AttentionCase(batch: 1, queryLength: 130, keyLength: 130, queryHeads: 2, kvHeads: 1, dim: 4, name: "more queries than one block"),
+        // Large enough for the heads to be split across the worker pool.
+        AttentionCase(batch: 2, queryLength: 64, keyLength: 64, queryHeads: 4, kvHeads: 2, dim: 32, name: "heads split across threads"),
     ]
 
     @Test("attention matches a naive causal, masked, grouped reference", arguments: TestDevices.all, attentionCases)

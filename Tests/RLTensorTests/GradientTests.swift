@@ -211,6 +211,33 @@ struct GradientTests {
         }
     }
 
+    /// At this size the backward pass runs one (sequence, KV head) task per worker thread, each
+    /// accumulating its own key and value gradients: it must agree with autograd through the
+    /// same attention written with basic ops (expanded KV heads, batched matmuls, a causal
+    /// masked softmax).
+    @Test("attention backward split across threads matches autograd of the basic-op composite", arguments: TestDevices.all)
+    func attentionAcrossThreads(device: Device) {
+        let (batch, length, heads, kvHeads, dim) = (2, 64, 4, 2, 32)
+        let q = sample([batch, length, heads, dim], seed: 61, device: device)
+        let k = sample([batch, length, kvHeads, dim], seed: 62, device: device)
+        let v = sample([batch, length, kvHeads, dim], seed: 63, device: device)
+        let weights = sample([batch, length, heads, dim], seed: 64, device: device)
+        let future = Tensor((0..<(length * length)).map { $0 % length > $0 / length ? 1 : 0 } as [Float], shape: [length, length], device: device)
+        func perHead(_ t: Tensor) -> Tensor {  // [B, T, KV, D] -> [B, H, T, D]
+            t.reshaped([batch, length, kvHeads, 1, dim]).expanded(to: [batch, length, kvHeads, heads / kvHeads, dim])
+                .reshaped([batch, length, heads, dim]).permuted([0, 2, 1, 3])
+        }
+        let fused = valueAndGrad(at: [q, k, v]) { (Tensor.attention(query: q, key: k, value: v) * weights).sum() }
+        let composite = valueAndGrad(at: [q, k, v]) {
+            let scores = q.permuted([0, 2, 1, 3]).matmul(perHead(k).transposed()) * (1 / Float(dim).squareRoot())
+            let probabilities = scores.maskedFill(future, value: -.infinity).softmax()
+            return (probabilities.matmul(perHead(v)).permuted([0, 2, 1, 3]) * weights).sum()
+        }
+        for (name, (got, want)) in zip(["query", "key", "value"], zip(fused.gradients, composite.gradients)) {
+            expectClose(got, want.doubles, shape: want.shape, atol: 1e-4, rtol: 1e-4, "gradient of \(name)")
+        }
+    }
+
     @Test("a composite: linear layer, silu, softmax, square", arguments: TestDevices.all)
     func composite(device: Device) {
         let x = sample([2, 3], seed: 49, device: device), w = sample([3, 3], seed: 50, device: device), b = sample([3], seed: 51, device: device)

@@ -42,6 +42,30 @@ struct MatmulForwardTests {
         expectClose(a.matmul(w), shared, shape: [2, 3, 4, 3], "batched x 2-D")
     }
 
+    /// Products above OpenBLAS's threading threshold are split across the worker pool: by rows
+    /// when the output is taller than wide, by columns otherwise, by batch for batched products,
+    /// and by columns for the one-row `sgemv` path. Every part must land in its own place.
+    @Test("products split across threads: by rows, by columns, by batch, one-row sgemv", arguments: TestDevices.all)
+    func splitProducts(device: Device) {
+        for (m, k, n) in [(70, 64, 60), (40, 100, 70), (1, 512, 600)] {
+            let a = sample([m, k], seed: UInt64(m * 7 + n), device: device)
+            let b = sample([k, n], seed: UInt64(k * 5 + n), device: device)
+            let want = Naive.matmul(a.doubles, b.doubles, m: m, k: k, n: n)
+            expectClose(a.matmul(b), want, shape: [m, n], atol: 1e-5, rtol: 1e-5, "\(m)x\(k)x\(n)")
+            let aT = Tensor(a.toFloatArray(), shape: [m, k], device: device).transposed().contiguous().transposed()
+            let bT = Tensor(b.toFloatArray(), shape: [k, n], device: device).transposed().contiguous().transposed()
+            expectClose(aT.matmul(bT), want, shape: [m, n], atol: 1e-5, rtol: 1e-5, "transposed views \(m)x\(k)x\(n)")
+        }
+        let (batch, m, k, n) = (8, 40, 40, 40)
+        let a = sample([batch, m, k], seed: 901, device: device), b = sample([batch, k, n], seed: 902, device: device)
+        let av = a.doubles, bv = b.doubles
+        var want: [Double] = []
+        for i in 0..<batch {
+            want += Naive.matmul(Array(av[(i * m * k)..<((i + 1) * m * k)]), Array(bv[(i * k * n)..<((i + 1) * k * n)]), m: m, k: k, n: n)
+        }
+        expectClose(a.matmul(b), want, shape: [batch, m, n], atol: 1e-5, rtol: 1e-5, "batched \(batch)x\(m)x\(k)x\(n)")
+    }
+
     /// 1, 6 and 12 rows (two row groups) take the few-row kernel, 17 rows BLAS (f32) or two
     /// few-row blocks (bf16); k = 37 leaves a
     /// tail after the 8-wide vector loop.

@@ -9,6 +9,10 @@ import Glibc
 import RLTensor
 
 let quick = CommandLine.arguments.contains("--quick")
+/// OpenBLAS's own thread count before the library first runs: RLTensor runs OpenBLAS
+/// single-threaded and splits products over its pool, so the baseline restores this before
+/// each call.
+let blasThreads = openblas_get_num_threads()
 
 // MARK: - timing
 
@@ -86,6 +90,7 @@ func benchLinear(m: Int, k: Int, n: Int, target: Double) {
     let t = medians(repeats: repeats, [
         { _ = x.linear(w) },
         {
+            openblas_set_num_threads(blasThreads)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
                         xRaw.pointer, Int32(k), wRaw.pointer, Int32(k), 0, yRaw.pointer, Int32(n))
         },
@@ -118,7 +123,7 @@ func benchBandwidth(_ name: String, bytes: Double, copy: Double, _ body: @escapi
 
 // MARK: - run
 
-print("tensor-bench: \(quick ? "quick" : "full") run, RLTensor CPU backend, \(CPUBackend.shared.threadCount) threads, OpenBLAS \(String(cString: openblas_get_config()))")
+print("tensor-bench: \(quick ? "quick" : "full") run, RLTensor CPU backend, \(CPUBackend.shared.threadCount) threads, OpenBLAS \(String(cString: openblas_get_config())) (baseline: \(blasThreads) OpenBLAS threads)")
 print("")
 report("benchmark", "RLTensor", "rate", "baseline", "ratio", "target", "")
 report("---", "---", "---", "---", "---", "---", "---")

@@ -5,44 +5,55 @@ extension CPUBackend {
     /// Query rows per block: bounds the score scratch to `block x keyLength` floats.
     private static let queryBlock = 128
 
+    /// Runs `body(task, scratch)` for tasks `0..<count` across the worker pool, each task on
+    /// `work` multiply-adds of single-threaded OpenBLAS products and with its own scratch of
+    /// `scratchCount` floats. Tasks must write disjoint memory.
+    private func forEachAttentionTask(count: Int, work: Int, scratchCount: Int,
+                                      _ body: (_ task: Int, _ scratch: UnsafeMutablePointer<Float>) -> Void) {
+        CPUBackend.useSingleThreadedBLAS()
+        Parallel.ranges(count, grain: max(1, CPUBackend.blasGrain / max(work, 1))) { t0, t1 in
+            var scratch = [Float](repeating: 0, count: max(scratchCount, 1))
+            scratch.withUnsafeMutableBufferPointer { buffer in
+                for task in t0..<t1 { body(task, buffer.baseAddress!) }
+            }
+        }
+    }
+
     public func attention(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?,
                           output: BufferRef, logSumExp: BufferRef) {
         let group = d.queryHeads / d.kvHeads
         let qp = query.f32, kp = key.f32, vp = value.f32, op = output.f32, lp = logSumExp.f32
         let maskBase = keyMask?.i32
         let outTokenStride = d.queryHeads * d.headDim
-        var scores = [Float](repeating: 0, count: min(CPUBackend.queryBlock, max(d.queryLength, 1)) * max(d.keyLength, 1))
-        scores.withUnsafeMutableBufferPointer { scratch in
-            let sp = scratch.baseAddress!
-            for b in 0..<d.batch {
-                let mask = maskBase.map { $0 + b * d.keyMaskStride }
-                for h in 0..<d.queryHeads {
-                    let g = h / group
-                    let qh = qp + b * d.queryStrides.batch + h * d.headDim
-                    let kh = kp + b * d.keyStrides.batch + g * d.headDim
-                    let vh = vp + b * d.valueStrides.batch + g * d.headDim
-                    let oh = op + b * d.queryLength * outTokenStride + h * d.headDim
-                    let lh = lp + (b * d.queryHeads + h) * d.queryLength
-                    var q0 = 0
-                    while q0 < d.queryLength {
-                        let rows = min(CPUBackend.queryBlock, d.queryLength - q0)
-                        let cols = min(d.keyLength, max(0, d.queryOffset + q0 + rows))
-                        if cols > 0 {
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(d.headDim), 1,
-                                        qh + q0 * d.queryStrides.token, Int32(d.queryStrides.token), kh, Int32(d.keyStrides.token),
-                                        0, sp, Int32(cols))
-                        }
-                        rl_attention_softmax_f32(sp, cols, q0, rows, cols, d.queryOffset, mask, d.scale, lh + q0)
-                        if cols > 0 {
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d.headDim), Int32(cols), 1,
-                                        sp, Int32(cols), vh, Int32(d.valueStrides.token), 0,
-                                        oh + q0 * outTokenStride, Int32(outTokenStride))
-                        } else {
-                            for r in 0..<rows { (oh + (q0 + r) * outTokenStride).update(repeating: 0, count: d.headDim) }
-                        }
-                        q0 += rows
-                    }
+        let block = min(CPUBackend.queryBlock, max(d.queryLength, 1))
+        // One task per (sequence, query head): each writes only its head's outputs.
+        forEachAttentionTask(count: d.batch * d.queryHeads, work: 2 * d.queryLength * d.keyLength * d.headDim,
+                             scratchCount: block * max(d.keyLength, 1)) { task, sp in
+            let b = task / d.queryHeads, h = task % d.queryHeads, g = h / group
+            let mask = maskBase.map { $0 + b * d.keyMaskStride }
+            let kh = kp + b * d.keyStrides.batch + g * d.headDim
+            let vh = vp + b * d.valueStrides.batch + g * d.headDim
+            let qh = qp + b * d.queryStrides.batch + h * d.headDim
+            let oh = op + b * d.queryLength * outTokenStride + h * d.headDim
+            let lh = lp + (b * d.queryHeads + h) * d.queryLength
+            var q0 = 0
+            while q0 < d.queryLength {
+                let rows = min(block, d.queryLength - q0)
+                let cols = min(d.keyLength, max(0, d.queryOffset + q0 + rows))
+                if cols > 0 {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(d.headDim), 1,
+                                qh + q0 * d.queryStrides.token, Int32(d.queryStrides.token), kh, Int32(d.keyStrides.token),
+                                0, sp, Int32(cols))
                 }
+                rl_attention_softmax_f32(sp, cols, q0, rows, cols, d.queryOffset, mask, d.scale, lh + q0)
+                if cols > 0 {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d.headDim), Int32(cols), 1,
+                                sp, Int32(cols), vh, Int32(d.valueStrides.token), 0,
+                                oh + q0 * outTokenStride, Int32(outTokenStride))
+                } else {
+                    for r in 0..<rows { (oh + (q0 + r) * outTokenStride).update(repeating: 0, count: d.headDim) }
+                }
+                q0 += rows
             }
         }
     }
@@ -58,52 +69,53 @@ extension CPUBackend {
         fill(gradKey, count: d.batch * d.keyLength * kvTok, dtype: .f32, value: 0)
         fill(gradValue, count: d.batch * d.keyLength * kvTok, dtype: .f32, value: 0)
         let block = min(CPUBackend.queryBlock, max(d.queryLength, 1))
-        var scratch = [Float](repeating: 0, count: 2 * block * max(d.keyLength, 1) + block)
-        scratch.withUnsafeMutableBufferPointer { buf in
-            let sp = buf.baseAddress!, dpp = sp + block * max(d.keyLength, 1), deltap = dpp + block * max(d.keyLength, 1)
-            for b in 0..<d.batch {
-                let mask = maskBase.map { $0 + b * d.keyMaskStride }
-                for h in 0..<d.queryHeads {
-                    let g = h / group
-                    let qh = qp + b * d.queryStrides.batch + h * d.headDim
-                    let kh = kp + b * d.keyStrides.batch + g * d.headDim
-                    let vh = vp + b * d.valueStrides.batch + g * d.headDim
-                    let oh = op + b * d.queryLength * qTok + h * d.headDim
-                    let doh = dop + b * d.queryLength * qTok + h * d.headDim
-                    let dqh = dqp + b * d.queryLength * qTok + h * d.headDim
-                    let dkh = dkp + b * d.keyLength * kvTok + g * d.headDim
-                    let dvh = dvp + b * d.keyLength * kvTok + g * d.headDim
-                    let lh = lp + (b * d.queryHeads + h) * d.queryLength
-                    var q0 = 0
-                    while q0 < d.queryLength {
-                        let rows = min(block, d.queryLength - q0)
-                        let cols = min(d.keyLength, max(0, d.queryOffset + q0 + rows))
-                        guard cols > 0 else {
-                            for r in 0..<rows { (dqh + (q0 + r) * qTok).update(repeating: 0, count: d.headDim) }
-                            q0 += rows
-                            continue
-                        }
-                        for r in 0..<rows {
-                            var acc: Float = 0
-                            let o = oh + (q0 + r) * qTok, dO = doh + (q0 + r) * qTok
-                            for i in 0..<d.headDim { acc += o[i] * dO[i] }
-                            deltap[r] = acc
-                        }
-                        // S = Q K^T, dP = dO V^T
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(d.headDim), 1,
-                                    qh + q0 * d.queryStrides.token, Int32(d.queryStrides.token), kh, Int32(d.keyStrides.token), 0, sp, Int32(cols))
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(d.headDim), 1,
-                                    doh + q0 * qTok, Int32(qTok), vh, Int32(d.valueStrides.token), 0, dpp, Int32(cols))
-                        rl_attention_softmax_backward_f32(sp, cols, dpp, cols, q0, rows, cols, d.queryOffset, mask, d.scale, lh + q0, deltap)
-                        // dV += P^T dO ; dQ = dS K ; dK += dS^T Q
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(cols), Int32(d.headDim), Int32(rows), 1,
-                                    sp, Int32(cols), doh + q0 * qTok, Int32(qTok), 1, dvh, Int32(kvTok))
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d.headDim), Int32(cols), 1,
-                                    dpp, Int32(cols), kh, Int32(d.keyStrides.token), 0, dqh + q0 * qTok, Int32(qTok))
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(cols), Int32(d.headDim), Int32(rows), 1,
-                                    dpp, Int32(cols), qh + q0 * d.queryStrides.token, Int32(d.queryStrides.token), 1, dkh, Int32(kvTok))
+        let scoresCount = block * max(d.keyLength, 1)
+        // One task per (sequence, KV head): it owns that head's key and value gradients and the
+        // query gradients of the query heads that share it.
+        forEachAttentionTask(count: d.batch * d.kvHeads, work: 5 * group * d.queryLength * d.keyLength * d.headDim,
+                             scratchCount: 2 * scoresCount + block) { task, sp in
+            let b = task / d.kvHeads, g = task % d.kvHeads
+            let dpp = sp + scoresCount, deltap = dpp + scoresCount
+            let mask = maskBase.map { $0 + b * d.keyMaskStride }
+            let kh = kp + b * d.keyStrides.batch + g * d.headDim
+            let vh = vp + b * d.valueStrides.batch + g * d.headDim
+            let dkh = dkp + b * d.keyLength * kvTok + g * d.headDim
+            let dvh = dvp + b * d.keyLength * kvTok + g * d.headDim
+            for h in (g * group)..<((g + 1) * group) {
+                let qh = qp + b * d.queryStrides.batch + h * d.headDim
+                let oh = op + b * d.queryLength * qTok + h * d.headDim
+                let doh = dop + b * d.queryLength * qTok + h * d.headDim
+                let dqh = dqp + b * d.queryLength * qTok + h * d.headDim
+                let lh = lp + (b * d.queryHeads + h) * d.queryLength
+                var q0 = 0
+                while q0 < d.queryLength {
+                    let rows = min(block, d.queryLength - q0)
+                    let cols = min(d.keyLength, max(0, d.queryOffset + q0 + rows))
+                    guard cols > 0 else {
+                        for r in 0..<rows { (dqh + (q0 + r) * qTok).update(repeating: 0, count: d.headDim) }
                         q0 += rows
+                        continue
                     }
+                    for r in 0..<rows {
+                        var acc: Float = 0
+                        let o = oh + (q0 + r) * qTok, dO = doh + (q0 + r) * qTok
+                        for i in 0..<d.headDim { acc += o[i] * dO[i] }
+                        deltap[r] = acc
+                    }
+                    // S = Q K^T, dP = dO V^T
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(d.headDim), 1,
+                                qh + q0 * d.queryStrides.token, Int32(d.queryStrides.token), kh, Int32(d.keyStrides.token), 0, sp, Int32(cols))
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(d.headDim), 1,
+                                doh + q0 * qTok, Int32(qTok), vh, Int32(d.valueStrides.token), 0, dpp, Int32(cols))
+                    rl_attention_softmax_backward_f32(sp, cols, dpp, cols, q0, rows, cols, d.queryOffset, mask, d.scale, lh + q0, deltap)
+                    // dV += P^T dO ; dQ = dS K ; dK += dS^T Q
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(cols), Int32(d.headDim), Int32(rows), 1,
+                                sp, Int32(cols), doh + q0 * qTok, Int32(qTok), 1, dvh, Int32(kvTok))
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d.headDim), Int32(cols), 1,
+                                dpp, Int32(cols), kh, Int32(d.keyStrides.token), 0, dqh + q0 * qTok, Int32(qTok))
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(cols), Int32(d.headDim), Int32(rows), 1,
+                                dpp, Int32(cols), qh + q0 * d.queryStrides.token, Int32(d.queryStrides.token), 1, dkh, Int32(kvTok))
+                    q0 += rows
                 }
             }
         }

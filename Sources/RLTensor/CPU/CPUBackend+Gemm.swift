@@ -30,18 +30,60 @@ extension CPUBackend {
             }
             return
         }
+        CPUBackend.useSingleThreadedBLAS()
         if d.m == 1 && d.batchCount == 1 && !d.transposeB {
-            // y = B^T x with B [k, n] row-major.
-            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(d.k), Int32(d.n), d.alpha, bp, Int32(d.ldb),
-                        ap, Int32(d.transposeA ? d.lda : 1), d.beta, cp, 1)
+            // y = B^T x with B [k, n] row-major, columns split across threads.
+            splitColumns(d.n, rows: 1, k: d.k) { j0, j1 in
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(d.k), Int32(j1 - j0), d.alpha, bp + j0, Int32(d.ldb),
+                            ap, Int32(d.transposeA ? d.lda : 1), d.beta, cp + j0, 1)
+            }
             return
         }
-        for batch in 0..<d.batchCount {
-            cblas_sgemm(CblasRowMajor, d.transposeA ? CblasTrans : CblasNoTrans, d.transposeB ? CblasTrans : CblasNoTrans,
-                        Int32(d.m), Int32(d.n), Int32(d.k), d.alpha,
-                        ap + batch * d.strideA, Int32(d.lda), bp + batch * d.strideB, Int32(d.ldb), d.beta,
-                        cp + batch * d.strideC, Int32(d.ldc))
+        if d.batchCount > 1 {
+            Parallel.ranges(d.batchCount, grain: max(1, CPUBackend.blasGrain / max(d.m * d.n * d.k, 1))) { b0, b1 in
+                for batch in b0..<b1 {
+                    sgemm(d, rows: 0..<d.m, columns: 0..<d.n, a: ap + batch * d.strideA, b: bp + batch * d.strideB, c: cp + batch * d.strideC)
+                }
+            }
+            return
         }
+        // One product: the longer of the output's dimensions is split across threads, in
+        // multiples of 16 so every part keeps OpenBLAS's full-width kernels.
+        let work = d.m * d.n * d.k
+        let parts = work < CPUBackend.blasGrain ? 1 : Parallel.threadCount
+        let splitRows = d.m > d.n
+        let length = splitRows ? d.m : d.n
+        let units = (length + 15) / 16
+        Parallel.ranges(units, grain: max(1, units / parts)) { u0, u1 in
+            let range = (u0 * 16)..<min(length, u1 * 16)
+            if splitRows {
+                sgemm(d, rows: range, columns: 0..<d.n, a: ap, b: bp, c: cp)
+            } else {
+                sgemm(d, rows: 0..<d.m, columns: range, a: ap, b: bp, c: cp)
+            }
+        }
+    }
+
+    /// Products below this many multiply-adds run on one thread (OpenBLAS's own threshold).
+    static let blasGrain = 1 << 18
+
+    /// OpenBLAS runs single-threaded inside the library: products are split across the
+    /// library's own worker pool instead, so two thread pools never compete for the cores
+    /// (OpenBLAS's idle workers spin for about 0.1 s after each call). Set before every product,
+    /// as the setting is process-wide.
+    static func useSingleThreadedBLAS() {
+        openblas_set_num_threads(1)
+    }
+
+    /// `cblas_sgemm` on the block `rows x columns` of `C = alpha op(A) op(B) + beta C`.
+    private func sgemm(_ d: GemmDescriptor, rows: Range<Int>, columns: Range<Int>,
+                       a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>) {
+        let aBlock = a + (d.transposeA ? rows.lowerBound : rows.lowerBound * d.lda)
+        let bBlock = b + (d.transposeB ? columns.lowerBound * d.ldb : columns.lowerBound)
+        cblas_sgemm(CblasRowMajor, d.transposeA ? CblasTrans : CblasNoTrans, d.transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(rows.count), Int32(columns.count), Int32(d.k), d.alpha,
+                    aBlock, Int32(d.lda), bBlock, Int32(d.ldb), d.beta,
+                    c + rows.lowerBound * d.ldc + columns.lowerBound, Int32(d.ldc))
     }
 
     /// Splits output columns across threads for memory-bound products.
