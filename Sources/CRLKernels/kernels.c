@@ -737,7 +737,7 @@ float rl_max_f32(const float *x, long n) {
     return m;
 }
 
-double rl_exp_shifted_f32(const float *x, long n, float shift, float scale, float *y) {
+static inline __attribute__((always_inline)) double exp_shifted_f32_body(const float *x, long n, float shift, float scale, float *y) {
     // Eight float lanes summed over blocks of 8 x 512 values, then added in double.
     const long block = 8 * 512;
     double total = 0.0;
@@ -746,8 +746,10 @@ double rl_exp_shifted_f32(const float *x, long n, float shift, float scale, floa
         long b8 = b0 + ((b1 - b0) & ~7L);
         float lanes[8] = { 0, 0, 0, 0, 0, 0, 0, 0 };
         if (y) {
+            // Written first, then summed from L1: the fused loop did not vectorise.
+            for (long i = b0; i < b8; i++) y[i] = rl_expf((x[i] - shift) * scale);
             for (long i = b0; i < b8; i += 8)
-                for (int l = 0; l < 8; l++) { float e = rl_expf((x[i + l] - shift) * scale); y[i + l] = e; lanes[l] += e; }
+                for (int l = 0; l < 8; l++) lanes[l] += y[i + l];
         } else {
             for (long i = b0; i < b8; i += 8)
                 for (int l = 0; l < 8; l++) lanes[l] += rl_expf((x[i + l] - shift) * scale);
@@ -760,6 +762,21 @@ double rl_exp_shifted_f32(const float *x, long n, float shift, float scale, floa
         for (int l = 0; l < 8; l++) total += lanes[l];
     }
     return total;
+}
+
+#ifdef RL_X86
+__attribute__((target("avx2,fma"))) static double exp_shifted_f32_avx2(const float *x, long n, float shift, float scale, float *y) {
+    return exp_shifted_f32_body(x, n, shift, scale, y);
+}
+#endif
+
+// Sampling's hot loop (twice per token over the vocabulary): the AVX2+FMA build is about twice
+// as fast as the SSE2 one.
+double rl_exp_shifted_f32(const float *x, long n, float shift, float scale, float *y) {
+#ifdef RL_X86
+    if (rl_has_avx2()) return exp_shifted_f32_avx2(x, n, shift, scale, y);
+#endif
+    return exp_shifted_f32_body(x, n, shift, scale, y);
 }
 
 double rl_sum_squares_f32(const float *x, long n) {

@@ -6,6 +6,7 @@
 #define RL_KERNELS_H
 #include <stdint.h>
 #include "rl_thread_pool.h"
+#include "rl_sampling.h"
 
 // ---- elementwise --------------------------------------------------------------------------
 enum {
