@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Builds llama.cpp (from the llama-cpp-python source distribution on PyPI, CPU only) and the
+# "mini" Qwen2 of shared/bench/peer_torch.py as GGUF (f32 and f16), for run.sh.
+#
+#   PEER_PYTHON=/path/to/venv/bin/python Benchmarks/peer/llama-cpp/setup.sh [WORK_DIR]
+#
+# Needs a Python with torch and transformers (PEER_PYTHON), cmake and a C++ compiler
+# (apt-get install -y cmake build-essential). About 5 minutes on 2 cores.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+shared="${RL_SHARED_DIR:-$here/../../../../shared}"
+work="${1:-/tmp/llama}"
+python="${PEER_PYTHON:-python3}"
+version="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"   # vendors ggml-org/llama.cpp@0c1e57098
+mkdir -p "$work"
+cd "$work"
+if [ ! -d "llama_cpp_python-$version" ]; then
+    "$python" -m pip download --no-binary :all: --no-deps "llama-cpp-python==$version" -d "$work"
+    tar xzf "llama_cpp_python-$version.tar.gz"
+fi
+src="$work/llama_cpp_python-$version/vendor/llama.cpp"
+cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+    -DBUILD_SHARED_LIBS=OFF -DGGML_CUDA=OFF -DGGML_METAL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF \
+    -DLLAMA_BUILD_COMMIT=0c1e57098 > "$work/cmake-config.log"
+cmake --build "$work/build" -j2 --target llama-bench llama-batched-bench > "$work/build.log"
+"$python" -m pip install -q "$src/gguf-py" sentencepiece
+# The model exactly as the PyTorch peer builds it (seed 0, f32), with the Qwen2 tokenizer the
+# shared encode cases were made with.
+"$python" - "$shared" "$work/mini-hf" <<'PY'
+import json, shutil, sys
+shared, out = sys.argv[1], sys.argv[2]
+sys.path[:0] = [f"{shared}/bench", f"{shared}/tools"]
+from peer_torch import build_model
+import make_tokenizer_cases as cases
+model, params = build_model("mini")
+model.save_pretrained(out, safe_serialization=True)
+cases.build_tokenizer(*cases.load_vocab_merges()).save(f"{out}/tokenizer.json")
+for name in ["vocab.json", "merges.txt"]:
+    shutil.copy(f"{shared}/data/tokenizer/qwen2/{name}", out)
+shutil.copy(f"{shared}/data/model-configs/deepseek-r1-distill-qwen-1.5b/tokenizer_config.json", out)
+print("mini model:", params, "parameters")
+PY
+for type in f32 f16; do
+    "$python" "$src/convert_hf_to_gguf.py" "$work/mini-hf" --outtype "$type" --outfile "$work/mini-$type.gguf" > "$work/convert-$type.log" 2>&1
+done
+echo "llama.cpp and the mini GGUFs are in $work; run Benchmarks/peer/llama-cpp/run.sh $work"
