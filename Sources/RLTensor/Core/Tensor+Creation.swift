@@ -87,8 +87,12 @@ extension Tensor {
 
     /// The elements as `Float`s, converting from bf16/f16/integers.
     public func toFloatArray() -> [Float] {
-        let source = dtype == .f32 ? self : cast(to: .f32)
-        return source.withHostBytes { Array($0.bindMemory(to: Float.self)) }
+        let source = (dtype == .f32 ? self : cast(to: .f32)).contiguous()
+        // Downloaded straight into the array: one copy (decoding copies its logits every step).
+        return [Float](unsafeUninitializedCapacity: source.count) { floats, initialized in
+            source.backend.download(source.storage.buffer, byteOffset: source.offset * 4, into: UnsafeMutableRawBufferPointer(floats))
+            initialized = source.count
+        }
     }
 
     /// The elements as `Int32`s (from i32, or i64 narrowed; values must fit).
