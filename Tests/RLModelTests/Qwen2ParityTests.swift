@@ -49,21 +49,29 @@ struct Qwen2ParityTests {
         #expect(Self.maxAbsDifference(logProbs.toFloatArray(), try expected.floats("token_logprobs")) <= 1e-4)
         let loss = -logProbs.mean().item()
         #expect(abs(loss - (try expected.floats("loss"))[0]) <= 1e-5)
+        // Logits computed three rows at a time give the same log-probs.
+        let chunked = model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1, maxLogitBytes: Self.threeRows(model))
+        #expect(Self.maxAbsDifference(chunked.toFloatArray(), try expected.floats("token_logprobs")) <= 1e-4)
     }
+
+    /// A logits budget of three rows, so `tokenLogProbs` scores in chunks.
+    static func threeRows(_ model: Qwen2Model) -> Int { 3 * model.config.vocabSize * MemoryLayout<Float>.size }
 
     @Test("every parameter gradient of the loss", arguments: fixtures)
     func gradients(_ fixture: String) throws {
         let (model, expected) = try load(fixture)
         let ids = try expected.ints("input_ids"), shape = try expected.shape("input_ids")
         let input = Tensor(ids, shape: shape)
-        for checkpointLayers in [false, true] {
+        for (checkpointLayers, chunkedLogits) in [(false, false), (true, false), (false, true)] {
+            let budget = chunkedLogits ? Self.threeRows(model) : Qwen2Model.defaultMaxLogitBytes
             let (_, grads) = valueAndGrad(at: model.parameters) {
-                -model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1, checkpointLayers: checkpointLayers).mean()
+                -model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1, checkpointLayers: checkpointLayers,
+                                     maxLogitBytes: budget).mean()
             }
             for (name, grad) in grads {
                 let reference = try expected.floats("grad." + name)
                 let error = Self.relativeError(grad.toFloatArray(), reference)
-                #expect(error <= 1e-3, "\(fixture) \(name) (checkpointed: \(checkpointLayers)): relative error \(error)")
+                #expect(error <= 1e-3, "\(fixture) \(name) (checkpointed: \(checkpointLayers), chunked logits: \(chunkedLogits)): relative error \(error)")
             }
         }
     }

@@ -86,14 +86,38 @@ extension Qwen2Model {
     /// each row: returns `[batch, count]` where entry `t` scores token `length - count + t`.
     ///
     /// Only the needed positions go through the LM head, and the `[tokens, vocab]` log-softmax
-    /// is never materialised. `temperature` divides the logits first.
+    /// is never materialised. `temperature` divides the logits first. When the logits of all
+    /// scored positions would take more than `maxLogitBytes` (f32), they are computed in row
+    /// chunks under `checkpoint`: each chunk's logits exist only while it is scored, and again
+    /// while its gradient is taken, at the price of one more LM-head product in the backward
+    /// pass. The result and the gradients do not depend on the chunking.
     public func tokenLogProbs(inputIDs: Tensor, attentionMask: Tensor? = nil, lastTokens count: Int,
-                              temperature: Float = 1, checkpointLayers: Bool = false) -> Tensor {
-        let length = inputIDs.shape[1]
+                              temperature: Float = 1, checkpointLayers: Bool = false,
+                              maxLogitBytes: Int = Qwen2Model.defaultMaxLogitBytes) -> Tensor {
+        let (batch, length) = (inputIDs.shape[0], inputIDs.shape[1])
         precondition(count >= 1 && count < length, "tokenLogProbs: need 1 <= count < length (\(length)), got \(count)")
+        precondition(maxLogitBytes > 0, "tokenLogProbs: maxLogitBytes must be positive, got \(maxLogitBytes)")
         let hidden = hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, checkpointLayers: checkpointLayers)
         let scoring = hidden.sliced(axis: 1, (length - count - 1)..<(length - 1))
         let targets = inputIDs.sliced(axis: 1, (length - count)..<length).contiguous().to(device)
-        return logits(hiddenStates: scoring).tokenLogProbs(targets: targets, temperature: temperature)
+        let rows = batch * count
+        let chunkRows = max(1, maxLogitBytes / (config.vocabSize * MemoryLayout<Float>.size))
+        guard rows > chunkRows else {
+            return logits(hiddenStates: scoring).tokenLogProbs(targets: targets, temperature: temperature)
+        }
+        let flatHidden = scoring.reshaped([rows, config.hiddenSize])
+        let flatTargets = targets.reshaped([rows])
+        var pieces: [Tensor] = []
+        for start in stride(from: 0, to: rows, by: chunkRows) {
+            let range = start..<min(rows, start + chunkRows)
+            let chunkTargets = flatTargets.sliced(axis: 0, range).contiguous()
+            pieces.append(checkpoint(flatHidden.sliced(axis: 0, range)) { [unowned self] chunk in
+                self.logits(hiddenStates: chunk).tokenLogProbs(targets: chunkTargets, temperature: temperature)
+            })
+        }
+        return Tensor.concat(pieces, axis: 0).reshaped([batch, count])
     }
+
+    /// The default bound on the logits `tokenLogProbs` computes at once: 2 GiB.
+    public static let defaultMaxLogitBytes = 2 << 30
 }
