@@ -93,10 +93,10 @@ struct MatmulForwardTests {
 
     /// Every row count the few-row kernels handle (their tiles take 1-6 rows and 1 or 4 weight
     /// rows at a time), with short (k <= 4096) and long input rows, which choose different CPU
-    /// kernels, and k and n tails after the vector loops. `make test` runs this once more with
+    /// kernels, odd and even k, and k and n tails after the vector loops. `make test` runs this once more with
     /// `RL_NO_AVX512=1` to cover the AVX2 kernels on AVX-512 machines.
     @Test("few-row products at every row count, short and long rows, f32 and bf16 weights",
-          arguments: TestDevices.all, [21, 4099])
+          arguments: TestDevices.all, [21, 40, 4099, 4100])
     func fewRowKernels(device: Device, k: Int) {
         let n = 11
         let w = sample([n, k], seed: UInt64(k), device: device)

@@ -15,7 +15,7 @@ import Darwin
 /// and 6 (f32 and bf16 weights), prefill 6x256 and a training step on 6x512 tokens with AdamW.
 /// The workloads mirror `peer_torch.py --suite mini` so the figures compare side by side.
 ///
-///     swift run -c release --package-path Benchmarks model-bench [--suites bandwidth,decode,prefill,train] [--reps N]
+///     swift run -c release --package-path Benchmarks model-bench [--model mini|1.5b] [--suites bandwidth,decode,prefill,train] [--reps N]
 ///
 /// Threads: `RL_NUM_THREADS` (default 2, the peer figures' setting).
 @main
@@ -29,10 +29,24 @@ struct ModelBench {
         let suites = Set((value("--suites") ?? "bandwidth,decode,prefill,train").split(separator: ",").map(String.init))
         let reps = value("--reps").flatMap(Int.init) ?? 3
         let threads = Int(String(cString: getenv("RL_NUM_THREADS"))) ?? 2
-        print("model-bench: mini Qwen2, \(threads) threads, median of \(reps) runs")
-
-        let config = Qwen2Config(vocabSize: 151_936, hiddenSize: 512, intermediateSize: 1408, numHiddenLayers: 8,
+        // "mini" mirrors `peer_torch.py --suite mini`; "1.5b" the DeepSeek-R1-Distill-Qwen-1.5B shapes
+        // of `--suite 1.5b` (decode of 32 new tokens, prefill 1x512; no training step: the f32
+        // weights, gradients and AdamW moments would take about 28 GB).
+        let modelName = value("--model") ?? "mini"
+        let config: Qwen2Config
+        switch modelName {
+        case "mini":
+            config = Qwen2Config(vocabSize: 151_936, hiddenSize: 512, intermediateSize: 1408, numHiddenLayers: 8,
                                  numAttentionHeads: 8, numKeyValueHeads: 2, maxPositionEmbeddings: 4096)
+        case "1.5b":
+            config = Qwen2Config(vocabSize: 151_936, hiddenSize: 1536, intermediateSize: 8960, numHiddenLayers: 28,
+                                 numAttentionHeads: 12, numKeyValueHeads: 2, maxPositionEmbeddings: 4096)
+        default:
+            fatalError("model-bench: --model must be mini or 1.5b, got \(modelName)")
+        }
+        let full = modelName == "mini"
+        let newTokens = full ? 128 : 32
+        print("model-bench: \(modelName) Qwen2, \(threads) threads, median of \(reps) runs")
         let model = Qwen2Model(randomWeights: config, seed: 0)
 
         var bandwidth: Double?
@@ -48,7 +62,7 @@ struct ModelBench {
             var batchOneStep: [String: Double] = [:]
             for (label, weights, bytesPerWeight) in [("f32", model, 4), ("bf16", bf16, 2)] {
                 for batch in [1, 6] {
-                    let result = Bench.decode(model: weights, batch: batch, promptLength: 64, newTokens: 128,
+                    let result = Bench.decode(model: weights, batch: batch, promptLength: 64, newTokens: newTokens,
                                               sampling: sampled, reps: reps)
                     let stepBytes = Double(Bench.weightBytesPerStep(config, bytesPerWeight: bytesPerWeight))
                     let roofline = stepBytes / (bandwidth! * 1e9)
@@ -83,12 +97,15 @@ struct ModelBench {
         if suites.contains("prefill") {
             let contention = Contention()
             defer { print("  (prefill: other processes used \(f(contention.foreignFraction * 100, 0))% of the machine's CPU)") }
-            let seconds = Bench.prefill(model: model, batch: 6, length: 256, reps: reps)
-            print("prefill 6x256 (logits for every position): \(f(seconds, 3)) s, \(f(1536 / seconds, 0)) tokens/s")
-            let last = Bench.prefillCached(model: model, batch: 1, length: 256, reps: reps)
-            print("prefill 1x256 into a KV cache (last logits): \(f(last, 3)) s, \(f(256 / last, 0)) tokens/s")
+            let (batch, length, cachedLength) = full ? (6, 256, 256) : (1, 512, 512)
+            let seconds = Bench.prefill(model: model, batch: batch, length: length, reps: reps)
+            print("prefill \(batch)x\(length) (logits for every position): \(f(seconds, 3)) s, \(f(Double(batch * length) / seconds, 0)) tokens/s")
+            let last = Bench.prefillCached(model: model, batch: 1, length: cachedLength, reps: reps)
+            print("prefill 1x\(cachedLength) into a KV cache (last logits): \(f(last, 3)) s, \(f(Double(cachedLength) / last, 0)) tokens/s")
         }
-        if suites.contains("train") {
+        if suites.contains("train") && !full {
+            print("training step: skipped for \(modelName) (memory)")
+        } else if suites.contains("train") {
             let contention = Contention()
             defer { print("  (train: other processes used \(f(contention.foreignFraction * 100, 0))% of the machine's CPU)") }
             let split = Bench.trainingStep(model: model, batch: 6, length: 512, reps: max(1, min(reps, 3)))

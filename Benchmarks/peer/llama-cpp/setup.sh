@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds llama.cpp (from the llama-cpp-python source distribution on PyPI, CPU only) and the
-# "mini" Qwen2 of shared/bench/peer_torch.py as GGUF (f32 and f16), for run.sh.
+# Builds llama.cpp (from the llama-cpp-python source distribution on PyPI, CPU only) and a Qwen2
+# of shared/bench/peer_torch.py ("mini", or MODEL=1.5b for the DeepSeek-R1-Distill-Qwen-1.5B
+# shapes, random weights) as GGUF (f32 and f16), for run.sh.
 #
-#   PEER_PYTHON=/path/to/venv/bin/python Benchmarks/peer/llama-cpp/setup.sh [WORK_DIR]
+#   PEER_PYTHON=/path/to/venv/bin/python [MODEL=1.5b] Benchmarks/peer/llama-cpp/setup.sh [WORK_DIR]
 #
 # Needs a Python with torch and transformers (PEER_PYTHON), cmake and a C++ compiler
 # (apt-get install -y cmake build-essential). About 5 minutes on 2 cores.
@@ -12,6 +13,7 @@ shared="${RL_SHARED_DIR:-$here/../../../../shared}"
 work="${1:-/tmp/llama}"
 python="${PEER_PYTHON:-python3}"
 version="${LLAMA_CPP_PYTHON_VERSION:-0.3.36}"   # vendors ggml-org/llama.cpp@0c1e57098
+model="${MODEL:-mini}"
 mkdir -p "$work"
 cd "$work"
 if [ ! -d "llama_cpp_python-$version" ]; then
@@ -26,21 +28,23 @@ cmake --build "$work/build" -j2 --target llama-bench llama-batched-bench > "$wor
 "$python" -m pip install -q "$src/gguf-py" sentencepiece
 # The model exactly as the PyTorch peer builds it (seed 0, f32), with the Qwen2 tokenizer the
 # shared encode cases were made with.
-"$python" - "$shared" "$work/mini-hf" <<'PY'
+"$python" - "$shared" "$work/$model-hf" "$model" <<'PY'
 import json, shutil, sys
-shared, out = sys.argv[1], sys.argv[2]
+shared, out, name = sys.argv[1], sys.argv[2], sys.argv[3]
 sys.path[:0] = [f"{shared}/bench", f"{shared}/tools"]
 from peer_torch import build_model
 import make_tokenizer_cases as cases
-model, params = build_model("mini")
+model, params = build_model(name)
 model.save_pretrained(out, safe_serialization=True)
 cases.build_tokenizer(*cases.load_vocab_merges()).save(f"{out}/tokenizer.json")
-for name in ["vocab.json", "merges.txt"]:
-    shutil.copy(f"{shared}/data/tokenizer/qwen2/{name}", out)
+for file in ["vocab.json", "merges.txt"]:
+    shutil.copy(f"{shared}/data/tokenizer/qwen2/{file}", out)
 shutil.copy(f"{shared}/data/model-configs/deepseek-r1-distill-qwen-1.5b/tokenizer_config.json", out)
-print("mini model:", params, "parameters")
+print(name, "model:", params, "parameters")
 PY
 for type in f32 f16; do
-    "$python" "$src/convert_hf_to_gguf.py" "$work/mini-hf" --outtype "$type" --outfile "$work/mini-$type.gguf" > "$work/convert-$type.log" 2>&1
+    "$python" "$src/convert_hf_to_gguf.py" "$work/$model-hf" --outtype "$type" --outfile "$work/$model-$type.gguf" \
+        > "$work/convert-$model-$type.log" 2>&1
 done
-echo "llama.cpp and the mini GGUFs are in $work; run Benchmarks/peer/llama-cpp/run.sh $work"
+rm -rf "$work/$model-hf"
+echo "llama.cpp and the $model GGUFs are in $work; run [MODEL=$model] Benchmarks/peer/llama-cpp/run.sh $work"
