@@ -86,6 +86,27 @@ struct Qwen2ParityTests {
         #expect(generated[0].finishReason == .length)
     }
 
+    /// With per-sequence seeds, a sequence's sampled tokens do not depend on the other sequences
+    /// in the call; with only the run seed they follow the sequence's index in the call.
+    @Test("sequence seeds make sampled tokens independent of the batch")
+    func sequenceSeeds() throws {
+        let (model, expected) = try load("qwen2-tiny")
+        let ids = try expected.ints("input_ids"), shape = try expected.shape("input_ids")
+        let first = Array(ids[0..<shape[1]]), second = Array(ids[shape[1]..<(2 * shape[1])])
+        var options = GenerationOptions(maxNewTokens: 12, sampling: SamplingParameters(temperature: 1.5), samplesPerPrompt: 2)
+        options.sequenceSeeds = [11, 12, 21, 22]
+        let together = Generator(model: model).generate(prompts: [first, second], options: options)
+        options.sequenceSeeds = [21, 22]
+        let alone = Generator(model: model).generate(prompts: [second], options: options)
+        #expect(together[2].tokens == alone[0].tokens && together[3].tokens == alone[1].tokens)
+        #expect(together[2].tokens != together[3].tokens, "two seeds drew the same 12 tokens")
+        // Without them, the second prompt's samples take the streams of indices 0 and 1 when alone.
+        options.sequenceSeeds = nil
+        let unseeded = Generator(model: model).generate(prompts: [second], options: options)
+        options.sequenceSeeds = [Generator.sequenceSeed(0, 0), Generator.sequenceSeed(0, 1)]
+        #expect(Generator(model: model).generate(prompts: [second], options: options).map(\.tokens) == unseeded.map(\.tokens))
+    }
+
     @Test("a left-padded batch gives each row's own logits")
     func leftPadding() throws {
         let (model, expected) = try load("qwen2-tiny")

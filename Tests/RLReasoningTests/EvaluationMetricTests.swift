@@ -12,6 +12,8 @@ final class CannedGenerator: CompletionGenerator {
     var failAfter: Int?
     private(set) var completions = 0
     private(set) var calls: [(messages: Int, samplesPerPrompt: Int)] = []
+    /// The seeds each message's completions were generated with.
+    private(set) var seedsByMessage: [String: Set<UInt64>] = [:]
 
     struct Interrupted: Error {}
 
@@ -20,14 +22,16 @@ final class CannedGenerator: CompletionGenerator {
         self.answer = answer
     }
 
-    func generate(messages: [String], samplesPerPrompt: Int, seed: UInt64,
+    func generate(messages: [String], samplesPerPrompt: Int, seeds: [UInt64],
                   onCompletion: (Int, Int, GeneratedCompletion) throws -> Void) throws {
+        #expect(seeds.count == messages.count * samplesPerPrompt)
         calls.append((messages.count, samplesPerPrompt))
         // Finish in reverse order, as a batch does when later sequences stop first.
         for index in (0..<(messages.count * samplesPerPrompt)).reversed() {
             if let failAfter, completions >= failAfter { throw Interrupted() }
             let (prompt, sample) = (index / samplesPerPrompt, index % samplesPerPrompt)
             let text = answer(messages[prompt], sample)
+            seedsByMessage[messages[prompt], default: []].insert(seeds[index])
             completions += 1
             try onCompletion(prompt, sample, GeneratedCompletion(text: text, tokenCount: text.utf8.count,
                                                                  finishReason: sample == 3 ? .length : .eos))
@@ -166,7 +170,13 @@ struct EvaluationMetricTests {
         func configuration(_ name: String) -> EvaluationConfiguration {
             EvaluationConfiguration(dataDirectory: folder, outputDirectory: folder.appendingPathComponent(name), samples: 3, modelName: "canned")
         }
-        let straight = try EvaluationRunner(generator: CannedGenerator(answer: Self.answer), configuration: configuration("straight")).run(tasks: [task])
+        let straightGenerator = CannedGenerator(answer: Self.answer)
+        let straight = try EvaluationRunner(generator: straightGenerator, configuration: configuration("straight")).run(tasks: [task])
+        // Every completion has its own seed, whatever the batch size.
+        let oneByOne = CannedGenerator(batchSize: 1, answer: Self.answer)
+        _ = try EvaluationRunner(generator: oneByOne, configuration: configuration("one-by-one")).run(tasks: [task])
+        #expect(oneByOne.seedsByMessage == straightGenerator.seedsByMessage)
+        #expect(straightGenerator.seedsByMessage.values.allSatisfy { $0.count == 3 })
 
         let interrupted = CannedGenerator(answer: Self.answer)
         interrupted.failAfter = 5
@@ -182,6 +192,10 @@ struct EvaluationMetricTests {
         let resumedGenerator = CannedGenerator(answer: Self.answer)
         let resumed = try EvaluationRunner(generator: resumedGenerator, configuration: configuration("resumed")).run(tasks: [task])
         #expect(resumedGenerator.completions == 12 - 5)
+        // The samples generated on resume drew the seeds the uninterrupted run gave them.
+        for (message, seeds) in resumedGenerator.seedsByMessage {
+            #expect(seeds.isSubset(of: straightGenerator.seedsByMessage[message] ?? []))
+        }
         #expect(resumed.tasks == straight.tasks)
         #expect(resumed.averageAccuracy == straight.averageAccuracy)
         #expect(resumed.averagePassAtK == straight.averagePassAtK)

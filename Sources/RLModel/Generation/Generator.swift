@@ -20,8 +20,12 @@ public struct GenerationOptions: Sendable {
     public var stopTokenIDs: Set<Int32>
     /// Strings that end a sequence when they appear in its decoded text (needs a decoder).
     public var stopStrings: [String]
-    /// Seed of the run; each sequence derives its own stream from it.
+    /// Seed of the run; each sequence derives its own stream from it and its index in the call.
     public var seed: UInt64
+    /// One seed per sequence (prompt-major, then sample), replacing `seed` when set: a sequence's
+    /// draws then do not depend on which other sequences share the call, so a caller can give
+    /// each sample a stable identity (evaluation resume, any batch size).
+    public var sequenceSeeds: [UInt64]?
 
     public init(maxNewTokens: Int, sampling: SamplingParameters = .greedy, samplesPerPrompt: Int = 1,
                 stopTokenIDs: Set<Int32> = [], stopStrings: [String] = [], seed: UInt64 = 0) {
@@ -97,7 +101,10 @@ public struct Generator {
         cache = cache.selectRows(active.map { $0 / g })
         var logits = active.flatMap { promptLogits[($0 / g) * vocab..<($0 / g + 1) * vocab] }
         let sampler = TokenSampler(options.sampling)
-        let seeds = (0..<total).map { Generator.sequenceSeed(options.seed, $0) }
+        if let given = options.sequenceSeeds {
+            precondition(given.count == total, "generate: \(given.count) sequence seeds for \(total) sequences")
+        }
+        let seeds = options.sequenceSeeds ?? (0..<total).map { Generator.sequenceSeed(options.seed, $0) }
 
         for step in 0..<options.maxNewTokens {
             var nextTokens: [Int32] = []

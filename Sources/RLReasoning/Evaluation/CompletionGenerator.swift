@@ -25,9 +25,10 @@ public protocol CompletionGenerator {
 
     /// Generates `samplesPerPrompt` completions of each user message (`messages[i]` is the
     /// content of the single user turn). `onCompletion(promptIndex, sampleIndex, completion)`
-    /// must be called once per completion, as soon as it is finished, in any order. `seed` fixes
-    /// the sampling of the call.
-    func generate(messages: [String], samplesPerPrompt: Int, seed: UInt64,
+    /// must be called once per completion, as soon as it is finished, in any order. `seeds` holds
+    /// one seed per completion (prompt-major, then sample) and fixes its sampling, whatever else
+    /// shares the call.
+    func generate(messages: [String], samplesPerPrompt: Int, seeds: [UInt64],
                   onCompletion: (Int, Int, GeneratedCompletion) throws -> Void) throws
 }
 
@@ -83,12 +84,13 @@ public struct Qwen2CompletionGenerator: CompletionGenerator {
         return tokenizer.encode(text, addSpecialTokens: false)
     }
 
-    public func generate(messages: [String], samplesPerPrompt: Int, seed: UInt64,
+    public func generate(messages: [String], samplesPerPrompt: Int, seeds: [UInt64],
                          onCompletion: (Int, Int, GeneratedCompletion) throws -> Void) throws {
         guard !messages.isEmpty else { return }
         let prompts = try messages.map(promptTokens)
-        let options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling, samplesPerPrompt: samplesPerPrompt,
-                                        stopTokenIDs: stopTokenIDs, seed: seed)
+        var options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling, samplesPerPrompt: samplesPerPrompt,
+                                        stopTokenIDs: stopTokenIDs)
+        options.sequenceSeeds = seeds
         let total = messages.count * samplesPerPrompt
         var tokens = [[Int32]](repeating: [], count: total)
         var emitted = [Bool](repeating: false, count: total)

@@ -137,11 +137,16 @@ public final class EvaluationRunner {
                 groups.append((Array(partial[start..<min(start + singleBatch, partial.count)]), 1))
             }
             for group in groups {
-                let first = group.items[0]
-                let seed = Self.batchSeed(configuration.seed, task: plan.task.name, problemID: first.problem.id,
-                                          sample: group.samplesPerPrompt == 1 ? first.samples[0] : -1)
+                // Each completion's seed depends only on (run seed, task, problem, sample), so a
+                // resumed run or another batch size draws the same samples.
+                let seeds = group.items.flatMap { item in
+                    (0..<group.samplesPerPrompt).map { s in
+                        Self.sampleSeed(configuration.seed, task: plan.task.name, problemID: item.problem.id,
+                                        sample: group.samplesPerPrompt == 1 ? item.samples[0] : s)
+                    }
+                }
                 try generator.generate(messages: group.items.map { configuration.promptStyle.message(for: $0.problem.problem) },
-                                       samplesPerPrompt: group.samplesPerPrompt, seed: seed) { promptIndex, sampleIndex, completion in
+                                       samplesPerPrompt: group.samplesPerPrompt, seeds: seeds) { promptIndex, sampleIndex, completion in
                     let item = group.items[promptIndex]
                     let sample = group.samplesPerPrompt == 1 ? item.samples[0] : sampleIndex
                     let record = scorer.score(task: plan.task.name, problem: item.problem, parseableGolds: item.golds,
@@ -211,9 +216,9 @@ public final class EvaluationRunner {
         }
     }
 
-    /// The seed of one generation call: the run seed mixed with the task, the first problem and
-    /// (for single leftover samples) the sample index, so reruns draw the same samples.
-    static func batchSeed(_ seed: UInt64, task: String, problemID: String, sample: Int) -> UInt64 {
+    /// The seed of one completion: the run seed mixed with the task, the problem and the sample
+    /// index.
+    static func sampleSeed(_ seed: UInt64, task: String, problemID: String, sample: Int) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
         for byte in (task + "\u{0}" + problemID + "\u{0}" + String(sample)).utf8 {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
