@@ -91,8 +91,9 @@ struct MatmulForwardTests {
         }
     }
 
-    /// Every row count the few-row kernels handle (their tiles take 1-6 rows and 1 or 4 weight
-    /// rows at a time), with short (k <= 4096) and long input rows, which choose different CPU
+    /// Every row count the few-row kernels handle, and one more (up to 16 rows, or 32 with
+    /// AVX-512 and k >= 1024; tiles take 1-6 rows and 1 or 4 weight rows at a time), with short
+    /// (k <= 4096) and long input rows, which choose different CPU
     /// kernels, odd and even k, and k and n tails after the vector loops. `make test` runs this once more with
     /// `RL_NO_AVX512=1` to cover the AVX2 kernels on AVX-512 machines.
     @Test("few-row products at every row count, short and long rows, f32 and bf16 weights",
@@ -102,7 +103,7 @@ struct MatmulForwardTests {
         let w = sample([n, k], seed: UInt64(k), device: device)
         let wBF16 = w.cast(to: .bf16)
         let rounded = w.toFloatArray().map { Double(HalfPrecision.float(bf16: HalfPrecision.bf16Bits($0))) }
-        for rows in 1...16 {
+        for rows in 1...33 {
             let x = sample([rows, k], seed: UInt64(rows * 31 + k), device: device)
             let tolerance = 2e-6 * Float(k).squareRoot()
             let want = Naive.matmul(x.doubles, Naive.transpose(w.doubles, rows: n, cols: k), m: rows, k: k, n: n)

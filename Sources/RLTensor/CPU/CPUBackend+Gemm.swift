@@ -2,21 +2,20 @@ import COpenBLAS
 import CRLKernels
 
 extension CPUBackend {
-    /// Rows at or below which a product with a `[n, k]` weight is memory-bound and goes to the
-    /// few-row kernel, which streams each weight row once for all rows.
-    static let smallRowLimit = 16
-
     public func gemm(_ d: GemmDescriptor) {
         let ap = d.a.f32, cp = d.c.f32
-        let fewRows = d.m <= CPUBackend.smallRowLimit && d.transposeB && !d.transposeA
+        // Up to this many rows, a product with a `[n, k]` weight goes to the few-row kernels,
+        // which stream each weight row once for all rows (`rl_small_m_max_rows`).
+        let rowLimit = rl_small_m_max_rows(d.k)
+        let fewRows = d.m <= rowLimit && d.transposeB && !d.transposeA
         if d.bType == .bf16 {
             precondition(d.transposeB && !d.transposeA && d.batchCount == 1, "bf16 GEMM supports x * W^T only")
             let wp = d.b.bytes(.bf16).assumingMemoryBound(to: UInt16.self)
             splitColumns(d.n, rows: d.m, k: d.k) { j0, j1 in
-                // Few-row kernel on row blocks of up to 16.
+                // Few-row kernel on row blocks.
                 var i0 = 0
                 while i0 < d.m {
-                    let rows = min(CPUBackend.smallRowLimit, d.m - i0)
+                    let rows = min(rowLimit, d.m - i0)
                     rl_small_m_gemm_bf16(ap + i0 * d.lda, d.lda, rows, wp, d.k, j0, j1, cp + i0 * d.ldc, d.ldc, d.alpha, d.beta)
                     i0 += rows
                 }
