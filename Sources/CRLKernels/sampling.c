@@ -68,6 +68,7 @@ int rl_rank_prefix(const float *p, long n, float floor, rl_rank_cutoff limit, lo
     long count = 0;
     double mass = 0;
     long coarse = boundary_bin(counts, masses, COARSE_BINS, &count, &mass, count_target, mass_target);
+    long coarse_count = coarse < 0 ? 0 : counts[coarse];
     free(counts);
     free(masses);
     if (coarse < 0) {
@@ -78,9 +79,9 @@ int rl_rank_prefix(const float *p, long n, float floor, rl_rank_cutoff limit, lo
     }
     // The coarse bin's tokens, refined by the key's next 8 bits. Rounding of the bins' mass
     // sums can leave the target just short inside the bin; the prefix then ends at its last token.
-    uint64_t *members = malloc((size_t)(n > 0 ? n : 1) * sizeof *members);
+    uint64_t *members = malloc((size_t)coarse_count * sizeof *members);  // the bin holds at least one
     long member_count = 0;
-    for (long i = 0; i < n; i++) {
+    for (long i = 0; i < n && member_count < coarse_count; i++) {
         if (is_kept(p[i], i, floor, limit) && (long)(rank_key(p[i]) >> COARSE_SHIFT) == coarse) members[member_count++] = (uint64_t)i;
     }
     int32_t fine_counts[FINE_BINS] = {0};
@@ -104,10 +105,9 @@ int rl_rank_prefix(const float *p, long n, float floor, rl_rank_cutoff limit, lo
         uint32_t key = rank_key(p[i]);
         if ((long)((key >> 8) & 0xFF) == fine) members[kept++] = ((uint64_t)key << 32) | (uint64_t)(uint32_t)i;
     }
-    uint64_t *ranked = members;
-    qsort(ranked, (size_t)kept, sizeof *ranked, ascending);
+    qsort(members, (size_t)kept, sizeof *members, ascending);
     for (long m = 0; m < kept; m++) {
-        long i = (long)(ranked[m] & 0xFFFFFFFFu);
+        long i = (long)(members[m] & 0xFFFFFFFFu);
         count += 1;
         mass += p[i];
         if (is_done(count, mass, count_target, mass_target) || m == kept - 1) {

@@ -44,8 +44,8 @@ struct ModelBench {
         default:
             fatalError("model-bench: --model must be mini or 1.5b, got \(modelName)")
         }
-        let full = modelName == "mini"
-        let newTokens = full ? 128 : 32
+        let isMini = modelName == "mini"
+        let newTokens = isMini ? 128 : 32
         print("model-bench: \(modelName) Qwen2, \(threads) threads, median of \(reps) runs")
         let model = Qwen2Model(randomWeights: config, seed: 0)
 
@@ -97,13 +97,13 @@ struct ModelBench {
         if suites.contains("prefill") {
             let contention = Contention()
             defer { print("  (prefill: other processes used \(f(contention.foreignFraction * 100, 0))% of the machine's CPU)") }
-            let (batch, length, cachedLength) = full ? (6, 256, 256) : (1, 512, 512)
+            let (batch, length, cachedLength) = isMini ? (6, 256, 256) : (1, 512, 512)
             let seconds = Bench.prefill(model: model, batch: batch, length: length, reps: reps)
             print("prefill \(batch)x\(length) (logits for every position): \(f(seconds, 3)) s, \(f(Double(batch * length) / seconds, 0)) tokens/s")
             let last = Bench.prefillCached(model: model, batch: 1, length: cachedLength, reps: reps)
             print("prefill 1x\(cachedLength) into a KV cache (last logits): \(f(last, 3)) s, \(f(Double(cachedLength) / last, 0)) tokens/s")
         }
-        if suites.contains("train") && !full {
+        if suites.contains("train") && !isMini {
             print("training step: skipped for \(modelName) (memory)")
         } else if suites.contains("train") {
             let contention = Contention()
