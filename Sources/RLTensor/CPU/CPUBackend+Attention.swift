@@ -19,6 +19,25 @@ extension CPUBackend {
         }
     }
 
+    /// The query blocks of one head: `body(first, rows, keys)`, where `keys` is how many keys
+    /// the block's last query may see (0: the block sees none).
+    private static func forEachQueryBlock(_ d: AttentionDescriptor, block: Int, _ body: (_ first: Int, _ rows: Int, _ keys: Int) -> Void) {
+        var q0 = 0
+        while q0 < d.queryLength {
+            let rows = min(block, d.queryLength - q0)
+            body(q0, rows, min(d.keyLength, max(0, d.queryOffset + q0 + rows)))
+            q0 += rows
+        }
+    }
+
+    /// Scores `S = Q K^T` of `rows` queries (from `query`) against the first `keys` keys of one
+    /// KV head, into `scores` (`rows x keys`, row stride `keys`).
+    private static func queryKeyScores(_ d: AttentionDescriptor, query: UnsafePointer<Float>, rows: Int, keys: Int,
+                                       key: UnsafePointer<Float>, into scores: UnsafeMutablePointer<Float>) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(keys), Int32(d.headDim), 1,
+                    query, Int32(d.queryStrides.token), key, Int32(d.keyStrides.token), 0, scores, Int32(keys))
+    }
+
     public func attention(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?,
                           output: BufferRef, logSumExp: BufferRef) {
         let group = d.queryHeads / d.kvHeads
@@ -36,14 +55,9 @@ extension CPUBackend {
             let qh = qp + b * d.queryStrides.batch + h * d.headDim
             let oh = op + b * d.queryLength * outTokenStride + h * d.headDim
             let lh = lp + (b * d.queryHeads + h) * d.queryLength
-            var q0 = 0
-            while q0 < d.queryLength {
-                let rows = min(block, d.queryLength - q0)
-                let cols = min(d.keyLength, max(0, d.queryOffset + q0 + rows))
+            CPUBackend.forEachQueryBlock(d, block: block) { q0, rows, cols in
                 if cols > 0 {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(d.headDim), 1,
-                                qh + q0 * d.queryStrides.token, Int32(d.queryStrides.token), kh, Int32(d.keyStrides.token),
-                                0, sp, Int32(cols))
+                    CPUBackend.queryKeyScores(d, query: qh + q0 * d.queryStrides.token, rows: rows, keys: cols, key: kh, into: sp)
                 }
                 rl_attention_softmax_f32(sp, cols, q0, rows, cols, d.queryOffset, mask, d.scale, lh + q0)
                 if cols > 0 {
@@ -53,7 +67,6 @@ extension CPUBackend {
                 } else {
                     for r in 0..<rows { (oh + (q0 + r) * outTokenStride).update(repeating: 0, count: d.headDim) }
                 }
-                q0 += rows
             }
         }
     }
@@ -87,14 +100,10 @@ extension CPUBackend {
                 let doh = dop + b * d.queryLength * qTok + h * d.headDim
                 let dqh = dqp + b * d.queryLength * qTok + h * d.headDim
                 let lh = lp + (b * d.queryHeads + h) * d.queryLength
-                var q0 = 0
-                while q0 < d.queryLength {
-                    let rows = min(block, d.queryLength - q0)
-                    let cols = min(d.keyLength, max(0, d.queryOffset + q0 + rows))
+                CPUBackend.forEachQueryBlock(d, block: block) { q0, rows, cols in
                     guard cols > 0 else {
                         for r in 0..<rows { (dqh + (q0 + r) * qTok).update(repeating: 0, count: d.headDim) }
-                        q0 += rows
-                        continue
+                        return
                     }
                     for r in 0..<rows {
                         var acc: Float = 0
@@ -103,8 +112,7 @@ extension CPUBackend {
                         deltap[r] = acc
                     }
                     // S = Q K^T, dP = dO V^T
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(d.headDim), 1,
-                                qh + q0 * d.queryStrides.token, Int32(d.queryStrides.token), kh, Int32(d.keyStrides.token), 0, sp, Int32(cols))
+                    CPUBackend.queryKeyScores(d, query: qh + q0 * d.queryStrides.token, rows: rows, keys: cols, key: kh, into: sp)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(d.headDim), 1,
                                 doh + q0 * qTok, Int32(qTok), vh, Int32(d.valueStrides.token), 0, dpp, Int32(cols))
                     rl_attention_softmax_backward_f32(sp, cols, dpp, cols, q0, rows, cols, d.queryOffset, mask, d.scale, lh + q0, deltap)
@@ -115,7 +123,6 @@ extension CPUBackend {
                                 dpp, Int32(cols), kh, Int32(d.keyStrides.token), 0, dqh + q0 * qTok, Int32(qTok))
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(cols), Int32(d.headDim), Int32(rows), 1,
                                 dpp, Int32(cols), qh + q0 * d.queryStrides.token, Int32(d.queryStrides.token), 1, dkh, Int32(kvTok))
-                    q0 += rows
                 }
             }
         }
