@@ -41,7 +41,9 @@ let package = Package(
             ]
         ),
         .target(name: "RLModel", dependencies: ["RLTensor", "CRLKernels"]),
-        .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath"]),
+        // The evaluation benchmarks of Data/eval, compiled into the binary (C23 #embed).
+        .target(name: "CRLBenchmarkData"),
+        .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath", "CRLBenchmarkData"]),
 
         // Examples: one executable per job (Examples/<name>/main.swift).
         .executableTarget(
@@ -72,10 +74,12 @@ let package = Package(
             path: "Examples/check-answer"
         ),
 
+        // Test-only: locates Tests/Fixtures and Data/ inside the clone (not a product).
+        .target(name: "RLTestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "RLTensorTests", dependencies: ["RLTensor", "COpenBLAS"]),
-        .testTarget(name: "RLModelTests", dependencies: ["RLModel", "lm"]),
-        .testTarget(name: "RLReasoningTests", dependencies: ["RLReasoning", "RLModel", "RLTensor"]),
-        .testTarget(name: "RLMathTests", dependencies: ["RLMath"]),
+        .testTarget(name: "RLModelTests", dependencies: ["RLModel", "RLTestSupport", "lm"]),
+        .testTarget(name: "RLReasoningTests", dependencies: ["RLReasoning", "RLModel", "RLTensor", "RLTestSupport"]),
+        .testTarget(name: "RLMathTests", dependencies: ["RLMath", "RLTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -34,7 +34,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Comma-separated tasks: aime24, math500, amc23, minerva, olympiadbench, all, or paths of .jsonl files.")
     var tasks: String = "all"
 
-    @Option(help: "Folder of the task files (default: $RL_SHARED_DIR/data/eval, else ../shared/data/eval).")
+    @Option(help: "Folder of the task files (default: the benchmark files built into this program, the package's Data/eval).")
     var dataDir: String?
 
     @Option(help: "Samples per problem (1 = the paper's protocol; more gives pass@k).")
@@ -148,15 +148,7 @@ struct Evaluate: ParsableCommand {
         }
         let tasks = try resolvedTasks()
         let modelURL = URL(fileURLWithPath: model)
-        let environment = ProcessInfo.processInfo.environment
-        let dataDirectory: URL
-        if let dataDir {
-            dataDirectory = URL(fileURLWithPath: dataDir)
-        } else if let shared = environment["RL_SHARED_DIR"], !shared.isEmpty {
-            dataDirectory = URL(fileURLWithPath: shared).appendingPathComponent("data/eval")
-        } else {
-            dataDirectory = URL(fileURLWithPath: "../shared/data/eval")
-        }
+        let dataDirectory = dataDir.map { URL(fileURLWithPath: $0) }
         let modelName = name ?? modelURL.standardizedFileURL.lastPathComponent
         let outputURL = URL(fileURLWithPath: output ?? "eval-results/\(modelName)")
 

@@ -1,13 +1,14 @@
 import Testing
 import RLMath
+import RLTestSupport
 
-/// The 163 labelled completions of `shared/data/checker/dev_cases.jsonl`, scored on `expected`
+/// The 163 labelled completions of `Tests/Fixtures/checker/dev_cases.jsonl`, scored on `expected`
 /// (a careful human judgement). math-verify 0.9.0 gets 142 of them right.
 @Suite struct DevCasesTests {
-    static let cases = SharedData.rows("data/checker/dev_cases.jsonl", as: DevCase.self)
+    static let cases = (try? TestData.rows("checker/dev_cases.jsonl", as: DevCase.self)) ?? []
 
     @Test func allCasesAreLoaded() {
-        #expect(Self.cases.count == 163, "shared data missing? looked in \(SharedData.directory.path)")
+        #expect(Self.cases.count == 163, "fixture missing? looked in \(Fixtures.directory.path)")
     }
 
     @Test(arguments: cases)

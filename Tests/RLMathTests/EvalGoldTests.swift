@@ -13,7 +13,7 @@ import RLMath
     }
 
     static let golds: [Gold] = files.flatMap { file in
-        SharedData.rows("data/eval/\(file).jsonl", as: EvalRow.self).map { Gold(file: file, row: $0) }
+        ((try? TestData.rows("eval/\(file).jsonl", inData: true, as: EvalRow.self)) ?? []).map { Gold(file: file, row: $0) }
     }
 
     @Test func allBenchmarksAreLoaded() {

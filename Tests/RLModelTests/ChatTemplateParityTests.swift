@@ -8,7 +8,7 @@ struct ChatTemplateParityTests {
     static let chatCases = tokenizerCases.filter { $0.kind == "chat" }
 
     /// The DeepSeek-R1-Distill template of tokenizer_config.json, and the later `<think>\n` variant
-    /// (same template, generation prompt `<｜Assistant｜><think>\n`), as shared/data/README.md describes.
+    /// (same template, generation prompt `<｜Assistant｜><think>\n`), as Tests/Fixtures/README.md describes.
     static func template(named name: String) throws -> String {
         let tokenizer = try deepSeekTokenizer.get()
         let fileTemplate = try #require(tokenizer.chatTemplate)

@@ -1,9 +1,10 @@
 import FoundationEssentials
 import Testing
+import RLTestSupport
 
 @testable import RLModel
 
-let deepSeekConfigs = sharedDirectory.appendingPathComponent("data/model-configs/deepseek-r1-distill-qwen-1.5b")
+let deepSeekConfigs = Fixtures.url("model-configs/deepseek-r1-distill-qwen-1.5b")
 
 /// Any JSON value, to compare files key by key without trusting the types under test.
 enum JSONValue: Decodable, Equatable {

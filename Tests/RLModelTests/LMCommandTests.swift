@@ -1,5 +1,6 @@
 import Foundation
 import RLTensor
+import RLTestSupport
 import Testing
 
 @testable import RLModel
@@ -47,7 +48,7 @@ func runLM(_ arguments: [String]) throws -> LMRun {
 @Suite("lm command")
 struct LMCommandTests {
     static let tiny = fixturesDirectory.appendingPathComponent("qwen2-tiny").path
-    static let tokenizerFolder = sharedDirectory.appendingPathComponent("data/tokenizer/qwen2")
+    static let tokenizerFolder = Fixtures.url("tokenizer/qwen2")
 
     func json(_ text: String) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])

@@ -4,7 +4,7 @@ import Testing
 
 @testable import RLModel
 
-/// Parity with Hugging Face transformers on the fixtures it wrote (`shared/fixtures/*`):
+/// Parity with Hugging Face transformers on the fixtures it wrote (`Tests/Fixtures/qwen2-*`):
 /// logits, token log-probs, loss, every parameter gradient and greedy generations.
 @Suite("Qwen2 parity with transformers")
 struct Qwen2ParityTests {

@@ -1,19 +1,11 @@
 import FoundationEssentials
 import Testing
+import RLTestSupport
 
 @testable import RLModel
 
-/// The shared data folder: `RL_SHARED_DIR`, else `shared/` beside the repository root.
-let sharedDirectory: URL = {
-    if let path = ProcessInfo.processInfo.environment["RL_SHARED_DIR"], !path.isEmpty {
-        return URL(fileURLWithPath: path)
-    }
-    // Tests/RLModelTests/<file> -> up three levels is the repository root.
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    return root.deletingLastPathComponent().appendingPathComponent("shared")
-}()
-
-let fixturesDirectory = sharedDirectory.appendingPathComponent("fixtures")
+/// `Tests/Fixtures` (the transformers-written checkpoints and their expected outputs).
+let fixturesDirectory = Fixtures.directory
 
 /// A fresh empty folder under the system temporary directory, removed by `cleanup`.
 struct TemporaryFolder: ~Copyable {

@@ -12,7 +12,7 @@ struct SafetensorsWriteTests {
         "qwen2-tiny-bf16/expected.safetensors",
         "qwen2-tiny-tied-sharded/expected.safetensors",
         "qwen2-tiny-tied-sharded/model-00002-of-00008.safetensors",
-        "grpo_expected.safetensors",
+        "grpo/expected.safetensors",
     ]
 
     @Test("rewriting a fixture reproduces the file safetensors wrote, byte for byte", arguments: fixtureFiles)

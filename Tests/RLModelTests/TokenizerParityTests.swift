@@ -1,7 +1,7 @@
 import Testing
 import RLModel
 
-/// Parity with Hugging Face `tokenizers` on shared/data/tokenizer/qwen2/encode_cases.jsonl.
+/// Parity with Hugging Face `tokenizers` on Tests/Fixtures/tokenizer/qwen2/encode_cases.jsonl.
 @Suite("Tokenizer parity with encode_cases.jsonl")
 struct TokenizerParityTests {
     @Test("all 323 cases are present")

@@ -3,6 +3,7 @@ import RLModel
 import RLReasoning
 import RLTensor
 import Testing
+import RLTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,7 @@ import Darwin
 /// evaluation flow (its completions are noise).
 func tinyEvaluationCheckpoint() throws -> URL {
     let folder = try temporaryDirectory("checkpoint")
-    let fixture = sharedDirectory.appendingPathComponent("fixtures/qwen2-tiny")
+    let fixture = Fixtures.url("qwen2-tiny")
     for name in ["config.json", "generation_config.json", "model.safetensors"] {
         try FileManager.default.copyItem(at: fixture.appendingPathComponent(name), to: folder.appendingPathComponent(name))
     }
@@ -59,8 +60,6 @@ func runProcess(_ executable: String, _ arguments: [String], log: URL) -> Int32 
 
 @Suite("Evaluation end to end", .serialized)
 struct EvaluationEndToEndTests {
-    let evalData = sharedDirectory.appendingPathComponent("data/eval")
-
     func checkOutput(_ output: URL, tasks: [String], problems: Int, samples: Int, maxNewTokens: Int) throws {
         for task in tasks {
             let records = try EvaluationRecordFile(url: output.appendingPathComponent("\(task).jsonl")).readRecords()
@@ -83,7 +82,6 @@ struct EvaluationEndToEndTests {
     }
 
     @Test func libraryRunOnTheTinyFixture() throws {
-        guard FileManager.default.fileExists(atPath: evalData.path) else { return }
         let checkpoint = try tinyEvaluationCheckpoint()
         defer { try? FileManager.default.removeItem(at: checkpoint) }
         // RL_EVAL_FIXTURE_OUT=<folder> keeps a copy of the tiny checkpoint, for trying `evaluate` by hand.
@@ -97,7 +95,7 @@ struct EvaluationEndToEndTests {
         let prompt = try generator.promptTokens(message: "Hi")
         #expect(generator.tokenizer.decode(prompt) == "<｜begin▁of▁sentence｜><｜User｜>Hi<｜Assistant｜><think>\n")
         let tasks = [EvaluationTask.named("aime24")!, EvaluationTask.named("minerva")!]
-        let configuration = EvaluationConfiguration(dataDirectory: evalData, outputDirectory: output, samples: 2, seed: 7,
+        let configuration = EvaluationConfiguration(outputDirectory: output, samples: 2, seed: 7,
                                                     limit: 2, modelName: "qwen2-tiny")
         let summary = try EvaluationRunner(generator: generator, configuration: configuration).run(tasks: tasks)
         try checkOutput(output, tasks: ["aime24", "minerva"], problems: 2, samples: 2, maxNewTokens: 6)
@@ -107,26 +105,42 @@ struct EvaluationEndToEndTests {
         #expect(again.tasks == summary.tasks && again.timing.isEmpty)
     }
 
+    /// The command line as a user runs it: a copy of the `evaluate` binary in another folder (the
+    /// benchmark files are compiled into it), then `--data-dir` pointing at a folder of the user's.
     @Test func commandLineRunWithLimit2() throws {
-        guard FileManager.default.fileExists(atPath: evalData.path) else { return }
         // The test bundle sits next to the package's executables in the build folder.
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let built = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("evaluate").path
-        guard FileManager.default.isExecutableFile(atPath: executable) else {
-            Issue.record("evaluate executable not found at \(executable); build it with `swift build --product evaluate`")
+        guard FileManager.default.isExecutableFile(atPath: built) else {
+            Issue.record("evaluate executable not found at \(built); build it with `swift build --product evaluate`")
             return
         }
         let checkpoint = try tinyEvaluationCheckpoint()
         defer { try? FileManager.default.removeItem(at: checkpoint) }
+        let executable = checkpoint.appendingPathComponent("evaluate-copy").path
+        try FileManager.default.copyItem(atPath: built, toPath: executable)
         let output = checkpoint.appendingPathComponent("results")
         let log = checkpoint.appendingPathComponent("log.txt")
-        let arguments = ["--model", checkpoint.path, "--tasks", "aime24,amc23", "--data-dir", evalData.path, "--limit", "2",
+        let arguments = ["--model", checkpoint.path, "--tasks", "aime24,amc23", "--limit", "2",
                          "--max-new-tokens", "8", "--output", output.path, "--weight-type", "f32"]
         let status = runProcess(executable, arguments, log: log)
         let text = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
         #expect(status == 0, "\(text)")
         try checkOutput(output, tasks: ["aime24", "amc23"], problems: 2, samples: 1, maxNewTokens: 8)
         #expect(text.contains("4/4 100%") && text.contains("(this run)"), "\(text)")
+
+        // --data-dir replaces the built-in files: a folder whose aime24.jsonl holds one problem.
+        let userData = checkpoint.appendingPathComponent("my-data")
+        try FileManager.default.createDirectory(at: userData, withIntermediateDirectories: true)
+        try Data(#"{"id": "mine-1", "problem": "What is 2 + 2?", "answer": "4"}"#.utf8)
+            .write(to: userData.appendingPathComponent("aime24.jsonl"))
+        let userOutput = checkpoint.appendingPathComponent("results-user")
+        let userArguments = ["--model", checkpoint.path, "--tasks", "aime24", "--data-dir", userData.path,
+                             "--max-new-tokens", "4", "--output", userOutput.path]
+        let userStatus = runProcess(executable, userArguments, log: log)
+        #expect(userStatus == 0, "\(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))")
+        let records = try EvaluationRecordFile(url: userOutput.appendingPathComponent("aime24.jsonl")).readRecords()
+        #expect(records.map(\.problemID) == ["mine-1"])
 
         // Without a usable GPU, CUDA is refused with the reason.
         guard !CUDABackend.availability().isAvailable else { return }

@@ -2,6 +2,7 @@ import FoundationEssentials
 import RLModel
 import RLReasoning
 import Testing
+import RLTestSupport
 
 /// A canned `CompletionGenerator`: the completion of (problem, sample) comes from a closure, so
 /// these tests exercise scoring, files and resume, not the model.
@@ -229,12 +230,20 @@ struct EvaluationMetricTests {
                 == "[#####-----] 3/6 50% elapsed 00:30 ETA 00:30 toy")
     }
 
+    /// The built-in benchmark files are the bytes of the repository's `Data/eval` files.
+    @Test func builtInTaskFilesAreTheDataFolder() throws {
+        for task in EvaluationTask.openRS {
+            let onDisk = try Data(contentsOf: Fixtures.dataDirectory.appendingPathComponent("eval/\(task.file)"))
+            #expect(EvaluationTask.builtinFile(named: task.file) == Array(onDisk), "\(task.file)")
+        }
+        #expect(EvaluationTask.builtinFile(named: "train.jsonl") == nil)
+        #expect(throws: EvaluationError.self) { try EvaluationTask(name: "x", file: "nope.jsonl").loadProblems() }
+    }
+
     @Test func openRSTaskFilesLoad() throws {
-        let eval = sharedDirectory.appendingPathComponent("data/eval")
-        guard FileManager.default.fileExists(atPath: eval.path) else { return }
-        let counts = try EvaluationTask.openRS.map { try $0.loadProblems(dataDirectory: eval).count }
+        let counts = try EvaluationTask.openRS.map { try $0.loadProblems().count }
         #expect(counts == [30, 500, 40, 272, 675])
-        let minerva = try EvaluationTask.named("minerva")!.loadProblems(dataDirectory: eval)
+        let minerva = try EvaluationTask.named("minerva")!.loadProblems()
         #expect(minerva[2].golds == ["41.8", "41.8^\\circ", "41.8^{\\circ}"])
         #expect(EvaluationTask.named("math_500")?.name == "math500")
     }
@@ -244,8 +253,7 @@ struct EvaluationMetricTests {
     /// Minerva the `solution` text (the reference's gold column) scores correct against `answer`
     /// (the column used here), so the two choices agree.
     @Test func openRSGoldsParseAndAgreeWithSolutions() throws {
-        let eval = sharedDirectory.appendingPathComponent("data/eval")
-        guard FileManager.default.fileExists(atPath: eval.path) else { return }
+        let eval = Fixtures.dataDirectory.appendingPathComponent("eval")
         let scorer = EvaluationScorer()
         for task in EvaluationTask.openRS {
             let problems = try task.loadProblems(dataDirectory: eval)

@@ -3,8 +3,9 @@ import RLModel
 import RLReasoning
 import RLTensor
 import Testing
+import RLTestSupport
 
-/// Parity with the GRPO loss TRL computes (`shared/fixtures/grpo_expected.safetensors`, made by
+/// Parity with the GRPO loss TRL computes (`Tests/Fixtures/grpo/expected.safetensors`, made by
 /// torch autograd on the qwen2-tiny policy and the qwen2-tiny-bf16 reference).
 @Suite("GRPO fixture parity")
 struct GRPOFixtureTests {
@@ -17,10 +18,9 @@ struct GRPOFixtureTests {
     let mask: [Float]
 
     init() throws {
-        let fixtures = sharedDirectory.appendingPathComponent("fixtures")
-        expected = try CheckpointReader(at: fixtures.appendingPathComponent("grpo_expected.safetensors"))
-        policy = try Qwen2Model.load(from: fixtures.appendingPathComponent("qwen2-tiny"))
-        reference = try Qwen2Model.load(from: fixtures.appendingPathComponent("qwen2-tiny-bf16"))
+        expected = try CheckpointReader(at: Fixtures.url("grpo/expected.safetensors"))
+        policy = try Qwen2Model.load(from: Fixtures.url("qwen2-tiny"))
+        reference = try Qwen2Model.load(from: Fixtures.url("qwen2-tiny-bf16"))
         let idsTensor = try expected.tensor(named: "input_ids")
         ids = Tensor(try idsTensor.int64s().map { Int32($0) }, shape: idsTensor.shape)
         promptLength = Int(try expected.tensor(named: "prompt_length").int64s()[0])

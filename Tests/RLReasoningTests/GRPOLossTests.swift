@@ -11,7 +11,7 @@ func close(_ a: [Float], _ b: [Float], _ tolerance: Float = 1e-5) -> Bool {
 }
 
 /// Advantages, the completion mask and the GRPO loss on inputs small enough to check by hand
-/// (`shared/docs/openrs-reference.md` §2.4 to §2.7 and §2.10). Every expected number is
+/// (`docs/openrs-reference.md` §2.4 to §2.7 and §2.10). Every expected number is
 /// derived in the comment next to it.
 @Suite("GRPO advantages and loss")
 struct GRPOLossTests {

@@ -26,7 +26,7 @@ private func yaml(_ text: String, _ key: String) throws -> RecipeValue? {
 }
 
 /// Recipes: the Open-RS recipe file, inert and unknown keys, command-line overrides, type errors,
-/// and the YAML subset the parser accepts (`shared/docs/openrs-reference.md` §1.2, §1.4, §1.6).
+/// and the YAML subset the parser accepts (`docs/openrs-reference.md` §1.2, §1.4, §1.6).
 @Suite("Recipes")
 struct RecipeTests {
     /// §1.6, typed here from the reference, not copied from the implementation.

@@ -12,7 +12,7 @@ func scores(_ reward: some RewardFunction, _ completions: [String], tokens: [Int
 }
 
 /// The answer-checking rewards: accuracy, cosine (faithful and fixed) and length, against the
-/// reference (`shared/docs/openrs-reference.md` §1.5, open-r1 `rewards.py`). Expected values
+/// reference (`docs/openrs-reference.md` §1.5, open-r1 `rewards.py`). Expected values
 /// are derived by hand in the comments.
 @Suite("Rewards: accuracy, cosine, length")
 struct RewardAccuracyTests {

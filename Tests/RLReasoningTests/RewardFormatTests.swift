@@ -7,7 +7,7 @@ func score(_ reward: some RewardFunction, _ completion: String, tokens: Int = 1,
 }
 
 /// The text-only rewards (format, tag_count, reasoning_steps, repetition_penalty), each against
-/// the reference's definition (`shared/docs/openrs-reference.md` §1.5, open-r1 `rewards.py`).
+/// the reference's definition (`docs/openrs-reference.md` §1.5, open-r1 `rewards.py`).
 /// Every expected value is derived by hand in the comment beside it.
 @Suite("Rewards: format, tag count, reasoning steps, repetition")
 struct RewardFormatTests {

@@ -3,6 +3,7 @@ import RLModel
 import RLReasoning
 import RLTensor
 import Testing
+import RLTestSupport
 
 /// A tokenizer whose ids fit the fixture model's 512-token vocabulary: the 256 byte tokens plus
 /// chat tokens, with a template whose generation prompt opens the think block.
@@ -18,7 +19,7 @@ func fixtureTokenizer() throws -> Tokenizer {
 }
 
 func fixturePolicy() throws -> Qwen2Model {
-    try Qwen2Model.load(from: sharedDirectory.appendingPathComponent("fixtures/qwen2-tiny"))
+    try Qwen2Model.load(from: Fixtures.url("qwen2-tiny"))
 }
 
 func arithmeticDataset(_ count: Int = 12) -> PromptDataset {

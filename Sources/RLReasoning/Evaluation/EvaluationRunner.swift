@@ -2,8 +2,9 @@ import FoundationEssentials
 
 /// Settings of an evaluation run that are not the generator's.
 public struct EvaluationConfiguration: Sendable {
-    /// Where task files are read from (default `shared/data/eval`).
-    public var dataDirectory: URL
+    /// Where task files are read from; nil (the default) reads the benchmark files built into the
+    /// package (see `EvaluationTask.openRS`).
+    public var dataDirectory: URL?
     /// Where `<task>.jsonl`, `summary.json` and `summary.md` are written.
     public var outputDirectory: URL
     /// Samples per problem (1 = the paper's protocol).
@@ -20,7 +21,7 @@ public struct EvaluationConfiguration: Sendable {
     /// How problems are put to the model (default: the reference's template).
     public var promptStyle: EvaluationPromptStyle
 
-    public init(dataDirectory: URL, outputDirectory: URL, samples: Int = 1, seed: UInt64 = 1234, limit: Int? = nil,
+    public init(dataDirectory: URL? = nil, outputDirectory: URL, samples: Int = 1, seed: UInt64 = 1234, limit: Int? = nil,
                 passKs: [Int]? = nil, modelName: String = "model", settings: [String: String] = [:],
                 promptStyle: EvaluationPromptStyle = .mathQuery) {
         self.dataDirectory = dataDirectory

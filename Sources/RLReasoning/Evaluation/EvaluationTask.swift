@@ -1,3 +1,4 @@
+import CRLBenchmarkData
 import FoundationEssentials
 
 /// One benchmark problem: its question and the gold answers it is scored against.
@@ -22,7 +23,8 @@ public struct EvaluationTask: Sendable, Hashable {
     public var name: String
     /// The column name used in the paper's table (e.g. `AIME24`).
     public var displayName: String
-    /// The `.jsonl` file name inside the data folder, or an absolute path.
+    /// The `.jsonl` file name inside the data folder (or among the built-in benchmark files), or an
+    /// absolute path.
     public var file: String
     public var idColumn: String
     public var problemColumn: String
@@ -42,8 +44,9 @@ public struct EvaluationTask: Sendable, Hashable {
         self.alternativeAnswersColumn = alternativeAnswersColumn
     }
 
-    /// The five benchmarks of the Open-RS paper, in the column order of its Table 2, read from
-    /// `shared/data/eval`. Every task is scored against its bare `answer` column: for MATH-500 and
+    /// The five benchmarks of the Open-RS paper, in the column order of its Table 2. Their files ship
+    /// with the package (`Data/eval`, sources and licenses in `Data/DATA.md`) and are compiled into
+    /// every binary that links RLReasoning, so they need no data folder. Every task is scored against its bare `answer` column: for MATH-500 and
     /// Minerva that is the last `\boxed{}` of the `solution` the reference harness extracts, so both
     /// give the same gold; Minerva also accepts its re-annotated `alt_answers`.
     public static let openRS: [EvaluationTask] = [
@@ -62,16 +65,34 @@ public struct EvaluationTask: Sendable, Hashable {
         return openRS.first { $0.name == key }
     }
 
-    /// The file's location: `file` itself when absolute, else inside `dataDirectory`.
-    public func url(in dataDirectory: URL) -> URL {
-        file.hasPrefix("/") ? URL(fileURLWithPath: file) : dataDirectory.appendingPathComponent(file)
+    /// Where `loadProblems(dataDirectory:)` reads from: a path, or `built-in <file>`.
+    public func source(dataDirectory: URL?) -> String {
+        if file.hasPrefix("/") { return file }
+        if let dataDirectory { return dataDirectory.appendingPathComponent(file).path }
+        return "built-in \(file)"
     }
 
-    /// Reads the problems, in file order. Rows lacking the problem or answer column are errors.
-    public func loadProblems(dataDirectory: URL) throws -> [EvaluationProblem] {
-        let url = url(in: dataDirectory)
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw EvaluationError.missingFile(url.path)
+    /// The bytes of a benchmark file compiled into the package (`aime24.jsonl`, `amc23.jsonl`,
+    /// `math500.jsonl`, `minerva_math.jsonl`, `olympiadbench.jsonl`: the files of `Data/eval`), or
+    /// nil for any other name.
+    public static func builtinFile(named name: String) -> [UInt8]? {
+        var count = 0
+        guard let bytes = rl_benchmark_file(name, &count) else { return nil }
+        return Array(UnsafeBufferPointer(start: bytes, count: count))
+    }
+
+    /// Reads the problems, in file order, from `dataDirectory` when given (or from `file` when it
+    /// is an absolute path), else from the built-in copy of the benchmark files. Rows lacking the
+    /// problem or answer column are errors.
+    public func loadProblems(dataDirectory: URL? = nil) throws -> [EvaluationProblem] {
+        let path = source(dataDirectory: dataDirectory)
+        let data: [UInt8]
+        if file.hasPrefix("/") || dataDirectory != nil {
+            guard let contents = FileManager.default.contents(atPath: path) else { throw EvaluationError.missingFile(path) }
+            data = Array(contents)
+        } else {
+            guard let builtin = Self.builtinFile(named: file) else { throw EvaluationError.missingFile(path) }
+            data = builtin
         }
         var problems: [EvaluationProblem] = []
         var seen: Set<String> = []
@@ -80,13 +101,13 @@ public struct EvaluationTask: Sendable, Hashable {
             let trimmed = line
             let lineNumber = index + 1
             guard case .object(let row)? = try? JSONDecoder().decode(JSONAny.self, from: Data(trimmed.utf8)) else {
-                throw EvaluationError.badRow(file: url.path, line: lineNumber, reason: "not a JSON object")
+                throw EvaluationError.badRow(file: path, line: lineNumber, reason: "not a JSON object")
             }
             guard let problem = row[problemColumn]?.text, !problem.isEmpty else {
-                throw EvaluationError.badRow(file: url.path, line: lineNumber, reason: "no \"\(problemColumn)\" column")
+                throw EvaluationError.badRow(file: path, line: lineNumber, reason: "no \"\(problemColumn)\" column")
             }
             guard let answer = row[answerColumn]?.text, !answer.isEmpty else {
-                throw EvaluationError.badRow(file: url.path, line: lineNumber, reason: "no \"\(answerColumn)\" column")
+                throw EvaluationError.badRow(file: path, line: lineNumber, reason: "no \"\(answerColumn)\" column")
             }
             var golds = [answer]
             if let column = alternativeAnswersColumn, let alternatives = row[column] {
@@ -94,7 +115,7 @@ public struct EvaluationTask: Sendable, Hashable {
             }
             let id = row[idColumn]?.text ?? "\(name)-\(lineNumber)"
             guard seen.insert(id).inserted else {
-                throw EvaluationError.badRow(file: url.path, line: lineNumber, reason: "duplicate id \"\(id)\"")
+                throw EvaluationError.badRow(file: path, line: lineNumber, reason: "duplicate id \"\(id)\"")
             }
             problems.append(EvaluationProblem(id: id, problem: problem, golds: golds))
         }

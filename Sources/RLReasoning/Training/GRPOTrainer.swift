@@ -8,7 +8,7 @@ import Darwin
 #endif
 
 /// GRPO training of a Qwen2 policy, step by step as TRL 69ad852 does it (see
-/// `shared/docs/openrs-reference.md` §2), with the later TRL options as settings.
+/// `docs/openrs-reference.md` §2), with the later TRL options as settings.
 ///
 /// One optimizer step: for each of `gradientAccumulationSteps` micro-steps, sample
 /// `numGenerations` completions for each of its prompts, score them, compute group advantages,

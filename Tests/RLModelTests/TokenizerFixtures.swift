@@ -1,11 +1,12 @@
 import FoundationEssentials
 import RLModel
 import Testing
+import RLTestSupport
 
-let qwen2TokenizerDirectory = sharedDirectory.appending(path: "data/tokenizer/qwen2")
-let deepSeekConfigURL = sharedDirectory.appending(path: "data/model-configs/deepseek-r1-distill-qwen-1.5b/tokenizer_config.json")
+let qwen2TokenizerDirectory = Fixtures.url("tokenizer/qwen2")
+let deepSeekConfigURL = Fixtures.url("model-configs/deepseek-r1-distill-qwen-1.5b/tokenizer_config.json")
 
-/// The added tokens of DeepSeek-R1-Distill-Qwen-1.5B, as listed in shared/data/README.md (tokenizer/qwen2).
+/// The added tokens of DeepSeek-R1-Distill-Qwen-1.5B, as listed in Tests/Fixtures/README.md (tokenizer/qwen2).
 let deepSeekAddedTokens: [(id: Int32, content: String, special: Bool)] = [
     (151643, "<｜end▁of▁sentence｜>", true), (151644, "<｜User｜>", false), (151645, "<｜Assistant｜>", false),
     (151646, "<｜begin▁of▁sentence｜>", true), (151647, "<|EOT|>", false), (151648, "<think>", false),
@@ -66,7 +67,7 @@ func deepSeekConfigWithAddedTokens() throws -> Data {
     return Data((String(config[...brace]) + "\n  " + table + String(config[config.index(after: brace)...])).utf8)
 }
 
-/// The DeepSeek-R1-Distill-Qwen tokenizer folder: shared vocab.json and merges.txt, plus the
+/// The DeepSeek-R1-Distill-Qwen tokenizer folder: the fixture vocab.json and merges.txt, plus the
 /// tokenizer_config.json with its added tokens.
 func makeDeepSeekTokenizerDirectory() throws -> URL {
     let directory = try makeTemporaryDirectory()
