@@ -4,7 +4,7 @@ import RLReasoning
 import RLTensor
 
 /// The Qwen2 fixtures and GRPO steps on a device, against the references transformers and
-/// torch wrote (`shared/fixtures`, copied next to the binary by scripts/gpu-check) and against
+/// torch wrote (`Tests/Fixtures`, copied next to the binary by scripts/gpu-check) and against
 /// the CPU backend: the model-level half of the CUDA suite.
 struct ModelChecks {
     let fixtures: URL
@@ -71,7 +71,7 @@ struct ModelChecks {
     /// with the CPU backend doing the same (bf16-level tolerance).
     mutating func grpoSteps() throws {
         say("GRPO steps on \(device) vs cpu:")
-        let expected = try CheckpointReader(at: fixtures.appendingPathComponent("grpo_expected.safetensors"))
+        let expected = try CheckpointReader(at: fixtures.appendingPathComponent("grpo/expected.safetensors"))
         func floats(_ key: String) throws -> [Float] { try expected.tensor(named: key).floats(name: key) }
         let idsStored = try expected.tensor(named: "input_ids")
         let ids = try idsStored.int64s().map { Int32($0) }

@@ -10,7 +10,7 @@ import Glibc
 /// 1 prompt of 64 tokens x 6 samples x 128 new tokens (temperature 0.7, top-p 0.95, no EOS),
 /// reference and policy log-probs, k3-KL loss (beta 0.04, `grpo` reduction like the peer
 /// script), backward, AdamW. Prints the median split over repetitions.
-/// Peer: `shared/bench/peer_torch.py --suite grpo` (PyTorch + transformers, 45.5 s per step here).
+/// Peer: `Benchmarks/peer/peer_torch.py --suite grpo` (PyTorch + transformers, 45.5 s per step here).
 @main
 struct GRPOBench {
     static func now() -> Double {

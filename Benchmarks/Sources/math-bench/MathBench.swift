@@ -18,20 +18,18 @@ struct MathBench {
         var expected: Bool?
     }
 
-    static func sharedDirectory() -> URL {
-        if let override = ProcessInfo.processInfo.environment["RL_SHARED_DIR"], !override.isEmpty {
-            return URL(fileURLWithPath: override)
-        }
-        // Benchmarks/Sources/math-bench/MathBench.swift → up four levels is the repository root.
+    /// The repository root (this file is `Benchmarks/Sources/math-bench/MathBench.swift`).
+    static func repositoryRoot() -> URL {
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<4 { url = url.deletingLastPathComponent() }
-        return url.deletingLastPathComponent().appendingPathComponent("shared")
+        return url
     }
 
+    /// Rows of a JSON Lines file given relative to the repository root.
     static func load(_ path: String) -> [Row] {
-        let url = sharedDirectory().appendingPathComponent(path)
+        let url = repositoryRoot().appendingPathComponent(path)
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            fatalError("cannot read \(url.path); set RL_SHARED_DIR")
+            fatalError("cannot read \(url.path)")
         }
         let decoder = JSONDecoder()
         return text.split(separator: "\n").compactMap { try? decoder.decode(Row.self, from: Data($0.utf8)) }
@@ -113,10 +111,10 @@ struct MathBench {
 
     static func main() {
         let rounds = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 20
-        let dev = load("data/checker/dev_cases.jsonl").map {
+        let dev = load("Tests/Fixtures/checker/dev_cases.jsonl").map {
             Item(gold: $0.gold ?? "", completion: $0.answer ?? "", expected: $0.expected ?? false)
         }
-        let math500 = load("data/eval/math500.jsonl").map {
+        let math500 = load("Data/eval/math500.jsonl").map {
             Item(gold: $0.answer ?? "", completion: $0.solution ?? "", expected: true)
         }
         var results: [Result] = []

@@ -1,10 +1,10 @@
-// Encode throughput of RLModel.Tokenizer on the problems of shared/data/eval/*.jsonl.
+// Encode throughput of RLModel.Tokenizer on the problems of the repository's Data/eval/*.jsonl.
 //
-//   swift run -c release tokenizer-bench [--shared DIR] [--tokenizer DIR] [--save DIR] [--runs N]
+//   swift run -c release tokenizer-bench [--tokenizer DIR] [--save DIR] [--runs N]
 //
 // --tokenizer: a folder with tokenizer.json (e.g. one saved by peer/tokenizer_peer.py --save);
-// default: the DeepSeek-R1-Distill-Qwen tokenizer assembled from shared/data/tokenizer/qwen2
-// (vocab.json + merges.txt) and the added-token table of shared/data/README.md.
+// default: the DeepSeek-R1-Distill-Qwen tokenizer assembled from Tests/Fixtures/tokenizer/qwen2
+// (vocab.json + merges.txt) and the model's added-token table.
 // --save: also write the tokenizer's files there (peer/tokenizer_peer.py --tokenizer DIR loads them).
 import FoundationEssentials
 import RLModel
@@ -15,30 +15,29 @@ import Darwin
 #endif
 
 struct Options {
-    var shared = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appending(path: "shared")
+    /// The repository root (this file is `Benchmarks/Sources/tokenizer-bench/main.swift`).
+    let root = URL(filePath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
     var tokenizer: URL?
     var save: URL?
     var runs = 7
 
     init(_ arguments: [String]) {
-        if let path = ProcessInfo.processInfo.environment["RL_SHARED_DIR"] { shared = URL(filePath: path) }
         var iterator = arguments.dropFirst().makeIterator()
         while let argument = iterator.next() {
             switch argument {
-            case "--shared": shared = URL(filePath: iterator.next() ?? ".")
             case "--tokenizer": tokenizer = iterator.next().map { URL(filePath: $0) }
             case "--save": save = iterator.next().map { URL(filePath: $0) }
             case "--runs": runs = max(1, Int(iterator.next() ?? "") ?? runs)
             default:
-                print("usage: tokenizer-bench [--shared DIR] [--tokenizer DIR] [--save DIR] [--runs N]")
+                print("usage: tokenizer-bench [--tokenizer DIR] [--save DIR] [--runs N]")
                 exit(2)
             }
         }
     }
 }
 
-/// The DeepSeek-R1-Distill-Qwen added tokens (shared/data/README.md, tokenizer/qwen2).
+/// The DeepSeek-R1-Distill-Qwen added tokens (Tests/Fixtures/README.md, tokenizer/qwen2).
 let addedTokens: [(Int32, String, Bool)] = [
     (151643, "<｜end▁of▁sentence｜>", true), (151644, "<｜User｜>", false), (151645, "<｜Assistant｜>", false),
     (151646, "<｜begin▁of▁sentence｜>", true), (151647, "<|EOT|>", false), (151648, "<think>", false),
@@ -52,7 +51,7 @@ let addedTokens: [(Int32, String, Bool)] = [
 
 func loadTokenizer(_ options: Options) throws -> Tokenizer {
     if let directory = options.tokenizer { return try Tokenizer(directory: directory) }
-    let source = options.shared.appending(path: "data/tokenizer/qwen2")
+    let source = options.root.appending(path: "Tests/Fixtures/tokenizer/qwen2")
     let directory = FileManager.default.temporaryDirectory.appending(path: "tokenizer-bench-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     for name in ["vocab.json", "merges.txt"] {
@@ -71,7 +70,7 @@ func loadTokenizer(_ options: Options) throws -> Tokenizer {
 struct Problem: Decodable { var problem: String }
 
 func loadProblems(_ options: Options) throws -> [(file: String, texts: [String])] {
-    let eval = options.shared.appending(path: "data/eval")
+    let eval = options.root.appending(path: "Data/eval")
     let names = try FileManager.default.contentsOfDirectory(atPath: eval.path).filter { $0.hasSuffix(".jsonl") }.sorted()
     return try names.map { name in
         let data = try Data(contentsOf: eval.appending(path: name))
