@@ -14,20 +14,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // System library: OpenBLAS through pkg-config (Debian/Ubuntu: libopenblas-dev).
-        .systemLibrary(
-            name: "COpenBLAS",
-            path: "Sources/COpenBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
         // Layers, lowest first. An arrow in docs/DESIGN is the only allowed import direction.
         .target(name: "RLMath"),
-        // Hot CPU loops in C (vectorised; AVX2 kernels picked at run time on x86-64).
+        // Hot CPU loops in C (vectorised; AVX2/AVX-512 kernels picked at run time on x86-64), the
+        // worker pool, CPUID, and OpenBLAS loaded at run time (dlopen) with a core chosen for the CPU.
         .target(name: "CRLKernels"),
         .target(
             name: "RLTensor",
-            dependencies: ["COpenBLAS", "CRLKernels"],
+            dependencies: ["CRLKernels"],
             // CUDA kernels, compiled at run time by NVRTC (see Sources/RLTensor/CUDA).
             resources: [
                 .embedInCode("CUDA/Kernels/rl_common.cuh"),
@@ -76,7 +70,7 @@ let package = Package(
 
         // Test-only: locates Tests/Fixtures and Data/ inside the clone (not a product).
         .target(name: "RLTestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "RLTensorTests", dependencies: ["RLTensor", "COpenBLAS"]),
+        .testTarget(name: "RLTensorTests", dependencies: ["RLTensor"]),
         .testTarget(name: "RLModelTests", dependencies: ["RLModel", "RLTestSupport", "lm"]),
         .testTarget(name: "RLReasoningTests", dependencies: ["RLReasoning", "RLModel", "RLTensor", "RLTestSupport"]),
         .testTarget(name: "RLMathTests", dependencies: ["RLMath", "RLTestSupport"]),

@@ -11,20 +11,11 @@ let package = Package(
         .package(name: "swift-rl-reasoning", path: ".."),
     ],
     targets: [
-        // Raw CBLAS for baselines measured beside the library (Debian/Ubuntu: libopenblas-dev).
-        .systemLibrary(
-            name: "CBLASBaseline",
-            path: "Sources/CBLASBaseline",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
-        // Matmul vs raw sgemm, fused ops vs memcpy bandwidth, attention (issue 2).
+        // Matmul vs raw sgemm (the OpenBLAS instance the library loaded, and each core forced),
+        // fused ops vs memcpy bandwidth, attention.
         .executableTarget(
             name: "tensor-bench",
-            dependencies: [
-                .product(name: "RLTensor", package: "swift-rl-reasoning"),
-                "CBLASBaseline",
-            ]
+            dependencies: [.product(name: "RLTensor", package: "swift-rl-reasoning")]
         ),
         // Answer-checker throughput and latency (peer: peer/mathverify_peer.py).
         .executableTarget(

@@ -8,14 +8,17 @@ operators off, basic_latex, boxed="all", units on; equations is deprecated in 0.
 
     pip install math-verify==0.9.0
     python3 Benchmarks/peer/mathverify_peer.py [rounds]
+
+The data are the repository's: the hand-labelled checker cases Tests/Fixtures/checker/dev_cases.jsonl
+and the MATH-500 reference solutions Data/eval/math500.jsonl.
 """
-import json, os, sys, time
+import json, sys, time
 from pathlib import Path
 
 from latex2sympy2_extended import NormalizationConfig
 from math_verify import LatexExtractionConfig, parse, verify
 
-SHARED = Path(os.environ.get("RL_SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared")
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 
 ANSWER_CONFIG = [LatexExtractionConfig(
     normalization_config=NormalizationConfig(nits=False, malformed_operators=False, basic_latex=True,
@@ -36,7 +39,8 @@ def check(gold, completion):
 
 
 def load(path):
-    return [json.loads(line) for line in open(SHARED / path)]
+    with open(ROOT / path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def measure(name, items, rounds):
@@ -59,8 +63,8 @@ def measure(name, items, rounds):
 
 if __name__ == "__main__":
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 1
-    dev = [(r["gold"], r["answer"], r["expected"]) for r in load("data/checker/dev_cases.jsonl")]
-    math500 = [(r["answer"], r["solution"], True) for r in load("data/eval/math500.jsonl")]
+    dev = [(r["gold"], r["answer"], r["expected"]) for r in load("Tests/Fixtures/checker/dev_cases.jsonl")]
+    math500 = [(r["answer"], r["solution"], True) for r in load("Data/eval/math500.jsonl")]
     print(f"math-verify 0.9.0 (Open-RS reward config), {rounds} round(s), one thread")
     print("Latencies are thread CPU time; the wall-clock columns include time the OS gave to other processes.")
     print("| dataset | cases | right | verifications/s (CPU) | p50 µs | p99 µs | max µs | verifications/s (wall) | max wall µs |")

@@ -16,7 +16,7 @@ Suites (--suite, repeatable; all four when none is given):
   1.5b   prefill 1x512; decode at batch 1 and 6, 64-token prompt + 32 new tokens; fp32 training
          memory estimate
 
-Every timing has a warm-up run first and reports the median and minimum of the timed runs.
+Every timing has warm-up runs first and reports the median and minimum of the timed runs.
 Each suite's result also holds peak_rss_gib (the process's ru_maxrss when the suite ends, so it
 includes the suites run before it in the same process), wall_s, foreign_cpu_frac (CPU time that
 other processes used while the suite ran, as a fraction of all cores; 0 = the machine was ours)
@@ -26,7 +26,7 @@ and meta (versions, threads). The results are printed as JSON on stdout, progres
     python3 Benchmarks/peer/peer_torch.py --suite mini --threads 2 [--reps 5] [--train-reps 3] \\
         [--out results.json]
     python3 Benchmarks/peer/peer_torch.py --suite grpo [--grpo-gen hand]
-    python3 Benchmarks/peer/peer_torch.py --suite 1.5b [--reps-15b 3]     # needs ~10 GiB of memory
+    python3 Benchmarks/peer/peer_torch.py --suite 1.5b [--reps-15b 3]     # 7 GiB of weights alone
 
 --out FILE merges the results into FILE, a JSON object keyed by suite (other suites are kept).
 """
@@ -53,7 +53,7 @@ SHAPES = {
 }
 TEMPERATURE, TOP_P = 0.7, 0.95
 
-# transformers 5 renamed the forward's KV-cache argument and output field from past_key_values to cache.
+# The forward's KV-cache argument and output field: `cache` in recent transformers, `past_key_values` before.
 CACHE_KW = "cache" if "cache" in inspect.signature(Qwen2ForCausalLM.forward).parameters else "past_key_values"
 
 
@@ -115,7 +115,7 @@ def build_model(name):
                          max_position_embeddings=4096, use_sliding_window=False, pad_token_id=0,
                          bos_token_id=None, eos_token_id=None,
                          rope_parameters={"rope_type": "default", "rope_theta": 10000.0}, **SHAPES[name])
-    config.rope_theta = 10000.0  # transformers before 5 read the attribute, not rope_parameters
+    config.rope_theta = 10000.0  # older transformers read this attribute, not rope_parameters
     config._attn_implementation = "sdpa"
     torch.manual_seed(0)
     model = Qwen2ForCausalLM(config).to(torch.float32)

@@ -629,6 +629,14 @@ void rl_small_m_gemm_##T(const float *x, long ldx, long m, const WTYPE *w, long 
 RL_SMALL_M_SELECT(f32, float)
 RL_SMALL_M_SELECT(bf16, uint16_t)
 
+const char *rl_kernel_isa(void) {
+#ifdef RL_X86
+    if (rl_has_avx512()) return "AVX-512";
+    if (rl_has_avx2()) return "AVX2";
+#endif
+    return "portable C";
+}
+
 long rl_small_m_max_rows(long k) {
 #ifdef RL_X86
     if (rl_has_avx512() && k >= 1024) return 32;

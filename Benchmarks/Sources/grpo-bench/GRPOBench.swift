@@ -33,6 +33,7 @@ struct GRPOBench {
             return Int32((state >> 33) % UInt64(config.vocabSize))
         }
         print("grpo.step.mini: \(groupSize) samples x \(newTokens) new tokens, prompt \(promptLength), \(Parallel_threads()) threads, \(repetitions) repetitions")
+        print("BLAS: \(CPUBackend.shared.blas)")
         var splits: [[String: Double]] = []
         for repetition in 0..<repetitions {
             var split: [String: Double] = [:]

@@ -47,6 +47,7 @@ struct ModelBench {
         let isMini = modelName == "mini"
         let newTokens = isMini ? 128 : 32
         print("model-bench: \(modelName) Qwen2, \(threads) threads, median of \(reps) runs")
+        print("BLAS: \(CPUBackend.shared.blas)")
         let model = Qwen2Model(randomWeights: config, seed: 0)
 
         var bandwidth: Double?

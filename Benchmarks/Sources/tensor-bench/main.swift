@@ -3,16 +3,41 @@
 //   cd Benchmarks && swift run -c release tensor-bench [--quick]
 //
 // Every figure is a median over repeated runs; ratios compare medians from this run only. The
-// contenders of a comparison run in alternating blocks (see `medians`).
-import CBLASBaseline
-import Glibc
+// contenders of a comparison run in alternating blocks (see `medians`). The baseline is the same
+// OpenBLAS the library loaded (same file, same core); a last section reruns the largest product
+// with each OpenBLAS core forced (a child process per core, RL_OPENBLAS_CORETYPE).
+import Foundation
 import RLTensor
 
 let quick = CommandLine.arguments.contains("--quick")
-/// OpenBLAS's own thread count before the library first runs: RLTensor runs OpenBLAS
-/// single-threaded and splits products over its pool, so the baseline restores this before
-/// each call.
-let blasThreads = openblas_get_num_threads()
+/// `--forced-core-row`: print only the `linear 512x1536x8960` row (run by the parent per core).
+let forcedCoreRow = CommandLine.arguments.contains("--forced-core-row")
+
+/// The raw CBLAS calls of the OpenBLAS instance RLTensor loaded (dlopen of the same file returns
+/// the same instance, initialised with the same core).
+struct RawOpenBLAS {
+    typealias SGEMM = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+                                      UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+    let sgemm: SGEMM
+    let setThreads: @convention(c) (Int32) -> Void
+    let threads: Int32
+
+    init() {
+        let status = CPUBackend.shared.blas
+        guard let handle = dlopen(status.library, RTLD_NOW | RTLD_LOCAL),
+              let sgemm = dlsym(handle, "cblas_sgemm"), let set = dlsym(handle, "openblas_set_num_threads"),
+              let get = dlsym(handle, "openblas_get_num_threads") else { fatalError("cannot open \(status.library)") }
+        self.sgemm = unsafeBitCast(sgemm, to: SGEMM.self)
+        setThreads = unsafeBitCast(set, to: (@convention(c) (Int32) -> Void).self)
+        /// OpenBLAS's own thread count before the library first runs: RLTensor runs OpenBLAS
+        /// single-threaded and splits products over its pool, so the baseline restores this
+        /// before each call.
+        threads = unsafeBitCast(get, to: (@convention(c) () -> Int32).self)()
+    }
+}
+
+let blas = RawOpenBLAS()
+let blasThreads = blas.threads
 
 // MARK: - timing
 
@@ -90,9 +115,10 @@ func benchLinear(m: Int, k: Int, n: Int, target: Double) {
     let t = medians(repeats: repeats, [
         { _ = x.linear(w) },
         {
-            openblas_set_num_threads(blasThreads)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1,
-                        xRaw.pointer, Int32(k), wRaw.pointer, Int32(k), 0, yRaw.pointer, Int32(n))
+            blas.setThreads(blasThreads)
+            // CblasRowMajor (101), CblasNoTrans (111), CblasTrans (112)
+            blas.sgemm(101, 111, 112, Int32(m), Int32(n), Int32(k), 1,
+                       xRaw.pointer, Int32(k), wRaw.pointer, Int32(k), 0, yRaw.pointer, Int32(n))
         },
     ])
     let ratio = t[1] / t[0]
@@ -123,7 +149,14 @@ func benchBandwidth(_ name: String, bytes: Double, copy: Double, _ body: @escapi
 
 // MARK: - run
 
-print("tensor-bench: \(quick ? "quick" : "full") run, RLTensor CPU backend, \(CPUBackend.shared.threadCount) threads, OpenBLAS \(String(cString: openblas_get_config())) (baseline: \(blasThreads) OpenBLAS threads)")
+if forcedCoreRow {
+    print("core \(CPUBackend.shared.blas.core)")
+    benchLinear(m: 512, k: 1536, n: 8960, target: 0.95)
+    exit(0)
+}
+
+print("tensor-bench: \(quick ? "quick" : "full") run, RLTensor CPU backend, \(CPUBackend.shared.threadCount) threads (baseline: \(blasThreads) OpenBLAS threads)")
+print("BLAS: \(CPUBackend.shared.blas)")
 print("")
 report("benchmark", "RLTensor", "rate", "baseline", "ratio", "target", "")
 report("---", "---", "---", "---", "---", "---", "---")
@@ -170,4 +203,26 @@ do {
            "\(fmt(2.0 * Double(b * hq * t * t * d) / times[0] / 1e9, 1)) GFLOP/s", "", "", "", "")
     report("attention fwd+bwd [6x512, 12/2 heads, 128]", "\(fmt(times[1] * 1e3)) ms", "\(fmt(flops / times[1] / 1e9, 1)) GFLOP/s",
            "", "", "", "")
+}
+
+// MARK: - forced cores
+
+/// `linear 512x1536x8960` with each OpenBLAS core named by hand, one child process per core (a
+/// process initialises OpenBLAS once). The default run above should match the best of them.
+print("")
+print("linear 512x1536x8960 with each OpenBLAS core forced (RL_OPENBLAS_CORETYPE, child processes):")
+for core in ["PRESCOTT", "SANDYBRIDGE", "HASWELL", "SKYLAKEX", "COOPERLAKE"] {
+    let child = Process()
+    child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+    child.arguments = ["--forced-core-row"] + (quick ? ["--quick"] : [])
+    child.environment = ProcessInfo.processInfo.environment.merging(["RL_OPENBLAS_CORETYPE": core]) { $1 }
+    let pipe = Pipe()
+    child.standardOutput = pipe
+    try child.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    child.waitUntilExit()
+    let lines = output.split(separator: "\n")
+    let reported = lines.first { $0.hasPrefix("core ") }?.dropFirst(5) ?? "?"
+    let row = lines.first { $0.contains("linear 512x1536x8960") } ?? "(no result)"
+    print("named \(core), OpenBLAS runs \(reported): \(row)")
 }

@@ -64,6 +64,10 @@ void rl_small_m_gemm_f32(const float *x, long ldx, long m, const float *w, long 
 /// the AVX-512 tiles (2-core Zen 4, n = 8960: 1.3-1.8x OpenBLAS at 24-48 rows for k = 1536,
 /// 1.1x at 32 rows for k = 8960), else 16 (the AVX2 kernels are at parity with it there).
 long rl_small_m_max_rows(long k);
+
+/// The instruction set the library's own kernels run with: "AVX-512", "AVX2" or "portable C"
+/// (RL_NO_AVX512=1 turns AVX-512 off).
+const char *rl_kernel_isa(void);
 /// Same with bfloat16 weights converted to f32 in registers.
 void rl_small_m_gemm_bf16(const float *x, long ldx, long m, const uint16_t *w, long k, long j0, long j1,
                           float *y, long ldy, float alpha, float beta);

@@ -1,4 +1,3 @@
-import COpenBLAS
 import CRLKernels
 
 extension CPUBackend {
@@ -34,7 +33,7 @@ extension CPUBackend {
     /// KV head, into `scores` (`rows x keys`, row stride `keys`).
     private static func queryKeyScores(_ d: AttentionDescriptor, query: UnsafePointer<Float>, rows: Int, keys: Int,
                                        key: UnsafePointer<Float>, into scores: UnsafeMutablePointer<Float>) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(keys), Int32(d.headDim), 1,
+        rl_blas_sgemm(0, 1, Int32(rows), Int32(keys), Int32(d.headDim), 1,
                     query, Int32(d.queryStrides.token), key, Int32(d.keyStrides.token), 0, scores, Int32(keys))
     }
 
@@ -61,7 +60,7 @@ extension CPUBackend {
                 }
                 rl_attention_softmax_f32(sp, cols, q0, rows, cols, d.queryOffset, mask, d.scale, lh + q0)
                 if cols > 0 {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d.headDim), Int32(cols), 1,
+                    rl_blas_sgemm(0, 0, Int32(rows), Int32(d.headDim), Int32(cols), 1,
                                 sp, Int32(cols), vh, Int32(d.valueStrides.token), 0,
                                 oh + q0 * outTokenStride, Int32(outTokenStride))
                 } else {
@@ -113,15 +112,15 @@ extension CPUBackend {
                     }
                     // S = Q K^T, dP = dO V^T
                     CPUBackend.queryKeyScores(d, query: qh + q0 * d.queryStrides.token, rows: rows, keys: cols, key: kh, into: sp)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(cols), Int32(d.headDim), 1,
+                    rl_blas_sgemm(0, 1, Int32(rows), Int32(cols), Int32(d.headDim), 1,
                                 doh + q0 * qTok, Int32(qTok), vh, Int32(d.valueStrides.token), 0, dpp, Int32(cols))
                     rl_attention_softmax_backward_f32(sp, cols, dpp, cols, q0, rows, cols, d.queryOffset, mask, d.scale, lh + q0, deltap)
                     // dV += P^T dO ; dQ = dS K ; dK += dS^T Q
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(cols), Int32(d.headDim), Int32(rows), 1,
+                    rl_blas_sgemm(1, 0, Int32(cols), Int32(d.headDim), Int32(rows), 1,
                                 sp, Int32(cols), doh + q0 * qTok, Int32(qTok), 1, dvh, Int32(kvTok))
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d.headDim), Int32(cols), 1,
+                    rl_blas_sgemm(0, 0, Int32(rows), Int32(d.headDim), Int32(cols), 1,
                                 dpp, Int32(cols), kh, Int32(d.keyStrides.token), 0, dqh + q0 * qTok, Int32(qTok))
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(cols), Int32(d.headDim), Int32(rows), 1,
+                    rl_blas_sgemm(1, 0, Int32(cols), Int32(d.headDim), Int32(rows), 1,
                                 dpp, Int32(cols), qh + q0 * d.queryStrides.token, Int32(d.queryStrides.token), 1, dkh, Int32(kvTok))
                 }
             }

@@ -1,4 +1,3 @@
-import COpenBLAS
 import CRLKernels
 
 extension CPUBackend {
@@ -33,7 +32,7 @@ extension CPUBackend {
         if d.m == 1 && d.batchCount == 1 && !d.transposeB {
             // y = B^T x with B [k, n] row-major, columns split across threads.
             splitColumns(d.n, rows: 1, k: d.k) { j0, j1 in
-                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(d.k), Int32(j1 - j0), d.alpha, bp + j0, Int32(d.ldb),
+                rl_blas_sgemv(1, Int32(d.k), Int32(j1 - j0), d.alpha, bp + j0, Int32(d.ldb),
                             ap, Int32(d.transposeA ? d.lda : 1), d.beta, cp + j0, 1)
             }
             return
@@ -71,7 +70,7 @@ extension CPUBackend {
     /// (OpenBLAS's idle workers spin for about 0.1 s after each call). Set before every product,
     /// as the setting is process-wide.
     static func useSingleThreadedBLAS() {
-        openblas_set_num_threads(1)
+        rl_blas_set_num_threads(1)
     }
 
     /// `cblas_sgemm` on the block `rows x columns` of `C = alpha op(A) op(B) + beta C`.
@@ -79,7 +78,7 @@ extension CPUBackend {
                        a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>) {
         let aBlock = a + (d.transposeA ? rows.lowerBound : rows.lowerBound * d.lda)
         let bBlock = b + (d.transposeB ? columns.lowerBound * d.ldb : columns.lowerBound)
-        cblas_sgemm(CblasRowMajor, d.transposeA ? CblasTrans : CblasNoTrans, d.transposeB ? CblasTrans : CblasNoTrans,
+        rl_blas_sgemm(d.transposeA ? 1 : 0, d.transposeB ? 1 : 0,
                     Int32(rows.count), Int32(columns.count), Int32(d.k), d.alpha,
                     aBlock, Int32(d.lda), bBlock, Int32(d.ldb), d.beta,
                     c + rows.lowerBound * d.ldc + columns.lowerBound, Int32(d.ldc))

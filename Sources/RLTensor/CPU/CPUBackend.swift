@@ -1,4 +1,3 @@
-import COpenBLAS
 import CRLKernels
 #if canImport(Glibc)
 import Glibc
@@ -8,13 +7,18 @@ import Darwin
 
 /// The CPU backend: OpenBLAS for large matrix products, C loops the compiler vectorises (with
 /// AVX2 kernels for few-row products) for everything else, split across cores for large work.
+/// OpenBLAS is loaded at run time with the kernel set chosen for this CPU (`blas`).
 public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     /// The process-wide CPU backend.
     public static let shared = CPUBackend()
 
     public let device = Device.cpu
 
-    private init() {}
+    private init() { _ = BLASLibrary.status }
+
+    /// Which OpenBLAS and which kernels run on this machine (loaded when the backend is created;
+    /// see `BLASStatus`).
+    public var blas: BLASStatus { BLASLibrary.status }
 
     /// Threads used by OpenBLAS and by the parallel loops.
     public var threadCount: Int { Parallel.threadCount }
