@@ -86,10 +86,11 @@ struct TinyGRPO: ParsableCommand {
         grpo.goldColumns = ["answer"]
         grpo.gradientCheckpointing = false
         grpo.seed = seed
-        let dataset = PromptDataset(rows: training.map { ["problem": $0.question, "answer": String($0.answer)] })
-        let trainer = try GRPOTrainer(configuration: grpo, policy: model, tokenizer: tokenizer, dataset: dataset)
+        // Only the final checkpoint (the trainer copies its configuration when it is created).
         grpo.saveSteps = grpo.maxSteps
         grpo.saveTotalLimit = 1
+        let dataset = PromptDataset(rows: training.map { ["problem": $0.question, "answer": String($0.answer)] })
+        let trainer = try GRPOTrainer(configuration: grpo, policy: model, tokenizer: tokenizer, dataset: dataset)
         let outputFolder = URL(fileURLWithPath: output)
         print("GRPO: \(grpo.maxSteps) steps x \(grpo.promptsPerMicroStep) prompts x \(grpo.numGenerations) samples, rewards accuracy + format")
         // Writes metrics.jsonl, completions.jsonl, report.html and the final checkpoint as it goes.
