@@ -154,7 +154,7 @@ struct Evaluate: ParsableCommand {
 
         let loadStart = ContinuousClock.now
         let sampling = temperature == 0 ? SamplingParameters.greedy : SamplingParameters(temperature: temperature, topP: topP)
-        let generator = try Qwen2CompletionGenerator.load(from: modelURL, weightType: weightType == "bf16" ? .bf16 : .f32, device: device,
+        let generator = try ModelCompletionGenerator.load(from: modelURL, weightType: weightType == "bf16" ? .bf16 : .f32, device: device,
                                                           maxNewTokens: maxNewTokens, sampling: sampling, batchSize: batchSize)
         printError("loaded \(modelName) (\(generator.model.config.numHiddenLayers) layers, hidden \(generator.model.config.hiddenSize)) in \(Self.seconds(since: loadStart)) s")
 

@@ -71,7 +71,7 @@ struct GRPOTrain: ParsableCommand {
         for key in parsed.warnings { FileHandleStandardError.write("warning: unknown recipe key '\(key)' (ignored; is it misspelt?)") }
 
         let folder = URL(fileURLWithPath: model)
-        let policy = try Qwen2Model.load(from: folder, device: device)
+        let policy = try ModelLoader.load(from: folder, device: device)
         let tokenizer = try Tokenizer(directory: folder)
         let configuration = parsed.configuration
         let data = try PromptDataset(contentsOf: URL(fileURLWithPath: dataset), requiredColumns: [configuration.promptColumn],

@@ -62,9 +62,9 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// Loads the weights (f32, or bf16 matrices for faster inference).
-    func loadModel(bf16: Bool = false) throws -> Qwen2Model {
+    func loadModel(bf16: Bool = false) throws -> any CausalLanguageModel {
         try validateFolder()
-        return try Qwen2Model.load(from: folder, weightType: bf16 ? .bf16 : .f32)
+        return try ModelLoader.load(from: folder, weightType: bf16 ? .bf16 : .f32)
     }
 }
 
@@ -98,7 +98,7 @@ func parseIDs(_ text: String, option: String) throws -> [Int32] {
 }
 
 /// Checks that every id indexes the model's vocabulary.
-func checkVocabulary(_ ids: [Int32], model: Qwen2Model, source: String) throws {
+func checkVocabulary(_ ids: [Int32], model: any CausalLanguageModel, source: String) throws {
     if let bad = ids.first(where: { Int($0) >= model.config.vocabSize }) {
         throw LMError("\(source): token id \(bad) is outside the model's vocabulary of \(model.config.vocabSize)")
     }

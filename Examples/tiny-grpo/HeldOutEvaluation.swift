@@ -7,7 +7,7 @@ struct HeldOutEvaluation {
     let problems: [ArithmeticTask.Problem]
     let promptIDs: (String) throws -> [Int32]
 
-    func accuracy(of model: Qwen2Model, tokenizer: Tokenizer, maxNewTokens: Int) throws -> Double {
+    func accuracy(of model: any CausalLanguageModel, tokenizer: Tokenizer, maxNewTokens: Int) throws -> Double {
         let prompts = try problems.map { try promptIDs($0.question) }
         let generator = Generator(model: model)
         let results = generator.generate(prompts: prompts, options: GenerationOptions(

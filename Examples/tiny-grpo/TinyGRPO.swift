@@ -42,10 +42,10 @@ struct TinyGRPO: ParsableCommand {
         let started = monotonicNow()
         let tokenizer = try TinyTokenizer.make()
         let task = ArithmeticTask(maxOperand: 9, operations: operations, directAnswerFraction: directFraction)
-        let config = Qwen2Config(vocabSize: tokenizer.vocabularySize, hiddenSize: 64, intermediateSize: 192, numHiddenLayers: 2,
+        let config = ModelConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: 64, intermediateSize: 192, numHiddenLayers: 2,
                                  numAttentionHeads: 4, numKeyValueHeads: 2, maxPositionEmbeddings: 256,
                                  eosTokenID: .single(Int(tokenizer.eosTokenID!)))
-        let model = Qwen2Model(randomWeights: config, seed: seed, initStd: 0.05)
+        let model = DecoderModel(randomWeights: config, seed: seed, initStd: 0.05)
         let template = try ChatTemplate(TinyTokenizer.chatTemplate)
         let promptIDs: (String) throws -> [Int32] = { question in
             tokenizer.encode(try template.render(messages: [ChatMessage(role: "user", content: question)], addGenerationPrompt: true),

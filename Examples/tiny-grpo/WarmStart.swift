@@ -4,7 +4,7 @@ import RLTensor
 /// Supervised warm-start: teaches the answer format (and some arithmetic) by maximising the
 /// log-probability of demonstration completions given their prompts.
 struct WarmStart {
-    let model: Qwen2Model
+    let model: DecoderModel
     let tokenizer: Tokenizer
     let promptIDs: (String) throws -> [Int32]
 

@@ -59,7 +59,7 @@ struct LMCommandTests {
         let run = try runLM(["generate", "--model", Self.tiny, "--prompt-ids", "1,5,9,13", "--max-new-tokens", "6", "--greedy", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let output = try json(run.stdout)
-        let model = try Qwen2Model.load(from: URL(fileURLWithPath: Self.tiny))
+        let model = try DecoderModel.load(from: URL(fileURLWithPath: Self.tiny))
         let expected = Generator(model: model).generate(prompts: [[1, 5, 9, 13]],
                                                         options: GenerationOptions(maxNewTokens: 6, stopTokenIDs: [2]))[0]
         #expect((output["ids"] as? [Int])?.map(Int32.init) == expected.tokens)
@@ -87,7 +87,7 @@ struct LMCommandTests {
         let output = try json(run.stdout)
         let logProbs = try #require(output["log_probs"] as? [Any])
         #expect(logProbs.count == 5 && logProbs[0] is NSNull)
-        let model = try Qwen2Model.load(from: URL(fileURLWithPath: Self.tiny))
+        let model = try DecoderModel.load(from: URL(fileURLWithPath: Self.tiny))
         let expected = withoutGradients {
             model.tokenLogProbs(inputIDs: Tensor([1, 5, 9, 13, 200] as [Int32], shape: [1, 5]), lastTokens: 4).toFloatArray()
         }

@@ -8,7 +8,7 @@ import Testing
 /// broken on purpose.
 final class BrokenModelFolder {
     let folder: TemporaryFolder
-    static let config = Qwen2Config(vocabSize: 32, hiddenSize: 16, intermediateSize: 32, numHiddenLayers: 1,
+    static let config = ModelConfig(vocabSize: 32, hiddenSize: 16, intermediateSize: 32, numHiddenLayers: 1,
                                     numAttentionHeads: 2, numKeyValueHeads: 1, maxPositionEmbeddings: 64)
 
     var url: URL { folder.url }
@@ -25,10 +25,10 @@ final class BrokenModelFolder {
         try BrokenModelFolder.config.write(to: folder.url.appendingPathComponent("config.json"))
     }
 
-    /// Runs `Qwen2Model.load` and returns the error it throws (nil, with an issue, when it loads).
+    /// Runs `DecoderModel.load` and returns the error it throws (nil, with an issue, when it loads).
     func loadError() -> (any Error)? {
         do {
-            _ = try Qwen2Model.load(from: url)
+            _ = try DecoderModel.load(from: url)
             Issue.record("\(path) loaded, but it is broken")
             return nil
         } catch {
@@ -37,9 +37,9 @@ final class BrokenModelFolder {
     }
 }
 
-/// `Qwen2Model.load` on broken folders: each failure is a typed error naming the folder or file
+/// `DecoderModel.load` on broken folders: each failure is a typed error naming the folder or file
 /// and the tensor, never a crash.
-@Suite("Qwen2Model.load bad input")
+@Suite("DecoderModel.load bad input")
 struct ModelLoadBadInputTests {
     static let query = "model.layers.0.self_attn.q_proj.weight"
 
@@ -56,7 +56,7 @@ struct ModelLoadBadInputTests {
     @Test("the helper's folder loads when left unbroken")
     func cleanFolderLoads() throws {
         let clean = try BrokenModelFolder()
-        let model = try Qwen2Model.load(from: clean.url)
+        let model = try DecoderModel.load(from: clean.url)
         #expect(model.parameters.count == BrokenModelFolder.config.checkpointTensorShapes.count)
     }
 

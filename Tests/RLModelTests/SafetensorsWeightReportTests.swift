@@ -57,20 +57,20 @@ struct SafetensorsQwen2NamesTests {
     ])
     func fixtureLayouts(_ fixture: String) throws {
         let folder = fixturesDirectory.appendingPathComponent(fixture)
-        let config = try Qwen2Config.load(from: folder.appendingPathComponent("config.json"))
+        let config = try ModelConfig.load(from: folder.appendingPathComponent("config.json"))
         let report = WeightNameReport(expected: config.checkpointTensorShapes, checkpoint: try CheckpointReader(at: folder))
         #expect(report.isClean, "\(report)")
     }
 
     @Test("the tied tiny layout equals the hand-written one")
     func handWritten() throws {
-        let config = try Qwen2Config.load(from: fixturesDirectory.appendingPathComponent("qwen2-tiny-tied-sharded/config.json"))
+        let config = try ModelConfig.load(from: fixturesDirectory.appendingPathComponent("qwen2-tiny-tied-sharded/config.json"))
         #expect(config.checkpointTensorShapes == SafetensorsWeightReportTests.tiedShapes())
     }
 
     @Test("DeepSeek-R1-Distill-Qwen-1.5B: 1.777 B parameters with K/V width 256 (openrs-reference.md §5)")
     func deepSeekCount() throws {
-        let config = try Qwen2Config.load(from: deepSeekConfigs.appendingPathComponent("config.json"))
+        let config = try ModelConfig.load(from: deepSeekConfigs.appendingPathComponent("config.json"))
         let shapes = config.checkpointTensorShapes
         #expect(shapes["model.layers.0.self_attn.k_proj.weight"] == [256, 1536])
         #expect(shapes["lm_head.weight"] == [151936, 1536])

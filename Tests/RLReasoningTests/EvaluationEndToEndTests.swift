@@ -90,7 +90,7 @@ struct EvaluationEndToEndTests {
             try FileManager.default.copyItem(at: checkpoint, to: URL(fileURLWithPath: keep))
         }
         let output = checkpoint.appendingPathComponent("results")
-        let generator = try Qwen2CompletionGenerator.load(from: checkpoint, maxNewTokens: 6,
+        let generator = try ModelCompletionGenerator.load(from: checkpoint, maxNewTokens: 6,
                                                           sampling: SamplingParameters(temperature: 0.6, topP: 0.95), batchSize: 2)
         let prompt = try generator.promptTokens(message: "Hi")
         #expect(generator.tokenizer.decode(prompt) == "<｜begin▁of▁sentence｜><｜User｜>Hi<｜Assistant｜><think>\n")

@@ -10,8 +10,8 @@ import RLTestSupport
 @Suite("GRPO fixture parity")
 struct GRPOFixtureTests {
     let expected: CheckpointReader
-    let policy: Qwen2Model
-    let reference: Qwen2Model
+    let policy: DecoderModel
+    let reference: DecoderModel
     let ids: Tensor
     let promptLength: Int
     let completionLength: Int
@@ -19,8 +19,8 @@ struct GRPOFixtureTests {
 
     init() throws {
         expected = try CheckpointReader(at: Fixtures.url("grpo/expected.safetensors"))
-        policy = try Qwen2Model.load(from: Fixtures.url("qwen2-tiny"))
-        reference = try Qwen2Model.load(from: Fixtures.url("qwen2-tiny-bf16"))
+        policy = try DecoderModel.load(from: Fixtures.url("qwen2-tiny"))
+        reference = try DecoderModel.load(from: Fixtures.url("qwen2-tiny-bf16"))
         let idsTensor = try expected.tensor(named: "input_ids")
         ids = Tensor(try idsTensor.int64s().map { Int32($0) }, shape: idsTensor.shape)
         promptLength = Int(try expected.tensor(named: "prompt_length").int64s()[0])

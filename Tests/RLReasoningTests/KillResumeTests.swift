@@ -94,7 +94,7 @@ private func expectCompleteCheckpoints(_ output: URL, _ when: String) {
                 "\(when): \(name) has no trainer_state.json")
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("optimizer.safetensors").path),
                 "\(when): \(name) has no optimizer.safetensors")
-        #expect(throws: Never.self, "\(when): \(name) does not load") { _ = try Qwen2Model.load(from: folder) }
+        #expect(throws: Never.self, "\(when): \(name) does not load") { _ = try DecoderModel.load(from: folder) }
     }
 }
 
@@ -167,8 +167,8 @@ struct KillResumeTests {
         #expect(completionSteps(killed) == completionSteps(straight), "completions.jsonl: \(completionSteps(killed)) vs \(completionSteps(straight))")
 
         // The final weights are the same too.
-        let a = try Qwen2Model.load(from: straight.appendingPathComponent("checkpoint-8")).parameters
-        let b = try Qwen2Model.load(from: killed.appendingPathComponent("checkpoint-8")).parameters
+        let a = try DecoderModel.load(from: straight.appendingPathComponent("checkpoint-8")).parameters
+        let b = try DecoderModel.load(from: killed.appendingPathComponent("checkpoint-8")).parameters
         #expect(a.keys.sorted() == b.keys.sorted())
         for (name, tensor) in a { #expect(tensor.toFloatArray() == b[name]?.toFloatArray(), "\(name) differs") }
     }

@@ -18,8 +18,8 @@ func fixtureTokenizer() throws -> Tokenizer {
                          chatTemplate: template)
 }
 
-func fixturePolicy() throws -> Qwen2Model {
-    try Qwen2Model.load(from: Fixtures.url("qwen2-tiny"))
+func fixturePolicy() throws -> DecoderModel {
+    try DecoderModel.load(from: Fixtures.url("qwen2-tiny"))
 }
 
 func arithmeticDataset(_ count: Int = 12) -> PromptDataset {
@@ -125,8 +125,8 @@ struct TrainerTests {
         #expect(a.count == 4)
         #expect(a == b)
         // And the final weights agree.
-        let wa = try Qwen2Model.load(from: straight.appendingPathComponent("checkpoint-4")).parameters
-        let wb = try Qwen2Model.load(from: staged.appendingPathComponent("checkpoint-4")).parameters
+        let wa = try DecoderModel.load(from: straight.appendingPathComponent("checkpoint-4")).parameters
+        let wb = try DecoderModel.load(from: staged.appendingPathComponent("checkpoint-4")).parameters
         for (name, tensor) in wa { #expect(tensor.toFloatArray() == wb[name]!.toFloatArray(), "\(name) differs") }
     }
 

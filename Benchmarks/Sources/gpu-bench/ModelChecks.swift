@@ -44,7 +44,7 @@ struct ModelChecks {
         for name in ["qwen2-tiny", "qwen2-tiny-bf16", "qwen2-tiny-tied-sharded"] {
             say("fixture \(name) on \(device):")
             let folder = fixtures.appendingPathComponent(name)
-            let model = try Qwen2Model.load(from: folder, device: device)
+            let model = try DecoderModel.load(from: folder, device: device)
             let expected = try CheckpointReader(at: folder.appendingPathComponent("expected.safetensors"))
             func floats(_ key: String) throws -> [Float] { try expected.tensor(named: key).floats(name: key) }
             let idsStored = try expected.tensor(named: "input_ids")
@@ -78,8 +78,8 @@ struct ModelChecks {
         let completion = idsStored.shape[1] - Int(try expected.tensor(named: "prompt_length").int64s()[0])
         let mask = try floats("completion_mask"), advantages = try floats("advantages")
         func run(on device: Device) throws -> (losses: [Float], weights: [String: [Float]], firstGrads: [String: [Float]]) {
-            let policy = try Qwen2Model.load(from: fixtures.appendingPathComponent("qwen2-tiny"), device: device)
-            let reference = try Qwen2Model.load(from: fixtures.appendingPathComponent("qwen2-tiny-bf16"), device: device)
+            let policy = try DecoderModel.load(from: fixtures.appendingPathComponent("qwen2-tiny"), device: device)
+            let reference = try DecoderModel.load(from: fixtures.appendingPathComponent("qwen2-tiny-bf16"), device: device)
             let input = Tensor(ids, shape: idsStored.shape, device: device)
             let maskTensor = Tensor(mask, shape: [idsStored.shape[0], completion], device: device)
             let referenceLogProbs = reference.tokenLogProbs(inputIDs: input, lastTokens: completion)

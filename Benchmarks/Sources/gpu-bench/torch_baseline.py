@@ -35,9 +35,9 @@ def bench_matmul():
 
 
 def bench_decode(batches=(1, 6, 64), prompt=128, steps=128):
-    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from transformers import ModelConfig, Qwen2ForCausalLM
 
-    config = Qwen2Config(hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12,
+    config = ModelConfig(hidden_size=1536, intermediate_size=8960, num_hidden_layers=28, num_attention_heads=12,
                          num_key_value_heads=2, vocab_size=151936, max_position_embeddings=4096, rope_theta=10000.0,
                          tie_word_embeddings=False, rms_norm_eps=1e-6)
     torch.manual_seed(0)

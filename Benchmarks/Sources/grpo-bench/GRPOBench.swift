@@ -21,9 +21,9 @@ struct GRPOBench {
 
     static func main() throws {
         let repetitions = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 3
-        let config = Qwen2Config(vocabSize: 151_936, hiddenSize: 512, intermediateSize: 1408, numHiddenLayers: 8,
+        let config = ModelConfig(vocabSize: 151_936, hiddenSize: 512, intermediateSize: 1408, numHiddenLayers: 8,
                                  numAttentionHeads: 8, numKeyValueHeads: 2, ropeTheta: 10_000)
-        let policy = Qwen2Model(randomWeights: config, seed: 0)
+        let policy = DecoderModel(randomWeights: config, seed: 0)
         let reference = policy.copy()
         let optimizer = AdamW()
         let (groupSize, promptLength, newTokens) = (6, 64, 128)

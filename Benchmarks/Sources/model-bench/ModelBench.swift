@@ -33,13 +33,13 @@ struct ModelBench {
         // of `--suite 1.5b` (decode of 32 new tokens, prefill 1x512; no training step: the f32
         // weights, gradients and AdamW moments would take about 28 GB).
         let modelName = value("--model") ?? "mini"
-        let config: Qwen2Config
+        let config: ModelConfig
         switch modelName {
         case "mini":
-            config = Qwen2Config(vocabSize: 151_936, hiddenSize: 512, intermediateSize: 1408, numHiddenLayers: 8,
+            config = ModelConfig(vocabSize: 151_936, hiddenSize: 512, intermediateSize: 1408, numHiddenLayers: 8,
                                  numAttentionHeads: 8, numKeyValueHeads: 2, maxPositionEmbeddings: 4096)
         case "1.5b":
-            config = Qwen2Config(vocabSize: 151_936, hiddenSize: 1536, intermediateSize: 8960, numHiddenLayers: 28,
+            config = ModelConfig(vocabSize: 151_936, hiddenSize: 1536, intermediateSize: 8960, numHiddenLayers: 28,
                                  numAttentionHeads: 12, numKeyValueHeads: 2, maxPositionEmbeddings: 4096)
         default:
             fatalError("model-bench: --model must be mini or 1.5b, got \(modelName)")
@@ -48,7 +48,7 @@ struct ModelBench {
         let newTokens = isMini ? 128 : 32
         print("model-bench: \(modelName) Qwen2, \(threads) threads, median of \(reps) runs")
         print("BLAS: \(CPUBackend.shared.blas)")
-        let model = Qwen2Model(randomWeights: config, seed: 0)
+        let model = DecoderModel(randomWeights: config, seed: 0)
 
         var bandwidth: Double?
         if suites.contains("bandwidth") || suites.contains("decode") {
@@ -240,7 +240,7 @@ enum Bench {
 
     /// Bytes of weights one decode step reads: every projection and the LM head (one embedding
     /// row is negligible); norms and biases stay f32.
-    static func weightBytesPerStep(_ c: Qwen2Config, bytesPerWeight: Int) -> Int {
+    static func weightBytesPerStep(_ c: ModelConfig, bytesPerWeight: Int) -> Int {
         let kv = c.numKeyValueHeads * c.headDim, q = c.numAttentionHeads * c.headDim
         let layer = c.hiddenSize * (q + 2 * kv) + q * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize
         return (c.numHiddenLayers * layer + c.vocabSize * c.hiddenSize) * bytesPerWeight
@@ -270,7 +270,7 @@ enum Bench {
 
     /// A hand-written decode loop like the peer's: prefill `promptLength` random tokens per row,
     /// then `newTokens` sampled tokens with the KV cache; parts of each step timed separately.
-    static func decode(model: Qwen2Model, batch: Int, promptLength: Int, newTokens: Int,
+    static func decode(model: DecoderModel, batch: Int, promptLength: Int, newTokens: Int,
                        sampling: SamplingParameters, reps: Int) -> DecodeResult {
         let vocab = model.config.vocabSize
         let sampler = TokenSampler(sampling)
@@ -309,7 +309,7 @@ enum Bench {
     }
 
     /// Seconds for logits at every position of `batch x length` random tokens.
-    static func prefill(model: Qwen2Model, batch: Int, length: Int, reps: Int) -> Double {
+    static func prefill(model: DecoderModel, batch: Int, length: Int, reps: Int) -> Double {
         let ids = Tensor(randomIDs(batch * length, vocab: model.config.vocabSize, seed: 9), shape: [batch, length])
         var times: [Double] = []
         for _ in 0..<(reps + 1) {
@@ -320,7 +320,7 @@ enum Bench {
 
     /// Seconds to prefill `batch x length` tokens into a KV cache (last position's logits only,
     /// as llama.cpp's pp256 does).
-    static func prefillCached(model: Qwen2Model, batch: Int, length: Int, reps: Int) -> Double {
+    static func prefillCached(model: DecoderModel, batch: Int, length: Int, reps: Int) -> Double {
         let ids = randomIDs(batch * length, vocab: model.config.vocabSize, seed: 11)
         var times: [Double] = []
         for _ in 0..<(reps + 1) {
@@ -332,7 +332,7 @@ enum Bench {
 
     /// One training step: forward and backward of the mean token log-prob over the last
     /// `length` tokens of `batch` rows of `length + 1`, then AdamW; median seconds of the parts.
-    static func trainingStep(model: Qwen2Model, batch: Int, length: Int, reps: Int) -> (total: Double, gradient: Double, optimizer: Double) {
+    static func trainingStep(model: DecoderModel, batch: Int, length: Int, reps: Int) -> (total: Double, gradient: Double, optimizer: Double) {
         let training = model.copy()
         let ids = Tensor(randomIDs(batch * (length + 1), vocab: model.config.vocabSize, seed: 5), shape: [batch, length + 1])
         let optimizer = AdamW()

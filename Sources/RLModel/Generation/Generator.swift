@@ -51,16 +51,16 @@ public struct GeneratedSequence: Sendable {
     public var text: String?
 }
 
-/// Batched sampling from a `Qwen2Model` with a shared, preallocated KV cache.
+/// Batched sampling from a `CausalLanguageModel` with a shared, preallocated KV cache.
 ///
 /// B prompts are left-padded and prefilled once; each prompt's cache rows are then shared by its
 /// G samples; finished sequences leave the batch so they stop costing compute.
 public struct Generator {
-    public let model: Qwen2Model
+    public let model: any CausalLanguageModel
     /// Turns completion ids into text (for stop strings and `GeneratedSequence.text`).
     public let decode: (@Sendable ([Int32]) -> String)?
 
-    public init(model: Qwen2Model, decode: (@Sendable ([Int32]) -> String)? = nil) {
+    public init(model: any CausalLanguageModel, decode: (@Sendable ([Int32]) -> String)? = nil) {
         self.model = model
         self.decode = decode
     }
@@ -89,7 +89,7 @@ public struct Generator {
             mask += [Int32](repeating: 0, count: pad) + [Int32](repeating: 1, count: prompt.count)
         }
         let device = model.device
-        var cache = KVCache(config: model.config, batch: prompts.count, capacity: promptLength + max(options.maxNewTokens, 1), device: device)
+        var cache = model.makeCache(batch: prompts.count, capacity: promptLength + max(options.maxNewTokens, 1))
         let promptLogits = model.forward(tokens: padded, mask: mask, cache: cache).toFloatArray()
 
         let g = options.samplesPerPrompt

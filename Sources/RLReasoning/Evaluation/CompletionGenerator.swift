@@ -32,10 +32,10 @@ public protocol CompletionGenerator {
                   onCompletion: (Int, Int, GeneratedCompletion) throws -> Void) throws
 }
 
-/// `CompletionGenerator` over a Qwen2 model and its tokenizer, using RLModel's batched
+/// `CompletionGenerator` over a causal language model and its tokenizer, using RLModel's batched
 /// `Generator`: the prompts of a call are prefilled together and decoded as one batch.
-public struct Qwen2CompletionGenerator: CompletionGenerator {
-    public let model: Qwen2Model
+public struct ModelCompletionGenerator: CompletionGenerator {
+    public let model: any CausalLanguageModel
     public let tokenizer: Tokenizer
     public var maxNewTokens: Int
     public var sampling: SamplingParameters
@@ -44,7 +44,7 @@ public struct Qwen2CompletionGenerator: CompletionGenerator {
     public var stopTokenIDs: Set<Int32>
     public var preferredBatchSize: Int
 
-    public init(model: Qwen2Model, tokenizer: Tokenizer, maxNewTokens: Int, sampling: SamplingParameters,
+    public init(model: any CausalLanguageModel, tokenizer: Tokenizer, maxNewTokens: Int, sampling: SamplingParameters,
                 extraStopTokenIDs: Set<Int32> = [], batchSize: Int = 16) throws {
         guard let source = tokenizer.chatTemplate else {
             throw EvaluationError.invalidOption("the tokenizer has no chat template (tokenizer_config.json \"chat_template\"); the evaluation prompt needs one")
@@ -63,8 +63,8 @@ public struct Qwen2CompletionGenerator: CompletionGenerator {
     /// Loads `<folder>/config.json`, the weights, the tokenizer files and, when present,
     /// `generation_config.json` (its EOS ids also stop generation).
     public static func load(from folder: URL, weightType: DType = .f32, device: Device = .cpu, maxNewTokens: Int,
-                            sampling: SamplingParameters, batchSize: Int = 16) throws -> Qwen2CompletionGenerator {
-        let model = try Qwen2Model.load(from: folder, weightType: weightType, device: device)
+                            sampling: SamplingParameters, batchSize: Int = 16) throws -> ModelCompletionGenerator {
+        let model = try ModelLoader.load(from: folder, weightType: weightType, device: device)
         let tokenizer = try Tokenizer(directory: folder)
         var stops: Set<Int32> = []
         let generationConfigURL = folder.appendingPathComponent("generation_config.json")
@@ -73,7 +73,7 @@ public struct Qwen2CompletionGenerator: CompletionGenerator {
             stops.formUnion(eos.ids.map { Int32($0) })
         }
         if stops.isEmpty, let eos = model.config.eosTokenID { stops.formUnion(eos.ids.map { Int32($0) }) }
-        return try Qwen2CompletionGenerator(model: model, tokenizer: tokenizer, maxNewTokens: maxNewTokens,
+        return try ModelCompletionGenerator(model: model, tokenizer: tokenizer, maxNewTokens: maxNewTokens,
                                             sampling: sampling, extraStopTokenIDs: stops, batchSize: batchSize)
     }
 

@@ -7,7 +7,7 @@ import Glibc
 import Darwin
 #endif
 
-/// GRPO training of a Qwen2 policy, step by step as TRL 69ad852 does it (see
+/// GRPO training of a causal language model (any `CausalLanguageModel`), step by step as TRL 69ad852 does it (see
 /// `docs/openrs-reference.md` §2), with the later TRL options as settings.
 ///
 /// One optimizer step: for each of `gradientAccumulationSteps` micro-steps, sample
@@ -17,10 +17,10 @@ import Darwin
 /// scheduled learning rate. With `numIterations` μ > 1 a generation batch serves μ steps.
 public final class GRPOTrainer {
     public let configuration: GRPOConfiguration
-    public let policy: Qwen2Model
+    public let policy: any CausalLanguageModel
     public let tokenizer: Tokenizer
     public let dataset: PromptDataset
-    let reference: Qwen2Model?
+    let reference: (any CausalLanguageModel)?
     let optimizer: AdamW
     let schedule: LearningRateSchedule
     let builder: RolloutBuilder
@@ -37,7 +37,7 @@ public final class GRPOTrainer {
 
     /// `rewards` replaces the configuration's `rewardFuncs` with your own functions (weighted by
     /// `rewardWeights`, which must then have one weight each, or 1 each when nil).
-    public init(configuration: GRPOConfiguration, policy: Qwen2Model, tokenizer: Tokenizer, dataset: PromptDataset,
+    public init(configuration: GRPOConfiguration, policy: any CausalLanguageModel, tokenizer: Tokenizer, dataset: PromptDataset,
                 rewards customRewards: [any RewardFunction]? = nil) throws {
         try configuration.validate()
         guard let templateSource = tokenizer.chatTemplate else { throw TrainingError.noChatTemplate(model: "tokenizer") }

@@ -50,7 +50,7 @@ struct RolloutBuilder {
         return Array(tokenizer.encode(text, addSpecialTokens: false).suffix(configuration.maxPromptLength))
     }
 
-    func build(rows: [[String: String]], policy: Qwen2Model, seed: UInt64) throws -> Rollout {
+    func build(rows: [[String: String]], policy: any CausalLanguageModel, seed: UInt64) throws -> Rollout {
         let c = configuration
         let g = c.numGenerations
         let prompts = try rows.map(promptIDs)

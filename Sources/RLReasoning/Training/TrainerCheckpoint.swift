@@ -85,7 +85,7 @@ enum TrainerCheckpoint {
             guard state.seed == trainer.configuration.seed else {
                 throw TrainingError.checkpoint(path: checkpoint.path, reason: "was made with seed \(state.seed), this run uses \(trainer.configuration.seed)")
             }
-            let loaded = try Qwen2Model.load(from: checkpoint)
+            let loaded = try ModelLoader.load(from: checkpoint)
             for (name, tensor) in loaded.parameters { trainer.policy.parameters[name]!.assign(tensor) }
             let moments = try CheckpointReader(at: checkpoint.appendingPathComponent(optimizerFile))
             var first: [String: Tensor] = [:], second: [String: Tensor] = [:]

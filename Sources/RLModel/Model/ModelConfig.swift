@@ -1,10 +1,13 @@
 import FoundationEssentials
 
-/// The architecture settings of a Qwen2 model, as in its Hugging Face `config.json`.
+/// The architecture settings of a decoder-only model of a supported family (Qwen2, Qwen3, Llama;
+/// see `ModelFamily`), as in its Hugging Face `config.json`.
 ///
 /// Reads what transformers 4.x writes (`rope_theta`, `torch_dtype`, `rope_scaling`) and what
-/// 5.x writes (`rope_parameters`, `dtype`, `layer_types`); writes a file both load.
-public struct Qwen2Config: Codable, Equatable, Sendable {
+/// 5.x writes (`rope_parameters`, `dtype`, `layer_types`); writes a file both load, with the keys
+/// of the model's family.
+public struct ModelConfig: Codable, Equatable, Sendable {
+    /// `model_type`: `qwen2`, `qwen3` or `llama` (others are refused by `validate`).
     public var modelType: String
     public var architectures: [String]
     public var vocabSize: Int
@@ -18,8 +21,16 @@ public struct Qwen2Config: Codable, Equatable, Sendable {
     public var maxPositionEmbeddings: Int
     public var rmsNormEps: Double
     public var ropeTheta: Double
-    /// `"default"` for plain RoPE; any other value is a scaling scheme (unsupported).
+    /// `"default"` for plain RoPE, `"linear"` or `"llama3"` for the scaled variants described by
+    /// `ropeScaling`; any other value is refused by `validate`.
     public var ropeType: String
+    /// The scaling parameters of a `linear` or `llama3` RoPE (nil for plain RoPE).
+    public var ropeScaling: RoPEScaling?
+    /// Biases on the attention projections (`attention_bias`; Qwen3 and Llama: q, k, v and o).
+    /// Qwen2 always has q/k/v biases and no o bias, whatever this says.
+    public var attentionBias: Bool
+    /// Biases on the MLP projections (`mlp_bias`, Llama).
+    public var mlpBias: Bool
     public var hiddenAct: String
     public var tieWordEmbeddings: Bool
     public var useSlidingWindow: Bool
@@ -37,16 +48,21 @@ public struct Qwen2Config: Codable, Equatable, Sendable {
     public var dtype: String?
     public var transformersVersion: String?
 
-    /// A Qwen2 config; the defaults are transformers' `Qwen2Config` defaults.
+    /// A config of `family` (default Qwen2); the defaults are transformers' defaults for Qwen2.
     public init(
+        family: ModelFamily = .qwen2,
         vocabSize: Int, hiddenSize: Int, intermediateSize: Int, numHiddenLayers: Int,
         numAttentionHeads: Int, numKeyValueHeads: Int, headDim: Int? = nil,
         maxPositionEmbeddings: Int = 32768, rmsNormEps: Double = 1e-6, ropeTheta: Double = 10000,
+        ropeScaling: RoPEScaling? = nil, attentionBias: Bool = false, mlpBias: Bool = false,
         tieWordEmbeddings: Bool = false, bosTokenID: Int? = nil, eosTokenID: TokenIDs? = nil,
         dtype: String? = nil
     ) {
-        modelType = "qwen2"
-        architectures = ["Qwen2ForCausalLM"]
+        modelType = family.rawValue
+        architectures = [family.architecture]
+        self.ropeScaling = ropeScaling
+        self.attentionBias = attentionBias
+        self.mlpBias = mlpBias
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
@@ -57,7 +73,7 @@ public struct Qwen2Config: Codable, Equatable, Sendable {
         self.maxPositionEmbeddings = maxPositionEmbeddings
         self.rmsNormEps = rmsNormEps
         self.ropeTheta = ropeTheta
-        ropeType = "default"
+        ropeType = ropeScaling?.ropeType ?? "default"
         hiddenAct = "silu"
         self.tieWordEmbeddings = tieWordEmbeddings
         useSlidingWindow = false
@@ -75,15 +91,15 @@ public struct Qwen2Config: Codable, Equatable, Sendable {
     }
 
     /// Reads and validates the `config.json` at `url`.
-    public static func load(from url: URL) throws(CheckpointError) -> Qwen2Config {
-        let config = try ConfigJSON.load(Qwen2Config.self, from: url)
+    public static func load(from url: URL) throws(CheckpointError) -> ModelConfig {
+        let config = try ConfigJSON.load(ModelConfig.self, from: url)
         try config.validate(file: url.path)
         return config
     }
 
     /// Parses and validates `config.json` text; `file` names the source in errors.
     public init(jsonData: Data, file: String = "config.json") throws(CheckpointError) {
-        self = try ConfigJSON.decode(Qwen2Config.self, from: jsonData, file: file)
+        self = try ConfigJSON.decode(ModelConfig.self, from: jsonData, file: file)
         try validate(file: file)
     }
 
@@ -95,8 +111,11 @@ public struct Qwen2Config: Codable, Equatable, Sendable {
         try ConfigJSON.write(jsonData(), to: url)
     }
 
-    /// Checks that this library implements the model the config describes: a plain Qwen2
-    /// decoder (SiLU, unscaled RoPE, full attention) with consistent sizes.
+    /// The model family `model_type` names, or nil when it is not one this library implements.
+    public var family: ModelFamily? { ModelFamily(rawValue: modelType) }
+
+    /// Checks that this library implements the model the config describes: a Qwen2, Qwen3 or
+    /// Llama decoder (SiLU, plain, linear or llama3 RoPE, full attention) with consistent sizes.
     public func validate(file: String) throws(CheckpointError) {
         func unsupported(_ key: String, _ reason: String) -> CheckpointError {
             .unsupportedConfig(file: file, key: key, reason: reason)
@@ -104,13 +123,15 @@ public struct Qwen2Config: Codable, Equatable, Sendable {
         func invalid(_ key: String, _ reason: String) -> CheckpointError {
             .invalidConfig(file: file, key: key, reason: reason)
         }
-        guard modelType == "qwen2" else {
-            throw unsupported("model_type", "'\(modelType)'; only 'qwen2' models (e.g. DeepSeek-R1-Distill-Qwen-1.5B) are implemented")
+        guard family != nil else {
+            throw unsupported("model_type", "'\(modelType)' (architectures \(architectures)); supported: "
+                + ModelFamily.allCases.map { "'\($0.rawValue)' (\($0.architecture))" }.joined(separator: ", "))
         }
         guard hiddenAct == "silu" else { throw unsupported("hidden_act", "'\(hiddenAct)'; only 'silu' is implemented") }
-        guard ropeType == "default" else {
-            throw unsupported("rope_scaling", "RoPE scaling '\(ropeType)'; only unscaled RoPE is implemented")
+        guard ropeType == "default" || ropeScaling != nil else {
+            throw unsupported("rope_scaling", "RoPE scaling '\(ropeType)'; plain, 'linear' and 'llama3' RoPE are implemented")
         }
+        if let ropeScaling { try ropeScaling.validate(file: file) }
         guard !useSlidingWindow else {
             throw unsupported("use_sliding_window", "sliding-window attention; set use_sliding_window to false")
         }
@@ -151,6 +172,7 @@ public struct Qwen2Config: Codable, Equatable, Sendable {
         case layerTypes = "layer_types", attentionDropout = "attention_dropout", initializerRange = "initializer_range"
         case useCache = "use_cache", bosTokenID = "bos_token_id", eosTokenID = "eos_token_id", padTokenID = "pad_token_id"
         case dtype, torchDType = "torch_dtype", transformersVersion = "transformers_version"
+        case attentionBias = "attention_bias", mlpBias = "mlp_bias", pretrainingTP = "pretraining_tp"
     }
 
     /// `rope_parameters` (transformers 5) or `rope_scaling` (4.x).
@@ -158,8 +180,40 @@ public struct Qwen2Config: Codable, Equatable, Sendable {
         var ropeTheta: Double?
         var ropeType: String?
         var type: String?
+        var factor: Double?
+        var lowFreqFactor: Double?
+        var highFreqFactor: Double?
+        var originalMaxPositionEmbeddings: Int?
         enum CodingKeys: String, CodingKey {
-            case ropeTheta = "rope_theta", ropeType = "rope_type", type
+            case ropeTheta = "rope_theta", ropeType = "rope_type", type, factor
+            case lowFreqFactor = "low_freq_factor", highFreqFactor = "high_freq_factor"
+            case originalMaxPositionEmbeddings = "original_max_position_embeddings"
+        }
+
+        init(ropeTheta: Double?, ropeType: String?, scaling: RoPEScaling? = nil) {
+            self.ropeTheta = ropeTheta
+            self.ropeType = ropeType
+            switch scaling {
+            case .linear(let factor): self.factor = factor
+            case .llama3(let factor, let low, let high, let original):
+                self.factor = factor
+                lowFreqFactor = low
+                highFreqFactor = high
+                originalMaxPositionEmbeddings = original
+            case nil: break
+            }
+        }
+
+        /// The scaling these settings describe (nil for plain RoPE or an unknown type, which
+        /// `validate` refuses through `ropeType`).
+        var scaling: RoPEScaling? {
+            switch ropeType ?? type {
+            case "linear": return .linear(factor: factor ?? 1)
+            case "llama3":
+                return .llama3(factor: factor ?? 1, lowFrequencyFactor: lowFreqFactor ?? 1, highFrequencyFactor: highFreqFactor ?? 4,
+                               originalMaxPositions: originalMaxPositionEmbeddings ?? 8192)
+            default: return nil
+            }
         }
     }
 
@@ -189,11 +243,16 @@ public struct Qwen2Config: Codable, Equatable, Sendable {
         ropeTheta = try parameters?.ropeTheta ?? c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? 10000
         if let parameters {
             ropeType = parameters.ropeType ?? parameters.type ?? "default"
+            ropeScaling = parameters.scaling ?? scaling?.scaling
         } else if let scaling {
             ropeType = scaling.ropeType ?? scaling.type ?? "unspecified"
+            ropeScaling = scaling.scaling
         } else {
             ropeType = "default"
+            ropeScaling = nil
         }
+        attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? false
+        mlpBias = try c.decodeIfPresent(Bool.self, forKey: .mlpBias) ?? false
         hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "silu"
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
         useSlidingWindow = try c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow) ?? false
@@ -210,9 +269,10 @@ public struct Qwen2Config: Codable, Equatable, Sendable {
         transformersVersion = try c.decodeIfPresent(String.self, forKey: .transformersVersion)
     }
 
-    /// Writes every key transformers writes. RoPE goes both as `rope_parameters` (5.x) and
-    /// `rope_theta` (4.x), the dtype both as `dtype` and `torch_dtype`; `head_dim` only when
-    /// it differs from hidden / heads (4.x Qwen2 derives it).
+    /// Writes every key transformers writes for the family. RoPE goes both as `rope_parameters`
+    /// (5.x) and `rope_theta` plus `rope_scaling` (4.x), the dtype both as `dtype` and
+    /// `torch_dtype`; a Qwen2 `head_dim` only when it differs from hidden / heads (4.x Qwen2
+    /// derives it).
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(modelType, forKey: .modelType)
@@ -223,19 +283,29 @@ public struct Qwen2Config: Codable, Equatable, Sendable {
         try c.encode(numHiddenLayers, forKey: .numHiddenLayers)
         try c.encode(numAttentionHeads, forKey: .numAttentionHeads)
         try c.encode(numKeyValueHeads, forKey: .numKeyValueHeads)
-        if numAttentionHeads <= 0 || headDim != hiddenSize / numAttentionHeads {
+        if family != .qwen2 || numAttentionHeads <= 0 || headDim != hiddenSize / numAttentionHeads {
             try c.encode(headDim, forKey: .headDim)
         }
         try c.encode(maxPositionEmbeddings, forKey: .maxPositionEmbeddings)
         try c.encode(rmsNormEps, forKey: .rmsNormEps)
         try c.encode(ropeTheta, forKey: .ropeTheta)
-        try c.encode(RopeSettings(ropeTheta: ropeTheta, ropeType: ropeType), forKey: .ropeParameters)
+        try c.encode(RopeSettings(ropeTheta: ropeTheta, ropeType: ropeType, scaling: ropeScaling), forKey: .ropeParameters)
+        if let ropeScaling {
+            try c.encode(RopeSettings(ropeTheta: nil, ropeType: ropeType, scaling: ropeScaling), forKey: .ropeScaling)
+        }
         try c.encode(hiddenAct, forKey: .hiddenAct)
         try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
-        try c.encode(useSlidingWindow, forKey: .useSlidingWindow)
-        try encodeOrNull(slidingWindow, .slidingWindow, &c)
-        try c.encode(maxWindowLayers, forKey: .maxWindowLayers)
-        try c.encode(layerTypes ?? Array(repeating: "full_attention", count: numHiddenLayers), forKey: .layerTypes)
+        if family == .llama {
+            try c.encode(attentionBias, forKey: .attentionBias)
+            try c.encode(mlpBias, forKey: .mlpBias)
+            try c.encode(1, forKey: .pretrainingTP)
+        } else {
+            if family == .qwen3 { try c.encode(attentionBias, forKey: .attentionBias) }
+            try c.encode(useSlidingWindow, forKey: .useSlidingWindow)
+            try encodeOrNull(slidingWindow, .slidingWindow, &c)
+            try c.encode(maxWindowLayers, forKey: .maxWindowLayers)
+            try c.encode(layerTypes ?? Array(repeating: "full_attention", count: numHiddenLayers), forKey: .layerTypes)
+        }
         try c.encode(attentionDropout, forKey: .attentionDropout)
         try c.encode(initializerRange, forKey: .initializerRange)
         try c.encode(useCache, forKey: .useCache)

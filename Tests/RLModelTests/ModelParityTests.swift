@@ -4,11 +4,14 @@ import Testing
 
 @testable import RLModel
 
-/// Parity with Hugging Face transformers on the fixtures it wrote (`Tests/Fixtures/qwen2-*`):
-/// logits, token log-probs, loss, every parameter gradient and greedy generations.
-@Suite("Qwen2 parity with transformers")
-struct Qwen2ParityTests {
-    static let fixtures = ["qwen2-tiny", "qwen2-tiny-bf16", "qwen2-tiny-tied-sharded"]
+/// Parity with Hugging Face transformers on the checkpoints it wrote for each model family
+/// (`Tests/Fixtures/{qwen2,qwen3,llama}-tiny*`, `tools/fixtures/make_model_fixtures.py`): logits,
+/// token log-probs, loss, every parameter gradient, greedy generations, left padding and the KV
+/// cache against the full forward.
+@Suite("Model parity with transformers")
+struct ModelParityTests {
+    static let fixtures = ["qwen2-tiny", "qwen2-tiny-bf16", "qwen2-tiny-tied-sharded", "qwen3-tiny", "llama-tiny-llama3",
+                           "llama-tiny-linear"]
 
     struct Expected {
         let reader: CheckpointReader
@@ -17,9 +20,9 @@ struct Qwen2ParityTests {
         func shape(_ name: String) throws -> [Int] { try reader.tensor(named: name).shape }
     }
 
-    func load(_ fixture: String) throws -> (Qwen2Model, Expected) {
+    func load(_ fixture: String) throws -> (any CausalLanguageModel, Expected) {
         let folder = fixturesDirectory.appendingPathComponent(fixture)
-        let model = try Qwen2Model.load(from: folder)
+        let model = try ModelLoader.load(from: folder)
         let expected = Expected(reader: try CheckpointReader(at: folder.appendingPathComponent("expected.safetensors")))
         return (model, expected)
     }
@@ -55,7 +58,7 @@ struct Qwen2ParityTests {
     }
 
     /// A logits budget of three rows, so `tokenLogProbs` scores in chunks.
-    static func threeRows(_ model: Qwen2Model) -> Int { 3 * model.config.vocabSize * MemoryLayout<Float>.size }
+    static func threeRows(_ model: any CausalLanguageModel) -> Int { 3 * model.config.vocabSize * MemoryLayout<Float>.size }
 
     @Test("every parameter gradient of the loss", arguments: fixtures)
     func gradients(_ fixture: String) throws {
@@ -63,7 +66,7 @@ struct Qwen2ParityTests {
         let ids = try expected.ints("input_ids"), shape = try expected.shape("input_ids")
         let input = Tensor(ids, shape: shape)
         for (checkpointLayers, chunkedLogits) in [(false, false), (true, false), (false, true)] {
-            let budget = chunkedLogits ? Self.threeRows(model) : Qwen2Model.defaultMaxLogitBytes
+            let budget = chunkedLogits ? Self.threeRows(model) : DecoderModel.defaultMaxLogitBytes
             let (_, grads) = valueAndGrad(at: model.parameters) {
                 -model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1, checkpointLayers: checkpointLayers,
                                      maxLogitBytes: budget).mean()
@@ -107,9 +110,9 @@ struct Qwen2ParityTests {
         #expect(Generator(model: model).generate(prompts: [second], options: options).map(\.tokens) == unseeded.map(\.tokens))
     }
 
-    @Test("a left-padded batch gives each row's own logits")
-    func leftPadding() throws {
-        let (model, expected) = try load("qwen2-tiny")
+    @Test("a left-padded batch gives each row's own logits", arguments: fixtures)
+    func leftPadding(_ fixture: String) throws {
+        let (model, expected) = try load(fixture)
         let ids = try expected.ints("input_ids"), shape = try expected.shape("input_ids")
         let row = Array(ids[0..<shape[1]])
         let pad = 3
@@ -120,15 +123,23 @@ struct Qwen2ParityTests {
         let vocab = model.config.vocabSize
         let realPart = Array(logits.toFloatArray()[(pad * vocab)...])
         let reference = Array(try expected.floats("logits")[0..<(row.count * vocab)])
-        #expect(Self.maxAbsDifference(realPart, reference) <= 1e-4)
+        #expect(Self.maxAbsDifference(realPart, reference) <= 1e-4, "\(fixture)")
     }
 
-    @Test("KV-cache decoding matches the full forward")
-    func cacheMatchesFullForward() throws {
-        let (model, expected) = try load("qwen2-tiny")
+    /// The family comes from `model_type`; each fixture is the family it was written as.
+    @Test("each fixture loads as its family", arguments: fixtures)
+    func family(_ fixture: String) throws {
+        let (model, _) = try load(fixture)
+        let expected: ModelFamily = fixture.hasPrefix("qwen3") ? .qwen3 : fixture.hasPrefix("llama") ? .llama : .qwen2
+        #expect(model.config.family == expected)
+    }
+
+    @Test("KV-cache decoding matches the full forward", arguments: fixtures)
+    func cacheMatchesFullForward(_ fixture: String) throws {
+        let (model, expected) = try load(fixture)
         let ids = Array(try expected.ints("input_ids")[0..<16])
         let full = model.logits(inputIDs: Tensor(ids, shape: [1, 16])).toFloatArray()
-        let cache = KVCache(config: model.config, batch: 1, capacity: 16)
+        let cache = model.makeCache(batch: 1, capacity: 16)
         let vocab = model.config.vocabSize
         var last = model.forward(tokens: Array(ids[0..<10]), cache: cache).toFloatArray()
         #expect(Self.maxAbsDifference(last, Array(full[(9 * vocab)..<(10 * vocab)])) <= 1e-4)

@@ -1,15 +1,18 @@
 import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 
 @testable import RLModel
 
-@Suite("Qwen2Config")
-struct ConfigQwen2Tests {
+@Suite("ModelConfig")
+struct ModelConfigTests {
     static let tinyConfig = fixturesDirectory.appendingPathComponent("qwen2-tiny/config.json")
 
     @Test("transformers 5 configs of the fixtures, as make_model_fixtures.py set them")
     func fixtures() throws {
-        let tiny = try Qwen2Config.load(from: Self.tinyConfig)
+        let tiny = try ModelConfig.load(from: Self.tinyConfig)
         #expect(tiny.modelType == "qwen2")
         #expect(tiny.architectures == ["Qwen2ForCausalLM"])
         #expect(tiny.vocabSize == 512 && tiny.hiddenSize == 64 && tiny.intermediateSize == 128)
@@ -21,16 +24,16 @@ struct ConfigQwen2Tests {
         #expect(tiny.bosTokenID == 1 && tiny.eosTokenID == .single(2) && tiny.padTokenID == nil)
         #expect(tiny.dtype == "float32")
         #expect(tiny.layerTypes == ["full_attention", "full_attention"])
-        let bf16 = try Qwen2Config.load(from: fixturesDirectory.appendingPathComponent("qwen2-tiny-bf16/config.json"))
+        let bf16 = try ModelConfig.load(from: fixturesDirectory.appendingPathComponent("qwen2-tiny-bf16/config.json"))
         #expect(bf16.dtype == "bfloat16")
-        let tied = try Qwen2Config.load(from: fixturesDirectory.appendingPathComponent("qwen2-tiny-tied-sharded/config.json"))
+        let tied = try ModelConfig.load(from: fixturesDirectory.appendingPathComponent("qwen2-tiny-tied-sharded/config.json"))
         #expect(tied.tieWordEmbeddings)
     }
 
     @Test("DeepSeek-R1-Distill-Qwen-1.5B config.json (transformers 4.x) has the reference values",
           arguments: [("config.json", "bfloat16"), ("config.github-captainphiora.json", "float16")])
     func deepSeek(_ file: String, _ dtype: String) throws {
-        let config = try Qwen2Config.load(from: deepSeekConfigs.appendingPathComponent(file))
+        let config = try ModelConfig.load(from: deepSeekConfigs.appendingPathComponent(file))
         // openrs-reference.md §5.
         #expect(config.hiddenSize == 1536 && config.numHiddenLayers == 28)
         #expect(config.numAttentionHeads == 12 && config.headDim == 128 && config.numKeyValueHeads == 2)
@@ -47,7 +50,7 @@ struct ConfigQwen2Tests {
           arguments: ["qwen2-tiny/config.json", "qwen2-tiny-tied-sharded/config.json"])
     func encodeMatchesTransformers(_ path: String) throws {
         let source = try Data(contentsOf: fixturesDirectory.appendingPathComponent(path))
-        let written = try JSONValue.parse(Qwen2Config(jsonData: source).jsonData())
+        let written = try JSONValue.parse(ModelConfig(jsonData: source).jsonData())
         for (key, value) in try JSONValue.parse(source) {
             #expect(written[key] == value, "\(key)")
         }
@@ -57,13 +60,58 @@ struct ConfigQwen2Tests {
         #expect(written["head_dim"] == nil)
     }
 
+    /// Qwen3 and Llama configs as transformers 5.24 wrote them: every key is written back with the
+    /// same value, and a 4.x reader finds the RoPE scaling under `rope_scaling` too.
+    @Test("Qwen3 and Llama configs are written back key for key",
+          arguments: ["qwen3-tiny", "llama-tiny-llama3", "llama-tiny-linear"])
+    func otherFamilies(_ fixture: String) throws {
+        let source = try Data(contentsOf: fixturesDirectory.appendingPathComponent("\(fixture)/config.json"))
+        let config = try ModelConfig(jsonData: source)
+        let written = try JSONValue.parse(config.jsonData())
+        for (key, value) in try JSONValue.parse(source) {
+            #expect(written[key] == value, "\(fixture): \(key)")
+        }
+        #expect(try ModelConfig(jsonData: config.jsonData()) == config)
+        switch fixture {
+        case "qwen3-tiny":
+            #expect(config.family == .qwen3 && config.headDim == 32 && config.tieWordEmbeddings && !config.attentionBias)
+            #expect(LayerLayout(config) == LayerLayout(queryKeyValueBias: false, outputBias: false, mlpBias: false, queryKeyNorm: true))
+        case "llama-tiny-llama3":
+            #expect(config.family == .llama && config.attentionBias && config.mlpBias && config.ropeTheta == 500000)
+            #expect(config.ropeScaling == .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 64))
+            #expect(written["rope_scaling"] == written["rope_parameters"].map { value -> JSONValue in
+                guard case .object(var fields) = value else { return value }
+                fields["rope_theta"] = nil
+                return .object(fields)
+            })
+        default:
+            #expect(config.family == .llama && config.ropeScaling == .linear(factor: 2) && !config.attentionBias)
+        }
+    }
+
+    /// The scaled inverse frequencies, by hand: linear divides all; llama3 keeps the short
+    /// wavelengths, divides the long ones and blends in between.
+    @Test("RoPE scaling inverse frequencies")
+    func ropeFrequencies() {
+        let plain = (0..<8).map { 1 / pow(500_000.0, Double(2 * $0) / 16) }
+        #expect(RoPEScaling.linear(factor: 2).inverseFrequencies(theta: 500_000, headDim: 16) == plain.map { $0 / 2 })
+        let scaled = RoPEScaling.llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 64)
+            .inverseFrequencies(theta: 500_000, headDim: 16)
+        // Wavelengths 2π/f: 6.3 (< 16: kept), 32.5 (between 16 and 64: blended), 168 and up (> 64: divided by 8).
+        #expect(scaled[0] == plain[0])
+        let smooth = (64 / (2 * Double.pi / plain[1]) - 1) / 3
+        #expect(abs(scaled[1] - ((1 - smooth) * plain[1] / 8 + smooth * plain[1])) < 1e-15)
+        #expect(scaled[1] < plain[1] && scaled[1] > plain[1] / 8)
+        #expect(zip(scaled[2...], plain[2...]).allSatisfy { $0 == $1 / 8 })
+    }
+
     @Test("a 4.x config survives encode and decode, and is written with rope_parameters and dtype")
     func roundTrip4x() throws {
         let source = try Data(contentsOf: deepSeekConfigs.appendingPathComponent("config.json"))
-        let config = try Qwen2Config(jsonData: source)
+        let config = try ModelConfig(jsonData: source)
         let folder = try TemporaryFolder()
         try config.write(to: folder.file("config.json"))
-        var reread = try Qwen2Config.load(from: folder.file("config.json"))
+        var reread = try ModelConfig.load(from: folder.file("config.json"))
         #expect(reread.layerTypes == Array(repeating: "full_attention", count: 28))
         reread.layerTypes = nil
         #expect(reread == config)
@@ -80,7 +128,7 @@ struct ConfigQwen2Tests {
         let source = try Data(contentsOf: Self.tinyConfig)
         let edited = try editedJSON(source, ["eos_token_id": "[2, 7]", "head_dim": "32", "num_key_value_heads": nil,
                                             "rope_parameters": nil, "rope_theta": "1000000.0", "dtype": nil, "torch_dtype": "\"float16\""])
-        let config = try Qwen2Config(jsonData: edited)
+        let config = try ModelConfig(jsonData: edited)
         #expect(config.eosTokenID == .list([2, 7]))
         #expect(config.eosTokenID?.ids == [2, 7])
         #expect(config.headDim == 32)
@@ -94,12 +142,12 @@ struct ConfigQwen2Tests {
 
     @Test("a config built in code validates and encodes")
     func builtInCode() throws {
-        let config = Qwen2Config(vocabSize: 512, hiddenSize: 64, intermediateSize: 128, numHiddenLayers: 2,
+        let config = ModelConfig(vocabSize: 512, hiddenSize: 64, intermediateSize: 128, numHiddenLayers: 2,
                                  numAttentionHeads: 4, numKeyValueHeads: 2, maxPositionEmbeddings: 256,
                                  bosTokenID: 1, eosTokenID: .single(2), dtype: "float32")
         try config.validate(file: "memory")
         #expect(config.headDim == 16)
-        let fixture = try Qwen2Config.load(from: Self.tinyConfig)
+        let fixture = try ModelConfig.load(from: Self.tinyConfig)
         var comparable = fixture
         comparable.layerTypes = nil
         comparable.transformersVersion = nil
@@ -110,7 +158,7 @@ struct ConfigQwen2Tests {
 
     private func error(_ edits: [String: String?]) throws -> CheckpointError? {
         let data = try editedJSON(Data(contentsOf: Self.tinyConfig), edits)
-        return checkpointError { _ = try Qwen2Config(jsonData: data, file: "/m/config.json") }
+        return checkpointError { _ = try ModelConfig(jsonData: data, file: "/m/config.json") }
     }
 
     @Test("a key of the wrong type names the file and the key", arguments: [
@@ -141,7 +189,7 @@ struct ConfigQwen2Tests {
 
     @Test("text that is not JSON")
     func notJSON() throws {
-        guard case let .invalidConfig(file, key, reason) = checkpointError({ _ = try Qwen2Config(jsonData: Data("{\"a\":".utf8), file: "x.json") }) else {
+        guard case let .invalidConfig(file, key, reason) = checkpointError({ _ = try ModelConfig(jsonData: Data("{\"a\":".utf8), file: "x.json") }) else {
             Issue.record("expected invalidConfig")
             return
         }
@@ -150,7 +198,7 @@ struct ConfigQwen2Tests {
     }
 
     @Test("an unknown model_type or an unsupported setting gives unsupportedConfig naming the key", arguments: [
-        ("model_type", "\"llama\"", "model_type"),
+        ("model_type", "\"mistral\"", "model_type"),
         ("hidden_act", "\"gelu\"", "hidden_act"),
         ("use_sliding_window", "true", "use_sliding_window"),
         ("rope_parameters", #"{"rope_theta": 10000, "rope_type": "yarn", "factor": 4}"#, "rope_scaling"),
@@ -165,14 +213,22 @@ struct ConfigQwen2Tests {
         #expect(!reason.isEmpty)
     }
 
-    @Test("4.x rope_scaling that is not null is unsupported; null is fine")
+    @Test("4.x rope_scaling: linear and llama3 are read, other types are unsupported, null is plain RoPE")
     func ropeScaling4x() throws {
         let source = try Data(contentsOf: deepSeekConfigs.appendingPathComponent("config.json"))
-        let scaled = try editedJSON(source, ["rope_scaling": #"{"type": "linear", "factor": 2.0}"#])
-        #expect(checkpointError { _ = try Qwen2Config(jsonData: scaled, file: "c.json") }
-            == .unsupportedConfig(file: "c.json", key: "rope_scaling", reason: "RoPE scaling 'linear'; only unscaled RoPE is implemented"))
+        let linear = try editedJSON(source, ["rope_scaling": #"{"type": "linear", "factor": 2.0}"#])
+        #expect(try ModelConfig(jsonData: linear).ropeScaling == .linear(factor: 2))
+        let llama3 = try editedJSON(source, ["rope_scaling": #"{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}"#])
+        #expect(try ModelConfig(jsonData: llama3).ropeScaling
+                == .llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 8192))
+        let yarn = try editedJSON(source, ["rope_scaling": #"{"type": "yarn", "factor": 2.0}"#])
+        #expect(checkpointError { _ = try ModelConfig(jsonData: yarn, file: "c.json") }
+            == .unsupportedConfig(file: "c.json", key: "rope_scaling", reason: "RoPE scaling 'yarn'; plain, 'linear' and 'llama3' RoPE are implemented"))
+        let badFactor = try editedJSON(source, ["rope_scaling": #"{"type": "linear", "factor": 0}"#])
+        #expect(checkpointError { _ = try ModelConfig(jsonData: badFactor, file: "c.json") }
+            == .invalidConfig(file: "c.json", key: "rope_scaling.factor", reason: "must be positive, found 0.0"))
         let plain = try editedJSON(source, ["rope_scaling": "null"])
-        #expect(try Qwen2Config(jsonData: plain).ropeType == "default")
+        #expect(try ModelConfig(jsonData: plain).ropeType == "default")
     }
 
     @Test("inconsistent sizes are invalid")
@@ -191,8 +247,8 @@ struct ConfigQwen2Tests {
 
     @Test("the error description names file, key and problem")
     func description() throws {
-        let text = try #require(try error(["model_type": "\"llama\""])).description
+        let text = try #require(try error(["model_type": "\"mistral\""])).description
         #expect(text.hasPrefix("/m/config.json: key 'model_type': unsupported:"))
-        #expect(text.contains("llama"))
+        #expect(text.contains("mistral") && text.contains("'qwen2' (Qwen2ForCausalLM), 'qwen3' (Qwen3ForCausalLM), 'llama' (LlamaForCausalLM)"))
     }
 }

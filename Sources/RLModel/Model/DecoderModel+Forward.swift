@@ -1,6 +1,6 @@
 import RLTensor
 
-extension Qwen2Model {
+extension DecoderModel {
     /// Per-token positions for a batch: `cumsum(mask) - 1` (so left padding does not shift the
     /// real tokens' positions), 0 at padding; `[batch, length]` i32.
     public static func positions(attentionMask mask: [Int32], batch: Int, length: Int, start: [Int32]? = nil) -> [Int32] {
@@ -17,21 +17,26 @@ extension Qwen2Model {
 
     /// One decoder layer on hidden states `[batch, length, hidden]`.
     ///
-    /// `keys`/`values` hold the attention context: for training they are this layer's own
-    /// projections; with a KV cache they are the cache up to the new tokens (see `KVCache`).
-    func decoderLayer(_ layer: Int, _ x: Tensor, positions: Tensor, keyMask: Tensor?,
+    /// Without a cache, attention reads this layer's own keys and values (training); with one,
+    /// the new keys and values are written into it and attention reads it up to the new tokens.
+    func decoderLayer(_ layer: Int, _ x: Tensor, positions: RotaryPositions, keyMask: Tensor?,
                       cache: KVCache? = nil) -> Tensor {
         let c = config
-        let p = "model.layers.\(layer)."
+        let w = layers[layer]
         let (batch, length) = (x.shape[0], x.shape[1])
-        let eps = Float(c.rmsNormEps), theta = Float(c.ropeTheta)
-        let h = x.rmsNorm(weight: weight(p + "input_layernorm.weight"), eps: eps)
-        let q = h.linear(weight(p + "self_attn.q_proj.weight"), bias: weight(p + "self_attn.q_proj.bias"))
-            .reshaped([batch, length, c.numAttentionHeads, c.headDim]).rotaryEmbedding(positions: positions, theta: theta)
-        let k = h.linear(weight(p + "self_attn.k_proj.weight"), bias: weight(p + "self_attn.k_proj.bias"))
-            .reshaped([batch, length, c.numKeyValueHeads, c.headDim]).rotaryEmbedding(positions: positions, theta: theta)
-        let v = h.linear(weight(p + "self_attn.v_proj.weight"), bias: weight(p + "self_attn.v_proj.bias"))
-            .reshaped([batch, length, c.numKeyValueHeads, c.headDim])
+        let eps = Float(c.rmsNormEps)
+        /// A projection, its optional bias, split into heads.
+        func heads(_ input: Tensor, _ name: String, _ bias: String?, _ count: Int) -> Tensor {
+            input.linear(weight(name), bias: bias.map(weight)).reshaped([batch, length, count, c.headDim])
+        }
+        /// Qwen3's per-head RMSNorm of queries and keys, then RoPE.
+        func rotated(_ projected: Tensor, norm: String?) -> Tensor {
+            positions.apply(norm.map { projected.rmsNorm(weight: weight($0), eps: eps) } ?? projected)
+        }
+        let h = x.rmsNorm(weight: weight(w.inputNorm), eps: eps)
+        let q = rotated(heads(h, w.query, w.queryBias, c.numAttentionHeads), norm: w.queryNorm)
+        let k = rotated(heads(h, w.key, w.keyBias, c.numKeyValueHeads), norm: w.keyNorm)
+        let v = heads(h, w.value, w.valueBias, c.numKeyValueHeads)
         let attended: Tensor
         if let cache {
             let (keys, values, mask, offset) = cache.append(layer: layer, keys: k, values: v)
@@ -40,10 +45,11 @@ extension Qwen2Model {
             attended = Tensor.attention(query: q, key: k, value: v, keyMask: keyMask)
         }
         let afterAttention = x + attended.reshaped([batch, length, c.numAttentionHeads * c.headDim])
-            .linear(weight(p + "self_attn.o_proj.weight"))
-        let h2 = afterAttention.rmsNorm(weight: weight(p + "post_attention_layernorm.weight"), eps: eps)
-        let mlp = Tensor.swiglu(gate: h2.linear(weight(p + "mlp.gate_proj.weight")), up: h2.linear(weight(p + "mlp.up_proj.weight")))
-            .linear(weight(p + "mlp.down_proj.weight"))
+            .linear(weight(w.output), bias: w.outputBias.map(weight))
+        let h2 = afterAttention.rmsNorm(weight: weight(w.postAttentionNorm), eps: eps)
+        let mlp = Tensor.swiglu(gate: h2.linear(weight(w.gate), bias: w.gateBias.map(weight)),
+                                up: h2.linear(weight(w.up), bias: w.upBias.map(weight)))
+            .linear(weight(w.down), bias: w.downBias.map(weight))
         return afterAttention + mlp
     }
 
@@ -58,8 +64,8 @@ extension Qwen2Model {
         let maskValues = attentionMask?.toInt32Array() ?? [Int32](repeating: 1, count: batch * length)
         if let attentionMask { precondition(attentionMask.shape == inputIDs.shape, "attention mask \(attentionMask.shape) != ids \(inputIDs.shape)") }
         let device = self.device
-        let positions = Tensor(Qwen2Model.positions(attentionMask: maskValues, batch: batch, length: length),
-                               shape: [batch, length], device: device)
+        let positions = RotaryPositions(DecoderModel.positions(attentionMask: maskValues, batch: batch, length: length),
+                                        batch: batch, length: length, config: config, device: device)
         let mask = attentionMask.map { ($0.dtype == .i32 ? $0 : $0.cast(to: .i32)).to(device) }
         var x = weight("model.embed_tokens.weight").embedding(inputIDs.to(device))
         for layer in 0..<config.numHiddenLayers {
@@ -77,11 +83,6 @@ extension Qwen2Model {
         hiddenStates.linear(lmHead)
     }
 
-    /// Logits for every position: `[batch, length, vocab]`.
-    public func logits(inputIDs: Tensor, attentionMask: Tensor? = nil, checkpointLayers: Bool = false) -> Tensor {
-        logits(hiddenStates: hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, checkpointLayers: checkpointLayers))
-    }
-
     /// Log-probability of each token given the ones before it, for the last `count` tokens of
     /// each row: returns `[batch, count]` where entry `t` scores token `length - count + t`.
     ///
@@ -93,7 +94,7 @@ extension Qwen2Model {
     /// pass. The result and the gradients do not depend on the chunking.
     public func tokenLogProbs(inputIDs: Tensor, attentionMask: Tensor? = nil, lastTokens count: Int,
                               temperature: Float = 1, checkpointLayers: Bool = false,
-                              maxLogitBytes: Int = Qwen2Model.defaultMaxLogitBytes) -> Tensor {
+                              maxLogitBytes: Int = DecoderModel.defaultMaxLogitBytes) -> Tensor {
         let (batch, length) = (inputIDs.shape[0], inputIDs.shape[1])
         precondition(count >= 1 && count < length, "tokenLogProbs: need 1 <= count < length (\(length)), got \(count)")
         precondition(maxLogitBytes > 0, "tokenLogProbs: maxLogitBytes must be positive, got \(maxLogitBytes)")

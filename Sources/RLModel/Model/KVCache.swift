@@ -20,7 +20,7 @@ public final class KVCache: @unchecked Sendable {
     public private(set) var tokenCounts: [Int32]
     private var pendingLength = 0
 
-    public init(config: Qwen2Config, batch: Int, capacity: Int, device: Device = .cpu) {
+    public init(config: ModelConfig, batch: Int, capacity: Int, device: Device = .cpu) {
         self.capacity = capacity
         self.batch = batch
         let shape = [batch, capacity, config.numKeyValueHeads, config.headDim]

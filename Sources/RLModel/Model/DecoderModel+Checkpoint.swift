@@ -1,16 +1,16 @@
 import FoundationEssentials
 import RLTensor
 
-extension Qwen2Model {
-    /// Loads a Hugging Face Qwen2 folder (`config.json` plus `model.safetensors` or shards with
-    /// `model.safetensors.index.json`).
+extension DecoderModel {
+    /// Loads a Hugging Face folder of a supported family (`config.json` plus `model.safetensors`
+    /// or shards with `model.safetensors.index.json`).
     ///
     /// Every weight the config implies must be present with the right shape; missing,
     /// unexpected and mis-shaped tensors are listed in the error. `weightType` chooses the
     /// storage: `.f32` (training; bf16/f16 upcast exactly) or `.bf16` for matrices (inference);
     /// norms and biases are always f32.
-    public static func load(from folder: URL, weightType: DType = .f32, device: Device = .cpu) throws -> Qwen2Model {
-        let config = try Qwen2Config.load(from: folder.appendingPathComponent("config.json"))
+    public static func load(from folder: URL, weightType: DType = .f32, device: Device = .cpu) throws -> DecoderModel {
+        let config = try ModelConfig.load(from: folder.appendingPathComponent("config.json"))
         let reader = try CheckpointReader(at: folder)
         var expected = config.checkpointTensorShapes
         if config.tieWordEmbeddings, reader.contains("lm_head.weight") {
@@ -34,7 +34,7 @@ extension Qwen2Model {
             let target: DType = (weightType != .f32 && stored.shape.count == 2) ? weightType : .f32
             parameters[name] = raw.cast(to: target)
         }
-        return Qwen2Model(config: config, parameters: parameters)
+        return DecoderModel(config: config, parameters: parameters)
     }
 
     /// Saves the model as a folder transformers loads: `config.json`, `generation_config.json`

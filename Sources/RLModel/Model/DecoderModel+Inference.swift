@@ -1,6 +1,6 @@
 import RLTensor
 
-extension Qwen2Model {
+extension DecoderModel {
     /// Runs `tokens` (`[cache.batch, count]` row-major, with their padding `mask`) through the
     /// model, appending to `cache`, and returns the logits of the last position of each row
     /// (`[batch, vocab]`). Records nothing for autograd.
@@ -11,7 +11,8 @@ extension Qwen2Model {
             let count = tokens.count / batch
             let device = self.device
             let realMask = mask ?? [Int32](repeating: 1, count: tokens.count)
-            let positions = Tensor(cache.beginStep(count: count, newMask: realMask), shape: [batch, count], device: device)
+            let positions = RotaryPositions(cache.beginStep(count: count, newMask: realMask), batch: batch, length: count,
+                                            config: config, device: device)
             let ids = Tensor(tokens, shape: [batch, count], device: device)
             var x = weight("model.embed_tokens.weight").embedding(ids)
             for layer in 0..<config.numHiddenLayers {
@@ -25,10 +26,10 @@ extension Qwen2Model {
 
     /// A copy for fast inference whose matrices (projections, embedding, LM head) are stored
     /// as `dtype` (bf16 halves the bytes each decode step reads); norms and biases stay f32.
-    public func inferenceCopy(matrices dtype: DType) -> Qwen2Model {
+    public func inferenceCopy(matrices dtype: DType) -> DecoderModel {
         let converted = withoutGradients {
             parameters.mapValues { t in t.rank == 2 ? t.cast(to: dtype) : t }
         }
-        return Qwen2Model(config: config, parameters: converted)
+        return DecoderModel(config: config, parameters: converted)
     }
 }

@@ -1,31 +1,35 @@
 import RLTensor
 
-/// A Qwen2 decoder-only language model (Qwen2ForCausalLM): token embedding, decoder layers
-/// (RMSNorm, grouped-query attention with q/k/v biases and rotary embeddings, SwiGLU MLP),
-/// final norm and LM head.
+/// A decoder-only language model of a supported family (`ModelFamily`: Qwen2ForCausalLM,
+/// Qwen3ForCausalLM, LlamaForCausalLM): token embedding, decoder layers (RMSNorm, grouped-query
+/// attention with rotary embeddings, SwiGLU MLP; the family decides biases, query/key norms and
+/// RoPE scaling), final norm and LM head. It is this library's `CausalLanguageModel`.
 ///
 /// The weights are a dictionary keyed by Hugging Face names (`model.layers.3.self_attn.q_proj.weight`),
 /// so checkpoints, gradients and optimiser state line up by name. The same weights serve the
 /// training forward (`logits`, `tokenLogProbs` under autograd) and the KV-cache inference path
 /// (`prefill`, `decode`). A tied LM head reads the embedding.
-public final class Qwen2Model: @unchecked Sendable {
-    public let config: Qwen2Config
+public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
+    public let config: ModelConfig
     /// Weights by Hugging Face name. Trainable weights are f32; bf16 weights serve inference.
     public private(set) var parameters: [String: Tensor]
+    /// Each decoder layer's weight names.
+    let layers: [LayerWeights]
 
     /// Wraps existing weights; every expected tensor must be present with its expected shape.
-    public init(config: Qwen2Config, parameters: [String: Tensor]) {
+    public init(config: ModelConfig, parameters: [String: Tensor]) {
         self.config = config
         self.parameters = parameters
+        layers = config.layerWeights
         for (name, shape) in config.checkpointTensorShapes {
-            guard let tensor = parameters[name] else { preconditionFailure("Qwen2Model: missing weight \(name)") }
-            precondition(tensor.shape == shape, "Qwen2Model: weight \(name) has shape \(tensor.shape), expected \(shape)")
+            guard let tensor = parameters[name] else { preconditionFailure("DecoderModel: missing weight \(name)") }
+            precondition(tensor.shape == shape, "DecoderModel: weight \(name) has shape \(tensor.shape), expected \(shape)")
         }
     }
 
     /// A model with random weights: normal(0, `initStd`) matrices and embeddings, zero biases,
-    /// unit norms (as transformers initialises Qwen2).
-    public convenience init(randomWeights config: Qwen2Config, seed: UInt64, initStd: Float = 0.02, device: Device = .cpu) {
+    /// unit norms (as transformers initialises these families).
+    public convenience init(randomWeights config: ModelConfig, seed: UInt64, initStd: Float = 0.02, device: Device = .cpu) {
         var parameters: [String: Tensor] = [:]
         for (index, (name, shape)) in config.checkpointTensorShapes.sorted(by: { $0.key < $1.key }).enumerated() {
             if name.hasSuffix("norm.weight") {
@@ -41,7 +45,7 @@ public final class Qwen2Model: @unchecked Sendable {
 
     /// The weight named `name` (a programmer error if absent).
     func weight(_ name: String) -> Tensor {
-        guard let tensor = parameters[name] else { preconditionFailure("Qwen2Model: no weight \(name)") }
+        guard let tensor = parameters[name] else { preconditionFailure("DecoderModel: no weight \(name)") }
         return tensor
     }
 
@@ -54,17 +58,17 @@ public final class Qwen2Model: @unchecked Sendable {
     /// Replaces weights (same names and shapes), e.g. to sync a reference copy.
     public func replaceParameters(_ new: [String: Tensor]) {
         for (name, tensor) in new {
-            guard let old = parameters[name] else { preconditionFailure("Qwen2Model: unknown weight \(name)") }
-            precondition(old.shape == tensor.shape, "Qwen2Model: weight \(name) shape \(tensor.shape) != \(old.shape)")
+            guard let old = parameters[name] else { preconditionFailure("DecoderModel: unknown weight \(name)") }
+            precondition(old.shape == tensor.shape, "DecoderModel: weight \(name) shape \(tensor.shape) != \(old.shape)")
             parameters[name] = tensor
         }
     }
 
     /// A deep copy of the weights (e.g. a frozen reference model for the KL term).
-    public func copy(as dtype: DType? = nil) -> Qwen2Model {
+    public func copy(as dtype: DType? = nil) -> DecoderModel {
         let copied = withoutGradients {
             parameters.mapValues { t in t.dtype == (dtype ?? t.dtype) ? t.copied() : t.cast(to: dtype!) }
         }
-        return Qwen2Model(config: config, parameters: copied)
+        return DecoderModel(config: config, parameters: copied)
     }
 }

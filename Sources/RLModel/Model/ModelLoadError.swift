@@ -1,4 +1,4 @@
-/// Why a model folder could not be turned into a `Qwen2Model`.
+/// Why a model folder could not be turned into a `DecoderModel`.
 public enum ModelLoadError: Error, CustomStringConvertible, Sendable {
     /// The checkpoint's tensors do not match what the config describes.
     case weightsDoNotMatch(folder: String, report: WeightNameReport)

@@ -1,0 +1,82 @@
+import FoundationEssentials
+import RLTensor
+
+/// A decoder-only language model, as everything above RLModel uses it: the generator, the GRPO
+/// trainer, rollouts, evaluation and the command-line tools. `DecoderModel` implements it for the
+/// families of `ModelFamily`; `ModelLoader.load(from:)` picks the family from `config.json`.
+///
+/// Weights are a dictionary keyed by Hugging Face names, so checkpoints, gradients and optimizer
+/// state line up by name.
+public protocol CausalLanguageModel: AnyObject, Sendable {
+    /// The architecture (`config.json`).
+    var config: ModelConfig { get }
+    /// Weights by Hugging Face name (f32 for training; bf16 matrices in inference copies).
+    var parameters: [String: Tensor] { get }
+    /// Where the weights live; inputs are moved here.
+    var device: Device { get }
+
+    /// Final hidden states `[batch, length, hidden]` of i32 ids `[batch, length]`, under autograd.
+    /// `attentionMask` (1 = token, 0 = padding) allows left- or right-padded rows; with
+    /// `checkpointLayers` each decoder layer is recomputed during backward.
+    func hiddenStates(inputIDs: Tensor, attentionMask: Tensor?, checkpointLayers: Bool) -> Tensor
+    /// Logits `[..., vocab]` of hidden states `[..., hidden]`.
+    func logits(hiddenStates: Tensor) -> Tensor
+    /// Log-probability of each of the last `lastTokens` tokens of every row given the ones before
+    /// it (`[batch, lastTokens]`, requires 1 <= lastTokens < length), logits divided by
+    /// `temperature`, computed in checkpointed LM-head chunks of at most `maxLogitBytes` of logits.
+    func tokenLogProbs(inputIDs: Tensor, attentionMask: Tensor?, lastTokens: Int, temperature: Float,
+                       checkpointLayers: Bool, maxLogitBytes: Int) -> Tensor
+    /// Runs `tokens` (`[cache.batch, count]` row-major, padding `mask`) through the model, appends
+    /// them to `cache` and returns the last position's logits `[batch, vocab]`. No autograd.
+    func forward(tokens: [Int32], mask: [Int32]?, cache: KVCache) -> Tensor
+    /// An empty KV cache for `batch` sequences of up to `capacity` tokens on the model's device.
+    func makeCache(batch: Int, capacity: Int) -> KVCache
+    /// Replaces weights by name (same names and shapes), e.g. to sync a reference copy.
+    func replaceParameters(_ new: [String: Tensor])
+    /// A deep copy of the weights, cast to `dtype` when given (e.g. a frozen reference model).
+    func copy(as dtype: DType?) -> Self
+    /// A copy for inference whose matrices are stored as `dtype` (bf16 halves decode traffic).
+    func inferenceCopy(matrices dtype: DType) -> Self
+    /// Writes a Hugging Face folder (config, generation config when given, safetensors) with the
+    /// weights stored as `weightType` (f32 or bf16), sharded past `maxShardBytes`.
+    func save(to folder: URL, weightType: DType, generationConfig: GenerationConfig?, maxShardBytes: Int?) throws
+}
+
+extension CausalLanguageModel {
+    public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor? = nil) -> Tensor {
+        hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, checkpointLayers: false)
+    }
+
+    /// Logits for every position: `[batch, length, vocab]`.
+    public func logits(inputIDs: Tensor, attentionMask: Tensor? = nil, checkpointLayers: Bool = false) -> Tensor {
+        logits(hiddenStates: hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, checkpointLayers: checkpointLayers))
+    }
+
+    public func tokenLogProbs(inputIDs: Tensor, attentionMask: Tensor? = nil, lastTokens count: Int, temperature: Float = 1,
+                              checkpointLayers: Bool = false, maxLogitBytes: Int = DecoderModel.defaultMaxLogitBytes) -> Tensor {
+        tokenLogProbs(inputIDs: inputIDs, attentionMask: attentionMask, lastTokens: count, temperature: temperature,
+                      checkpointLayers: checkpointLayers, maxLogitBytes: maxLogitBytes)
+    }
+
+    public func forward(tokens: [Int32], cache: KVCache) -> Tensor { forward(tokens: tokens, mask: nil, cache: cache) }
+
+    public func copy() -> Self { copy(as: nil) }
+
+    public func save(to folder: URL, weightType: DType = .f32, generationConfig: GenerationConfig? = nil) throws {
+        try save(to: folder, weightType: weightType, generationConfig: generationConfig, maxShardBytes: nil)
+    }
+
+    public func makeCache(batch: Int, capacity: Int) -> KVCache {
+        KVCache(config: config, batch: batch, capacity: capacity, device: device)
+    }
+}
+
+/// Loads Hugging Face model folders of any supported family.
+public enum ModelLoader {
+    /// The model in `folder` (`config.json` plus safetensors weights): the family comes from
+    /// `model_type`; an unsupported one is a `CheckpointError` naming the supported families.
+    /// `weightType` `.f32` for training, `.bf16` for matrices in inference.
+    public static func load(from folder: URL, weightType: DType = .f32, device: Device = .cpu) throws -> any CausalLanguageModel {
+        try DecoderModel.load(from: folder, weightType: weightType, device: device)
+    }
+}

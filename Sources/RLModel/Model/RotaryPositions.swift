@@ -1,0 +1,46 @@
+import RLTensor
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The token positions of one forward pass, ready for the rotary embedding: the i32 positions
+/// the fused RoPE kernel takes, and for a scaled RoPE (`linear`, `llama3`) the cosine and sine
+/// tables of the scaled frequencies, applied with differentiable elementwise ops instead.
+struct RotaryPositions {
+    /// `[batch, length]` i32.
+    let positions: Tensor
+    /// `[batch, length, 1, headDim / 2]` f32, for a scaled RoPE only.
+    private let tables: (cos: Tensor, sin: Tensor)?
+    private let theta: Float
+
+    init(_ host: [Int32], batch: Int, length: Int, config: ModelConfig, device: Device) {
+        positions = Tensor(host, shape: [batch, length], device: device)
+        theta = Float(config.ropeTheta)
+        guard let scaling = config.ropeScaling else {
+            tables = nil
+            return
+        }
+        let frequencies = scaling.inverseFrequencies(theta: config.ropeTheta, headDim: config.headDim)
+        let half = frequencies.count
+        var cosines = [Float](repeating: 0, count: host.count * half), sines = cosines
+        for (index, position) in host.enumerated() {
+            for (i, frequency) in frequencies.enumerated() {
+                let angle = Double(position) * frequency
+                cosines[index * half + i] = Float(cos(angle))
+                sines[index * half + i] = Float(sin(angle))
+            }
+        }
+        tables = (Tensor(cosines, shape: [batch, length, 1, half], device: device),
+                  Tensor(sines, shape: [batch, length, 1, half], device: device))
+    }
+
+    /// RoPE (rotate-half convention) of `[batch, length, heads, headDim]`.
+    func apply(_ x: Tensor) -> Tensor {
+        guard let (cos, sin) = tables else { return x.rotaryEmbedding(positions: positions, theta: theta) }
+        let half = x.shape[3] / 2
+        let first = x.sliced(axis: 3, 0..<half), second = x.sliced(axis: 3, half..<(2 * half))
+        return Tensor.concat([first * cos - second * sin, second * cos + first * sin], axis: 3)
+    }
+}
