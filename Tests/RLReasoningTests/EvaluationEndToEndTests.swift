@@ -11,14 +11,48 @@ import Glibc
 import Darwin
 #endif
 
-/// A copy of the `qwen2-tiny` fixture (vocabulary 512, random weights) with a byte-level tokenizer
-/// and a DeepSeek-R1-style chat template written next to it, so the real model runs the whole
-/// evaluation flow (its completions are noise).
-func tinyEvaluationCheckpoint() throws -> URL {
+/// A chat template and the special tokens it uses, for the byte-level test tokenizer.
+struct TestChatFormat {
+    var template: String
+    var bos: String?
+    var eos: String
+    /// Further added tokens the template emits.
+    var markers: [String]
+
+    /// A DeepSeek-R1-style template (the Open-RS model's).
+    static let deepSeek = TestChatFormat(
+        template: """
+        {{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}<｜User｜>{{ message['content'] }}{% elif message['role'] == 'assistant' %}<｜Assistant｜>{{ message['content'] }}<｜end▁of▁sentence｜>{% endif %}{% endfor %}{% if add_generation_prompt %}<｜Assistant｜><think>\n{% endif %}
+        """,
+        bos: "<｜begin▁of▁sentence｜>", eos: "<｜end▁of▁sentence｜>", markers: ["<｜User｜>", "<｜Assistant｜>", "<think>", "</think>"])
+
+    /// Qwen3's own template (`Tests/Fixtures/chat-templates/qwen3.jinja`).
+    static func qwen3() throws -> TestChatFormat {
+        TestChatFormat(template: try fixtureText("chat-templates/qwen3.jinja"), bos: nil, eos: "<|im_end|>",
+                       markers: ["<|im_start|>", "<think>", "</think>"])
+    }
+
+    /// Llama 3.2's own template (`Tests/Fixtures/chat-templates/llama-3.2.jinja`).
+    static func llama3() throws -> TestChatFormat {
+        TestChatFormat(template: try fixtureText("chat-templates/llama-3.2.jinja"), bos: "<|begin_of_text|>", eos: "<|eot_id|>",
+                       markers: ["<|start_header_id|>", "<|end_header_id|>"])
+    }
+
+    private static func fixtureText(_ path: String) throws -> String {
+        String(decoding: try Data(contentsOf: Fixtures.url(path)), as: UTF8.self)
+    }
+}
+
+/// A copy of a tiny fixture checkpoint (vocabulary 512, random weights; default `qwen2-tiny`)
+/// with a byte-level tokenizer and `format`'s chat template written next to it, so the real model
+/// runs the whole evaluation or training flow (its completions are noise).
+func tinyEvaluationCheckpoint(fixture: String = "qwen2-tiny", format: TestChatFormat = .deepSeek) throws -> URL {
     let folder = try temporaryDirectory("checkpoint")
-    let fixture = Fixtures.url("qwen2-tiny")
-    for name in ["config.json", "generation_config.json", "model.safetensors"] {
-        try FileManager.default.copyItem(at: fixture.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+    let source = Fixtures.url(fixture)
+    for name in try FileManager.default.contentsOfDirectory(atPath: source.path)
+    where name == "config.json" || name == "generation_config.json" || name.hasSuffix(".safetensors") && name != "expected.safetensors"
+        || name.hasSuffix(".index.json") {
+        try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
     }
     var vocabulary: [String: Int32] = [:]
     for (id, token) in Tokenizer.byteLevelAlphabet.enumerated() { vocabulary[token] = Int32(id) }
@@ -28,15 +62,12 @@ func tinyEvaluationCheckpoint() throws -> URL {
         merges.append((left, right))
         vocabulary[left + right] = Int32(vocabulary.count)
     }
-    let special = ["<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"]
-    let added = (special + ["<｜User｜>", "<｜Assistant｜>", "<think>", "</think>"]).enumerated().map { index, content in
+    let special = [format.bos, format.eos].compactMap { $0 }
+    let added = (special + format.markers).enumerated().map { index, content in
         AddedToken(id: Int32(vocabulary.count + index), content: content, special: special.contains(content))
     }
-    let template = """
-    {{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}<｜User｜>{{ message['content'] }}{% elif message['role'] == 'assistant' %}<｜Assistant｜>{{ message['content'] }}<｜end▁of▁sentence｜>{% endif %}{% endfor %}{% if add_generation_prompt %}<｜Assistant｜><think>\n{% endif %}
-    """
-    let tokenizer = try Tokenizer(vocabulary: vocabulary, merges: merges, addedTokens: added, bosToken: special[0],
-                                  eosToken: special[1], padToken: special[1], chatTemplate: template)
+    let tokenizer = try Tokenizer(vocabulary: vocabulary, merges: merges, addedTokens: added, bosToken: format.bos,
+                                  eosToken: format.eos, padToken: format.eos, chatTemplate: format.template)
     precondition(tokenizer.vocabularySize <= 512)
     try tokenizer.save(to: folder)
     return folder

@@ -15,10 +15,13 @@ public struct ChatTemplate: Sendable {
     }
 
     /// Renders `messages` with `add_generation_prompt`; `variables` are the other strings
-    /// templates read (`bos_token`, `eos_token`, `pad_token`, ...).
+    /// templates read (`bos_token`, `eos_token`, `pad_token`, `date_string`, ...) and `flags`
+    /// the boolean template arguments `apply_chat_template` passes on (Qwen3's
+    /// `enable_thinking`). A name left out is undefined in the template.
     public func render(messages: [ChatMessage], addGenerationPrompt: Bool,
-                       variables: [String: String] = [:]) throws -> String {
+                       variables: [String: String] = [:], flags: [String: Bool] = [:]) throws -> String {
         var context: [String: JinjaValue] = variables.mapValues { .string($0) }
+        for (name, value) in flags { context[name] = .boolean(value) }
         context["messages"] = .list(messages.map { message in
             .dictionary(JinjaDictionary([("role", .string(message.role)), ("content", .string(message.content))]))
         })
@@ -30,15 +33,17 @@ public struct ChatTemplate: Sendable {
 }
 
 extension Tokenizer {
-    /// Renders the tokenizer's chat template with its special tokens (`bos_token`, `eos_token`, `pad_token`).
+    /// Renders the tokenizer's chat template with its special tokens (`bos_token`, `eos_token`,
+    /// `pad_token`) and the boolean template arguments `flags` (e.g. `["enable_thinking": false]`).
     /// Encode the result with `addSpecialTokens: false`: templates emit BOS themselves.
-    public func applyChatTemplate(messages: [ChatMessage], addGenerationPrompt: Bool) throws -> String {
+    public func applyChatTemplate(messages: [ChatMessage], addGenerationPrompt: Bool,
+                                  flags: [String: Bool] = [:]) throws -> String {
         guard let compiledChatTemplate else { throw ChatTemplateError.noTemplate }
         var variables: [String: String] = [:]
         variables["bos_token"] = bosToken
         variables["eos_token"] = eosToken
         variables["pad_token"] = padToken
         return try compiledChatTemplate.get().render(messages: messages, addGenerationPrompt: addGenerationPrompt,
-                                                     variables: variables)
+                                                     variables: variables, flags: flags)
     }
 }

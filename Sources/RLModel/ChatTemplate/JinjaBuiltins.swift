@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Jinja's global functions, filters, tests, operators and the Python methods templates call.
 enum JinjaBuiltins {
     /// The longest list or string `range()` and `*` make (a template cannot exhaust memory).
@@ -37,6 +43,18 @@ enum JinjaBuiltins {
         case "raise_exception":
             return .function { arguments, _ in
                 throw ChatTemplateError.raised(arguments.first?.text ?? "")
+            }
+        case "strftime_now":
+            // transformers: datetime.now().strftime(format), local time (Llama 3.x's date line).
+            return .function { arguments, _ in
+                guard arguments.count == 1, case .string(let format) = arguments[0] else {
+                    throw JinjaFailure("strftime_now() takes one format string")
+                }
+                var now = time(nil), parts = tm()
+                localtime_r(&now, &parts)
+                var buffer = [CChar](repeating: 0, count: 256)
+                let count = strftime(&buffer, buffer.count, format, &parts)
+                return .string(String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self))
             }
         default:
             return nil
