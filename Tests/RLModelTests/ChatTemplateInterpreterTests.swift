@@ -88,7 +88,7 @@ struct ChatTemplateInterpreterTests {
         #expect(throws: ChatTemplateError.unsupported("tag `include`", line: 1)) { try render("{% include 'x' %}") }
         #expect(throws: ChatTemplateError.unsupported("filter `wordwrap`", line: 2)) { try render("a\n{{ 'x' | wordwrap }}") }
         #expect(throws: ChatTemplateError.unsupported("test `escaped`", line: 1)) { try render("{{ 'x' is escaped }}") }
-        #expect(throws: ChatTemplateError.unsupported("function `strftime_now`", line: 1)) { try render("{{ strftime_now('%Y') }}") }
+        #expect(throws: ChatTemplateError.unsupported("function `now`", line: 1)) { try render("{{ now('%Y') }}") }
         #expect(throws: ChatTemplateError.unsupported("method `zfill` of str", line: 1)) { try render("{{ 'x'.zfill(3) }}") }
     }
 
