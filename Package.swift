@@ -9,9 +9,11 @@ let package = Package(
         .library(name: "RLTensor", targets: ["RLTensor"]),
         .library(name: "RLModel", targets: ["RLModel"]),
         .library(name: "RLReasoning", targets: ["RLReasoning"]),
+        .library(name: "RLApp", targets: ["RLApp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // Layers, lowest first. An arrow in docs/DESIGN is the only allowed import direction.
@@ -38,22 +40,25 @@ let package = Package(
         // The evaluation benchmarks of Data/eval, compiled into the binary (C23 #embed).
         .target(name: "CRLBenchmarkData"),
         .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath", "CRLBenchmarkData"]),
+        // What the executables add to the library: YAML recipes (Yams), the HTML report, terminal
+        // progress, the paper's comparison table.
+        .target(name: "RLApp", dependencies: ["RLReasoning", .product(name: "Yams", package: "Yams")]),
 
         // Examples: one executable per job (Examples/<name>/main.swift).
         .executableTarget(
             name: "grpo-train",
-            dependencies: ["RLReasoning", "RLModel", "RLTensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RLApp", "RLReasoning", "RLModel", "RLTensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/grpo-train"
         ),
         .executableTarget(
             name: "tiny-grpo",
-            dependencies: ["RLReasoning", "RLModel", "RLTensor", "RLMath",
+            dependencies: ["RLApp", "RLReasoning", "RLModel", "RLTensor", "RLMath",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/tiny-grpo"
         ),
         .executableTarget(
             name: "evaluate",
-            dependencies: ["RLReasoning", "RLModel", "RLTensor", "RLMath",
+            dependencies: ["RLApp", "RLReasoning", "RLModel", "RLTensor", "RLMath",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/evaluate"
         ),
@@ -69,11 +74,12 @@ let package = Package(
         ),
 
         // Test-only: locates Tests/Fixtures and Data/ inside the clone (not a product).
-        .target(name: "RLTestSupport", path: "Tests/TestSupport"),
+        .target(name: "RLTestSupport", dependencies: ["RLReasoning", "RLModel"], path: "Tests/TestSupport"),
         .testTarget(name: "RLTensorTests", dependencies: ["RLTensor"]),
         .testTarget(name: "RLModelTests", dependencies: ["RLModel", "RLTestSupport", "lm"]),
         .testTarget(name: "RLReasoningTests", dependencies: ["RLReasoning", "RLModel", "RLTensor", "RLTestSupport"]),
         .testTarget(name: "RLMathTests", dependencies: ["RLMath", "RLTestSupport"]),
+        .testTarget(name: "RLAppTests", dependencies: ["RLApp", "RLReasoning", "RLTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import RLMath
+import RLApp
 import RLModel
 import RLReasoning
 import RLTensor
@@ -174,6 +175,9 @@ struct Evaluate: ParsableCommand {
         }
         let started = ContinuousClock.now
         let summary = try runner.run(tasks: tasks)
+        do { try summary.writeMarkdown(to: outputURL) } catch {
+            throw EvaluationError.output("\(outputURL.path): cannot write summary.md (\(error))")
+        }
         bar?.finish()
         print("")
         print(summary.markdown())

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FoundationEssentials
+import RLApp
 import RLModel
 import RLReasoning
 import RLTensor
@@ -82,7 +83,9 @@ struct GRPOTrain: ParsableCommand {
         print("model \(folder.lastPathComponent): \(policy.config.numHiddenLayers) layers, hidden \(policy.config.hiddenSize); dataset \(data.rows.count) rows")
         print("GRPO: \(configuration.maxSteps) steps, \(configuration.gradientAccumulationSteps) x \(configuration.promptsPerMicroStep) prompts x \(configuration.numGenerations) completions per step, rewards \(configuration.rewardFuncs.joined(separator: ", "))")
         let trainer = try GRPOTrainer(configuration: configuration, policy: policy, tokenizer: tokenizer, dataset: data)
-        try trainer.train(output: URL(fileURLWithPath: output), resume: resume)
+        let outputURL = URL(fileURLWithPath: output)
+        _ = TrainingRunReporter(trainer: trainer, output: outputURL) { print($0) }
+        try trainer.train(output: outputURL, resume: resume)
         print("done: \(output)/report.html, \(output)/metrics.jsonl")
     }
 }

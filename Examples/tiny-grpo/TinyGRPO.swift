@@ -1,5 +1,6 @@
 import ArgumentParser
 import FoundationEssentials
+import RLApp
 import RLModel
 import RLReasoning
 import RLTensor
@@ -94,6 +95,7 @@ struct TinyGRPO: ParsableCommand {
         let outputFolder = URL(fileURLWithPath: output)
         print("GRPO: \(grpo.maxSteps) steps x \(grpo.promptsPerMicroStep) prompts x \(grpo.numGenerations) samples, rewards accuracy + format")
         // Writes metrics.jsonl, completions.jsonl, report.html and the final checkpoint as it goes.
+        _ = TrainingRunReporter(trainer: trainer, output: outputFolder) { print($0) }
         try trainer.train(output: outputFolder)
         let after = try evaluation.accuracy(of: model, tokenizer: tokenizer, maxNewTokens: maxNewTokens)
         print("held-out accuracy after GRPO:  \(percent(after)) (before \(percent(before)), gain \(String(format: "%+.1f", (after - before) * 100)) points)")

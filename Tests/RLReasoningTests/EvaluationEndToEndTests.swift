@@ -91,7 +91,8 @@ func runProcess(_ executable: String, _ arguments: [String], log: URL) -> Int32 
 
 @Suite("Evaluation end to end", .serialized)
 struct EvaluationEndToEndTests {
-    func checkOutput(_ output: URL, tasks: [String], problems: Int, samples: Int, maxNewTokens: Int) throws {
+    /// `markdown`: the `evaluate` tool also wrote `summary.md` (the library writes data only).
+    func checkOutput(_ output: URL, tasks: [String], problems: Int, samples: Int, maxNewTokens: Int, markdown: Bool = true) throws {
         for task in tasks {
             let records = try EvaluationRecordFile(url: output.appendingPathComponent("\(task).jsonl")).readRecords()
             #expect(records.count == problems * samples, "\(task)")
@@ -108,8 +109,13 @@ struct EvaluationEndToEndTests {
         let summary = try JSONDecoder().decode(EvaluationSummary.self, from: Data(contentsOf: output.appendingPathComponent("summary.json")))
         #expect(summary.tasks.map(\.task) == tasks)
         #expect(summary.tasks.allSatisfy { $0.problems == problems && $0.completions == problems * samples && $0.incompleteProblems == 0 })
-        let markdown = String(decoding: try Data(contentsOf: output.appendingPathComponent("summary.md")), as: UTF8.self)
-        #expect(markdown.contains("(this run)") && markdown.contains("Open-RS1 (paper)"))
+        let markdownURL = output.appendingPathComponent("summary.md")
+        if markdown {
+            let text = String(decoding: try Data(contentsOf: markdownURL), as: UTF8.self)
+            #expect(text.contains("(this run)") && text.contains("Open-RS1 (paper)"))
+        } else {
+            #expect(!FileManager.default.fileExists(atPath: markdownURL.path))
+        }
     }
 
     @Test func libraryRunOnTheTinyFixture() throws {
@@ -129,7 +135,7 @@ struct EvaluationEndToEndTests {
         let configuration = EvaluationConfiguration(outputDirectory: output, samples: 2, seed: 7,
                                                     limit: 2, modelName: "qwen2-tiny")
         let summary = try EvaluationRunner(generator: generator, configuration: configuration).run(tasks: tasks)
-        try checkOutput(output, tasks: ["aime24", "minerva"], problems: 2, samples: 2, maxNewTokens: 6)
+        try checkOutput(output, tasks: ["aime24", "minerva"], problems: 2, samples: 2, maxNewTokens: 6, markdown: false)
         #expect(summary.timing["aime24"]?.problemsGenerated == 2)
         // Same seed, same output folder: nothing left to do, same summary.
         let again = try EvaluationRunner(generator: generator, configuration: configuration).run(tasks: tasks)

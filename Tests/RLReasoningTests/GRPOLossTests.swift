@@ -4,6 +4,7 @@ import Glibc
 @testable import RLReasoning
 import RLTensor
 import Testing
+import RLTestSupport
 
 /// Largest absolute difference, and whether it is within `tolerance`.
 func close(_ a: [Float], _ b: [Float], _ tolerance: Float = 1e-5) -> Bool {

@@ -2,6 +2,7 @@ import Foundation
 import RLModel
 import RLReasoning
 import Testing
+import RLTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
 import RLReasoning
 import Testing
+import RLTestSupport
 
 /// Building rewards by recipe name from a configuration, and combining them with
 /// `reward_weights` in the trainer's rollout (nil = "no score" is left out; §2.3, §2.9).

@@ -5,7 +5,7 @@ public struct EvaluationConfiguration: Sendable {
     /// Where task files are read from; nil (the default) reads the benchmark files built into the
     /// package (see `EvaluationTask.openRS`).
     public var dataDirectory: URL?
-    /// Where `<task>.jsonl`, `summary.json` and `summary.md` are written.
+    /// Where `<task>.jsonl` and `summary.json` are written.
     public var outputDirectory: URL
     /// Samples per problem (1 = the paper's protocol).
     public var samples: Int
@@ -78,7 +78,7 @@ public final class EvaluationRunner {
         var samples: [Int]
     }
 
-    /// Runs `tasks` and writes `summary.json` and `summary.md`; returns the summary.
+    /// Runs `tasks` and writes `summary.json`; returns the summary (RLApp renders it as `summary.md`).
     @discardableResult
     public func run(tasks: [EvaluationTask]) throws -> EvaluationSummary {
         let output = configuration.outputDirectory
@@ -176,7 +176,6 @@ public final class EvaluationRunner {
         let summary = EvaluationSummary(model: configuration.modelName, settings: settings, tasks: summaries, timing: timing)
         do {
             try summary.jsonData().write(to: output.appendingPathComponent("summary.json"), options: .atomic)
-            try Data(summary.markdown().utf8).write(to: output.appendingPathComponent("summary.md"), options: .atomic)
         } catch {
             throw EvaluationError.output("\(output.path): cannot write the summary (\(error))")
         }

@@ -33,7 +33,7 @@ public final class GRPOTrainer {
     /// Called with each line of progress text.
     public var log: (String) -> Void = { print($0) }
     /// Called after every step with its metrics and the micro-batches' sample completions.
-    public var onStep: ((StepMetrics, [(prompt: String, completion: String, reward: Float)]) -> Void)?
+    public var onStep: ((StepMetrics, [CompletionSample]) -> Void)?
 
     /// `rewards` replaces the configuration's `rewardFuncs` with your own functions (weighted by
     /// `rewardWeights`, which must then have one weight each, or 1 each when nil).
@@ -138,7 +138,7 @@ public final class GRPOTrainer {
                                 generationTime: generationTime, trainingTime: trainingTime)
         let samples = buffer.flatMap { r in
             zip(r.completionTexts.indices, r.completionTexts).prefix(1).map { (i, text) in
-                (prompt: r.prompts[i / configuration.numGenerations], completion: text, reward: r.totalRewards[i])
+                CompletionSample(step: step, prompt: r.prompts[i / configuration.numGenerations], completion: text, reward: r.totalRewards[i])
             }
         }
         onStep?(metrics, samples)

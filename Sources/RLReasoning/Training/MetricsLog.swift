@@ -7,11 +7,13 @@ import Darwin
 
 /// The run's `metrics.jsonl`: one JSON object per optimizer step, appended and flushed as each
 /// step finishes.
-struct MetricsLog {
-    let url: URL
+public struct MetricsLog: Sendable {
+    public let url: URL
 
-    /// Every step recorded so far.
-    func read() -> [StepMetrics] {
+    public init(url: URL) { self.url = url }
+
+    /// Every step recorded so far (a torn last line is skipped).
+    public func read() -> [StepMetrics] {
         guard let data = try? Data(contentsOf: url) else { return [] }
         return data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONDecoder().decode(StepMetrics.self, from: Data($0)) }
     }

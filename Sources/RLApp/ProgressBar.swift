@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RLReasoning
 
 /// A terminal progress line with ETA: rewritten in place (`\r`) on a terminal, printed as plain
 /// lines every few percent (or every 30 s) otherwise.

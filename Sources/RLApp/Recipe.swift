@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RLReasoning
 
 /// An open-r1 style YAML recipe (the keys of Open-RS `recipes/grpo.yaml`) read into a
 /// `GRPOConfiguration`, with command-line overrides.

@@ -1,3 +1,4 @@
+@testable import RLApp
 @testable import RLReasoning
 import Testing
 

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RLReasoning
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,19 +9,8 @@ import Darwin
 /// A self-contained HTML page (inline SVG, no scripts or downloads) plotting a run's curves and
 /// showing sample completions; rewritten after every step.
 public enum TrainingReport {
-    /// One sample completion shown in the report.
-    public struct Sample: Sendable {
-        public var step: Int
-        public var prompt: String
-        public var completion: String
-        public var reward: Float
-        public init(step: Int, prompt: String, completion: String, reward: Float) {
-            self.step = step; self.prompt = prompt; self.completion = completion; self.reward = reward
-        }
-    }
-
     /// The page for `metrics` (in step order) and the most recent `samples`.
-    public static func html(title: String, metrics: [StepMetrics], samples: [Sample]) -> String {
+    public static func html(title: String, metrics: [StepMetrics], samples: [CompletionSample]) -> String {
         var series: [(String, [Double])] = [
             ("reward", metrics.map(\.reward)),
             ("reward_std", metrics.map(\.rewardStd)),

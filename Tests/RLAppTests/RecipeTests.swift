@@ -1,10 +1,18 @@
 import FoundationEssentials
-@testable import RLReasoning
+@testable import RLApp
+import RLReasoning
 import Testing
 
 /// The repository's recipes folder.
 private let recipesFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("recipes")
+
+/// A fresh temporary folder.
+private func temporaryFolder(_ name: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("rl-app-\(name)-\(UInt64.random(in: 0 ... .max))")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
 
 /// Writes `text` to a temporary recipe file and reads it with `overrides`.
 private func recipe(_ text: String, overrides: [(key: String, value: String)] = []) throws -> Recipe {

@@ -1,0 +1,52 @@
+import FoundationEssentials
+import RLReasoning
+
+/// What the command-line tools show of a training run: after every step, the one-line progress
+/// report (with an ETA) and `report.html` in the output folder, drawn from the run's
+/// `metrics.jsonl` and `completions.jsonl` (so a resumed run's report covers the whole run).
+public final class TrainingRunReporter {
+    private let output: URL
+    private let total: Int
+    private let print: (String) -> Void
+    private var history: [StepMetrics]?
+    private var samples: [CompletionSample] = []
+    private var started: ContinuousClock.Instant?
+    private var firstStep = 0
+
+    /// Attaches to `trainer` (chaining its existing `onStep`) for a run writing to `output`;
+    /// progress lines go to `print`.
+    public init(trainer: GRPOTrainer, output: URL, print: @escaping (String) -> Void) {
+        self.output = output
+        total = trainer.configuration.maxSteps
+        self.print = print
+        let previous = trainer.onStep
+        trainer.onStep = { [self] metrics, stepSamples in
+            previous?(metrics, stepSamples)
+            stepFinished(metrics, stepSamples)
+        }
+    }
+
+    private func stepFinished(_ metrics: StepMetrics, _ stepSamples: [CompletionSample]) {
+        let clock = ContinuousClock()
+        if history == nil {
+            // First step of this invocation: the run's files already hold it and every earlier step.
+            history = MetricsLog(url: output.appendingPathComponent("metrics.jsonl")).read()
+            samples = CompletionSample.read(output.appendingPathComponent("completions.jsonl"))
+            started = clock.now
+            firstStep = metrics.step - 1
+        } else {
+            history?.append(metrics)
+            samples += stepSamples
+        }
+        do {
+            try TrainingReport.write(TrainingReport.html(title: "GRPO run: \(output.lastPathComponent)", metrics: history ?? [],
+                                                         samples: samples), to: output.appendingPathComponent("report.html"))
+        } catch {
+            print("warning: could not write report.html: \(error)")
+        }
+        let elapsed = started.map { Double((clock.now - $0).components.seconds) } ?? 0
+        let done = metrics.step - firstStep
+        let eta = done > 0 ? elapsed / Double(done) * Double(total - metrics.step) : 0
+        print(ProgressLine.text(metrics, total: total, eta: eta))
+    }
+}
