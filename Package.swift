@@ -42,7 +42,8 @@ let package = Package(
         .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath", "CRLBenchmarkData"]),
         // What the executables add to the library: YAML recipes (Yams), the HTML report, terminal
         // progress, the paper's comparison table.
-        .target(name: "RLApp", dependencies: ["RLReasoning", .product(name: "Yams", package: "Yams")]),
+        .target(name: "RLApp", dependencies: ["RLReasoning", "RLModel", "RLTensor", .product(name: "Yams", package: "Yams"),
+                                              .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // Examples: one executable per job (Examples/<name>/main.swift).
         .executableTarget(

@@ -53,8 +53,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Seed of the sampling.")
     var seed: UInt64 = 1234
 
-    @Option(help: "cpu or cuda.")
-    var backend: String = "cpu"
+    @Option(help: "cpu, cuda or cuda:N.")
+    var backend: BackendChoice = .cpu
 
     @Option(help: "Name of the model in the summary (default: the model folder's name).")
     var name: String?
@@ -69,13 +69,13 @@ struct Evaluate: ParsableCommand {
     var batchSize: Int = 8
 
     @Option(help: "Weight storage for matrices: bf16 (as the reference) or f32.")
-    var weightType: String = "bf16"
+    var weightType: WeightTypeChoice = .bf16
 
     @Option(help: "Comma-separated k for pass@k (default: 1, powers of two below --samples, --samples).")
     var passK: String?
 
     @Option(help: "math-query (the reference's MATH_QUERY_TEMPLATE, default) or raw (the problem text alone).")
-    var prompt: String = "math-query"
+    var prompt: EvaluationPromptStyle = .mathQuery
 
     @Option(help: "Question column of .jsonl tasks given by path.")
     var problemColumn: String = "problem"
@@ -96,9 +96,6 @@ struct Evaluate: ParsableCommand {
         guard temperature >= 0 else { throw ValidationError("--temperature must be >= 0") }
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        guard ["bf16", "f32"].contains(weightType) else { throw ValidationError("--weight-type must be bf16 or f32") }
-        guard EvaluationPromptStyle(rawValue: prompt) != nil else { throw ValidationError("--prompt must be math-query or raw") }
-        guard ["cpu", "cuda"].contains(backend) else { throw ValidationError("--backend must be cpu or cuda") }
         if let ks = try parsedPassK(), let bad = ks.first(where: { $0 < 1 || $0 > samples }) {
             throw ValidationError("--pass-k \(bad) is not between 1 and --samples (\(samples))")
         }
@@ -144,7 +141,7 @@ struct Evaluate: ParsableCommand {
 
     func evaluate() throws {
         let device: Device
-        do { device = try Device.named(backend) } catch {
+        do { device = try backend.device() } catch {
             throw EvaluationError.backendUnavailable("--backend \(backend): \(error)")
         }
         let tasks = try resolvedTasks()
@@ -155,16 +152,16 @@ struct Evaluate: ParsableCommand {
 
         let loadStart = ContinuousClock.now
         let sampling = temperature == 0 ? SamplingParameters.greedy : SamplingParameters(temperature: temperature, topP: topP)
-        let generator = try ModelCompletionGenerator.load(from: modelURL, weightType: weightType == "bf16" ? .bf16 : .f32, device: device,
+        let generator = try ModelCompletionGenerator.load(from: modelURL, weightType: weightType.dtype, device: device,
                                                           maxNewTokens: maxNewTokens, sampling: sampling, batchSize: batchSize)
         printError("loaded \(modelName) (\(generator.model.config.numHiddenLayers) layers, hidden \(generator.model.config.hiddenSize)) in \(Self.seconds(since: loadStart)) s")
 
         let settings = ["temperature": String(temperature), "top_p": String(topP), "max_new_tokens": String(maxNewTokens),
-                        "backend": backend, "weight_type": weightType, "batch_size": String(batchSize)]
+                        "backend": backend.description, "weight_type": weightType.rawValue, "batch_size": String(batchSize)]
         let configuration = EvaluationConfiguration(
             dataDirectory: dataDirectory, outputDirectory: outputURL, samples: samples, seed: seed, limit: limit,
             passKs: try parsedPassK(), modelName: modelName, settings: settings,
-            promptStyle: EvaluationPromptStyle(rawValue: prompt)!)
+            promptStyle: prompt)
         let runner = EvaluationRunner(generator: generator, configuration: configuration)
         var bar: ProgressBar?
         let terminal = isatty(1) != 0

@@ -32,10 +32,10 @@ struct GRPOTrain: ParsableCommand {
     var maxSteps: Int?
 
     @Option(help: "cpu, cuda or cuda:N.")
-    var backend: String = "cpu"
+    var backend: BackendChoice = .cpu
 
     @Option(help: "Malformed dataset rows: skip (and report) or fail.")
-    var onBadRow: String = "skip"
+    var onBadRow: PromptDataset.MalformedRowPolicy = .skip
 
     @Argument(parsing: .allUnrecognized, help: "Recipe keys as --key value pairs.")
     var overrides: [String] = []
@@ -52,10 +52,8 @@ struct GRPOTrain: ParsableCommand {
     }
 
     func train() throws {
-        let device = try Device.named(backend)
-        guard let badRowPolicy = PromptDataset.MalformedRowPolicy(rawValue: onBadRow) else {
-            throw ValidationError("--on-bad-row must be skip or fail, got \(onBadRow)")
-        }
+        let device = try backend.device()
+        let badRowPolicy = onBadRow
         var pairs: [(key: String, value: String)] = []
         var index = 0
         while index < overrides.count {

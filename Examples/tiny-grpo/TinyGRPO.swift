@@ -71,7 +71,7 @@ struct TinyGRPO: ParsableCommand {
 
         var grpo = GRPOConfiguration()
         grpo.learningRate = learningRate
-        grpo.lrSchedulerType = "constant"
+        grpo.lrSchedulerType = .constant
         grpo.warmupRatio = 0
         grpo.maxSteps = steps ?? (quick ? 60 : 150)
         grpo.gradientAccumulationSteps = 1

@@ -81,6 +81,14 @@ public struct Recipe: Sendable {
             if case .bool(let b) = value { return b }
             throw bad("true or false")
         }
+        /// One of an enum's spellings; anything else is an error listing them.
+        func choice<Choice: RawRepresentable & CaseIterable>(_ type: Choice.Type) throws -> Choice where Choice.RawValue == String {
+            let text = try string()
+            guard let chosen = Choice(rawValue: text) else {
+                throw TrainingError.invalidSetting(key: key, reason: "'\(text)' is not one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return chosen
+        }
         func string() throws -> String {
             switch value {
             case .string(let s): return s
@@ -126,7 +134,7 @@ public struct Recipe: Sendable {
         case "adam_epsilon": c.adamEpsilon = Float(try double())
         case "weight_decay": c.weightDecay = Float(try double())
         case "max_grad_norm": c.maxGradNorm = try double()
-        case "lr_scheduler_type": c.lrSchedulerType = try string()
+        case "lr_scheduler_type": c.lrSchedulerType = try choice(LearningRateScheduleType.self)
         case "lr_scheduler_kwargs":
             guard case .mapping(let kwargs) = value else { throw bad("a mapping") }
             for (name, v) in kwargs {
@@ -153,11 +161,7 @@ public struct Recipe: Sendable {
         case "beta": c.beta = Float(try double())
         case "epsilon": c.epsilon = Float(try double())
         case "epsilon_high": c.epsilonHigh = Float(try double())
-        case "loss_type":
-            guard let t = GRPOLossType(rawValue: try string()) else {
-                throw TrainingError.invalidSetting(key: key, reason: "use one of \(GRPOLossType.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            c.lossType = t
+        case "loss_type": c.lossType = try choice(GRPOLossType.self)
         case "scale_rewards":
             if case .bool(let b) = value { c.scaleRewards = b ? .group : .none }
             else if let s = RewardScaling(rawValue: try string()) { c.scaleRewards = s }
@@ -173,13 +177,11 @@ public struct Recipe: Sendable {
         case "cosine_max_value_correct": c.cosineMaxValueCorrect = Float(try double())
         case "cosine_max_len": c.cosineMaxLength = try int()
         case "cosine_variant":
-            guard let v = CosineReward.Variant(rawValue: try string()) else { throw TrainingError.invalidSetting(key: key, reason: "use faithful or fixed") }
-            c.cosineVariant = v
+            c.cosineVariant = try choice(CosineReward.Variant.self)
         case "repetition_n_grams": c.repetitionNGramSize = try int()
         case "repetition_max_penalty": c.repetitionMaxPenalty = Float(try double())
         case "unparseable_gold":
-            guard let p = UnparseableGoldPolicy(rawValue: try string()) else { throw TrainingError.invalidSetting(key: key, reason: "use no_score or reference") }
-            c.unparseableGold = p
+            c.unparseableGold = try choice(UnparseableGoldPolicy.self)
         case "system_prompt": c.systemPrompt = value == .null ? nil : try string()
         case "dataset_prompt_column", "prompt_column": c.promptColumn = try string()
         case "gold_columns": c.goldColumns = try strings()

@@ -48,7 +48,7 @@ struct RecipeTests {
         #expect(c.numGenerations == 6)
         #expect(c.maxPromptLength == 512)
         #expect(c.maxCompletionLength == 3584)
-        #expect(c.lrSchedulerType == "cosine_with_min_lr")
+        #expect(c.lrSchedulerType == .cosineWithMinLR)
         #expect(c.minLRRate == 0.1)
         #expect(c.warmupRatio == 0.1)
         #expect(c.rewardFuncs == ["format", "cosine"])
@@ -88,7 +88,7 @@ struct RecipeTests {
     @Test("the Open-RS schedule: warmup 50 of 500 steps, cosine down to 0.1 (§1.4)")
     func openRSSchedule() throws {
         let c = try Recipe(contentsOf: recipesFolder.appendingPathComponent("openrs-grpo.yaml")).configuration
-        let schedule = try c.learningRateSchedule()
+        let schedule = c.learningRateSchedule()
         // s < 50: s/50 (the first update uses LR 0); s ≥ 50: 0.1 + 0.9·½(1 + cos(π(s − 50)/450))
         #expect(schedule.multiplier(atStep: 0) == 0)
         #expect(abs(schedule.multiplier(atStep: 25) - 0.5) <= 1e-12)
@@ -177,6 +177,18 @@ struct RecipeTests {
             #expect(named == key, "\(error)")
             #expect(error.description.contains(key))
         }
+    }
+
+    /// A misspelt choice is a parse error listing the allowed spellings.
+    @Test("an unknown choice lists the allowed values", arguments: [
+        ("lr_scheduler_type: cosine_min_lr", "constant, constant_with_warmup, linear, cosine, cosine_with_min_lr"),
+        ("loss_type: ppo", "grpo"),
+        ("cosine_variant: clamped", "faithful, fixed"),
+        ("unparseable_gold: ignore", "no_score"),
+    ])
+    func choices(_ text: String, _ allowed: String) {
+        let message = errorText { try recipe(text) }
+        #expect(message?.contains(allowed) == true, "\(message ?? "accepted")")
     }
 
     @Test("a bad override is an error naming the key")

@@ -179,6 +179,13 @@ struct EvaluationEndToEndTests {
         let records = try EvaluationRecordFile(url: userOutput.appendingPathComponent("aime24.jsonl")).readRecords()
         #expect(records.map(\.problemID) == ["mine-1"])
 
+        // A misspelt choice is a parse error naming the allowed values.
+        for (flag, value, allowed) in [("--backend", "tpu", "'cuda:N'"), ("--weight-type", "f16", "'f32'"), ("--prompt", "chat", "'raw'")] {
+            let refused = runProcess(executable, arguments + [flag, value], log: log)
+            let text = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
+            #expect(refused != 0 && text.contains(allowed), "\(flag) \(value): \(text)")
+        }
+
         // Without a usable GPU, CUDA is refused with the reason.
         guard !CUDABackend.availability().isAvailable else { return }
         let cuda = runProcess(executable, arguments + ["--backend", "cuda"], log: log)

@@ -4,7 +4,7 @@ import FoundationEssentials
 /// name to text. Numbers and booleans become their text; nulls are left out.
 public struct PromptDataset: Sendable {
     /// What to do with a row that is not a JSON object or lacks a required column.
-    public enum MalformedRowPolicy: String, Sendable { case skip, fail }
+    public enum MalformedRowPolicy: String, Sendable, CaseIterable { case skip, fail }
 
     /// A row that was skipped, with where it came from.
     public struct Issue: Sendable, CustomStringConvertible {

@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 /// What to do with a gold answer RLMath cannot parse.
-public enum UnparseableGoldPolicy: String, Sendable, Codable {
+public enum UnparseableGoldPolicy: String, Sendable, Codable, CaseIterable {
     /// No score (the completion is left out of this reward); counted in the metrics.
     case noScore = "no_score"
     /// Score 1.0 like the reference (the whole group then gets zero advantage).
@@ -66,7 +66,7 @@ public struct AccuracyReward: RewardFunction {
 /// progress, so past `maxLength` the reward climbs back (period 2 x maxLength), and an
 /// unparseable gold scores 1. `.fixed` measures tokens and clamps progress at 1.
 public struct CosineReward: RewardFunction {
-    public enum Variant: String, Sendable, Codable { case faithful, fixed }
+    public enum Variant: String, Sendable, Codable, CaseIterable { case faithful, fixed }
     public let name = "cosine"
     public var variant: Variant
     public var minValueWrong: Float = 0

@@ -11,7 +11,7 @@ public struct GRPOConfiguration: Sendable, Equatable {
     public var weightDecay: Float = 0
     public var maxGradNorm: Double = 1
     /// `constant`, `constant_with_warmup`, `linear`, `cosine` or `cosine_with_min_lr`.
-    public var lrSchedulerType: String = "cosine_with_min_lr"
+    public var lrSchedulerType: LearningRateScheduleType = .cosineWithMinLR
     /// `min_lr_rate` of `cosine_with_min_lr` (from `lr_scheduler_kwargs`).
     public var minLRRate: Double = 0.1
     public var warmupRatio: Double = 0.1
@@ -85,15 +85,14 @@ public struct GRPOConfiguration: Sendable, Equatable {
     public var promptsPerMicroStep: Int { Swift.max(1, perDeviceTrainBatchSize / Swift.max(numGenerations, 1)) }
 
     /// The learning-rate schedule over `maxSteps`.
-    public func learningRateSchedule() throws -> LearningRateSchedule {
+    public func learningRateSchedule() -> LearningRateSchedule {
         let warmup = LearningRateSchedule.warmupSteps(ratio: warmupRatio, totalSteps: maxSteps)
         switch lrSchedulerType {
-        case "constant": return .constant
-        case "constant_with_warmup": return .constantWithWarmup(warmupSteps: warmup)
-        case "linear": return .linear(warmupSteps: warmup, totalSteps: maxSteps)
-        case "cosine": return .cosine(warmupSteps: warmup, totalSteps: maxSteps)
-        case "cosine_with_min_lr": return .cosineWithMinLR(warmupSteps: warmup, totalSteps: maxSteps, minLRRate: minLRRate)
-        default: throw TrainingError.invalidSetting(key: "lr_scheduler_type", reason: "unknown schedule '\(lrSchedulerType)'; use constant, constant_with_warmup, linear, cosine or cosine_with_min_lr")
+        case .constant: return .constant
+        case .constantWithWarmup: return .constantWithWarmup(warmupSteps: warmup)
+        case .linear: return .linear(warmupSteps: warmup, totalSteps: maxSteps)
+        case .cosine: return .cosine(warmupSteps: warmup, totalSteps: maxSteps)
+        case .cosineWithMinLR: return .cosineWithMinLR(warmupSteps: warmup, totalSteps: maxSteps, minLRRate: minLRRate)
         }
     }
 
@@ -119,6 +118,14 @@ public struct GRPOConfiguration: Sendable, Equatable {
         for name in rewardFuncs where !RewardRegistry.names.contains(name) {
             try fail("reward_funcs", "unknown reward '\(name)'; known: \(RewardRegistry.names.joined(separator: ", "))")
         }
-        _ = try learningRateSchedule()
     }
+}
+
+/// `lr_scheduler_type`: the learning-rate schedules transformers names, as it spells them.
+public enum LearningRateScheduleType: String, Sendable, CaseIterable {
+    case constant
+    case constantWithWarmup = "constant_with_warmup"
+    case linear
+    case cosine
+    case cosineWithMinLR = "cosine_with_min_lr"
 }

@@ -51,7 +51,7 @@ public final class GRPOTrainer {
         reference = configuration.beta == 0 ? nil : policy.copy()
         optimizer = AdamW(beta1: configuration.adamBeta1, beta2: configuration.adamBeta2, epsilon: configuration.adamEpsilon,
                           weightDecay: configuration.weightDecay)
-        schedule = try configuration.learningRateSchedule()
+        schedule = configuration.learningRateSchedule()
         let rewards = customRewards ?? configuration.rewardFuncs.map { RewardRegistry.make($0, configuration: configuration)! }
         if let weights = configuration.rewardWeights, weights.count != rewards.count {
             throw TrainingError.invalidSetting(key: "reward_weights", reason: "\(weights.count) weights for \(rewards.count) reward functions")
