@@ -36,6 +36,9 @@ let package = Package(
                 .embedInCode("CUDA/Kernels/gemv.cu"),
             ]
         ),
+        // Test-only (not a product): every CUDA op against the CPU backend, shared by the tests and
+        // the gpu-check binary.
+        .target(name: "RLTensorConformance", dependencies: ["RLTensor"]),
         .target(name: "RLModel", dependencies: ["RLTensor", "CRLKernels"]),
         // The evaluation benchmarks of Data/eval, compiled into the binary (C23 #embed).
         .target(name: "CRLBenchmarkData"),
@@ -68,6 +71,14 @@ let package = Package(
             dependencies: ["RLModel", "RLTensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/lm"
         ),
+        // The CUDA conformance suite and GPU benchmarks, for a GPU machine without Swift
+        // (scripts/gpu-check links it statically and packs it with its libraries).
+        .executableTarget(
+            name: "gpu-check",
+            dependencies: ["RLTensor", "RLTensorConformance", "RLModel", "RLReasoning"],
+            path: "Examples/gpu-check",
+            exclude: ["torch_baseline.py"]
+        ),
         .executableTarget(
             name: "check-answer",
             dependencies: ["RLMath", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -76,7 +87,7 @@ let package = Package(
 
         // Test-only: locates Tests/Fixtures and Data/ inside the clone (not a product).
         .target(name: "RLTestSupport", dependencies: ["RLReasoning", "RLModel"], path: "Tests/TestSupport"),
-        .testTarget(name: "RLTensorTests", dependencies: ["RLTensor"]),
+        .testTarget(name: "RLTensorTests", dependencies: ["RLTensor", "RLTensorConformance"]),
         .testTarget(name: "RLModelTests", dependencies: ["RLModel", "RLTestSupport", "lm"]),
         .testTarget(name: "RLReasoningTests", dependencies: ["RLReasoning", "RLModel", "RLTensor", "RLTestSupport"]),
         .testTarget(name: "RLMathTests", dependencies: ["RLMath", "RLTestSupport"]),

@@ -46,18 +46,6 @@ let package = Package(
                 .product(name: "RLTensor", package: "swift-rl-reasoning"),
             ]
         ),
-        // CUDA conformance (every op vs the CPU backend) and GPU benchmarks in one binary that
-        // scripts/gpu-check links statically and ships to a GPU machine.
-        .executableTarget(
-            name: "gpu-bench",
-            dependencies: [
-                .product(name: "RLTensor", package: "swift-rl-reasoning"),
-                .product(name: "RLModel", package: "swift-rl-reasoning"),
-                .product(name: "RLReasoning", package: "swift-rl-reasoning"),
-            ],
-            path: "Sources/gpu-bench",
-            exclude: ["torch_baseline.py"]
-        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,12 +4,6 @@ import Glibc
 
 func percent(_ x: Double) -> String { String(format: "%.1f%%", x * 100) }
 
-func monotonicNow() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-}
-
 extension String {
     init(format: String, _ value: Double) {
         var buffer = [CChar](repeating: 0, count: 64)

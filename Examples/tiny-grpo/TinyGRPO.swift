@@ -40,7 +40,7 @@ struct TinyGRPO: ParsableCommand {
     var warmStartSteps: Int?
 
     mutating func run() throws {
-        let started = monotonicNow()
+        let started = monotonicSeconds()
         let tokenizer = try TinyTokenizer.make()
         let task = ArithmeticTask(maxOperand: 9, operations: operations, directAnswerFraction: directFraction)
         let config = ModelConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: 64, intermediateSize: 192, numHiddenLayers: 2,
@@ -103,8 +103,8 @@ struct TinyGRPO: ParsableCommand {
         let modelFolder = outputFolder.appendingPathComponent("model")
         try model.save(to: modelFolder, generationConfig: GenerationConfig(eosTokenID: .single(Int(tokenizer.eosTokenID!))))
         try tokenizer.save(to: modelFolder)
-        let summary = "{\"seed\": \(seed), \"accuracy_before\": \(before), \"accuracy_after\": \(after), \"seconds\": \(Int(monotonicNow() - started))}\n"
+        let summary = "{\"seed\": \(seed), \"accuracy_before\": \(before), \"accuracy_after\": \(after), \"seconds\": \(Int(monotonicSeconds() - started))}\n"
         try Data(summary.utf8).write(to: outputFolder.appendingPathComponent("summary.json"))
-        print("saved the model to \(modelFolder.path); curves in \(outputFolder.path)/report.html; \(Int(monotonicNow() - started)) s in all")
+        print("saved the model to \(modelFolder.path); curves in \(outputFolder.path)/report.html; \(Int(monotonicSeconds() - started)) s in all")
     }
 }

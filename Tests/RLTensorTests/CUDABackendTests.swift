@@ -1,5 +1,6 @@
 import RLTensor
 import Testing
+import RLTensorConformance
 
 #if canImport(Glibc)
 import Glibc

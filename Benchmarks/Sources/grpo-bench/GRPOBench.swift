@@ -13,12 +13,6 @@ import Glibc
 /// Peer: `Benchmarks/peer/peer_torch.py --suite grpo` (PyTorch + transformers, 45.5 s per step here).
 @main
 struct GRPOBench {
-    static func now() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-    }
-
     static func main() throws {
         let repetitions = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 3
         let config = ModelConfig(vocabSize: 151_936, hiddenSize: 512, intermediateSize: 1408, numHiddenLayers: 8,
@@ -37,32 +31,32 @@ struct GRPOBench {
         var splits: [[String: Double]] = []
         for repetition in 0..<repetitions {
             var split: [String: Double] = [:]
-            var t = now()
+            var t = monotonicSeconds()
             let generated = Generator(model: policy).generate(prompts: [prompt], options: GenerationOptions(
                 maxNewTokens: newTokens, sampling: SamplingParameters(temperature: 0.7, topP: 0.95), samplesPerPrompt: groupSize,
                 seed: UInt64(repetition)))
-            split["generate"] = now() - t
+            split["generate"] = monotonicSeconds() - t
             let ids = Tensor(generated.flatMap { prompt + $0.tokens }, shape: [groupSize, promptLength + newTokens])
             let mask = Tensor([Float](repeating: 1, count: groupSize * newTokens), shape: [groupSize, newTokens])
             let rewards = (0..<groupSize).map { Float(($0 * 7919) % 13) / 13 }
             let advantages = groupAdvantages(rewards: rewards, groupSize: groupSize)
-            t = now()
+            t = monotonicSeconds()
             let referenceLogProbs = reference.tokenLogProbs(inputIDs: ids, lastTokens: newTokens)
-            split["ref_logprobs"] = now() - t
-            t = now()
+            split["ref_logprobs"] = monotonicSeconds() - t
+            t = monotonicSeconds()
             var forwardEnd = 0.0
             let (_, gradients) = valueAndGrad(at: policy.parameters) {
                 let logProbs = policy.tokenLogProbs(inputIDs: ids, lastTokens: newTokens)
                 let loss = grpoLoss(logProbs: logProbs, referenceLogProbs: referenceLogProbs, advantages: advantages, mask: mask,
                                     configuration: GRPOLossConfiguration(beta: 0.04, lossType: .grpo)).loss
-                forwardEnd = now()
+                forwardEnd = monotonicSeconds()
                 return loss
             }
             split["policy_forward"] = forwardEnd - t
-            split["backward"] = now() - forwardEnd
-            t = now()
+            split["backward"] = monotonicSeconds() - forwardEnd
+            t = monotonicSeconds()
             optimizer.update(policy.parameters, gradients: gradients, learningRate: 1e-6)
-            split["optimizer"] = now() - t
+            split["optimizer"] = monotonicSeconds() - t
             split["total"] = split.values.reduce(0, +)
             splits.append(split)
             print("  repetition \(repetition + 1): \(format(split["total"]!)) s (generation \(format(split["generate"]!)) s)")

@@ -167,10 +167,3 @@ public final class GRPOTrainer {
             unparseableGolds: rollouts.reduce(0) { $0 + $1.unparseableGolds })
     }
 }
-
-/// Seconds from a monotonic clock.
-func monotonicSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-}

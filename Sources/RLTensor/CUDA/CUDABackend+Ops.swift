@@ -209,7 +209,7 @@ extension CUDABackend {
     }
 
     /// Rows up to which a bf16-weight product goes to `rl_gemv_bf16` instead of cuBLAS.
-    static let gemvRowLimit = 8
+    public static let gemvRowLimit = 8
 
     // MARK: softmax family
 

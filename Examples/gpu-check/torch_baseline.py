@@ -1,8 +1,8 @@
-"""PyTorch/transformers baseline for gpu-bench, run on the same card in the same session.
+"""PyTorch/transformers baseline for gpu-check, run on the same card in the same session.
 
 Prints bf16 matmul TFLOP/s at the Qwen2-1.5B shapes and decode tokens/s of a randomly
 initialised Qwen2-1.5B-shape model (transformers, bf16, KV cache) at batch 1, 6 and 64.
-Not shipped with the library; scripts/gpu-check copies it next to the gpu-bench binary.
+Not shipped with the library; scripts/gpu-check copies it next to the gpu-check binary.
 """
 import sys
 import time

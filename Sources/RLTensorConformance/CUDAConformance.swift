@@ -1,3 +1,5 @@
+import RLTensor
+
 /// The CUDA backend's conformance suite: every `ComputeBackend` op run on a GPU and on the CPU
 /// backend with the same inputs, compared llm.c style (`|gpu - cpu| <= atol + |cpu| * eps`; eps
 /// about 1e-5 for f32 kernels, 1e-2 where bf16 rounding is involved; bit-exact for copies, casts
@@ -36,12 +38,6 @@ public enum CUDAConformance {
             outcomes.append(outcome)
         }
         return outcomes
-    }
-
-    static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 }
 

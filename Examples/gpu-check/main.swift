@@ -1,23 +1,19 @@
-// gpu-bench: the CUDA backend's conformance suite and GPU benchmarks, for a GPU machine with no
+import RLTensorConformance
+// gpu-check: the CUDA backend's conformance suite and GPU benchmarks, for a GPU machine with no
 // Swift toolchain (scripts/gpu-check builds it statically and packs it with its libraries).
 //
-//   gpu-bench check [substring]   every ComputeBackend op on CUDA vs the CPU backend
-//   gpu-bench gemm                bf16 GEMM TFLOP/s at the Qwen2-1.5B shapes vs a large square GEMM
-//   gpu-bench decode [batches]    decode tokens/s of a random Qwen2-1.5B-shape model (default 1,6,64)
-//   gpu-bench model [fixtures]    the Qwen2 fixtures and GRPO steps on CUDA vs transformers/torch and the CPU
-//   gpu-bench model-cpu [fixtures] the same checks on the CPU backend (checks the checks; no GPU needed)
-//   gpu-bench all                 all of the above but model-cpu (exit status 1 if any check fails)
+//   gpu-check check [substring]   every ComputeBackend op on CUDA vs the CPU backend
+//   gpu-check gemm                bf16 GEMM TFLOP/s at the Qwen2-1.5B shapes vs a large square GEMM
+//   gpu-check decode [batches]    decode tokens/s of a random Qwen2-1.5B-shape model (default 1,6,64)
+//   gpu-check model [fixtures]    the Qwen2 fixtures and GRPO steps on CUDA vs transformers/torch and the CPU
+//   gpu-check model-cpu [fixtures] the same checks on the CPU backend (checks the checks; no GPU needed)
+//   gpu-check all                 all of the above but model-cpu (exit status 1 if any check fails)
 #if canImport(Glibc)
 import Glibc
 #endif
 import FoundationEssentials
 import RLTensor
 
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
 
 func say(_ s: String) {
     print(s)
@@ -99,10 +95,10 @@ func timeGemm(m: Int, n: Int, k: Int, iterations: Int) -> Double {
     d.bType = .bf16
     for _ in 0..<3 { gpu.gemm(d) }
     try? gpu.synchronize()
-    let start = now()
+    let start = monotonicSeconds()
     for _ in 0..<iterations { gpu.gemm(d) }
     do { try gpu.synchronize() } catch { say("gemm error: \(error)"); failed = true }
-    return (now() - start) / Double(iterations)
+    return (monotonicSeconds() - start) / Double(iterations)
 }
 
 if command == "gemm" || command == "all" {

@@ -133,10 +133,10 @@ struct DecodeBenchmark {
             // the lengths matter for timing. Warm up at the first decode position.
             step(position: prompt)
             try gpu.synchronize()
-            let start = now()
+            let start = monotonicSeconds()
             for s in 0..<steps { step(position: prompt + s) }
             try gpu.synchronize()
-            let seconds = (now() - start) / Double(steps)
+            let seconds = (monotonicSeconds() - start) / Double(steps)
             return Result(tokensPerSecond: Double(b) / seconds, secondsPerStep: seconds,
                           bytesPerStep: bytesPerStep(length: prompt + steps / 2))
         } catch {
@@ -152,9 +152,9 @@ struct DecodeBenchmark {
         let src = StridedRef(a, offset: 0, strides: [1]), dst = StridedRef(b, offset: 0, strides: [1])
         gpu.copy(dtype: .f32, shape: [n], from: src, to: dst)
         try? gpu.synchronize()
-        let start = now(), iterations = 10
+        let start = monotonicSeconds(), iterations = 10
         for _ in 0..<iterations { gpu.copy(dtype: .f32, shape: [n], from: src, to: dst) }
         try? gpu.synchronize()
-        return Double(2 * n * 4 * iterations) / (now() - start)
+        return Double(2 * n * 4 * iterations) / (monotonicSeconds() - start)
     }
 }
