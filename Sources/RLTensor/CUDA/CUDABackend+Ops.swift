@@ -388,18 +388,6 @@ extension CUDABackend {
         ])
     }
 
-    /// Mixed-precision AdamW: updates the f32 `master` weights (moments and gradient in f32) and
-    /// writes their bf16 rounding into `parameter`, the copy the forward pass reads.
-    public func adamWMixed(master: BufferRef, parameter: BufferRef, gradient: BufferRef, firstMoment: BufferRef, secondMoment: BufferRef, count: Int, step: AdamWStep) {
-        guard count > 0 else { return }
-        let (bc1, bc2) = CUDABackend.biasCorrections(step)
-        launch("rl_adamw_bf16_master", grid: (blocks(count), 1, 1), block: 256, [
-            .ptr(master.cudaAddress()), .ptr(parameter.cudaAddress(.bf16)), .ptr(gradient.cudaAddress()), .ptr(firstMoment.cudaAddress()),
-            .ptr(secondMoment.cudaAddress()), .int(count), .f32(step.learningRate), .f32(step.beta1), .f32(step.beta2), .f32(step.epsilon),
-            .f32(step.weightDecay), .f32(bc1), .f32(bc2),
-        ])
-    }
-
     static func biasCorrections(_ step: AdamWStep) -> (Float, Float) {
         (1 - Float(libmPow(Double(step.beta1), Double(step.step))), 1 - Float(libmPow(Double(step.beta2), Double(step.step))))
     }

@@ -133,22 +133,3 @@ extern "C" __global__ void rl_adamw(float *param, const float *grad, float *m, f
         param[i] = param[i] * decay - step * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
     }
 }
-
-// AdamW on bf16 weights with an f32 master copy: updates the master and writes its bf16 rounding.
-extern "C" __global__ void rl_adamw_bf16_master(float *master, u16 *param, const float *grad, float *m, float *v, i64 n,
-                                                float lr, float beta1, float beta2, float eps, float weight_decay,
-                                                float bc1, float bc2) {
-    float decay = 1.0f - lr * weight_decay;
-    float step = lr / bc1;
-    float inv_sqrt_bc2 = 1.0f / sqrtf(bc2);
-    RL_GRID_STRIDE(i, n) {
-        float g = grad[i];
-        float mi = beta1 * m[i] + (1.0f - beta1) * g;
-        float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        float p = master[i] * decay - step * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
-        master[i] = p;
-        param[i] = rl_f32_to_bf16(p);
-    }
-}
