@@ -47,9 +47,8 @@ struct TinyGRPO: ParsableCommand {
                                  numAttentionHeads: 4, numKeyValueHeads: 2, maxPositionEmbeddings: 256,
                                  eosTokenID: .single(Int(tokenizer.eosTokenID!)))
         let model = DecoderModel(randomWeights: config, seed: seed, initStd: 0.05)
-        let template = try ChatTemplate(TinyTokenizer.chatTemplate)
         let promptIDs: (String) throws -> [Int32] = { question in
-            tokenizer.encode(try template.render(messages: [ChatMessage(role: "user", content: question)], addGenerationPrompt: true),
+            tokenizer.encode(try tokenizer.applyChatTemplate(messages: [ChatMessage(role: "user", content: question)], addGenerationPrompt: true),
                              addSpecialTokens: false)
         }
         let heldOut = task.problems(count: quick ? 100 : 300, seed: seed &* 7 &+ 12_345)

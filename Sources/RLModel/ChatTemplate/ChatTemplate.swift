@@ -33,6 +33,14 @@ public struct ChatTemplate: Sendable {
 }
 
 extension Tokenizer {
+    /// Throws `ChatTemplateError.noTemplate` when the tokenizer has no chat template, or the
+    /// error that parsing its template gave (the template is parsed once, when the tokenizer is
+    /// made): a way to fail early, before any prompt is rendered.
+    public func checkChatTemplate() throws {
+        guard let compiledChatTemplate else { throw ChatTemplateError.noTemplate }
+        _ = try compiledChatTemplate.get()
+    }
+
     /// Renders the tokenizer's chat template with its special tokens (`bos_token`, `eos_token`,
     /// `pad_token`) and the boolean template arguments `flags` (e.g. `["enable_thinking": false]`).
     /// Encode the result with `addSpecialTokens: false`: templates emit BOS themselves.

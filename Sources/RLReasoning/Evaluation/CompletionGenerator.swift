@@ -46,12 +46,11 @@ public struct ModelCompletionGenerator: CompletionGenerator {
 
     public init(model: any CausalLanguageModel, tokenizer: Tokenizer, maxNewTokens: Int, sampling: SamplingParameters,
                 extraStopTokenIDs: Set<Int32> = [], batchSize: Int = 16) throws {
-        guard let source = tokenizer.chatTemplate else {
+        do { try tokenizer.checkChatTemplate() } catch ChatTemplateError.noTemplate {
             throw EvaluationError.invalidOption("the tokenizer has no chat template (tokenizer_config.json \"chat_template\"); the evaluation prompt needs one")
         }
         self.model = model
         self.tokenizer = tokenizer
-        _ = try ChatTemplate(source)  // fail early on a template the interpreter cannot parse
         self.maxNewTokens = maxNewTokens
         self.sampling = sampling
         var stops = extraStopTokenIDs

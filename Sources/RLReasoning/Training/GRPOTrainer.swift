@@ -40,7 +40,7 @@ public final class GRPOTrainer {
     public init(configuration: GRPOConfiguration, policy: any CausalLanguageModel, tokenizer: Tokenizer, dataset: PromptDataset,
                 rewards customRewards: [any RewardFunction]? = nil) throws {
         try configuration.validate()
-        guard let templateSource = tokenizer.chatTemplate else { throw TrainingError.noChatTemplate(model: "tokenizer") }
+        do { try tokenizer.checkChatTemplate() } catch ChatTemplateError.noTemplate { throw TrainingError.noChatTemplate(model: "tokenizer") }
         guard let eos = tokenizer.eosTokenID else {
             throw TrainingError.invalidSetting(key: "eos_token", reason: "the tokenizer names no end-of-sequence token")
         }
@@ -52,12 +52,17 @@ public final class GRPOTrainer {
         optimizer = AdamW(beta1: configuration.adamBeta1, beta2: configuration.adamBeta2, epsilon: configuration.adamEpsilon,
                           weightDecay: configuration.weightDecay)
         schedule = configuration.learningRateSchedule()
-        let rewards = customRewards ?? configuration.rewardFuncs.map { RewardRegistry.make($0, configuration: configuration)! }
+        let rewards = try customRewards ?? configuration.rewardFuncs.map { name in
+            guard let reward = RewardRegistry.make(name, configuration: configuration) else {
+                throw TrainingError.invalidSetting(key: "reward_funcs", reason: "unknown reward function '\(name)'")
+            }
+            return reward
+        }
         if let weights = configuration.rewardWeights, weights.count != rewards.count {
             throw TrainingError.invalidSetting(key: "reward_weights", reason: "\(weights.count) weights for \(rewards.count) reward functions")
         }
         rewardNames = rewards.map(\.name)
-        builder = RolloutBuilder(configuration: configuration, tokenizer: tokenizer, template: try ChatTemplate(templateSource),
+        builder = RolloutBuilder(configuration: configuration, tokenizer: tokenizer,
                                  rewards: rewards, weights: configuration.rewardWeights ?? rewards.map { _ in 1 },
                                  endTokenIDs: [eos], padTokenID: tokenizer.padTokenID ?? eos)
         sampler = EpochSampler(count: dataset.rows.count, seed: configuration.seed)

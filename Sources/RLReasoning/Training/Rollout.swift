@@ -30,7 +30,6 @@ struct Rollout {
 struct RolloutBuilder {
     let configuration: GRPOConfiguration
     let tokenizer: Tokenizer
-    let template: ChatTemplate
     let rewards: [any RewardFunction]
     let weights: [Float]
     let endTokenIDs: Set<Int32>
@@ -43,10 +42,7 @@ struct RolloutBuilder {
         var messages: [ChatMessage] = []
         if let system = configuration.systemPrompt { messages.append(ChatMessage(role: "system", content: system)) }
         messages.append(ChatMessage(role: "user", content: row[configuration.promptColumn] ?? ""))
-        var variables: [String: String] = [:]
-        if let id = tokenizer.bosTokenID, let token = tokenizer.token(for: id) { variables["bos_token"] = token }
-        if let id = tokenizer.eosTokenID, let token = tokenizer.token(for: id) { variables["eos_token"] = token }
-        let text = try template.render(messages: messages, addGenerationPrompt: true, variables: variables)
+        let text = try tokenizer.applyChatTemplate(messages: messages, addGenerationPrompt: true)
         return Array(tokenizer.encode(text, addSpecialTokens: false).suffix(configuration.maxPromptLength))
     }
 
