@@ -81,16 +81,11 @@ public struct Generator {
         precondition(options.samplesPerPrompt >= 1, "generate: samplesPerPrompt must be at least 1")
         precondition(options.stopStrings.isEmpty || decode != nil, "generate: stop strings need a decoder")
         let vocab = model.config.vocabSize
-        let promptLength = prompts.map(\.count).max()!
-        var padded: [Int32] = [], mask: [Int32] = []
-        for prompt in prompts {
-            let pad = promptLength - prompt.count
-            padded += [Int32](repeating: 0, count: pad) + prompt
-            mask += [Int32](repeating: 0, count: pad) + [Int32](repeating: 1, count: prompt.count)
-        }
+        let batch = LeftPaddedBatch(prompts)
+        let promptLength = batch.length
         let device = model.device
         var cache = model.makeCache(batch: prompts.count, capacity: promptLength + max(options.maxNewTokens, 1))
-        let promptLogits = model.forward(tokens: padded, mask: mask, cache: cache).toFloatArray()
+        let promptLogits = model.forward(tokens: batch.ids, mask: batch.mask, cache: cache).toFloatArray()
 
         let g = options.samplesPerPrompt
         let total = prompts.count * g

@@ -50,12 +50,11 @@ public final class KVCache: @unchecked Sendable {
     func beginStep(count: Int, newMask: [Int32]) -> [Int32] {
         precondition(length + count <= capacity, "KV cache full: \(length) + \(count) > capacity \(capacity)")
         precondition(newMask.count == batch * count, "KV cache: mask has \(newMask.count) entries for \(batch)x\(count)")
-        var positions = [Int32](repeating: 0, count: batch * count)
+        let positions = DecoderModel.positions(attentionMask: newMask, batch: batch, length: count, start: tokenCounts)
         for b in 0..<batch {
             for t in 0..<count {
                 let real = newMask[b * count + t]
                 mask[b * capacity + length + t] = real
-                positions[b * count + t] = tokenCounts[b]
                 if real != 0 { tokenCounts[b] += 1 }
             }
         }

@@ -74,12 +74,12 @@ struct RolloutBuilder {
         let completionLength = max(1, generated.map(\.tokens.count).max()!)
         let mask = completionMask(generated.map(\.tokens), length: completionLength, endTokenIDs: endTokenIDs,
                                   maskTruncated: c.maskTruncatedCompletions)
+        let paddedPrompts = LeftPaddedBatch(generated.map { prompts[$0.promptIndex] }, pad: padTokenID, length: promptLength)
         var ids: [Int32] = [], attention: [Int32] = []
-        for sequence in generated {
-            let prompt = prompts[sequence.promptIndex]
-            let pad = promptLength - prompt.count
-            ids += [Int32](repeating: padTokenID, count: pad) + prompt
-            attention += [Int32](repeating: 0, count: pad) + [Int32](repeating: 1, count: prompt.count)
+        for (row, sequence) in generated.enumerated() {
+            let promptRange = (row * promptLength)..<((row + 1) * promptLength)
+            ids += paddedPrompts.ids[promptRange]
+            attention += paddedPrompts.mask[promptRange]
             ids += sequence.tokens + [Int32](repeating: padTokenID, count: completionLength - sequence.tokens.count)
             // Completion tokens through the first end token attend; later padding does not.
             let through = sequence.tokens.firstIndex(where: endTokenIDs.contains).map { $0 + 1 } ?? sequence.tokens.count
