@@ -13,7 +13,7 @@ struct GRPOTrain: ParsableCommand {
         abstract: "GRPO training with an open-r1 style recipe (the Open-RS recipe keys).",
         discussion: "Any recipe key can be given as an option and overrides the recipe, e.g. --learning_rate 2e-6 --num_generations 4.")
 
-    @Option(help: "The YAML recipe (e.g. recipes/grpo.yaml).")
+    @Option(help: "The YAML recipe (e.g. recipes/openrs-grpo.yaml).")
     var recipe: String?
 
     @Option(help: "A Hugging Face model folder (config.json, safetensors, tokenizer files).")
@@ -79,7 +79,7 @@ struct GRPOTrain: ParsableCommand {
             FileHandleStandardError.write("skipped \(data.issues.count) malformed rows, e.g. \(data.issues.prefix(3).map(\.description).joined(separator: "; "))")
         }
         print("model \(folder.lastPathComponent): \(policy.config.numHiddenLayers) layers, hidden \(policy.config.hiddenSize); dataset \(data.rows.count) rows")
-        print("GRPO: \(configuration.maxSteps) steps, \(configuration.gradientAccumulationSteps) x \(configuration.promptsPerMicroStep) prompts x \(configuration.numGenerations) completions per step, rewards \(configuration.rewardFuncs.joined(separator: ", "))")
+        print("GRPO: \(configuration.maxSteps) steps, \(configuration.gradientAccumulationSteps) x \(configuration.promptsPerMicroStep) prompts x \(configuration.numGenerations) completions per step, rewards \(configuration.rewardFuncs.map(\.rawValue).joined(separator: ", "))")
         let trainer = try GRPOTrainer(configuration: configuration, policy: policy, tokenizer: tokenizer, dataset: data)
         let outputURL = URL(fileURLWithPath: output)
         _ = TrainingRunReporter(trainer: trainer, output: outputURL) { print($0) }

@@ -80,7 +80,7 @@ struct TinyGRPO: ParsableCommand {
         grpo.maxCompletionLength = maxNewTokens
         grpo.temperature = 1
         grpo.beta = 0
-        grpo.rewardFuncs = ["accuracy", "format"]
+        grpo.rewardFuncs = [.accuracy, .format]
         grpo.rewardWeights = [1, 0.2]
         grpo.systemPrompt = nil
         grpo.goldColumns = ["answer"]

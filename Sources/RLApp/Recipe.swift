@@ -169,7 +169,14 @@ public struct Recipe: Sendable {
         case "num_iterations": c.numIterations = try int()
         case "mask_truncated_completions": c.maskTruncatedCompletions = try bool()
         case "temperature_consistent_logprobs": c.temperatureConsistentLogProbs = try bool()
-        case "reward_funcs": c.rewardFuncs = try strings().map(RewardRegistry.canonicalName)
+        case "reward_funcs":
+            c.rewardFuncs = try strings().map { text in
+                guard let name = RewardName(recipeName: text) else {
+                    throw TrainingError.invalidSetting(key: key, reason: "unknown reward '\(text)'; known: "
+                        + RewardName.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                return name
+            }
         case "reward_weights": c.rewardWeights = try floats()
         case "cosine_min_value_wrong": c.cosineMinValueWrong = Float(try double())
         case "cosine_max_value_wrong": c.cosineMaxValueWrong = Float(try double())

@@ -51,7 +51,7 @@ struct RecipeTests {
         #expect(c.lrSchedulerType == .cosineWithMinLR)
         #expect(c.minLRRate == 0.1)
         #expect(c.warmupRatio == 0.1)
-        #expect(c.rewardFuncs == ["format", "cosine"])
+        #expect(c.rewardFuncs == [.format, .cosine])
         #expect(c.rewardWeights == [1, 2])
         #expect(c.seed == 42)
         #expect(c.saveSteps == 50)
@@ -133,7 +133,7 @@ struct RecipeTests {
         let c = r.configuration
         #expect(c.learningRate == 2e-6)
         #expect(c.numGenerations == 3)
-        #expect(c.rewardFuncs == ["accuracy", "format"])
+        #expect(c.rewardFuncs == [.accuracy, .format])
         #expect(c.rewardWeights == [1, 3])
         #expect(c.cosineMaxLength == 3584)
         #expect(c.seed == 2)

@@ -10,7 +10,7 @@ enum TestData {
     }
 }
 
-/// One labelled case of `data/checker/dev_cases.jsonl`.
+/// One labelled case of `Tests/Fixtures/checker/dev_cases.jsonl`.
 struct DevCase: Decodable, Sendable, CustomTestStringConvertible {
     var id: String
     var gold: String
@@ -22,7 +22,7 @@ struct DevCase: Decodable, Sendable, CustomTestStringConvertible {
     var testDescription: String { "\(id) (\(form))" }
 }
 
-/// One benchmark problem of `data/eval/*.jsonl` (only the fields the tests use).
+/// One benchmark problem of `Data/eval/*.jsonl` (only the fields the tests use).
 struct EvalRow: Decodable, Sendable {
     var id: String
     var answer: String

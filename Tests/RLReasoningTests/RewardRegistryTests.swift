@@ -6,24 +6,23 @@ import RLTestSupport
 /// `reward_weights` in the trainer's rollout (nil = "no score" is left out; §2.3, §2.9).
 @Suite("Rewards: registry and weighted combination")
 struct RewardRegistryTests {
-    @Test("every registered name builds a reward with that name; unknown names build nothing")
+    @Test("every built-in name builds a reward with that name")
     func everyName() {
         let c = GRPOConfiguration()
-        for name in RewardRegistry.names {
-            #expect(RewardRegistry.make(name, configuration: c)?.name == name, "\(name)")
+        for name in RewardName.allCases {
+            #expect(RewardRegistry.make(name, configuration: c).name == name.rawValue, "\(name)")
         }
-        #expect(RewardRegistry.make("english", configuration: c) == nil)
-        #expect(RewardRegistry.make("format_reward", configuration: c) == nil, "only canonical names are built")
     }
 
-    @Test("open-r1 spellings map to the registry's names")
-    func canonicalNames() {
-        #expect(RewardRegistry.canonicalName("format_reward") == "format")
-        #expect(RewardRegistry.canonicalName("accuracy_reward") == "accuracy")
-        #expect(RewardRegistry.canonicalName("len_reward") == "length")
-        #expect(RewardRegistry.canonicalName("len") == "length")
-        #expect(RewardRegistry.canonicalName("cosine") == "cosine")
-        #expect(RewardRegistry.canonicalName("tag_count") == "tag_count")
+    @Test("open-r1 spellings map to the built-in names; unknown ones to nothing")
+    func recipeNames() {
+        #expect(RewardName(recipeName: "format_reward") == .format)
+        #expect(RewardName(recipeName: "accuracy_reward") == .accuracy)
+        #expect(RewardName(recipeName: "len_reward") == .length)
+        #expect(RewardName(recipeName: "len") == .length)
+        #expect(RewardName(recipeName: "cosine") == .cosine)
+        #expect(RewardName(recipeName: "tag_count") == .tagCount)
+        #expect(RewardName(recipeName: "english") == nil)
     }
 
     @Test("the configuration's reward settings reach the rewards it builds")
@@ -39,18 +38,18 @@ struct RewardRegistryTests {
         let gold = ["solution": "\\boxed{5}", "answer": "4"]
         // cosine, fixed, M = 10 tokens, lo = 0.2: 5 tokens → cos π/2 = 0 → 0.2 + ½(0.8)(1) = 0.6;
         // the gold is read from `answer` (4), so "\\boxed{4}" is correct.
-        let cosine = RewardRegistry.make("cosine", configuration: c)!
+        let cosine = RewardRegistry.make(.cosine, configuration: c)
         #expect(abs(score(cosine, "\\boxed{4}", tokens: 5, row: gold)! - 0.6) <= 1e-6)
         // repetition, n = 2, penalty −0.5: "a a a" → bigrams aa, aa: (1 − 1/2)(−0.5) = −0.25
-        #expect(score(RewardRegistry.make("repetition_penalty", configuration: c)!, "a a a") == -0.25)
+        #expect(score(RewardRegistry.make(.repetitionPenalty, configuration: c), "a a a") == -0.25)
         // accuracy reads `answer` and scores an unparseable gold 1 under the reference policy.
-        let accuracy = RewardRegistry.make("accuracy", configuration: c)!
+        let accuracy = RewardRegistry.make(.accuracy, configuration: c)
         #expect(score(accuracy, "\\boxed{4}", row: gold) == 1)
         #expect(score(accuracy, "\\boxed{5}", row: gold) == 0)
         #expect(score(accuracy, "\\boxed{5}", row: ["answer": unparseableGold]) == 1)
         // length reads `answer` too: lengths 9 and 19, "\\boxed{5}" wrong → min(0, 0.5) = 0; the
         // longer correct one λ = 0.5 − 1 = −0.5.
-        let length = RewardRegistry.make("length", configuration: c)!
+        let length = RewardRegistry.make(.length, configuration: c)
         let values = scores(length, ["\\boxed{5}", String(repeating: "x", count: 10) + "\\boxed{4}"], row: gold)
         #expect(values == [0, -0.5])
     }
@@ -71,7 +70,7 @@ struct RewardRegistryTests {
     @Test("rollouts weight each reward by reward_weights and leave 'no score' out")
     func weightedCombination() throws {
         var c = smallConfiguration()
-        c.rewardFuncs = ["format", "tag_count", "accuracy"]  // placeholders: replaced by the rewards below
+        c.rewardFuncs = [.format, .tagCount, .accuracy]  // placeholders: replaced by the rewards below
         c.rewardWeights = [2, 1, 5]
         let trainer = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
                                       dataset: arithmeticDataset(),

@@ -39,7 +39,7 @@ public func smallConfiguration() -> GRPOConfiguration {
     c.maxPromptLength = 32
     c.temperature = 1
     c.beta = 0.04
-    c.rewardFuncs = ["format", "reasoning_steps", "repetition_penalty"]
+    c.rewardFuncs = [.format, .reasoningSteps, .repetitionPenalty]
     c.rewardWeights = [1, 0.5, 1]
     c.systemPrompt = nil
     c.saveSteps = 2

@@ -1,34 +1,42 @@
-/// The built-in rewards by recipe name, configured from a `GRPOConfiguration`.
-public enum RewardRegistry {
-    /// Names accepted in `reward_funcs` (open-r1 spellings with or without `_reward`).
-    public static let names = ["accuracy", "format", "tag_count", "reasoning_steps", "cosine", "length", "repetition_penalty"]
+/// The built-in reward functions, as `reward_funcs` names them.
+public enum RewardName: String, Sendable, Codable, CaseIterable {
+    case accuracy
+    case format
+    case tagCount = "tag_count"
+    case reasoningSteps = "reasoning_steps"
+    case cosine
+    case length
+    case repetitionPenalty = "repetition_penalty"
 
-    /// The reward function for `name`.
-    public static func make(_ name: String, configuration c: GRPOConfiguration) -> (any RewardFunction)? {
+    /// The name a recipe gives, in open-r1's spellings too (`format_reward`, `len`), or nil.
+    public init?(recipeName: String) {
+        let trimmed = recipeName.hasSuffix("_reward") ? String(recipeName.dropLast(7)) : recipeName
+        self.init(rawValue: trimmed == "len" ? "length" : trimmed)
+    }
+}
+
+/// The built-in rewards, configured from a `GRPOConfiguration`.
+public enum RewardRegistry {
+    /// The reward function `name` with the configuration's settings (gold columns, cosine and
+    /// repetition parameters, the unparseable-gold policy).
+    public static func make(_ name: RewardName, configuration c: GRPOConfiguration) -> any RewardFunction {
         let columns = GoldColumns(c.goldColumns)
         switch name {
-        case "accuracy": return AccuracyReward(goldColumns: columns, unparseableGold: c.unparseableGold)
-        case "format": return FormatReward()
-        case "tag_count": return TagCountReward()
-        case "reasoning_steps": return ReasoningStepsReward()
-        case "cosine":
+        case .accuracy: return AccuracyReward(goldColumns: columns, unparseableGold: c.unparseableGold)
+        case .format: return FormatReward()
+        case .tagCount: return TagCountReward()
+        case .reasoningSteps: return ReasoningStepsReward()
+        case .cosine:
             var reward = CosineReward(variant: c.cosineVariant, maxLength: c.cosineMaxLength, minValueWrong: c.cosineMinValueWrong,
                                       maxValueWrong: c.cosineMaxValueWrong, minValueCorrect: c.cosineMinValueCorrect,
                                       maxValueCorrect: c.cosineMaxValueCorrect)
             reward.goldColumns = columns
             return reward
-        case "length":
+        case .length:
             var reward = LengthReward()
             reward.goldColumns = columns
             return reward
-        case "repetition_penalty": return RepetitionPenaltyReward(ngramSize: c.repetitionNGramSize, maxPenalty: c.repetitionMaxPenalty)
-        default: return nil
+        case .repetitionPenalty: return RepetitionPenaltyReward(ngramSize: c.repetitionNGramSize, maxPenalty: c.repetitionMaxPenalty)
         }
-    }
-
-    /// The recipe's name with an open-r1 style `_reward` suffix removed (`format_reward` → `format`).
-    public static func canonicalName(_ name: String) -> String {
-        let trimmed = name.hasSuffix("_reward") ? String(name.dropLast(7)) : name
-        return trimmed == "len" ? "length" : trimmed
     }
 }

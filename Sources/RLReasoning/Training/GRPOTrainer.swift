@@ -52,12 +52,7 @@ public final class GRPOTrainer {
         optimizer = AdamW(beta1: configuration.adamBeta1, beta2: configuration.adamBeta2, epsilon: configuration.adamEpsilon,
                           weightDecay: configuration.weightDecay)
         schedule = configuration.learningRateSchedule()
-        let rewards = try customRewards ?? configuration.rewardFuncs.map { name in
-            guard let reward = RewardRegistry.make(name, configuration: configuration) else {
-                throw TrainingError.invalidSetting(key: "reward_funcs", reason: "unknown reward function '\(name)'")
-            }
-            return reward
-        }
+        let rewards = customRewards ?? configuration.rewardFuncs.map { RewardRegistry.make($0, configuration: configuration) }
         if let weights = configuration.rewardWeights, weights.count != rewards.count {
             throw TrainingError.invalidSetting(key: "reward_weights", reason: "\(weights.count) weights for \(rewards.count) reward functions")
         }
