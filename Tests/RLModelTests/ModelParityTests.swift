@@ -65,16 +65,16 @@ struct ModelParityTests {
         let (model, expected) = try load(fixture)
         let ids = try expected.ints("input_ids"), shape = try expected.shape("input_ids")
         let input = Tensor(ids, shape: shape)
-        for (checkpointLayers, chunkedLogits) in [(false, false), (true, false), (false, true)] {
+        for (recomputeLayers, chunkedLogits) in [(false, false), (true, false), (false, true)] {
             let budget = chunkedLogits ? Self.threeRows(model) : DecoderModel.defaultMaxLogitBytes
             let (_, grads) = valueAndGrad(at: model.parameters) {
-                -model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1, checkpointLayers: checkpointLayers,
+                -model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1, recomputeLayers: recomputeLayers,
                                      maxLogitBytes: budget).mean()
             }
             for (name, grad) in grads {
                 let reference = try expected.floats("grad." + name)
                 let error = Self.relativeError(grad.toFloatArray(), reference)
-                #expect(error <= 1e-3, "\(fixture) \(name) (checkpointed: \(checkpointLayers), chunked logits: \(chunkedLogits)): relative error \(error)")
+                #expect(error <= 1e-3, "\(fixture) \(name) (checkpointed: \(recomputeLayers), chunked logits: \(chunkedLogits)): relative error \(error)")
             }
         }
     }

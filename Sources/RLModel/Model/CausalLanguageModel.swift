@@ -17,15 +17,15 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
 
     /// Final hidden states `[batch, length, hidden]` of i32 ids `[batch, length]`, under autograd.
     /// `attentionMask` (1 = token, 0 = padding) allows left- or right-padded rows; with
-    /// `checkpointLayers` each decoder layer is recomputed during backward.
-    func hiddenStates(inputIDs: Tensor, attentionMask: Tensor?, checkpointLayers: Bool) -> Tensor
+    /// `recomputeLayers` each decoder layer is recomputed during backward.
+    func hiddenStates(inputIDs: Tensor, attentionMask: Tensor?, recomputeLayers: Bool) -> Tensor
     /// Logits `[..., vocab]` of hidden states `[..., hidden]`.
     func logits(hiddenStates: Tensor) -> Tensor
     /// Log-probability of each of the last `lastTokens` tokens of every row given the ones before
     /// it (`[batch, lastTokens]`, requires 1 <= lastTokens < length), logits divided by
-    /// `temperature`, computed in checkpointed LM-head chunks of at most `maxLogitBytes` of logits.
+    /// `temperature`, computed in LM-head chunks (recomputed in backward) of at most `maxLogitBytes` of logits.
     func tokenLogProbs(inputIDs: Tensor, attentionMask: Tensor?, lastTokens: Int, temperature: Float,
-                       checkpointLayers: Bool, maxLogitBytes: Int) -> Tensor
+                       recomputeLayers: Bool, maxLogitBytes: Int) -> Tensor
     /// Runs `tokens` (`[cache.batch, count]` row-major, padding `mask`) through the model, appends
     /// them to `cache` and returns the last position's logits `[batch, vocab]`. No autograd.
     func forward(tokens: [Int32], mask: [Int32]?, cache: KVCache) -> Tensor
@@ -44,18 +44,18 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
 
 extension CausalLanguageModel {
     public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor? = nil) -> Tensor {
-        hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, checkpointLayers: false)
+        hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, recomputeLayers: false)
     }
 
     /// Logits for every position: `[batch, length, vocab]`.
-    public func logits(inputIDs: Tensor, attentionMask: Tensor? = nil, checkpointLayers: Bool = false) -> Tensor {
-        logits(hiddenStates: hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, checkpointLayers: checkpointLayers))
+    public func logits(inputIDs: Tensor, attentionMask: Tensor? = nil, recomputeLayers: Bool = false) -> Tensor {
+        logits(hiddenStates: hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, recomputeLayers: recomputeLayers))
     }
 
     public func tokenLogProbs(inputIDs: Tensor, attentionMask: Tensor? = nil, lastTokens count: Int, temperature: Float = 1,
-                              checkpointLayers: Bool = false, maxLogitBytes: Int = DecoderModel.defaultMaxLogitBytes) -> Tensor {
+                              recomputeLayers: Bool = false, maxLogitBytes: Int = DecoderModel.defaultMaxLogitBytes) -> Tensor {
         tokenLogProbs(inputIDs: inputIDs, attentionMask: attentionMask, lastTokens: count, temperature: temperature,
-                      checkpointLayers: checkpointLayers, maxLogitBytes: maxLogitBytes)
+                      recomputeLayers: recomputeLayers, maxLogitBytes: maxLogitBytes)
     }
 
     public func forward(tokens: [Int32], cache: KVCache) -> Tensor { forward(tokens: tokens, mask: nil, cache: cache) }

@@ -57,8 +57,8 @@ extension DecoderModel {
     ///
     /// `attentionMask` (`[batch, length]`, 1 = token, 0 = padding) gives left- or right-padded
     /// batches: positions come from the mask and padding keys are never attended. With
-    /// `checkpointLayers`, each decoder layer's activations are recomputed during backward.
-    public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor? = nil, checkpointLayers: Bool = false) -> Tensor {
+    /// `recomputeLayers`, each decoder layer's activations are recomputed during backward.
+    public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor? = nil, recomputeLayers: Bool = false) -> Tensor {
         precondition(inputIDs.rank == 2 && inputIDs.dtype == .i32, "inputIDs must be i32 [batch, length], got \(inputIDs.dtype) \(inputIDs.shape)")
         let (batch, length) = (inputIDs.shape[0], inputIDs.shape[1])
         let maskValues = attentionMask?.toInt32Array() ?? [Int32](repeating: 1, count: batch * length)
@@ -69,7 +69,7 @@ extension DecoderModel {
         let mask = attentionMask.map { ($0.dtype == .i32 ? $0 : $0.cast(to: .i32)).to(device) }
         var x = weight("model.embed_tokens.weight").embedding(inputIDs.to(device))
         for layer in 0..<config.numHiddenLayers {
-            if checkpointLayers {
+            if recomputeLayers {
                 x = checkpoint(x) { [unowned self] in self.decoderLayer(layer, $0, positions: positions, keyMask: mask) }
             } else {
                 x = decoderLayer(layer, x, positions: positions, keyMask: mask)
@@ -93,12 +93,12 @@ extension DecoderModel {
     /// while its gradient is taken, at the price of one more LM-head product in the backward
     /// pass. The result and the gradients do not depend on the chunking.
     public func tokenLogProbs(inputIDs: Tensor, attentionMask: Tensor? = nil, lastTokens count: Int,
-                              temperature: Float = 1, checkpointLayers: Bool = false,
+                              temperature: Float = 1, recomputeLayers: Bool = false,
                               maxLogitBytes: Int = DecoderModel.defaultMaxLogitBytes) -> Tensor {
         let (batch, length) = (inputIDs.shape[0], inputIDs.shape[1])
         precondition(count >= 1 && count < length, "tokenLogProbs: need 1 <= count < length (\(length)), got \(count)")
         precondition(maxLogitBytes > 0, "tokenLogProbs: maxLogitBytes must be positive, got \(maxLogitBytes)")
-        let hidden = hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, checkpointLayers: checkpointLayers)
+        let hidden = hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, recomputeLayers: recomputeLayers)
         let scoring = hidden.sliced(axis: 1, (length - count - 1)..<(length - 1))
         let targets = inputIDs.sliced(axis: 1, (length - count)..<length).contiguous().to(device)
         let rows = batch * count

@@ -109,7 +109,7 @@ public final class GRPOTrainer {
             let (loss, grads) = valueAndGrad(at: policy.parameters) {
                 let logProbs = policy.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
                                                     lastTokens: rollout.completionLength, temperature: scoringTemperature,
-                                                    checkpointLayers: c.gradientCheckpointing)
+                                                    recomputeLayers: c.gradientCheckpointing)
                 let result = grpoLoss(logProbs: logProbs, oldLogProbs: rollout.oldLogProbs, referenceLogProbs: rollout.referenceLogProbs,
                                       advantages: rollout.advantages, mask: rollout.completionMask, configuration: lossConfiguration)
                 output = result
