@@ -83,7 +83,6 @@ public struct Generator {
         let vocab = model.config.vocabSize
         let batch = LeftPaddedBatch(prompts)
         let promptLength = batch.length
-        let device = model.device
         var cache = model.makeCache(batch: prompts.count, capacity: promptLength + max(options.maxNewTokens, 1))
         let promptLogits = model.forward(tokens: batch.ids, mask: batch.mask, cache: cache).toFloatArray()
 
