@@ -109,8 +109,41 @@ public struct GRPOConfiguration: Sendable, Equatable {
         if saveSteps < 1 { try fail("save_steps", "must be at least 1") }
         if maxCompletionLength < 1 { try fail("max_completion_length", "must be at least 1") }
         if maxPromptLength < 1 { try fail("max_prompt_length", "must be at least 1") }
-        if !(learningRate >= 0) { try fail("learning_rate", "must be a non-negative number") }
-        if temperature < 0 { try fail("temperature", "must be >= 0") }
+        /// `value` within `range`; NaN never is.
+        func check<T: Comparable>(_ key: String, _ value: T, _ range: ClosedRange<T>, _ wording: String) throws {
+            if !range.contains(value) { try fail(key, "must be \(wording), got \(value)") }
+        }
+        func positive(_ key: String, _ value: Double) throws {
+            if !(value > 0 && value.isFinite) { try fail(key, "must be a positive number, got \(value)") }
+        }
+        try check("learning_rate", learningRate, 0...1, "between 0 and 1")
+        try check("adam_beta1", adamBeta1, 0...0.999_999, "in [0, 1)")
+        try check("adam_beta2", adamBeta2, 0...0.999_999_9, "in [0, 1)")
+        try positive("adam_epsilon", Double(adamEpsilon))
+        try check("weight_decay", weightDecay, 0...1, "between 0 and 1")
+        if !(maxGradNorm > 0) { try fail("max_grad_norm", "must be positive, got \(maxGradNorm)") }
+        try check("min_lr_rate", minLRRate, 0...1, "between 0 and 1")
+        try check("warmup_ratio", warmupRatio, 0...1, "between 0 and 1")
+        try check("temperature", temperature, 0...100, "between 0 and 100")
+        try check("top_p", topP, Float.leastNonzeroMagnitude...1, "in (0, 1]")
+        if topK < 0 { try fail("top_k", "must be 0 (off) or positive, got \(topK)") }
+        try check("min_p", minP, 0...1, "between 0 and 1")
+        try positive("repetition_penalty", Double(repetitionPenalty))
+        try check("beta", beta, 0...1_000, "between 0 and 1000")
+        try check("epsilon", epsilon, 0...1, "between 0 and 1")
+        if let epsilonHigh { try check("epsilon_high", epsilonHigh, 0...10, "between 0 and 10") }
+        if cosineMaxLength < 1 { try fail("cosine_max_len", "must be at least 1, got \(cosineMaxLength)") }
+        if repetitionNGramSize < 1 { try fail("repetition_n_grams", "must be at least 1, got \(repetitionNGramSize)") }
+        try check("repetition_max_penalty", repetitionMaxPenalty, -1_000...0, "at most 0")
+        if let saveTotalLimit, saveTotalLimit < 1 { try fail("save_total_limit", "must be at least 1, got \(saveTotalLimit)") }
+        if perDeviceTrainBatchSize < numGenerations {
+            try fail("per_device_train_batch_size", "\(perDeviceTrainBatchSize) holds no full group of num_generations (\(numGenerations))")
+        }
+        // Bounds on what one process can hold, so a typo is an error rather than an out-of-memory abort.
+        try check("num_generations", numGenerations, 2...4_096, "between 2 and 4096")
+        try check("per_device_train_batch_size", perDeviceTrainBatchSize, 1...65_536, "at most 65536")
+        try check("max_completion_length", maxCompletionLength, 1...1_048_576, "between 1 and 1048576")
+        try check("max_prompt_length", maxPromptLength, 1...1_048_576, "between 1 and 1048576")
         if let weights = rewardWeights, weights.count != rewardFuncs.count {
             try fail("reward_weights", "\(weights.count) weights for \(rewardFuncs.count) reward functions")
         }

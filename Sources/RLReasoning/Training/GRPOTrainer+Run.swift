@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RLTensor
 
 extension GRPOTrainer {
     /// Trains until `maxSteps`, writing to `output`: `metrics.jsonl` (one line per step),
@@ -47,6 +48,10 @@ extension GRPOTrainer {
         while step < lastStep {
             try trainStep()
             if step % configuration.saveSteps == 0 || step == lastStep {
+                guard globalGradientNorm(policy.parameters).isFinite else {
+                    throw TrainingError.nonFiniteWeights(reason: "step \(step): the weights are not finite; not saving them "
+                        + "(the last saved checkpoint is intact)")
+                }
                 let folder = try TrainerCheckpoint.save(trainer: self, to: output, keepLast: configuration.saveTotalLimit)
                 log("saved \(folder.lastPathComponent)")
             }

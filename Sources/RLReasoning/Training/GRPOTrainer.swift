@@ -30,6 +30,10 @@ public final class GRPOTrainer {
     public internal(set) var step = 0
     /// Rollouts kept for reuse while μ > 1.
     var buffer: [Rollout] = []
+    /// Steps skipped in a row for a non-finite loss or gradient.
+    var consecutiveSkippedSteps = 0
+    /// A run stops after this many skipped steps in a row.
+    static let maximumSkippedSteps = 5
     /// Called with each line of progress text.
     public var log: (String) -> Void = { print($0) }
     /// Called after every step with its metrics and the micro-batches' sample completions.
@@ -40,6 +44,14 @@ public final class GRPOTrainer {
     public init(configuration: GRPOConfiguration, policy: any CausalLanguageModel, tokenizer: Tokenizer, dataset: PromptDataset,
                 rewards customRewards: [any RewardFunction]? = nil) throws {
         try configuration.validate()
+        let limit = policy.config.maxPositionEmbeddings
+        if configuration.maxPromptLength + configuration.maxCompletionLength > limit {
+            throw TrainingError.invalidSetting(key: "max_completion_length", reason: "max_prompt_length + max_completion_length "
+                + "(\(configuration.maxPromptLength) + \(configuration.maxCompletionLength)) exceeds the model's max_position_embeddings \(limit)")
+        }
+        guard globalGradientNorm(policy.parameters).isFinite else {
+            throw TrainingError.nonFiniteWeights(reason: "the model's weights hold NaN or infinite values before training; nothing can be learned from them")
+        }
         do { try tokenizer.checkChatTemplate() } catch ChatTemplateError.noTemplate { throw TrainingError.noChatTemplate(model: "tokenizer") }
         guard let eos = tokenizer.eosTokenID else {
             throw TrainingError.invalidSetting(key: "eos_token", reason: "the tokenizer names no end-of-sequence token")
@@ -127,9 +139,22 @@ public final class GRPOTrainer {
         let learningRate = currentLearningRate
         let skipped = !norm.isFinite || !lossSum.isFinite
         if skipped {
+            consecutiveSkippedSteps += 1
             log("step \(step + 1): loss \(lossSum) / gradient norm \(norm) is not finite; update skipped, weights unchanged")
+            if consecutiveSkippedSteps >= Self.maximumSkippedSteps {
+                throw TrainingError.nonFiniteWeights(reason: "step \(step + 1): \(consecutiveSkippedSteps) steps in a row had a non-finite "
+                    + "loss or gradient; stopping (likely causes: learning_rate \(configuration.learningRate) too high, "
+                    + "temperature \(configuration.temperature), or weights already damaged). The last saved checkpoint is intact.")
+            }
         } else {
+            consecutiveSkippedSteps = 0
             optimizer.update(policy.parameters, gradients: gradients, learningRate: Float(learningRate))
+            // The update itself can overflow: never go on (or save) with destroyed weights.
+            guard globalGradientNorm(policy.parameters).isFinite else {
+                throw TrainingError.nonFiniteWeights(reason: "step \(step + 1): the update made weights non-finite; stopping without "
+                    + "saving them (likely causes: learning_rate \(configuration.learningRate), adam_epsilon \(configuration.adamEpsilon), "
+                    + "adam_beta2 \(configuration.adamBeta2)). The last saved checkpoint is intact; resume from it with other settings.")
+            }
         }
         trainingTime = monotonicSeconds() - started
         step += 1

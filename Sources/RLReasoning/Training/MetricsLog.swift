@@ -15,8 +15,15 @@ public struct MetricsLog: Sendable {
     /// Every step recorded so far (a torn last line is skipped).
     public func read() -> [StepMetrics] {
         guard let data = try? Data(contentsOf: url) else { return [] }
-        return data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONDecoder().decode(StepMetrics.self, from: Data($0)) }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = Self.nonFinite.decoding
+        return data.split(separator: UInt8(ascii: "\n")).compactMap { try? decoder.decode(StepMetrics.self, from: Data($0)) }
     }
+
+    /// Non-finite numbers (a skipped step's loss) are written as the strings "nan", "inf" and
+    /// "-inf", so the record of the step is never dropped.
+    static let nonFinite = (encoding: JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan"),
+                            decoding: JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan"))
 
     /// Keeps only steps up to `step` (after resuming from a checkpoint at `step`).
     func truncate(after step: Int) throws {
@@ -37,6 +44,7 @@ public struct MetricsLog: Sendable {
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = nonFinite.encoding
         return encoder
     }()
 }

@@ -5,6 +5,8 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case emptyDataset(file: String)
     case noChatTemplate(model: String)
     case checkpoint(path: String, reason: String)
+    /// The weights are not finite (from the start, or the run stopped before saving them).
+    case nonFiniteWeights(reason: String)
 
     public var description: String {
         switch self {
@@ -13,6 +15,7 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
         case let .emptyDataset(file): return "\(file): no usable rows"
         case let .noChatTemplate(model): return "\(model): the tokenizer has no chat_template; add one to tokenizer_config.json"
         case let .checkpoint(path, reason): return "\(path): \(reason)"
+        case let .nonFiniteWeights(reason): return reason
         }
     }
 }

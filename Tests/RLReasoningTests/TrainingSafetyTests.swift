@@ -1,0 +1,130 @@
+import FoundationEssentials
+import RLModel
+@testable import RLReasoning
+import RLTensor
+import RLTestSupport
+import Testing
+
+/// Settings that cannot work are refused before training, and a run never goes on, or ends
+/// "done", with destroyed weights.
+@Suite("Training safety")
+struct TrainingSafetyTests {
+    static let badSettings: [(String, @Sendable (inout GRPOConfiguration) -> Void)] = [
+        ("adam_epsilon", { $0.adamEpsilon = 0 }),
+        ("adam_beta1", { $0.adamBeta1 = 1 }),
+        ("adam_beta2", { $0.adamBeta2 = 1 }),
+        ("learning_rate", { $0.learningRate = 1e38 }),
+        ("learning_rate", { $0.learningRate = .nan }),
+        ("learning_rate", { $0.learningRate = .infinity }),
+        ("cosine_max_len", { $0.cosineMaxLength = 0 }),
+        ("top_p", { $0.topP = 5 }),
+        ("top_p", { $0.topP = 0 }),
+        ("top_k", { $0.topK = -3 }),
+        ("min_p", { $0.minP = 2 }),
+        ("repetition_penalty", { $0.repetitionPenalty = 0 }),
+        ("beta", { $0.beta = -1 }),
+        ("warmup_ratio", { $0.warmupRatio = 5 }),
+        ("max_grad_norm", { $0.maxGradNorm = 0 }),
+        ("save_total_limit", { $0.saveTotalLimit = 0 }),
+        ("per_device_train_batch_size", { $0.perDeviceTrainBatchSize = 0 }),
+        ("repetition_max_penalty", { $0.repetitionMaxPenalty = 1 }),
+        ("num_generations", { $0.numGenerations = 1_000_000_000; $0.perDeviceTrainBatchSize = 1_000_000_000 }),
+        ("max_completion_length", { $0.maxCompletionLength = 10_000_000_000 }),
+    ]
+
+    @Test(arguments: badSettings.indices)
+    func settingThatCannotWorkIsRefused(_ index: Int) {
+        let (key, change) = Self.badSettings[index]
+        var c = smallConfiguration()
+        change(&c)
+        do {
+            try c.validate()
+            Issue.record("\(key): accepted")
+        } catch let error as TrainingError {
+            guard case .invalidSetting(let named, _) = error else { Issue.record("\(error)"); return }
+            #expect(named == key, "\(error)")
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
+    @Test func promptAndCompletionMustFitTheModelsPositions() throws {
+        var c = smallConfiguration()
+        c.maxCompletionLength = 250  // + 32 prompt tokens > the fixture's 256 positions
+        #expect(throws: TrainingError.self) {
+            _ = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(), dataset: arithmeticDataset())
+        }
+    }
+
+    @Test func aModelThatIsNaNFromTheStartIsRefused() throws {
+        let policy = try fixturePolicy()
+        let name = "model.norm.weight"
+        policy.replaceParameters([name: Tensor([Float](repeating: .nan, count: policy.config.hiddenSize), shape: [policy.config.hiddenSize])])
+        do {
+            _ = try GRPOTrainer(configuration: smallConfiguration(), policy: policy, tokenizer: try fixtureTokenizer(), dataset: arithmeticDataset())
+            Issue.record("a NaN model was accepted")
+        } catch let error as TrainingError {
+            guard case .nonFiniteWeights = error else { Issue.record("\(error)"); return }
+        }
+    }
+
+    /// Weights destroyed mid-run: each step is skipped (weights unchanged) and the fifth in a
+    /// row stops the run with an error naming the likely settings.
+    @Test func destroyedWeightsStopTheRun() throws {
+        let policy = try fixturePolicy()
+        let trainer = try GRPOTrainer(configuration: smallConfiguration(), policy: policy, tokenizer: try fixtureTokenizer(),
+                                      dataset: arithmeticDataset())
+        trainer.log = { _ in }
+        #expect(try !trainer.trainStep().skipped)
+        let hidden = policy.config.hiddenSize
+        policy.replaceParameters(["model.norm.weight": Tensor([Float](repeating: .nan, count: hidden), shape: [hidden])])
+        for _ in 1...4 { #expect(try trainer.trainStep().skipped) }
+        do {
+            _ = try trainer.trainStep()
+            Issue.record("a fifth skipped step did not stop the run")
+        } catch let error as TrainingError {
+            guard case .nonFiniteWeights(let reason) = error else { Issue.record("\(error)"); return }
+            #expect(reason.contains("5 steps in a row") && reason.contains("learning_rate"), "\(reason)")
+        }
+    }
+
+    /// A skipped step is recorded in metrics.jsonl (its NaN loss as "nan"), and weights that are
+    /// not finite are never written into a checkpoint.
+    @Test func destroyedWeightsAreRecordedButNeverSaved() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("rl-safety-\(UInt64.random(in: 0 ... .max))")
+        defer { try? FileManager.default.removeItem(at: output) }
+        var c = smallConfiguration()
+        c.saveSteps = 1
+        let policy = try fixturePolicy()
+        let trainer = try GRPOTrainer(configuration: c, policy: policy, tokenizer: try fixtureTokenizer(), dataset: arithmeticDataset())
+        trainer.log = { _ in }
+        let hidden = policy.config.hiddenSize
+        trainer.onStep = { metrics, _ in
+            // After step 1 is written (and before it is saved), the weights are destroyed.
+            if metrics.step == 1 {
+                policy.replaceParameters(["model.norm.weight": Tensor([Float](repeating: .nan, count: hidden), shape: [hidden])])
+            }
+        }
+        do {
+            try trainer.train(output: output)
+            Issue.record("the run ended normally")
+        } catch let error as TrainingError {
+            guard case .nonFiniteWeights(let reason) = error else { Issue.record("\(error)"); return }
+            #expect(reason.contains("not saving"), "\(reason)")
+        }
+        let steps = MetricsLog(url: output.appendingPathComponent("metrics.jsonl")).read()
+        #expect(steps.map(\.step) == [1], "step 1 is recorded before its save is refused")
+        #expect(!FileManager.default.fileExists(atPath: output.appendingPathComponent("checkpoint-1").path))
+
+        // A NaN loss survives the round trip through metrics.jsonl.
+        var skipped = try #require(steps.first)
+        skipped.loss = .nan
+        skipped.gradNorm = .infinity
+        let log = MetricsLog(url: output.appendingPathComponent("nan.jsonl"))
+        try log.append(skipped)
+        let raw = try String(contentsOf: log.url, encoding: .utf8)
+        #expect(raw.contains("\"loss\":\"nan\"") && raw.contains("\"grad_norm\":\"inf\""), "\(raw)")
+        let back = try #require(log.read().first)
+        #expect(back.loss.isNaN && back.gradNorm == .infinity)
+    }
+}
