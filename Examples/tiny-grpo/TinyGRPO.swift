@@ -86,6 +86,7 @@ struct TinyGRPO: ParsableCommand {
         grpo.goldColumns = ["answer"]
         grpo.gradientCheckpointing = false
         grpo.seed = seed
+        grpo.overwriteOutputDir = true  // the demo reruns into its own folder
         // Only the final checkpoint (the trainer copies its configuration when it is created).
         grpo.saveSteps = grpo.maxSteps
         grpo.saveTotalLimit = 1

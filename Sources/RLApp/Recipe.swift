@@ -22,7 +22,7 @@ public struct Recipe: Sendable {
         "model_revision", "torch_dtype", "attn_implementation", "bf16", "fp16", "use_vllm", "vllm_device",
         "vllm_enforce_eager", "vllm_gpu_memory_utilization", "vllm_max_model_len", "vllm_dtype", "vllm_enable_prefix_caching",
         "do_eval", "eval_strategy", "hub_model_id", "hub_strategy", "push_to_hub", "report_to", "log_level",
-        "logging_first_step", "logging_strategy", "save_strategy", "overwrite_output_dir", "per_device_eval_batch_size",
+        "logging_first_step", "logging_strategy", "save_strategy", "per_device_eval_batch_size",
         "num_train_epochs", "gradient_checkpointing_kwargs", "dataset_config", "dataset_train_split", "dataset_test_split",
         "use_liger_kernel", "deepspeed", "ddp_timeout", "sync_ref_model", "wandb_project", "wandb_entity", "callbacks",
         "chat_template", "benchmarks", "num_processes",
@@ -202,6 +202,7 @@ public struct Recipe: Sendable {
             guard steps >= 1 else { throw bad("a positive integer") }
             c.saveSteps = steps
         case "save_total_limit": c.saveTotalLimit = try int()
+        case "overwrite_output_dir": c.overwriteOutputDir = try bool()
         case "logging_steps": c.loggingSteps = try int()
         case "log_completions": c.logCompletions = try bool()
         default:

@@ -75,11 +75,12 @@ struct RecipeTests {
         #expect(c.cosineMinValueCorrect == 0.5 && c.cosineMaxValueCorrect == 1 && c.cosineVariant == .faithful)
         #expect(c.adamBeta1 == 0.9 && c.adamBeta2 == 0.999 && c.adamEpsilon == 1e-8 && c.weightDecay == 0)
         #expect(r.warnings.isEmpty, "unexpected warnings \(r.warnings)")
+        #expect(c.overwriteOutputDir, "overwrite_output_dir: true applies to the output folder")
         // Every key of the file that has no effect here is reported, vllm_enforce_eager included.
         let inert: Set = ["model_revision", "torch_dtype", "attn_implementation", "bf16", "use_vllm", "vllm_device",
                           "vllm_enforce_eager", "vllm_gpu_memory_utilization", "vllm_max_model_len", "do_eval",
                           "gradient_checkpointing_kwargs", "hub_model_id", "hub_strategy", "log_level", "logging_first_step",
-                          "logging_strategy", "num_train_epochs", "overwrite_output_dir", "per_device_eval_batch_size",
+                          "logging_strategy", "num_train_epochs", "per_device_eval_batch_size",
                           "push_to_hub", "report_to", "save_strategy"]
         #expect(Set(r.ignored) == inert)
         #expect(r.ignored.count == inert.count, "a key reported twice: \(r.ignored)")

@@ -4,6 +4,9 @@ import RLModel
 import RLTensor
 import RLTestSupport
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Settings that cannot work are refused before training, and a run never goes on, or ends
 /// "done", with destroyed weights.
@@ -126,5 +129,59 @@ struct TrainingSafetyTests {
         #expect(raw.contains("\"loss\":\"nan\"") && raw.contains("\"grad_norm\":\"inf\""), "\(raw)")
         let back = try #require(log.read().first)
         #expect(back.loss.isNaN && back.gradNorm == .infinity)
+    }
+}
+
+/// One writer per output folder: a held folder is refused, and a new run into a folder an
+/// earlier run wrote to is refused unless it overwrites (which removes the old checkpoints).
+@Suite("Output folder ownership", .serialized)
+struct OutputFolderTests {
+    func trainer(_ change: (inout GRPOConfiguration) -> Void = { _ in }) throws -> GRPOTrainer {
+        var c = smallConfiguration()
+        c.maxSteps = 2
+        change(&c)
+        let trainer = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
+                                      dataset: arithmeticDataset())
+        trainer.log = { _ in }
+        return trainer
+    }
+
+    @Test func aFolderInUseIsRefused() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("rl-lock-\(UInt64.random(in: 0 ... .max))")
+        defer { try? FileManager.default.removeItem(at: output) }
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        // Another run's lock, as a second process would hold it.
+        let descriptor = open(output.appendingPathComponent(".lock").path, O_RDWR | O_CREAT, 0o644)
+        #expect(flock(descriptor, LOCK_EX | LOCK_NB) == 0)
+        do {
+            try trainer().train(output: output)
+            Issue.record("a locked folder was accepted")
+        } catch let error as TrainingError {
+            guard case .outputInUse(let path) = error else { Issue.record("\(error)"); return }
+            #expect(path == output.path && error.description.contains("another run"))
+        }
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+        try trainer().train(output: output)  // free again
+        #expect(MetricsLog(url: output.appendingPathComponent("metrics.jsonl")).read().map(\.step) == [1, 2])
+    }
+
+    @Test func aUsedFolderNeedsResumeOrOverwrite() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("rl-used-\(UInt64.random(in: 0 ... .max))")
+        defer { try? FileManager.default.removeItem(at: output) }
+        try trainer().train(output: output)
+        do {
+            try trainer().train(output: output)
+            Issue.record("a second run into a used folder was accepted")
+        } catch let error as TrainingError {
+            guard case .outputNotEmpty(_, let contents) = error else { Issue.record("\(error)"); return }
+            #expect(contents.contains("checkpoint-2") && contents.contains("metrics.jsonl"), "\(contents)")
+            #expect(error.description.contains("--resume") && error.description.contains("--overwrite_output_dir"))
+        }
+        // Overwriting starts afresh: the old checkpoints go, so a later --resume cannot pick them up.
+        let overwriting = try trainer { $0.maxSteps = 1; $0.overwriteOutputDir = true }
+        try overwriting.train(output: output)
+        let names = try FileManager.default.contentsOfDirectory(atPath: output.path).filter { $0.hasPrefix("checkpoint-") }
+        #expect(names == ["checkpoint-1"], "\(names)")
     }
 }

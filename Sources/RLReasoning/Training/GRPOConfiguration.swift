@@ -70,6 +70,10 @@ public struct GRPOConfiguration: Sendable, Equatable {
     public var saveSteps: Int = 50
     /// Keep only the newest this many checkpoints (nil = all).
     public var saveTotalLimit: Int? = nil
+    /// `overwrite_output_dir`: a new (not resumed) run may replace an earlier run's files in its
+    /// output folder (its metrics, completions and checkpoints are deleted first). Default false:
+    /// such a run is refused.
+    public var overwriteOutputDir: Bool = false
     public var loggingSteps: Int = 1
     /// Sample completions printed and saved per logged step.
     public var logCompletions: Bool = true

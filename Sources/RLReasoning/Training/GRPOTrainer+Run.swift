@@ -11,8 +11,13 @@ extension GRPOTrainer {
     /// partial one from a killed save is discarded) and produces the same steps an uninterrupted
     /// run with the same seed would. `stopAfterStep` ends the call early (the schedule still
     /// spans `maxSteps`), e.g. to train in stages.
+    ///
+    /// The folder is locked for the call (a second run into it is refused), and a new run into a
+    /// folder an earlier run wrote to is refused unless `overwriteOutputDir` is set.
     public func train(output: URL, resume: Bool = false, stopAfterStep: Int? = nil) throws {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let lock = try OutputLock(folder: output)
+        defer { withExtendedLifetime(lock) {} }
         TrainerCheckpoint.removePartials(in: output)
         let metricsLog = MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
         let completionsURL = output.appendingPathComponent("completions.jsonl")
@@ -28,8 +33,12 @@ extension GRPOTrainer {
             log("resumed from \(last.url.lastPathComponent) (step \(step) of \(configuration.maxSteps))")
         } else {
             if resume { log("no checkpoint in \(output.path); starting from step 0") }
-            try? FileManager.default.removeItem(at: metricsLog.url)
-            try? FileManager.default.removeItem(at: completionsURL)
+            let earlier = ((try? FileManager.default.contentsOfDirectory(atPath: output.path)) ?? [])
+                .filter { $0.hasPrefix("checkpoint-") || $0 == "metrics.jsonl" || $0 == "completions.jsonl" }.sorted()
+            if !earlier.isEmpty && !resume && !configuration.overwriteOutputDir {
+                throw TrainingError.outputNotEmpty(path: output.path, contents: earlier)
+            }
+            for name in earlier { try? FileManager.default.removeItem(at: output.appendingPathComponent(name)) }
         }
         let previous = onStep
         onStep = { [unowned self] metrics, samples in

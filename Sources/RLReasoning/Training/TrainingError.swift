@@ -7,6 +7,10 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case checkpoint(path: String, reason: String)
     /// The weights are not finite (from the start, or the run stopped before saving them).
     case nonFiniteWeights(reason: String)
+    /// Another run holds the output folder.
+    case outputInUse(path: String)
+    /// A new run into a folder an earlier run wrote to, without `overwriteOutputDir` or resuming.
+    case outputNotEmpty(path: String, contents: [String])
 
     public var description: String {
         switch self {
@@ -16,6 +20,10 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
         case let .noChatTemplate(model): return "\(model): the tokenizer has no chat_template; add one to tokenizer_config.json"
         case let .checkpoint(path, reason): return "\(path): \(reason)"
         case let .nonFiniteWeights(reason): return reason
+        case let .outputInUse(path): return "\(path): another run is writing to this folder; wait for it or choose another --output"
+        case let .outputNotEmpty(path, contents):
+            return "\(path): holds an earlier run (\(contents.joined(separator: ", "))); pass --resume to continue it or "
+                + "--overwrite_output_dir true to replace it"
         }
     }
 }
