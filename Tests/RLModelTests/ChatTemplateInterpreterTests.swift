@@ -125,6 +125,22 @@ struct ChatTemplateInterpreterTests {
         }
     }
 
+    /// The hostile inputs that trapped the process before: each is now one template error.
+    @Test("integer edge cases and huge indents are errors, not traps")
+    func checkedEdges() {
+        #expect(throws: ChatTemplateError.runtime("int() of 1e+300 is out of range", line: 1)) { try render("{{ 1e300 | int }}") }
+        #expect(throws: ChatTemplateError.runtime("integer overflow in //", line: 1)) { try render("{{ (-9223372036854775807 - 1) // -1 }}") }
+        #expect(throws: ChatTemplateError.runtime("integer overflow in %", line: 1)) { try render("{{ (-9223372036854775807 - 1) % -1 }}") }
+        #expect(throws: ChatTemplateError.runtime("integer overflow in abs()", line: 1)) { try render("{{ (-9223372036854775807 - 1) | abs }}") }
+        #expect(throws: ChatTemplateError.runtime("indent width must be between 0 and 64, got -2", line: 1)) { try render("{{ 'ab' | indent(-2) }}") }
+        #expect(throws: ChatTemplateError.runtime("tojson indent must be between 0 and 64, got 1000000000", line: 1)) {
+            try render("{{ [1] | tojson(indent=1000000000) }}")
+        }
+        // Python's floor division and modulo, signs included; huge but exact integers stay exact.
+        #expect((try? render("{{ 7 // -2 }} {{ 7 % -2 }} {{ -7 // 2 }} {{ -7 % 2 }} {{ 9007199254740993 // 1 }}")) == "-4 -1 -4 1 9007199254740993")
+        #expect((try? render("{{ 10 is divisibleby(-1) }} {{ 2.9 | int }} {{ -2.9 | int }}")) == "True 2 -2")
+    }
+
     @Test("a tokenizer without a template")
     func noTemplate() throws {
         let tokenizer = try Tokenizer(vocabulary: tinyVocabulary, merges: tinyMerges)

@@ -8,6 +8,16 @@ import Darwin
 enum JinjaBuiltins {
     /// The longest list or string `range()` and `*` make (a template cannot exhaust memory).
     static let maximumLength = 10_000_000
+    /// The widest indentation `indent` and `tojson(indent=)` accept.
+    static let maximumIndent = 64
+
+    /// An indentation width from a template, within 0...maximumIndent.
+    static func indentWidth(_ value: Int, _ what: String) throws -> Int {
+        guard (0...maximumIndent).contains(value) else {
+            throw JinjaFailure("\(what) must be between 0 and \(maximumIndent), got \(value)")
+        }
+        return value
+    }
 
     // MARK: globals
 
@@ -282,13 +292,19 @@ enum JinjaBuiltins {
             let useFalsy = option(1, "boolean")?.isTrue ?? false
             return (useFalsy ? value.isTrue : value.isDefined) ? value : fallback
         case "int":
-            if let number = value.number { return .integer(Int(number)) }
+            if let number = value.number {
+                guard let whole = Int(exactly: number.rounded(.towardZero)) else { throw JinjaFailure("int() of \(number) is out of range") }
+                return .integer(whole)
+            }
             return .integer(Int(value.text.trimmingWhitespace()) ?? option(0, "default")?.integer ?? 0)
         case "float":
             if let number = value.number { return .float(number) }
             return .float(Double(value.text.trimmingWhitespace()) ?? option(0, "default")?.number ?? 0)
         case "abs":
-            if case .integer(let number) = value { return .integer(abs(number)) }
+            if case .integer(let number) = value {
+                guard number != .min else { throw JinjaFailure("integer overflow in abs()") }
+                return .integer(abs(number))
+            }
             guard let number = value.number else { throw JinjaFailure("abs() needs a number") }
             return .float(abs(number))
         case "replace":
@@ -297,7 +313,7 @@ enum JinjaBuiltins {
             }
             return .string(value.text.replacingOccurrences(old, with: new))
         case "tojson":
-            return .string(try value.json(indent: option(0, "indent")?.integer))
+            return .string(try value.json(indent: try option(0, "indent")?.integer.map { try indentWidth($0, "tojson indent") }))
         case "items":
             guard case .dictionary(let dictionary) = value else {
                 if !value.isDefined { return .list([]) }
@@ -323,7 +339,7 @@ enum JinjaBuiltins {
             guard let filterName = arguments.first?.text else { throw JinjaFailure("map needs a filter or attribute") }
             return .list(try value.iterated().map { try filter(filterName, $0, Array(arguments.dropFirst()), [:]) })
         case "indent":
-            let width = option(0, "width")?.integer ?? 4
+            let width = try indentWidth(option(0, "width")?.integer ?? 4, "indent width")
             let indentFirst = option(1, "first")?.isTrue ?? false
             let padding = String(repeating: " ", count: width)
             let lines = value.text.split(separator: "\n", omittingEmptySubsequences: false)
@@ -364,7 +380,7 @@ enum JinjaBuiltins {
             guard let number = value.integer, let divisor = other.integer, divisor != 0 else {
                 throw JinjaFailure("divisibleby needs integers")
             }
-            return number % divisor == 0
+            return number.remainderReportingOverflow(dividingBy: divisor).partialValue == 0
         case "eq", "equalto", "==": return JinjaValue.equal(value, other)
         case "ne", "!=": return !JinjaValue.equal(value, other)
         case "lt", "<", "le", "<=", "gt", ">", "ge", ">=":
@@ -447,8 +463,12 @@ enum JinjaBuiltins {
             case "*": return try checked(a.multipliedReportingOverflow(by: b))
             case "//", "%":
                 guard b != 0 else { throw JinjaFailure("integer division or modulo by zero") }
-                let quotient = Int((Double(a) / Double(b)).rounded(.down))
-                return .integer(op == "//" ? quotient : a - quotient * b)
+                // Python floors: the quotient rounds down and the remainder takes the divisor's sign.
+                let (truncated, overflow) = a.dividedReportingOverflow(by: b)
+                guard !overflow else { throw JinjaFailure("integer overflow in \(op)") }
+                let remainder = a - truncated * b
+                let adjust = remainder != 0 && (remainder < 0) != (b < 0)
+                return .integer(op == "//" ? truncated - (adjust ? 1 : 0) : remainder + (adjust ? b : 0))
             case "**":
                 guard b >= 0 else { return .float(pow(Double(a), Double(b))) }
                 if a == 0 || a == 1 { return .integer(b == 0 ? 1 : a) }
