@@ -163,6 +163,8 @@ struct ModelConfigTests {
 
     @Test("a key of the wrong type names the file and the key", arguments: [
         ("hidden_size", "\"big\""), ("tie_word_embeddings", "\"yes\""), ("eos_token_id", "\"two\""), ("rms_norm_eps", "[1]"),
+        // Token ids beyond i32 (they trapped where they were converted).
+        ("eos_token_id", "3000000000"), ("eos_token_id", "[2, -1]"),
     ])
     func wrongType(_ key: String, _ value: String) throws {
         guard case let .invalidConfig(file, reportedKey, _) = try error([key: value]) else {

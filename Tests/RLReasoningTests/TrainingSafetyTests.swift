@@ -59,6 +59,18 @@ struct TrainingSafetyTests {
         }
     }
 
+    @Test func aTokenizerLargerThanTheModelIsRefused() throws {
+        var config = try fixturePolicy().config
+        config.vocabSize = 200  // the fixture tokenizer has 261 tokens
+        let small = DecoderModel(randomWeights: config, seed: 1)
+        do {
+            _ = try GRPOTrainer(configuration: smallConfiguration(), policy: small, tokenizer: try fixtureTokenizer(), dataset: arithmeticDataset())
+            Issue.record("accepted")
+        } catch let error as TrainingError {
+            #expect(error.description.contains("261 tokens") && error.description.contains("200 embeddings"), "\(error)")
+        }
+    }
+
     @Test func aModelThatIsNaNFromTheStartIsRefused() throws {
         let policy = try fixturePolicy()
         let name = "model.norm.weight"

@@ -12,6 +12,9 @@ public enum TokenIDs: Codable, Equatable, Sendable {
         }
     }
 
+    /// Token ids are i32 everywhere a model reads them: 0 through `Int32.max`.
+    public static let validRange = 0...Int(Int32.max)
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let id = try? container.decode(Int.self) {
@@ -21,6 +24,10 @@ public enum TokenIDs: Codable, Equatable, Sendable {
         } else {
             throw DecodingError.typeMismatch(TokenIDs.self, .init(
                 codingPath: decoder.codingPath, debugDescription: "expected an integer or a list of integers"))
+        }
+        if let bad = ids.first(where: { !Self.validRange.contains($0) }) {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath, debugDescription: "token id \(bad) is not between 0 and \(Int32.max)"))
         }
     }
 

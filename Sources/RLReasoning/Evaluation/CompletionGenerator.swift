@@ -49,6 +49,10 @@ public struct ModelCompletionGenerator: CompletionGenerator {
         do { try tokenizer.checkChatTemplate() } catch ChatTemplateError.noTemplate {
             throw EvaluationError.invalidOption("the tokenizer has no chat template (tokenizer_config.json \"chat_template\"); the evaluation prompt needs one")
         }
+        if tokenizer.vocabularySize > model.config.vocabSize {
+            throw EvaluationError.invalidOption("the tokenizer has \(tokenizer.vocabularySize) tokens but the model only "
+                + "\(model.config.vocabSize) embeddings; they do not belong together")
+        }
         self.model = model
         self.tokenizer = tokenizer
         self.maxNewTokens = maxNewTokens

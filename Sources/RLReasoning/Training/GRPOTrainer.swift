@@ -49,6 +49,10 @@ public final class GRPOTrainer {
             throw TrainingError.invalidSetting(key: "max_completion_length", reason: "max_prompt_length + max_completion_length "
                 + "(\(configuration.maxPromptLength) + \(configuration.maxCompletionLength)) exceeds the model's max_position_embeddings \(limit)")
         }
+        if tokenizer.vocabularySize > policy.config.vocabSize {
+            throw TrainingError.invalidSetting(key: "tokenizer", reason: "the tokenizer has \(tokenizer.vocabularySize) tokens but "
+                + "the model only \(policy.config.vocabSize) embeddings; they do not belong together")
+        }
         guard globalGradientNorm(policy.parameters).isFinite else {
             throw TrainingError.nonFiniteWeights(reason: "the model's weights hold NaN or infinite values before training; nothing can be learned from them")
         }
@@ -150,7 +154,11 @@ public final class GRPOTrainer {
             consecutiveSkippedSteps = 0
             optimizer.update(policy.parameters, gradients: gradients, learningRate: Float(learningRate))
             // The update itself can overflow: never go on (or save) with destroyed weights.
-            guard globalGradientNorm(policy.parameters).isFinite else {
+            if tokenizer.vocabularySize > policy.config.vocabSize {
+            throw TrainingError.invalidSetting(key: "tokenizer", reason: "the tokenizer has \(tokenizer.vocabularySize) tokens but "
+                + "the model only \(policy.config.vocabSize) embeddings; they do not belong together")
+        }
+        guard globalGradientNorm(policy.parameters).isFinite else {
                 throw TrainingError.nonFiniteWeights(reason: "step \(step + 1): the update made weights non-finite; stopping without "
                     + "saving them (likely causes: learning_rate \(configuration.learningRate), adam_epsilon \(configuration.adamEpsilon), "
                     + "adam_beta2 \(configuration.adamBeta2)). The last saved checkpoint is intact; resume from it with other settings.")
