@@ -10,7 +10,7 @@ public enum VerificationMode: String, Sendable, CaseIterable {
 public struct ExtractedAnswer: Sendable, Hashable {
     /// Where the answer was found, in priority order.
     public enum Source: String, Sendable, Hashable {
-        case boxed, answerTag, finalAnswerPhrase, answerPhrase, displayMath, inlineMath, lastNumber
+        case boxed, answerTag, finalAnswerPhrase, answerPhrase, displayMath, inlineMath, bareMath, lastNumber
     }
 
     /// The answer text as written (box content, text after an answer phrase …).
@@ -28,7 +28,7 @@ public enum AnswerExtractor {
     /// Candidates in priority order (the verifier uses the first that parses):
     /// the last `\boxed{}` (adjacent boxes form one list), the last `<answer>` tag,
     /// "final answer is …", "answer: …", and in `.eval` mode the last display math,
-    /// inline math and number.
+    /// inline math, LaTeX without delimiters ending the text, and number.
     public static func candidates(in completion: String, mode: VerificationMode) -> [ExtractedAnswer] {
         var results: [ExtractedAnswer] = []
         forEachCandidate(in: completion, mode: mode) { results.append($0); return false }
@@ -67,6 +67,7 @@ public enum AnswerExtractor {
         if offer(scanner.lastAnswerWordWithMath(), .answerPhrase) { return }
         if offer(scanner.lastDisplayMath(), .displayMath) { return }
         if offer(scanner.lastInlineMath(), .inlineMath) { return }
+        if offer(scanner.lastBareMath(), .bareMath) { return }
         _ = offer(scanner.lastNumber(), .lastNumber)
     }
 

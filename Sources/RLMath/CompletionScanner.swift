@@ -332,6 +332,52 @@ struct CompletionScanner {
         return nil
     }
 
+    /// LaTeX written without delimiters at the end of the text (`\frac{10}{9}`, `so x = -\sqrt{2}`):
+    /// the longest run of math-like, space-separated pieces ending the last line, when it holds a
+    /// LaTeX command and its braces balance. A piece is math-like when every run of letters in it
+    /// is a command name (after `\`) or a single letter.
+    func lastBareMath() -> ArraySlice<UInt8>? {
+        var end = bytes.count
+        while end > 0, bytes[end - 1].isASCIISpace || bytes[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        guard end > 0 else { return nil }
+        var lineStart = end
+        while lineStart > 0, bytes[lineStart - 1] != UInt8(ascii: "\n") { lineStart -= 1 }
+        var start = end
+        var pieceEnd = end
+        while pieceEnd > lineStart {
+            var pieceStart = pieceEnd
+            while pieceStart > lineStart, bytes[pieceStart - 1] != 32 { pieceStart -= 1 }
+            guard Self.isMathLike(bytes[pieceStart..<pieceEnd]) else { break }
+            start = pieceStart
+            pieceEnd = pieceStart
+            while pieceEnd > lineStart, bytes[pieceEnd - 1] == 32 { pieceEnd -= 1 }
+        }
+        let span = bytes[start..<end]
+        guard span.contains(UInt8(ascii: "\\")),
+              span.filter({ $0 == UInt8(ascii: "{") }).count == span.filter({ $0 == UInt8(ascii: "}") }).count else { return nil }
+        return span
+    }
+
+    private static func isMathLike(_ piece: ArraySlice<UInt8>) -> Bool {
+        guard !piece.isEmpty else { return false }
+        var index = piece.startIndex
+        while index < piece.endIndex {
+            let byte = piece[index]
+            if byte.isASCIILetter {
+                var runEnd = index
+                while runEnd < piece.endIndex, piece[runEnd].isASCIILetter { runEnd += 1 }
+                let isCommand = index > piece.startIndex && piece[index - 1] == UInt8(ascii: "\\")
+                if runEnd - index > 1 && !isCommand { return false }
+                index = runEnd
+            } else if byte >= 0x80 || byte == UInt8(ascii: "$") {
+                return false
+            } else {
+                index += 1
+            }
+        }
+        return true
+    }
+
     /// The last number in the text that is not glued to a word (`AZYUK2A` holds none).
     func lastNumber() -> ArraySlice<UInt8>? {
         var end = bytes.count - 1

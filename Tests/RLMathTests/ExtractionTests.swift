@@ -81,6 +81,24 @@ struct ExtractionCase: Sendable, CustomTestStringConvertible {
         #expect(!MathVerifier().verify(gold: "9", completion: "Answer $ 9 $", mode: .reward).isCorrect)
     }
 
+    /// LaTeX without delimiters ending a completion is taken whole, never its last number
+    /// (`\frac{10}{9}` gave `9`).
+    @Test func bareLatexIsTakenWhole() {
+        let verifier = MathVerifier()
+        for completion in ["\\frac{10}{9}", "\\frac{10}{9}.", "so the value is \\frac{10}{9}", "Thus x = \\dfrac{10}{9}\n"] {
+            let verdict = verifier.verify(gold: "\\frac{10}{9}", completion: completion, mode: .eval)
+            #expect(verdict.isCorrect, "\(completion): extracted \(verdict.extractedAnswer ?? "nil")")
+            #expect(!verifier.verify(gold: "9", completion: completion, mode: .eval).isCorrect, "\(completion)")
+        }
+        let negative = verifier.verify(gold: "-\\frac{10}{9}", completion: "-\\frac{10}{9}", mode: .eval)
+        #expect(negative.isCorrect && negative.extractedAnswer == "-\\frac{10}{9}", "\(negative.extractedAnswer ?? "nil")")
+        #expect(!verifier.verify(gold: "\\frac{10}{9}", completion: "-\\frac{10}{9}", mode: .eval).isCorrect)
+        // Not an answer in reward mode; prose and plain numbers keep the number fallback.
+        #expect(!verifier.verify(gold: "\\frac{10}{9}", completion: "\\frac{10}{9}", mode: .reward).isCorrect)
+        #expect(verifier.verify(gold: "3", completion: "The answer has 3 parts", mode: .eval).isCorrect)
+        #expect(AnswerExtractor.candidates(in: "\\frac{10}{9}", mode: .eval).map(\.source).contains(.bareMath))
+    }
+
     @Test func hedgedProseIsNotAnAnswer() {
         #expect(!MathVerifier().verify(gold: "12", completion: "The answer is probably 12 but let me check").isCorrect)
         #expect(!MathVerifier().verify(gold: "3", completion: "Final answer: not 3 but 5").isCorrect)
