@@ -39,6 +39,17 @@ struct TinyGRPO: ParsableCommand {
     @Option(help: "Supervised warm-start steps (default 600).")
     var warmStartSteps: Int?
 
+    /// Every option is checked before the warm start spends its half minute.
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        guard (1...8).contains(operations) else { throw ValidationError("--operations must be between 1 and 8, got \(operations)") }
+        guard (0...1).contains(directFraction) else { throw ValidationError("--direct-fraction must be between 0 and 1, got \(directFraction)") }
+        guard learningRate > 0 && learningRate <= 1 else {
+            throw ValidationError("--learning-rate must be in (0, 1], got \(learningRate)")
+        }
+        if let warmStartSteps, warmStartSteps < 0 { throw ValidationError("--warm-start-steps must be at least 0, got \(warmStartSteps)") }
+    }
+
     mutating func run() throws {
         let started = monotonicSeconds()
         let tokenizer = try TinyTokenizer.make()
