@@ -59,6 +59,22 @@ struct TrainingSafetyTests {
         }
     }
 
+    @Test func anEmptyDatasetOrARowWithoutAPromptIsRefused() throws {
+        #expect(throws: TrainingError.self) {
+            _ = try GRPOTrainer(configuration: smallConfiguration(), policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
+                                dataset: PromptDataset(rows: []))
+        }
+        let rows = [["problem": "What is 1 + 1?", "answer": "2"], ["question": "What is 2 + 2?", "answer": "4"]]
+        do {
+            _ = try GRPOTrainer(configuration: smallConfiguration(), policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
+                                dataset: PromptDataset(rows: rows))
+            Issue.record("a row without a prompt was accepted")
+        } catch let error as TrainingError {
+            guard case .datasetRow(_, let line, let reason) = error else { Issue.record("\(error)"); return }
+            #expect(line == 2 && reason.contains("\"problem\""), "\(error)")
+        }
+    }
+
     @Test func aTokenizerLargerThanTheModelIsRefused() throws {
         var config = try fixturePolicy().config
         config.vocabSize = 200  // the fixture tokenizer has 261 tokens

@@ -49,6 +49,11 @@ public final class GRPOTrainer {
             throw TrainingError.invalidSetting(key: "max_completion_length", reason: "max_prompt_length + max_completion_length "
                 + "(\(configuration.maxPromptLength) + \(configuration.maxCompletionLength)) exceeds the model's max_position_embeddings \(limit)")
         }
+        guard !dataset.rows.isEmpty else { throw TrainingError.emptyDataset(file: "the dataset given to GRPOTrainer") }
+        if let row = dataset.rows.firstIndex(where: { ($0[configuration.promptColumn] ?? "").isEmpty }) {
+            throw TrainingError.datasetRow(file: "the dataset given to GRPOTrainer", line: row + 1,
+                                           reason: "no \"\(configuration.promptColumn)\" column (the prompt); every row needs one")
+        }
         if tokenizer.vocabularySize > policy.config.vocabSize {
             throw TrainingError.invalidSetting(key: "tokenizer", reason: "the tokenizer has \(tokenizer.vocabularySize) tokens but "
                 + "the model only \(policy.config.vocabSize) embeddings; they do not belong together")
@@ -154,7 +159,12 @@ public final class GRPOTrainer {
             consecutiveSkippedSteps = 0
             optimizer.update(policy.parameters, gradients: gradients, learningRate: Float(learningRate))
             // The update itself can overflow: never go on (or save) with destroyed weights.
-            if tokenizer.vocabularySize > policy.config.vocabSize {
+            guard !dataset.rows.isEmpty else { throw TrainingError.emptyDataset(file: "the dataset given to GRPOTrainer") }
+        if let row = dataset.rows.firstIndex(where: { ($0[configuration.promptColumn] ?? "").isEmpty }) {
+            throw TrainingError.datasetRow(file: "the dataset given to GRPOTrainer", line: row + 1,
+                                           reason: "no \"\(configuration.promptColumn)\" column (the prompt); every row needs one")
+        }
+        if tokenizer.vocabularySize > policy.config.vocabSize {
             throw TrainingError.invalidSetting(key: "tokenizer", reason: "the tokenizer has \(tokenizer.vocabularySize) tokens but "
                 + "the model only \(policy.config.vocabSize) embeddings; they do not belong together")
         }
