@@ -213,3 +213,31 @@ struct OutputFolderTests {
         #expect(names == ["checkpoint-1"], "\(names)")
     }
 }
+
+/// Pruning an old checkpoint renames it to a partial name before deleting it, so a kill during
+/// the deletion leaves a partial folder (cleared at the next start), never a checkpoint that
+/// looks complete but lacks its weights.
+@Suite("Checkpoint pruning")
+struct CheckpointPruningTests {
+    @Test func aPrunedCheckpointNeverLooksComplete() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("rl-prune-\(UInt64.random(in: 0 ... .max))")
+        defer { try? FileManager.default.removeItem(at: output) }
+        for step in [1, 2] {
+            let folder = output.appendingPathComponent("checkpoint-\(step)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Data("{}".utf8).write(to: folder.appendingPathComponent(TrainerCheckpoint.stateFile))
+            try Data([1, 2, 3]).write(to: folder.appendingPathComponent("model.safetensors"))
+        }
+        #expect(TrainerCheckpoint.complete(in: output).map(\.step) == [1, 2])
+        TrainerCheckpoint.remove(output.appendingPathComponent("checkpoint-1"), in: output)
+        #expect(TrainerCheckpoint.complete(in: output).map(\.step) == [2])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path) == ["checkpoint-2"])
+        // A deletion cut short after the rename: the partial folder is not a checkpoint and is cleared.
+        let leftover = output.appendingPathComponent(".checkpoint-1.partial")
+        try FileManager.default.createDirectory(at: leftover, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: leftover.appendingPathComponent(TrainerCheckpoint.stateFile))
+        #expect(TrainerCheckpoint.complete(in: output).map(\.step) == [2])
+        TrainerCheckpoint.removePartials(in: output)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path) == ["checkpoint-2"])
+    }
+}

@@ -38,7 +38,10 @@ extension GRPOTrainer {
             if !earlier.isEmpty && !resume && !configuration.overwriteOutputDir {
                 throw TrainingError.outputNotEmpty(path: output.path, contents: earlier)
             }
-            for name in earlier { try? FileManager.default.removeItem(at: output.appendingPathComponent(name)) }
+            for name in earlier {
+                let url = output.appendingPathComponent(name)
+                if name.hasPrefix("checkpoint-") { TrainerCheckpoint.remove(url, in: output) } else { try? FileManager.default.removeItem(at: url) }
+            }
         }
         let previous = onStep
         onStep = { [unowned self] metrics, samples in

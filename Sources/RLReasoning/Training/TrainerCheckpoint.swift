@@ -38,6 +38,16 @@ enum TrainerCheckpoint {
         }.sorted { $0.0 < $1.0 }
     }
 
+    /// Deletes a checkpoint so that a kill at any moment never leaves a folder that looks
+    /// complete but lacks files: it is first renamed to a partial name (atomic), which
+    /// `removePartials` clears on the next start if the deletion was cut short.
+    static func remove(_ checkpoint: URL, in output: URL) {
+        let doomed = output.appendingPathComponent(".\(checkpoint.lastPathComponent).partial")
+        try? FileManager.default.removeItem(at: doomed)
+        guard (try? FileManager.default.moveItem(at: checkpoint, to: doomed)) != nil else { return }
+        try? FileManager.default.removeItem(at: doomed)
+    }
+
     static func removePartials(in output: URL) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: output.path)) ?? []
         for name in names where name.hasPrefix(".checkpoint-") && name.hasSuffix(".partial") {
@@ -73,7 +83,7 @@ enum TrainerCheckpoint {
             throw TrainingError.checkpoint(path: final.path, reason: "could not be written: \(error)")
         }
         if let keepLast, keepLast > 0 {
-            for old in complete(in: output).dropLast(keepLast) { try? FileManager.default.removeItem(at: old.url) }
+            for old in complete(in: output).dropLast(keepLast) { remove(old.url, in: output) }
         }
         return final
     }
