@@ -19,7 +19,9 @@ public struct BackendChoice: ExpressibleByArgument, Sendable, CustomStringConver
         }
     }
 
-    public static let cpu = BackendChoice(argument: "cpu")!
+    public static let cpu = BackendChoice(cudaOrdinal: nil)
+
+    private init(cudaOrdinal: Int?) { self.cudaOrdinal = cudaOrdinal }
 
     public var description: String { cudaOrdinal.map { $0 == 0 ? "cuda" : "cuda:\($0)" } ?? "cpu" }
     public var defaultValueDescription: String { description }

@@ -103,7 +103,9 @@ enum RecipeYAML {
         var quote: Character? = nil
         for character in text {
             switch character {
-            case "\n", "\r\n": line += 1; if quote == "'" || quote == "\"" { continue }
+            // A quote never spans lines here: an apostrophe in plain text ("Don't") must not hide
+            // the brackets of later lines from the count.
+            case "\n", "\r\n": line += 1; quote = nil
             case "'", "\"": if quote == nil { quote = character } else if quote == character { quote = nil }
             case "[", "{": if quote == nil { depth += 1 }
             case "]", "}": if quote == nil { depth = max(0, depth - 1) }

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import RLReasoning
+import RLTensor
 
 /// What the command-line tools show of a training run: after every step, the one-line progress
 /// report (with an ETA) and `report.html` in the output folder, drawn from the run's
@@ -10,7 +11,7 @@ public final class TrainingRunReporter {
     private let print: (String) -> Void
     private var history: [StepMetrics]?
     private var samples: [CompletionSample] = []
-    private var started: ContinuousClock.Instant?
+    private var started: Double?
     private var firstStep = 0
 
     /// Attaches to `trainer` (chaining its existing `onStep`) for a run writing to `output`;
@@ -27,12 +28,11 @@ public final class TrainingRunReporter {
     }
 
     private func stepFinished(_ metrics: StepMetrics, _ stepSamples: [CompletionSample]) {
-        let clock = ContinuousClock()
         if history == nil {
             // First step of this invocation: the run's files already hold it and every earlier step.
             history = MetricsLog(url: output.appendingPathComponent("metrics.jsonl")).read()
             samples = CompletionSample.read(output.appendingPathComponent("completions.jsonl"))
-            started = clock.now
+            started = monotonicSeconds()
             firstStep = metrics.step - 1
         } else {
             history?.append(metrics)
@@ -44,7 +44,7 @@ public final class TrainingRunReporter {
         } catch {
             print("warning: could not write report.html: \(error)")
         }
-        let elapsed = started.map { Double((clock.now - $0).components.seconds) } ?? 0
+        let elapsed = started.map { monotonicSeconds() - $0 } ?? 0
         let done = metrics.step - firstStep
         let eta = done > 0 ? elapsed / Double(done) * Double(total - metrics.step) : 0
         print(ProgressLine.text(metrics, total: total, eta: eta))

@@ -192,6 +192,18 @@ struct RecipeTests {
         #expect(message?.contains(allowed) == true, "\(message ?? "accepted")")
     }
 
+    /// Deep flow nesting is refused before the parser recurses into it, also after an apostrophe
+    /// in plain text on an earlier line.
+    @Test("deeply nested lists are refused")
+    func deepNesting() {
+        let deep = String(repeating: "[", count: 20_000) + String(repeating: "]", count: 20_000)
+        for text in ["a: \(deep)\n", "a: Don't guess\nb: \(deep)\n"] {
+            let message = errorText { try recipe(text) }
+            #expect(message?.contains("nested more than 32 levels deep") == true, "\(message ?? "accepted")")
+        }
+        #expect(throws: Never.self) { try recipe("a: Don't guess\nreward_funcs: [format]\nreward_weights: [1.0]\n") }
+    }
+
     @Test("a bad override is an error naming the key")
     func badOverride() {
         let text = errorText { try Recipe(contentsOf: nil, overrides: [("max_steps", "many")]) }

@@ -12,6 +12,6 @@ struct LeftPaddedBatchTests {
         #expect(batch.mask == [1, 1, 1, 0, 0, 1])
         #expect(DecoderModel.positions(attentionMask: batch.mask, batch: 2, length: 3) == [0, 1, 2, 0, 0, 0])
         #expect(DecoderModel.positions(attentionMask: batch.mask, batch: 2, length: 3, start: [4, 9]) == [4, 5, 6, 0, 0, 9])
-        #expect(LeftPaddedBatch([[1]], length: 3).ids == [0, 0, 1])
+        #expect(LeftPaddedBatch([[1], [2, 3, 4]]).ids == [0, 0, 1, 2, 3, 4])
     }
 }

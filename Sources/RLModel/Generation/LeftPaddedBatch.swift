@@ -1,5 +1,5 @@
 /// Token rows of different lengths as one `[rows, length]` batch: each row left-padded with `pad`
-/// to the longest (or a given) length, and the attention mask that marks real tokens with 1.
+/// to the longest row's length, and the attention mask that marks real tokens with 1.
 /// Positions then come from the mask (`DecoderModel.positions(attentionMask:batch:length:start:)`),
 /// so padding never shifts a row's tokens.
 public struct LeftPaddedBatch: Sendable, Equatable {
@@ -8,14 +8,12 @@ public struct LeftPaddedBatch: Sendable, Equatable {
     public let mask: [Int32]
     public let length: Int
 
-    /// Requires every row to fit `length` (default: the longest row).
-    public init(_ rows: [[Int32]], pad: Int32 = 0, length: Int? = nil) {
-        let width = length ?? rows.map(\.count).max() ?? 0
+    public init(_ rows: [[Int32]], pad: Int32 = 0) {
+        let width = rows.map(\.count).max() ?? 0
         var ids: [Int32] = [], mask: [Int32] = []
         ids.reserveCapacity(rows.count * width)
         mask.reserveCapacity(rows.count * width)
         for row in rows {
-            precondition(row.count <= width, "LeftPaddedBatch: a row of \(row.count) tokens does not fit \(width)")
             let padding = width - row.count
             ids += [Int32](repeating: pad, count: padding) + row
             mask += [Int32](repeating: 0, count: padding) + [Int32](repeating: 1, count: row.count)

@@ -159,16 +159,7 @@ public final class GRPOTrainer {
             consecutiveSkippedSteps = 0
             optimizer.update(policy.parameters, gradients: gradients, learningRate: Float(learningRate))
             // The update itself can overflow: never go on (or save) with destroyed weights.
-            guard !dataset.rows.isEmpty else { throw TrainingError.emptyDataset(file: "the dataset given to GRPOTrainer") }
-        if let row = dataset.rows.firstIndex(where: { ($0[configuration.promptColumn] ?? "").isEmpty }) {
-            throw TrainingError.datasetRow(file: "the dataset given to GRPOTrainer", line: row + 1,
-                                           reason: "no \"\(configuration.promptColumn)\" column (the prompt); every row needs one")
-        }
-        if tokenizer.vocabularySize > policy.config.vocabSize {
-            throw TrainingError.invalidSetting(key: "tokenizer", reason: "the tokenizer has \(tokenizer.vocabularySize) tokens but "
-                + "the model only \(policy.config.vocabSize) embeddings; they do not belong together")
-        }
-        guard globalGradientNorm(policy.parameters).isFinite else {
+            guard globalGradientNorm(policy.parameters).isFinite else {
                 throw TrainingError.nonFiniteWeights(reason: "step \(step + 1): the update made weights non-finite; stopping without "
                     + "saving them (likely causes: learning_rate \(configuration.learningRate), adam_epsilon \(configuration.adamEpsilon), "
                     + "adam_beta2 \(configuration.adamBeta2)). The last saved checkpoint is intact; resume from it with other settings.")

@@ -70,11 +70,11 @@ struct RolloutBuilder {
         let unparseable = zip(rewards, scores).filter { $0.0.name == "accuracy" }.flatMap { $0.1 }.filter { $0 == nil }.count
 
         // Layout: [left-padded prompt | completion right-padded with the pad token].
-        let promptLength = prompts.map(\.count).max()!
+        let paddedPrompts = LeftPaddedBatch(generated.map { prompts[$0.promptIndex] }, pad: padTokenID)
+        let promptLength = paddedPrompts.length
         let completionLength = max(1, generated.map(\.tokens.count).max()!)
         let mask = completionMask(generated.map(\.tokens), length: completionLength, endTokenIDs: endTokenIDs,
                                   maskTruncated: c.maskTruncatedCompletions)
-        let paddedPrompts = LeftPaddedBatch(generated.map { prompts[$0.promptIndex] }, pad: padTokenID, length: promptLength)
         var ids: [Int32] = [], attention: [Int32] = []
         for (row, sequence) in generated.enumerated() {
             let promptRange = (row * promptLength)..<((row + 1) * promptLength)
