@@ -32,6 +32,9 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Checkpoint folder: config.json, safetensors weights, tokenizer files with a chat template.")
     var model: String
 
+    @Option(help: "A PEFT LoRA adapter folder (e.g. a LoRA run's checkpoint) applied live on top of --model.")
+    var adapter: String?
+
     @Option(help: "Comma-separated tasks: aime24, math500, amc23, minerva, olympiadbench, all, or paths of .jsonl files.")
     var tasks: String = "all"
 
@@ -147,12 +150,13 @@ struct Evaluate: ParsableCommand {
         let tasks = try resolvedTasks()
         let modelURL = URL(fileURLWithPath: model)
         let dataDirectory = dataDir.map { URL(fileURLWithPath: $0) }
-        let modelName = name ?? modelURL.standardizedFileURL.lastPathComponent
+        let adapterURL = adapter.map { URL(fileURLWithPath: $0) }
+        let modelName = name ?? (adapterURL ?? modelURL).standardizedFileURL.lastPathComponent
         let outputURL = URL(fileURLWithPath: output ?? "eval-results/\(modelName)")
 
         let loadStart = ContinuousClock.now
         let sampling = temperature == 0 ? SamplingParameters.greedy : SamplingParameters(temperature: temperature, topP: topP)
-        let generator = try ModelCompletionGenerator.load(from: modelURL, weightType: weightType.dtype, device: device,
+        let generator = try ModelCompletionGenerator.load(from: modelURL, adapter: adapterURL, weightType: weightType.dtype, device: device,
                                                           maxNewTokens: maxNewTokens, sampling: sampling, batchSize: batchSize)
         printError("loaded \(modelName) (\(generator.model.config.numHiddenLayers) layers, hidden \(generator.model.config.hiddenSize)) in \(Self.seconds(since: loadStart)) s")
 

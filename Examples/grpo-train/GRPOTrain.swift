@@ -34,6 +34,9 @@ struct GRPOTrain: ParsableCommand {
     @Option(help: "cpu, cuda or cuda:N.")
     var backend: BackendChoice = .cpu
 
+    @Flag(help: "With use_peft: also write <output>/merged, a plain Hugging Face folder with the trained adapters folded in.")
+    var merge = false
+
     @Option(help: "Malformed dataset rows: skip (and report) or fail.")
     var onBadRow: PromptDataset.MalformedRowPolicy = .skip
 
@@ -70,7 +73,8 @@ struct GRPOTrain: ParsableCommand {
         for key in parsed.warnings { FileHandleStandardError.write("warning: unknown recipe key '\(key)' (ignored; is it misspelt?)") }
 
         let folder = URL(fileURLWithPath: model)
-        let policy = try ModelLoader.load(from: folder, device: device)
+        let policy = try ModelLoader.load(from: folder, weightType: parsed.lora == nil ? .f32 : parsed.loraBaseWeightType, device: device)
+        if merge && parsed.lora == nil { throw ValidationError("--merge folds LoRA adapters in; it needs use_peft: true") }
         let tokenizer = try Tokenizer(directory: folder)
         let configuration = parsed.configuration
         let data = try PromptDataset(contentsOf: URL(fileURLWithPath: dataset), requiredColumns: [configuration.promptColumn],
@@ -80,10 +84,26 @@ struct GRPOTrain: ParsableCommand {
         }
         print("model \(folder.lastPathComponent): \(policy.config.numHiddenLayers) layers, hidden \(policy.config.hiddenSize); dataset \(data.rows.count) rows")
         print("GRPO: \(configuration.maxSteps) steps, \(configuration.gradientAccumulationSteps) x \(configuration.promptsPerMicroStep) prompts x \(configuration.numGenerations) completions per step, rewards \(configuration.rewardFuncs.map(\.rawValue).joined(separator: ", "))")
+        if let lora = parsed.lora {
+            let adapters = LoRAAdapters(configuration: lora, model: policy.config, seed: configuration.seed, device: device)
+            adapters.baseModelNameOrPath = model
+            try policy.attachAdapters(adapters)
+            let trainable = adapters.parameters.values.reduce(0) { $0 + $1.count }
+            let total = policy.parameters.values.reduce(0) { $0 + $1.count }
+            print("LoRA r=\(lora.rank) alpha=\(lora.alpha) on \(lora.targetModules.joined(separator: ",")): \(trainable) trainable parameters "
+                + "(base \(total), frozen, \(parsed.loraBaseWeightType))")
+        }
         let trainer = try GRPOTrainer(configuration: configuration, policy: policy, tokenizer: tokenizer, dataset: data)
         let outputURL = URL(fileURLWithPath: output)
         _ = TrainingRunReporter(trainer: trainer, output: outputURL) { print($0) }
         try trainer.train(output: outputURL, resume: resume)
+        if merge {
+            let merged = outputURL.appendingPathComponent("merged")
+            try? FileManager.default.removeItem(at: merged)
+            try policy.mergingAdapters().save(to: merged, weightType: parsed.loraBaseWeightType)
+            try tokenizer.save(to: merged)
+            print("merged model: \(merged.path)")
+        }
         print("done: \(output)/report.html, \(output)/metrics.jsonl")
     }
 }

@@ -18,7 +18,7 @@ struct LM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lm",
         abstract: "Generate, score and tokenize with a Hugging Face Qwen2 model folder.",
-        subcommands: [Generate.self, Score.self, Tokenize.self]
+        subcommands: [Generate.self, Score.self, Tokenize.self, Merge.self]
     )
 
     /// Runs the command; errors other than help and version requests become one stderr line.
@@ -42,6 +42,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "A Hugging Face Qwen2 folder (config.json and safetensors weights; tokenizer files for text).")
     var model: String
 
+    @Option(help: "A PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors) applied live on top of --model.")
+    var adapter: String?
+
     var folder: URL { URL(fileURLWithPath: model) }
 
     func validateFolder() throws {
@@ -61,10 +64,15 @@ struct ModelOptions: ParsableArguments {
         return try Tokenizer(directory: folder)
     }
 
-    /// Loads the weights (f32, or bf16 matrices for faster inference).
+    /// Loads the weights (f32, or bf16 matrices for faster inference) and attaches `--adapter`.
     func loadModel(bf16: Bool = false) throws -> any CausalLanguageModel {
         try validateFolder()
-        return try ModelLoader.load(from: folder, weightType: bf16 ? .bf16 : .f32)
+        let model = try ModelLoader.load(from: folder, weightType: bf16 ? .bf16 : .f32)
+        if let adapter {
+            guard FileManager.default.fileExists(atPath: adapter) else { throw LMError("--adapter \(adapter): no such folder") }
+            try model.attachAdapters(try LoRAAdapters.load(from: URL(fileURLWithPath: adapter), model: model.config))
+        }
+        return model
     }
 }
 

@@ -33,8 +33,14 @@ struct TinyGRPO: ParsableCommand {
     @Option(help: "Share of warm-start demonstrations that answer without working.")
     var directFraction = 0.5
 
-    @Option(help: "GRPO learning rate.")
-    var learningRate: Double = 2e-4
+    @Option(help: "GRPO learning rate (default 2e-4, or 2e-3 with --lora).")
+    var learningRate: Double?
+
+    @Flag(help: "GRPO trains LoRA adapters on every projection; the warm-started weights stay frozen.")
+    var lora = false
+
+    @Option(help: "LoRA rank with --lora (lora_alpha is twice the rank).")
+    var loraRank = 8
 
     @Option(help: "Supervised warm-start steps (default 600).")
     var warmStartSteps: Int?
@@ -44,9 +50,10 @@ struct TinyGRPO: ParsableCommand {
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         guard (1...8).contains(operations) else { throw ValidationError("--operations must be between 1 and 8, got \(operations)") }
         guard (0...1).contains(directFraction) else { throw ValidationError("--direct-fraction must be between 0 and 1, got \(directFraction)") }
-        guard learningRate > 0 && learningRate <= 1 else {
+        if let learningRate, !(learningRate > 0 && learningRate <= 1) {
             throw ValidationError("--learning-rate must be in (0, 1], got \(learningRate)")
         }
+        guard loraRank >= 1 && loraRank <= 64 else { throw ValidationError("--lora-rank must be between 1 and 64, got \(loraRank)") }
         if let warmStartSteps, warmStartSteps < 0 { throw ValidationError("--warm-start-steps must be at least 0, got \(warmStartSteps)") }
     }
 
@@ -80,7 +87,7 @@ struct TinyGRPO: ParsableCommand {
         print("held-out accuracy before GRPO: \(percent(before)) (\(heldOut.count) problems, greedy)")
 
         var grpo = GRPOConfiguration()
-        grpo.learningRate = learningRate
+        grpo.learningRate = learningRate ?? (lora ? 2e-3 : 2e-4)
         grpo.lrSchedulerType = .constant
         grpo.warmupRatio = 0
         grpo.maxSteps = steps ?? (quick ? 60 : 150)
@@ -101,6 +108,11 @@ struct TinyGRPO: ParsableCommand {
         // Only the final checkpoint (the trainer copies its configuration when it is created).
         grpo.saveSteps = grpo.maxSteps
         grpo.saveTotalLimit = 1
+        if lora {
+            let settings = try LoRAConfiguration(rank: loraRank, alpha: Double(2 * loraRank), dropout: 0, targetModules: ["all-linear"])
+            try model.attachAdapters(LoRAAdapters(configuration: settings, model: config, seed: seed))
+            print("LoRA: rank \(loraRank) on every projection, \(model.trainableParameters.values.reduce(0) { $0 + $1.count }) trainable parameters; the base is frozen")
+        }
         let dataset = PromptDataset(rows: training.map { ["problem": $0.question, "answer": String($0.answer)] })
         let trainer = try GRPOTrainer(configuration: grpo, policy: model, tokenizer: tokenizer, dataset: dataset)
         let outputFolder = URL(fileURLWithPath: output)
@@ -112,7 +124,15 @@ struct TinyGRPO: ParsableCommand {
         print("held-out accuracy after GRPO:  \(percent(after)) (before \(percent(before)), gain \(String(format: "%+.1f", (after - before) * 100)) points)")
 
         let modelFolder = outputFolder.appendingPathComponent("model")
-        try model.save(to: modelFolder, generationConfig: GenerationConfig(eosTokenID: .single(Int(tokenizer.eosTokenID!))))
+        if let adapters = model.adapters {
+            // The adapters as PEFT reads them, the frozen base they apply to, and (below) the
+            // model with them folded in.
+            try adapters.save(to: outputFolder.appendingPathComponent("adapter"))
+            let base = outputFolder.appendingPathComponent("base")
+            try DecoderModel(config: model.config, parameters: model.parameters).save(to: base)
+            try tokenizer.save(to: base)
+        }
+        try model.mergingAdapters().save(to: modelFolder, generationConfig: GenerationConfig(eosTokenID: .single(Int(tokenizer.eosTokenID!))))
         try tokenizer.save(to: modelFolder)
         let summary = "{\"seed\": \(seed), \"accuracy_before\": \(before), \"accuracy_after\": \(after), \"seconds\": \(Int(monotonicSeconds() - started))}\n"
         try Data(summary.utf8).write(to: outputFolder.appendingPathComponent("summary.json"))

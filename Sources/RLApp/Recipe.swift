@@ -1,5 +1,7 @@
 import FoundationEssentials
+import RLModel
 import RLReasoning
+import RLTensor
 
 /// An open-r1 style YAML recipe (the keys of Open-RS `recipes/grpo.yaml`) read into a
 /// `GRPOConfiguration`, with command-line overrides.
@@ -12,6 +14,14 @@ public struct Recipe: Sendable {
     public var modelNameOrPath: String?
     public var datasetName: String?
     public var outputDirectory: String?
+    /// LoRA adapters to train instead of all weights (`use_peft: true`), with TRL's keys and
+    /// defaults: `lora_r` 16, `lora_alpha` 32, `lora_dropout` 0.05, `lora_target_modules`
+    /// q_proj,v_proj (PEFT's default for these families; `all-linear` for every projection),
+    /// `use_rslora` false. Nil trains all weights.
+    public var lora: LoRAConfiguration?
+    /// How the frozen base weights are held under LoRA (`torch_dtype`: bfloat16, the default, or
+    /// float32). Full fine-tuning always trains f32 weights.
+    public var loraBaseWeightType: DType = .bf16
     /// Recognised keys that do not apply to this implementation.
     public var ignored: [String]
     /// Keys nobody knows: probably typos.
@@ -19,7 +29,7 @@ public struct Recipe: Sendable {
 
     /// Keys accepted for compatibility that change nothing here.
     static let inertKeys: Set<String> = [
-        "model_revision", "torch_dtype", "attn_implementation", "bf16", "fp16", "use_vllm", "vllm_device",
+        "model_revision", "attn_implementation", "bf16", "fp16", "use_vllm", "vllm_device",
         "vllm_enforce_eager", "vllm_gpu_memory_utilization", "vllm_max_model_len", "vllm_dtype", "vllm_enable_prefix_caching",
         "do_eval", "eval_strategy", "hub_model_id", "hub_strategy", "push_to_hub", "report_to", "log_level",
         "logging_first_step", "logging_strategy", "save_strategy", "per_device_eval_batch_size",
@@ -55,6 +65,29 @@ public struct Recipe: Sendable {
         warnings = []
         for (key, value) in entries { try apply(key: key, value: value) }
         try configuration.validate()
+        if loraSettings.usePEFT {
+            do {
+                lora = try LoRAConfiguration(rank: loraSettings.rank, alpha: loraSettings.alpha, dropout: loraSettings.dropout,
+                                             targetModules: loraSettings.targetModules, useRSLoRA: loraSettings.useRSLoRA)
+            } catch {
+                throw TrainingError.invalidSetting(key: "use_peft", reason: error.description)
+            }
+        } else if let key = loraSettings.givenKeys.first {
+            ignored.append(key + " (use_peft is false)")
+        }
+    }
+
+    /// The LoRA keys as given, turned into `lora` once all keys are read.
+    private var loraSettings = LoRASettings()
+
+    private struct LoRASettings: Sendable {
+        var usePEFT = false
+        var rank = 16
+        var alpha = 32.0
+        var dropout = 0.05
+        var targetModules = ["q_proj", "v_proj"]
+        var useRSLoRA = false
+        var givenKeys: [String] = []
     }
 
     private mutating func apply(key: String, value: RecipeValue) throws {
@@ -203,6 +236,21 @@ public struct Recipe: Sendable {
             c.saveSteps = steps
         case "save_total_limit": c.saveTotalLimit = try int()
         case "overwrite_output_dir": c.overwriteOutputDir = try bool()
+        case "use_peft": loraSettings.usePEFT = try bool()
+        case "lora_r": loraSettings.rank = try int(); loraSettings.givenKeys.append(key)
+        case "lora_alpha": loraSettings.alpha = try double(); loraSettings.givenKeys.append(key)
+        case "lora_dropout": loraSettings.dropout = try double(); loraSettings.givenKeys.append(key)
+        case "lora_target_modules": loraSettings.targetModules = try strings(); loraSettings.givenKeys.append(key)
+        case "use_rslora": loraSettings.useRSLoRA = try bool(); loraSettings.givenKeys.append(key)
+        case "lora_task_type":
+            guard try string() == "CAUSAL_LM" else { throw bad("CAUSAL_LM") }
+        case "torch_dtype":
+            switch try string() {
+            case "bfloat16", "bf16", "auto", "float16", "fp16": loraBaseWeightType = .bf16
+            case "float32", "fp32": loraBaseWeightType = .f32
+            default: throw bad("bfloat16, float32 or auto")
+            }
+            loraSettings.givenKeys.append(key)
         case "logging_steps": c.loggingSteps = try int()
         case "log_completions": c.logCompletions = try bool()
         default:

@@ -33,10 +33,18 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     func makeCache(batch: Int, capacity: Int) -> KVCache
     /// Replaces weights by name (same names and shapes), e.g. to sync a reference copy.
     func replaceParameters(_ new: [String: Tensor])
-    /// A deep copy of the weights, cast to `dtype` when given (e.g. a frozen reference model).
+    /// A deep copy of the weights, cast to `dtype` when given (e.g. a frozen reference model),
+    /// with a copy of the adapters when attached.
     func copy(as dtype: DType?) -> Self
-    /// A copy for inference whose matrices are stored as `dtype` (bf16 halves decode traffic).
+    /// A copy for inference whose matrices are stored as `dtype` (bf16 halves decode traffic);
+    /// it shares the attached adapters.
     func inferenceCopy(matrices dtype: DType) -> Self
+    /// The LoRA adapters applied on top of the weights, or nil.
+    var adapters: LoRAAdapters? { get }
+    /// Attaches LoRA adapters made for this model (nil detaches them); the weights stay as they are.
+    func attachAdapters(_ adapters: LoRAAdapters?) throws(LoRAError)
+    /// A copy without adapters whose weights have the attached adapters folded in.
+    func mergingAdapters() -> Self
     /// Writes a Hugging Face folder (config, generation config when given, safetensors) with the
     /// weights stored as `weightType` (f32 or bf16), sharded past `maxShardBytes`.
     func save(to folder: URL, weightType: DType, generationConfig: GenerationConfig?, maxShardBytes: Int?) throws
@@ -61,6 +69,10 @@ extension CausalLanguageModel {
     public func forward(tokens: [Int32], cache: KVCache) -> Tensor { forward(tokens: tokens, mask: nil, cache: cache) }
 
     public func copy() -> Self { copy(as: nil) }
+
+    /// What a trainer updates: the adapters' tensors when adapters are attached (the weights are
+    /// then frozen), all weights otherwise.
+    public var trainableParameters: [String: Tensor] { adapters?.parameters ?? parameters }
 
     public func save(to folder: URL, weightType: DType = .f32, generationConfig: GenerationConfig? = nil) throws {
         try save(to: folder, weightType: weightType, generationConfig: generationConfig, maxShardBytes: nil)

@@ -27,7 +27,7 @@ extension DecoderModel {
         let eps = Float(c.rmsNormEps)
         /// A projection, its optional bias, split into heads.
         func heads(_ input: Tensor, _ name: String, _ bias: String?, _ count: Int) -> Tensor {
-            input.linear(weight(name), bias: bias.map(weight)).reshaped([batch, length, count, c.headDim])
+            project(input, name, bias).reshaped([batch, length, count, c.headDim])
         }
         /// Qwen3's per-head RMSNorm of queries and keys, then RoPE.
         func rotated(_ projected: Tensor, norm: String?) -> Tensor {
@@ -44,13 +44,17 @@ extension DecoderModel {
         } else {
             attended = Tensor.attention(query: q, key: k, value: v, keyMask: keyMask)
         }
-        let afterAttention = x + attended.reshaped([batch, length, c.numAttentionHeads * c.headDim])
-            .linear(weight(w.output), bias: w.outputBias.map(weight))
+        let afterAttention = x + project(attended.reshaped([batch, length, c.numAttentionHeads * c.headDim]), w.output, w.outputBias)
         let h2 = afterAttention.rmsNorm(weight: weight(w.postAttentionNorm), eps: eps)
-        let mlp = Tensor.swiglu(gate: h2.linear(weight(w.gate), bias: w.gateBias.map(weight)),
-                                up: h2.linear(weight(w.up), bias: w.upBias.map(weight)))
-            .linear(weight(w.down), bias: w.downBias.map(weight))
+        let mlp = project(Tensor.swiglu(gate: project(h2, w.gate, w.gateBias), up: project(h2, w.up, w.upBias)), w.down, w.downBias)
         return afterAttention + mlp
+    }
+
+    /// `input` times the weight `name` (plus its bias), plus the LoRA update when adapters are attached.
+    func project(_ input: Tensor, _ name: String, _ bias: String?) -> Tensor {
+        let output = input.linear(weight(name), bias: bias.map(weight))
+        guard let update = adapters?.update(input, weight: name) else { return output }
+        return output + update
     }
 
     /// Final hidden states `[batch, length, hidden]` for token ids `[batch, length]` (i32).

@@ -30,6 +30,8 @@ extension DecoderModel {
         let converted = withoutGradients {
             parameters.mapValues { t in t.rank == 2 ? t.cast(to: dtype) : t }
         }
-        return DecoderModel(config: config, parameters: converted)
+        let model = DecoderModel(config: config, parameters: converted)
+        model.adapters = adapters
+        return model
     }
 }

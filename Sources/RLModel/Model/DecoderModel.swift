@@ -15,6 +15,8 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
     public private(set) var parameters: [String: Tensor]
     /// Each decoder layer's weight names.
     let layers: [LayerWeights]
+    /// LoRA adapters applied live on top of the weights (nil: none).
+    public internal(set) var adapters: LoRAAdapters?
 
     /// Wraps existing weights; every expected tensor must be present with its expected shape.
     public init(config: ModelConfig, parameters: [String: Tensor]) {
@@ -64,11 +66,37 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
         }
     }
 
-    /// A deep copy of the weights (e.g. a frozen reference model for the KL term).
+    /// A deep copy of the weights (e.g. a frozen reference model for the KL term), and of the
+    /// adapters when attached.
     public func copy(as dtype: DType? = nil) -> DecoderModel {
         let copied = withoutGradients {
             parameters.mapValues { t in t.dtype == (dtype ?? t.dtype) ? t.copied() : t.cast(to: dtype!) }
         }
-        return DecoderModel(config: config, parameters: copied)
+        let model = DecoderModel(config: config, parameters: copied)
+        model.adapters = adapters?.copy()
+        return model
+    }
+
+    /// Attaches LoRA adapters made for this model's config (nil detaches them). The weights are
+    /// not changed: the adapters are applied on the fly until detached.
+    public func attachAdapters(_ adapters: LoRAAdapters?) throws(LoRAError) {
+        if let adapters {
+            let expected = LoRAAdapters.modules(adapters.configuration, config)
+            guard Set(expected.keys) == Set(adapters.modules.keys),
+                  expected.allSatisfy({ adapters.modules[$0.key].map { [$0.inputs, $0.outputs] } == [$0.value.inputs, $0.value.outputs] }) else {
+                throw .tensorsDoNotMatch(folder: "adapters", reason: "they were made for a model of another shape")
+            }
+            if let tensor = adapters.parameters.values.first, tensor.device != device {
+                throw .tensorsDoNotMatch(folder: "adapters", reason: "they live on \(tensor.device), the model on \(device)")
+            }
+        }
+        self.adapters = adapters
+    }
+
+    /// A model without adapters whose weights have the attached adapters folded in
+    /// (`W + scaling · B A`, stored in each weight's type); a plain copy when none are attached.
+    public func mergingAdapters() -> DecoderModel {
+        guard let adapters else { return copy() }
+        return DecoderModel(config: config, parameters: adapters.merged(into: parameters))
     }
 }

@@ -64,10 +64,11 @@ public struct ModelCompletionGenerator: CompletionGenerator {
     }
 
     /// Loads `<folder>/config.json`, the weights, the tokenizer files and, when present,
-    /// `generation_config.json` (its EOS ids also stop generation).
-    public static func load(from folder: URL, weightType: DType = .f32, device: Device = .cpu, maxNewTokens: Int,
+    /// `generation_config.json` (its EOS ids also stop generation); `adapter`, a PEFT LoRA folder, is attached live.
+    public static func load(from folder: URL, adapter: URL? = nil, weightType: DType = .f32, device: Device = .cpu, maxNewTokens: Int,
                             sampling: SamplingParameters, batchSize: Int = 16) throws -> ModelCompletionGenerator {
         let model = try ModelLoader.load(from: folder, weightType: weightType, device: device)
+        if let adapter { try model.attachAdapters(try LoRAAdapters.load(from: adapter, model: model.config, device: device)) }
         let tokenizer = try Tokenizer(directory: folder)
         var stops: Set<Int32> = []
         let generationConfigURL = folder.appendingPathComponent("generation_config.json")

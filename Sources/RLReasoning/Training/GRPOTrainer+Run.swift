@@ -60,7 +60,7 @@ extension GRPOTrainer {
         while step < lastStep {
             try trainStep()
             if step % configuration.saveSteps == 0 || step == lastStep {
-                guard globalGradientNorm(policy.parameters).isFinite else {
+                guard weightsAreFinite(policy.trainableParameters) else {
                     throw TrainingError.nonFiniteWeights(reason: "step \(step): the weights are not finite; not saving them "
                         + "(the last saved checkpoint is intact)")
                 }

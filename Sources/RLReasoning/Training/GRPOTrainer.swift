@@ -58,7 +58,7 @@ public final class GRPOTrainer {
             throw TrainingError.invalidSetting(key: "tokenizer", reason: "the tokenizer has \(tokenizer.vocabularySize) tokens but "
                 + "the model only \(policy.config.vocabSize) embeddings; they do not belong together")
         }
-        guard globalGradientNorm(policy.parameters).isFinite else {
+        guard weightsAreFinite(policy.parameters), weightsAreFinite(policy.trainableParameters) else {
             throw TrainingError.nonFiniteWeights(reason: "the model's weights hold NaN or infinite values before training; nothing can be learned from them")
         }
         do { try tokenizer.checkChatTemplate() } catch ChatTemplateError.noTemplate { throw TrainingError.noChatTemplate(model: "tokenizer") }
@@ -69,7 +69,8 @@ public final class GRPOTrainer {
         self.policy = policy
         self.tokenizer = tokenizer
         self.dataset = dataset
-        reference = configuration.beta == 0 ? nil : policy.copy()
+        // With adapters the reference is the same base with them switched off: no second copy.
+        reference = configuration.beta == 0 || policy.adapters != nil ? nil : policy.copy()
         optimizer = AdamW(beta1: configuration.adamBeta1, beta2: configuration.adamBeta2, epsilon: configuration.adamEpsilon,
                           weightDecay: configuration.weightDecay)
         schedule = configuration.learningRateSchedule()
@@ -106,9 +107,8 @@ public final class GRPOTrainer {
                 let started = monotonicSeconds()
                 let rows = sampler.next(c.promptsPerMicroStep).map { dataset.rows[$0] }
                 var rollout = try builder.build(rows: rows, policy: policy, seed: generationSeed(micro: micro))
-                if let reference {
-                    rollout.referenceLogProbs = reference.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
-                                                                        lastTokens: rollout.completionLength, temperature: scoringTemperature)
+                if c.beta != 0 {
+                    rollout.referenceLogProbs = referenceLogProbs(rollout, temperature: scoringTemperature)
                 }
                 if c.numIterations > 1 {
                     rollout.oldLogProbs = policy.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
@@ -125,9 +125,10 @@ public final class GRPOTrainer {
                                                       lossType: c.lossType, maxCompletionLength: c.maxCompletionLength)
         // DAPO normalises by the token count of the whole generation batch (one process here).
         lossConfiguration.dapoTokenCount = Float(buffer.reduce(0) { $0 + $1.countedTokens.reduce(0, +) })
-        for rollout in buffer {
+        for (index, rollout) in buffer.enumerated() {
             var output: GRPOLossOutput?
-            let (loss, grads) = valueAndGrad(at: policy.parameters) {
+            policy.adapters?.dropoutSeed = Generator.sequenceSeed(configuration.seed ^ 0xD80F, step * 1_000 + index)
+            let (loss, grads) = valueAndGrad(at: policy.trainableParameters) {
                 let logProbs = policy.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
                                                     lastTokens: rollout.completionLength, temperature: scoringTemperature,
                                                     recomputeLayers: c.gradientCheckpointing)
@@ -157,9 +158,9 @@ public final class GRPOTrainer {
             }
         } else {
             consecutiveSkippedSteps = 0
-            optimizer.update(policy.parameters, gradients: gradients, learningRate: Float(learningRate))
+            optimizer.update(policy.trainableParameters, gradients: gradients, learningRate: Float(learningRate))
             // The update itself can overflow: never go on (or save) with destroyed weights.
-            guard globalGradientNorm(policy.parameters).isFinite else {
+            guard weightsAreFinite(policy.trainableParameters) else {
                 throw TrainingError.nonFiniteWeights(reason: "step \(step + 1): the update made weights non-finite; stopping without "
                     + "saving them (likely causes: learning_rate \(configuration.learningRate), adam_epsilon \(configuration.adamEpsilon), "
                     + "adam_beta2 \(configuration.adamBeta2)). The last saved checkpoint is intact; resume from it with other settings.")
@@ -177,6 +178,18 @@ public final class GRPOTrainer {
         }
         onStep?(metrics, samples)
         return metrics
+    }
+
+    /// The reference model's log-probs of a rollout's completions: the frozen copy, or the
+    /// policy with its adapters switched off.
+    func referenceLogProbs(_ rollout: Rollout, temperature: Float) -> Tensor {
+        func score(_ model: any CausalLanguageModel) -> Tensor {
+            model.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
+                                lastTokens: rollout.completionLength, temperature: temperature)
+        }
+        if let reference { return score(reference) }
+        guard let adapters = policy.adapters else { preconditionFailure("internal: beta > 0 without a reference model") }
+        return adapters.withoutAdapters { score(policy) }
     }
 
     func summarize(_ rollouts: [Rollout], loss: Double, kl: Double, clip: Double, gradNorm: Double, learningRate: Double,

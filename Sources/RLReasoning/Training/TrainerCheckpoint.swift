@@ -15,8 +15,9 @@ struct TrainerState: Codable, Equatable {
 }
 
 /// Checkpoint folders `checkpoint-<step>` under a run's output folder, each a Hugging Face model
-/// folder (config, weights, generation config, tokenizer) plus `optimizer.safetensors` and
-/// `trainer_state.json`.
+/// folder (config, weights, generation config, tokenizer) — or, when training LoRA adapters, a
+/// PEFT adapter folder (adapter_config.json, adapter_model.safetensors) and the tokenizer — plus
+/// `optimizer.safetensors` and `trainer_state.json`.
 ///
 /// A checkpoint is written into a hidden `.checkpoint-<step>.partial` folder and renamed into
 /// place only when complete (`trainer_state.json` last), so a run killed mid-save leaves the
@@ -61,9 +62,14 @@ enum TrainerCheckpoint {
         let partial = output.appendingPathComponent(".\(folderName(step: step)).partial")
         try? FileManager.default.removeItem(at: partial)
         do {
-            try trainer.policy.save(to: partial, generationConfig: GenerationConfig(
-                bosTokenID: trainer.tokenizer.bosTokenID.map { .single(Int($0)) },
-                eosTokenID: trainer.tokenizer.eosTokenID.map { .single(Int($0)) }))
+            if let adapters = trainer.policy.adapters {
+                // As TRL with PEFT: the adapters only, loadable by PeftModel.from_pretrained.
+                try adapters.save(to: partial)
+            } else {
+                try trainer.policy.save(to: partial, generationConfig: GenerationConfig(
+                    bosTokenID: trainer.tokenizer.bosTokenID.map { .single(Int($0)) },
+                    eosTokenID: trainer.tokenizer.eosTokenID.map { .single(Int($0)) }))
+            }
             try trainer.tokenizer.save(to: partial)
             var tensors: [(name: String, tensor: SafetensorsTensor)] = []
             for (name, moment) in trainer.optimizer.firstMoments.sorted(by: { $0.key < $1.key }) {
@@ -95,8 +101,18 @@ enum TrainerCheckpoint {
             guard state.seed == trainer.configuration.seed else {
                 throw TrainingError.checkpoint(path: checkpoint.path, reason: "was made with seed \(state.seed), this run uses \(trainer.configuration.seed)")
             }
-            let loaded = try ModelLoader.load(from: checkpoint)
-            for (name, tensor) in loaded.parameters { trainer.policy.parameters[name]!.assign(tensor) }
+            if let adapters = trainer.policy.adapters {
+                guard LoRAAdapters.isAdapterFolder(checkpoint) else {
+                    throw TrainingError.checkpoint(path: checkpoint.path, reason: "holds full weights, but this run trains LoRA adapters")
+                }
+                try adapters.assign(from: try LoRAAdapters.load(from: checkpoint, model: trainer.policy.config, device: trainer.policy.device))
+            } else {
+                guard !LoRAAdapters.isAdapterFolder(checkpoint) else {
+                    throw TrainingError.checkpoint(path: checkpoint.path, reason: "holds LoRA adapters, but this run trains all weights")
+                }
+                let loaded = try ModelLoader.load(from: checkpoint)
+                for (name, tensor) in loaded.parameters { trainer.policy.parameters[name]!.assign(tensor) }
+            }
             let moments = try CheckpointReader(at: checkpoint.appendingPathComponent(optimizerFile))
             var first: [String: Tensor] = [:], second: [String: Tensor] = [:]
             for name in moments.tensorNames {

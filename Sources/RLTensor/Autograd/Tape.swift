@@ -87,6 +87,18 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// `recorded`, for ops whose gradient rule can skip work: `backward` also receives, per
+    /// input, whether that input's gradient is wanted (it is tracked by the tape). A frozen
+    /// weight's gradient, for instance, is never computed.
+    func recorded(_ inputs: [Tensor], _ backward: @escaping (Tensor, _ wanted: [Bool]) -> [Tensor?]) -> Tensor {
+        guard let tape = Tape.current, inputs.contains(where: tape.isTracked) else { return self }
+        let wanted = inputs.map(tape.isTracked)
+        tape.append(.init(inputs: inputs, outputIDs: [id]) { gradients in backward(gradients[0]!, wanted) })
+        return self
+    }
+}
+
 /// Records an op with several results (split, checkpointed blocks).
 func recordMultiple(_ outputs: [Tensor], inputs: [Tensor], force: Bool = false, _ backward: @escaping ([Tensor?]) -> [Tensor?]) {
     guard let tape = Tape.current, force || inputs.contains(where: tape.isTracked) else { return }

@@ -7,8 +7,12 @@ extension CPUBackend {
         // which stream each weight row once for all rows (`rl_small_m_max_rows`).
         let rowLimit = rl_small_m_max_rows(d.k)
         let fewRows = d.m <= rowLimit && d.transposeB && !d.transposeA
+        if d.bType == .bf16 && !fewRows {
+            bf16PanelGemm(d)
+            return
+        }
         if d.bType == .bf16 {
-            precondition(d.transposeB && !d.transposeA && d.batchCount == 1, "bf16 GEMM supports x * W^T only")
+            precondition(d.batchCount == 1, "bf16 GEMM is not batched")
             let wp = d.b.bytes(.bf16).assumingMemoryBound(to: UInt16.self)
             splitColumns(d.n, rows: d.m, k: d.k) { j0, j1 in
                 // Few-row kernel on row blocks.
@@ -83,6 +87,40 @@ extension CPUBackend {
                     aBlock, Int32(d.lda), bBlock, Int32(d.ldb), d.beta,
                     c + rows.lowerBound * d.ldc + columns.lowerBound, Int32(d.ldc))
     }
+
+    /// A bf16 right operand with many rows of A (a training forward) or not transposed (the
+    /// input gradient of a frozen bf16 weight): panels of `bf16PanelWidth` output columns are
+    /// widened to f32 and multiplied by OpenBLAS, so at most one small f32 panel per thread
+    /// exists at a time, never an f32 copy of the matrix.
+    private func bf16PanelGemm(_ d: GemmDescriptor) {
+        precondition(!d.transposeA && d.batchCount == 1, "bf16 GEMM: A must be packed and unbatched")
+        let ap = d.a.f32, cp = d.c.f32
+        let wp = d.b.bytes(.bf16).assumingMemoryBound(to: UInt16.self)
+        let width = CPUBackend.bf16PanelWidth
+        let panels = (d.n + width - 1) / width
+        CPUBackend.useSingleThreadedBLAS()
+        Parallel.ranges(panels, grain: 1) { p0, p1 in
+            let panel = UnsafeMutablePointer<Float>.allocate(capacity: width * d.k)
+            defer { panel.deallocate() }
+            for p in p0..<p1 {
+                let j0 = p * width, columns = min(width, d.n - j0)
+                if d.transposeB {
+                    // W is [n, k]: output columns j0..< are whole rows of W.
+                    for j in 0..<columns { rl_bf16_to_f32(wp + (j0 + j) * d.ldb, panel + j * d.k, d.k) }
+                    rl_blas_sgemm(0, 1, Int32(d.m), Int32(columns), Int32(d.k), d.alpha, ap, Int32(d.lda),
+                                  panel, Int32(d.k), d.beta, cp + j0, Int32(d.ldc))
+                } else {
+                    // W is [k, n]: output columns j0..< are a column strip of W.
+                    for i in 0..<d.k { rl_bf16_to_f32(wp + i * d.ldb + j0, panel + i * columns, columns) }
+                    rl_blas_sgemm(0, 0, Int32(d.m), Int32(columns), Int32(d.k), d.alpha, ap, Int32(d.lda),
+                                  panel, Int32(columns), d.beta, cp + j0, Int32(d.ldc))
+                }
+            }
+        }
+    }
+
+    /// Output columns per widened panel of a bf16 matrix (a 256 x 8960 panel is 9 MiB of f32).
+    static let bf16PanelWidth = 256
 
     /// Splits output columns across threads for memory-bound products.
     private func splitColumns(_ n: Int, rows: Int, k: Int, _ body: (Int, Int) -> Void) {

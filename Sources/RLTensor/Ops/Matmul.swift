@@ -74,11 +74,12 @@ extension Tensor {
             if batch > 0 && m > 0 && n > 0 { backend.gemm(d) } else { backend.fill(out.ref, count: out.count, dtype: .f32, value: 0) }
         }
         let lhs = self, rhs = other
-        return out.recorded([lhs, rhs]) { g in
-            let gradLeft = g.matmul(rhs.dtype == .f32 ? rhs.transposed() : rhs.cast(to: .f32).transposed())
+        return out.recorded([lhs, rhs]) { g, wanted in
+            // A bf16 right operand (a frozen weight) is read as it is by the backend.
+            let gradLeft = wanted[0] ? g.matmul(rhs.transposed()) : nil
             let gradRight: Tensor?
-            if rhs.dtype != .f32 {
-                gradRight = nil  // bf16 weights are frozen inference copies
+            if rhs.dtype != .f32 || !wanted[1] {
+                gradRight = nil  // frozen: bf16 weights, base weights under LoRA
             } else if rhs.rank == 2 {
                 let rowsAll = lhs.count / k
                 let a2 = lhs.contiguous().reshapedView([rowsAll, k])

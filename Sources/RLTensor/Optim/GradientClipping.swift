@@ -15,3 +15,10 @@ public func clipGradientNorm(_ gradients: inout [String: Tensor], maxNorm: Doubl
     gradients = withoutGradients { gradients.mapValues { $0 * factor } }
     return norm
 }
+
+/// Whether every value of every tensor is finite (bf16 and f16 tensors are widened one at a time).
+public func weightsAreFinite(_ tensors: [String: Tensor]) -> Bool {
+    withoutGradients {
+        tensors.values.allSatisfy { t in (t.dtype == .f32 ? t : t.cast(to: .f32)).sumOfSquares().isFinite }
+    }
+}
