@@ -72,8 +72,8 @@ public struct Recipe: Sendable {
             } catch {
                 throw TrainingError.invalidSetting(key: "use_peft", reason: error.description)
             }
-        } else if let key = loraSettings.givenKeys.first {
-            ignored.append(key + " (use_peft is false)")
+        } else {
+            ignored += loraSettings.givenKeys  // they apply only with use_peft
         }
     }
 

@@ -14,7 +14,7 @@ public final class LoRAAdapters: @unchecked Sendable {
     public private(set) var parameters: [String: Tensor]
     /// While false the model computes its base output (the reference model of the KL term).
     public var isEnabled = true
-    /// Seeds the dropout masks of training forwards (those recorded for a gradient). A layer
+    /// Seeds the dropout masks of training forwards (inside `valueAndGrad`). A layer
     /// recomputed during backward (`recomputeLayers`) draws the same masks, as long as the seed
     /// is not changed in between; a trainer sets a new one for each forward.
     public var dropoutSeed: UInt64 = 0
@@ -88,12 +88,12 @@ public final class LoRAAdapters: @unchecked Sendable {
     }
 
     /// `scaling · B A dropout(x)` for the projection whose base weight is `weight`, or nil when
-    /// it has no adapter or the adapters are switched off. Dropout applies only while gradients
-    /// are recorded.
+    /// it has no adapter or the adapters are switched off. Dropout applies only in training
+    /// forwards (`isTrainingForward`: inside `valueAndGrad`, checkpointed blocks included).
     func update(_ x: Tensor, weight: String) -> Tensor? {
         guard isEnabled, let module = modules[weight] else { return nil }
         var input = x
-        if configuration.dropout > 0 && isRecordingGradients {
+        if configuration.dropout > 0 && isTrainingForward {
             let p = Float(configuration.dropout)
             let draw = withoutGradients {
                 Tensor.randomUniform(x.shape, seed: Generator.sequenceSeed(dropoutSeed, module.index), device: x.device)

@@ -9,11 +9,13 @@
 /// ```
 public func valueAndGrad(at parameters: [Tensor], _ body: () throws -> Tensor) rethrows -> (value: Tensor, gradients: [Tensor]) {
     let tape = Tape(parameters: Set(parameters.map(\.id)))
-    let value = try Tape.$current.withValue(tape) { try body() }
-    let seed = Tensor.ones(value.shape, device: value.device)
-    let gradients = tape.isTracked(value) ? tape.backward(seeds: [value.id: seed]) : [:]
-    let ordered = parameters.map { gradients[$0.id] ?? Tensor.zeros($0.shape, device: $0.device) }
-    return (value.detached(), ordered)
+    return try TrainingForward.$isActive.withValue(true) {
+        let value = try Tape.$current.withValue(tape) { try body() }
+        let seed = Tensor.ones(value.shape, device: value.device)
+        let gradients = tape.isTracked(value) ? tape.backward(seeds: [value.id: seed]) : [:]
+        let ordered = parameters.map { gradients[$0.id] ?? Tensor.zeros($0.shape, device: $0.device) }
+        return (value.detached(), ordered)
+    }
 }
 
 /// `valueAndGrad` over named parameters; gradients come back under the same names.
@@ -26,9 +28,19 @@ public func valueAndGrad(at parameters: [String: Tensor], _ body: () throws -> T
 /// True while ops are being recorded for a backward pass.
 public var isRecordingGradients: Bool { Tape.current != nil }
 
-/// Runs `body` with recording switched off (e.g. a rollout inside a training closure).
+/// Runs `body` with recording switched off (e.g. a rollout inside a training closure); it is
+/// not a training forward.
 public func withoutGradients<T>(_ body: () throws -> T) rethrows -> T {
-    try Tape.$current.withValue(nil) { try body() }
+    try TrainingForward.$isActive.withValue(false) { try Tape.$current.withValue(nil) { try body() } }
+}
+
+/// True while the forward (or the recomputation, in backward) of a `valueAndGrad` runs, also
+/// inside `checkpoint` blocks whose first pass records nothing; false in `withoutGradients` and
+/// outside `valueAndGrad`. Training-only behaviour such as dropout keys on it.
+public var isTrainingForward: Bool { TrainingForward.isActive }
+
+enum TrainingForward {
+    @TaskLocal static var isActive = false
 }
 
 extension Tensor {
