@@ -19,11 +19,11 @@ struct GRPOTrain: ParsableCommand {
     @Option(help: "A Hugging Face model folder (config.json, safetensors, tokenizer files).")
     var model: String
 
-    @Option(help: "Training prompts: a JSON Lines file or a folder of them.")
-    var dataset: String
+    @Option(help: "Training prompts: a JSON Lines file or a folder of them (not needed with --plan).")
+    var dataset: String?
 
-    @Option(help: "Where checkpoints, metrics.jsonl and report.html go.")
-    var output: String
+    @Option(help: "Where checkpoints, metrics.jsonl and report.html go (not needed with --plan).")
+    var output: String?
 
     @Flag(help: "Continue from the newest complete checkpoint in --output.")
     var resume = false
@@ -36,6 +36,9 @@ struct GRPOTrain: ParsableCommand {
 
     @Flag(help: "With use_peft: also write <output>/merged, a plain Hugging Face folder with the trained adapters folded in.")
     var merge = false
+
+    @Flag(help: "Print the memory plan (peak memory by part, what fits this machine) and exit; loads no weights.")
+    var plan = false
 
     @Option(help: "Malformed dataset rows: skip (and report) or fail.")
     var onBadRow: PromptDataset.MalformedRowPolicy = .skip
@@ -73,10 +76,20 @@ struct GRPOTrain: ParsableCommand {
         for key in parsed.warnings { FileHandleStandardError.write("warning: unknown recipe key '\(key)' (ignored; is it misspelt?)") }
 
         let folder = URL(fileURLWithPath: model)
+        let modelConfig = try ModelConfig.load(from: folder.appendingPathComponent("config.json"))
+        let memoryPlan = MemoryPlan(model: modelConfig, configuration: parsed.configuration, lora: parsed.lora,
+                                    baseWeightType: parsed.loraBaseWeightType)
+        if plan {
+            print(memoryPlan.table())
+            return
+        }
+        // Refused before the weights are read (the trainer checks again once they are).
+        if parsed.configuration.memoryCheck && !memoryPlan.fits { throw TrainingError.insufficientMemory(plan: memoryPlan.table()) }
         let policy = try ModelLoader.load(from: folder, weightType: parsed.lora == nil ? .f32 : parsed.loraBaseWeightType, device: device)
         if merge && parsed.lora == nil { throw ValidationError("--merge folds LoRA adapters in; it needs use_peft: true") }
         let tokenizer = try Tokenizer(directory: folder)
         let configuration = parsed.configuration
+        guard let dataset, let output else { throw ValidationError("--dataset and --output are required (only --plan runs without them)") }
         let data = try PromptDataset(contentsOf: URL(fileURLWithPath: dataset), requiredColumns: [configuration.promptColumn],
                                      onMalformedRow: badRowPolicy)
         if !data.issues.isEmpty {

@@ -15,7 +15,7 @@ import Darwin
 /// and 6 (f32 and bf16 weights), prefill 6x256 and a training step on 6x512 tokens with AdamW.
 /// The workloads mirror `peer_torch.py --suite mini` so the figures compare side by side.
 ///
-///     swift run -c release --package-path Benchmarks model-bench [--model mini|1.5b] [--suites bandwidth,decode,prefill,train] [--reps N]
+///     swift run -c release --package-path Benchmarks model-bench [--model mini|1.5b] [--suites bandwidth,decode,prefill,train,lora-decode] [--reps N]
 ///
 /// Threads: `RL_NUM_THREADS` (default 2, the peer figures' setting).
 @main
@@ -76,6 +76,32 @@ struct ModelBench {
                           + "(\(f(stepBytes / 1e6, 0)) MB/step), fraction \(f(roofline / result.stepSeconds, 2)) "
                           + "(forward only \(f(roofline / result.forwardSeconds, 2)))" + ratio)
                 }
+            }
+        }
+        if suites.contains("lora-decode") {
+            // Decode with LoRA adapters applied live (r 16, all seven projections, B random so
+            // they matter) against the same model with them merged, both with bf16 matrices.
+            let contention = Contention()
+            defer { print("  (lora-decode: other processes used \(f(contention.foreignFraction * 100, 0))% of the machine's CPU)") }
+            let live = model.inferenceCopy(matrices: .bf16)
+            let settings = try! LoRAConfiguration(rank: 16, alpha: 32, dropout: 0, targetModules: ["all-linear"])
+            let fresh = LoRAAdapters(configuration: settings, model: config, seed: 1)
+            let tensors = fresh.parameters.sorted { $0.key < $1.key }.enumerated().reduce(into: [String: Tensor]()) { result, entry in
+                result[entry.element.key] = entry.element.key.contains("lora_B")
+                    ? Tensor.randomNormal(entry.element.value.shape, std: 0.01, seed: UInt64(entry.offset)) : entry.element.value
+            }
+            try! live.attachAdapters(try! LoRAAdapters(configuration: settings, model: config, parameters: tensors))
+            let merged = live.mergingAdapters()
+            let sampled = SamplingParameters(temperature: 0.7, topP: 0.95)
+            for batch in [1, 6] {
+                var step: [String: Double] = [:]
+                for (label, weights) in [("merged", merged), ("live adapters", live)] {
+                    let result = Bench.decode(model: weights, batch: batch, promptLength: 64, newTokens: newTokens, sampling: sampled, reps: reps)
+                    step[label] = result.stepSeconds
+                    print("decode bf16 batch \(batch), \(label): \(f(result.endToEndTokensPerSecond)) tokens/s end to end, "
+                          + "step \(f(result.stepSeconds * 1e3, 2)) ms (forward \(f(result.forwardSeconds * 1e3, 2)))")
+                }
+                print("  live adapters / merged step time, batch \(batch): \(f(step["live adapters"]! / step["merged"]!, 3))")
             }
         }
         if suites.contains("sampler") {

@@ -100,7 +100,8 @@ public final class LoRAAdapters: @unchecked Sendable {
             }
             input = x * (Tensor.greater(draw, Tensor(scalar: p, device: x.device)) * (1 / (1 - p)))
         }
-        return input.linear(parameters[module.a]!).linear(parameters[module.b]!) * configuration.scaling
+        // Scaling the rank-wide A x rather than the output saves a full-width pass.
+        return (input.linear(parameters[module.a]!) * configuration.scaling).linear(parameters[module.b]!)
     }
 
     /// Runs `body` with the adapters switched off (the base model's output).

@@ -74,6 +74,9 @@ public struct GRPOConfiguration: Sendable, Equatable {
     /// output folder (its metrics, completions and checkpoints are deleted first). Default false:
     /// such a run is refused.
     public var overwriteOutputDir: Bool = false
+    /// Refuse to start when `MemoryPlan`'s peak exceeds the available memory (`memory_check`;
+    /// default true).
+    public var memoryCheck: Bool = true
     public var loggingSteps: Int = 1
     /// Sample completions printed and saved per logged step.
     public var logCompletions: Bool = true

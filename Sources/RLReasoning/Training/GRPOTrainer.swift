@@ -58,6 +58,10 @@ public final class GRPOTrainer {
             throw TrainingError.invalidSetting(key: "tokenizer", reason: "the tokenizer has \(tokenizer.vocabularySize) tokens but "
                 + "the model only \(policy.config.vocabSize) embeddings; they do not belong together")
         }
+        if configuration.memoryCheck {
+            let plan = MemoryPlan(policy: policy, configuration: configuration)
+            guard plan.fits else { throw TrainingError.insufficientMemory(plan: plan.table()) }
+        }
         guard weightsAreFinite(policy.parameters), weightsAreFinite(policy.trainableParameters) else {
             throw TrainingError.nonFiniteWeights(reason: "the model's weights hold NaN or infinite values before training; nothing can be learned from them")
         }
@@ -119,7 +123,9 @@ public final class GRPOTrainer {
             }
         }
         let started = monotonicSeconds()
-        var gradients: [String: Tensor] = [:]
+        // Gradients go straight into one accumulator per trainable tensor (no second set per micro-step).
+        let trainable = policy.trainableParameters
+        var gradients = trainable.mapValues { Tensor.zeros($0.shape, device: $0.device) }
         var lossSum = 0.0, klSum = 0.0, clipSum = 0.0
         var lossConfiguration = GRPOLossConfiguration(beta: c.beta, epsilon: c.epsilon, epsilonHigh: c.epsilonHigh,
                                                       lossType: c.lossType, maxCompletionLength: c.maxCompletionLength)
@@ -128,7 +134,7 @@ public final class GRPOTrainer {
         for (index, rollout) in buffer.enumerated() {
             var output: GRPOLossOutput?
             policy.adapters?.dropoutSeed = Generator.sequenceSeed(configuration.seed ^ 0xD80F, step * 1_000 + index)
-            let (loss, grads) = valueAndGrad(at: policy.trainableParameters) {
+            let loss = valueAndAccumulatedGrad(at: trainable, into: gradients) {
                 let logProbs = policy.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
                                                     lastTokens: rollout.completionLength, temperature: scoringTemperature,
                                                     recomputeLayers: c.gradientCheckpointing)
@@ -141,9 +147,6 @@ public final class GRPOTrainer {
             lossSum += Double(loss.item())
             klSum += Double(output!.meanKL)
             clipSum += Double(output!.clipRatio)
-            withoutGradients {
-                for (name, g) in grads { gradients[name] = gradients[name].map { $0 + g } ?? g }
-            }
         }
         let norm = clipGradientNorm(&gradients, maxNorm: c.maxGradNorm)
         let learningRate = currentLearningRate
@@ -158,7 +161,7 @@ public final class GRPOTrainer {
             }
         } else {
             consecutiveSkippedSteps = 0
-            optimizer.update(policy.trainableParameters, gradients: gradients, learningRate: Float(learningRate))
+            optimizer.update(trainable, gradients: gradients, learningRate: Float(learningRate))
             // The update itself can overflow: never go on (or save) with destroyed weights.
             guard weightsAreFinite(policy.trainableParameters) else {
                 throw TrainingError.nonFiniteWeights(reason: "step \(step + 1): the update made weights non-finite; stopping without "

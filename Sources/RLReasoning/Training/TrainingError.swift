@@ -11,6 +11,8 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case outputInUse(path: String)
     /// A new run into a folder an earlier run wrote to, without `overwriteOutputDir` or resuming.
     case outputNotEmpty(path: String, contents: [String])
+    /// The run's planned peak memory exceeds what the machine has; `plan` is `MemoryPlan.table()`.
+    case insufficientMemory(plan: String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,9 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
         case let .outputNotEmpty(path, contents):
             return "\(path): holds an earlier run (\(contents.joined(separator: ", "))); pass --resume to continue it or "
                 + "--overwrite_output_dir true to replace it"
+        case let .insufficientMemory(plan):
+            return "this run would not fit in memory; lower per_device_train_batch_size or max_completion_length, "
+                + "turn on gradient_checkpointing or use_peft, or set memory_check false to try anyway\n" + plan
         }
     }
 }

@@ -20,6 +20,9 @@ final class Tape: @unchecked Sendable {
     /// Gradients produced out of band during `backward` (by checkpointed blocks, for the
     /// parameters and other tracked tensors they capture), merged after each node.
     private var outOfBandGradients: [TensorID: Tensor] = [:]
+    /// Parameter → accumulator: each gradient contribution of that parameter is added into its
+    /// accumulator as soon as it is produced instead of being kept (`valueAndAccumulatedGrad`).
+    var accumulators: [TensorID: Tensor] = [:]
 
     init(parameters: Set<TensorID>, tracking alsoTracked: Set<TensorID> = []) {
         parameterIDs = parameters
@@ -66,9 +69,13 @@ final class Tape: @unchecked Sendable {
                 guard let gradient, tracked.contains(input.id) else { continue }
                 precondition(gradient.shape == input.shape,
                              "internal: gradient shape \(gradient.shape) does not match input shape \(input.shape)")
+                if let accumulator = accumulators[input.id] { accumulator.addInPlace(gradient); continue }
                 Tape.accumulate(gradient, into: &gradients, for: input.id)
             }
-            for (id, gradient) in outOfBandGradients { Tape.accumulate(gradient, into: &gradients, for: id) }
+            for (id, gradient) in outOfBandGradients {
+                if let accumulator = accumulators[id] { accumulator.addInPlace(gradient); continue }
+                Tape.accumulate(gradient, into: &gradients, for: id)
+            }
             outOfBandGradients = [:]
         }
         var result: [TensorID: Tensor] = [:]

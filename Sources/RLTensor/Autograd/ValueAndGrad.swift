@@ -25,6 +25,27 @@ public func valueAndGrad(at parameters: [String: Tensor], _ body: () throws -> T
     return (value, Dictionary(uniqueKeysWithValues: zip(names, gradients)))
 }
 
+/// Evaluates `body` and adds the gradient of its result with respect to each of `parameters`
+/// into `accumulators` under the same name (packed f32 tensors of the parameters' shapes), part
+/// by part as the backward pass produces them. No second full set of gradients is ever held:
+/// memory stays at the accumulators plus one operation's gradients. Gradient accumulation over
+/// micro-batches is calling this repeatedly with the same accumulators. Returns the value.
+public func valueAndAccumulatedGrad(at parameters: [String: Tensor], into accumulators: [String: Tensor],
+                                    _ body: () throws -> Tensor) rethrows -> Tensor {
+    let tape = Tape(parameters: Set(parameters.values.map(\.id)))
+    for (name, parameter) in parameters {
+        guard let accumulator = accumulators[name] else { preconditionFailure("valueAndAccumulatedGrad: no accumulator for \(name)") }
+        precondition(accumulator.shape == parameter.shape && accumulator.dtype == .f32 && accumulator.isContiguous,
+                     "valueAndAccumulatedGrad: the accumulator of \(name) must be a packed f32 tensor of shape \(parameter.shape)")
+        tape.accumulators[parameter.id] = accumulator
+    }
+    return try TrainingForward.$isActive.withValue(true) {
+        let value = try Tape.$current.withValue(tape) { try body() }
+        if tape.isTracked(value) { _ = tape.backward(seeds: [value.id: Tensor.ones(value.shape, device: value.device)]) }
+        return value.detached()
+    }
+}
+
 /// True while ops are being recorded for a backward pass.
 public var isRecordingGradients: Bool { Tape.current != nil }
 

@@ -1,0 +1,182 @@
+import FoundationEssentials
+import RLModel
+import RLTensor
+
+/// What a GRPO run will hold in memory at its peak, part by part, worked out from the model's
+/// shapes and the settings before anything is allocated — and whether that fits.
+///
+/// A step has three phases, and the peak is the largest: generation (weights, KV cache for every
+/// completion of a micro-step at prompt + completion length), scoring without gradients
+/// (reference and old-policy log-probs: one layer's activations and the logits), and the
+/// training forward and backward (gradients, the activations autograd keeps — each layer's input
+/// only with `gradient_checkpointing` — one layer recomputed, the logits and their gradient).
+/// Every part is computed from the tensors this library allocates for it; `Benchmarks/` compares
+/// the plan with measured peaks.
+public struct MemoryPlan: Sendable {
+    /// One line of the plan.
+    public struct Part: Sendable, Equatable {
+        public let name: String
+        public let bytes: Int
+        /// Which phase holds it (`all` for what lives through the run).
+        public let phase: String
+        public let detail: String
+    }
+
+    /// What lives through the whole run, then each phase's own parts.
+    public let parts: [Part]
+    /// The largest phase: resident parts plus that phase's parts.
+    public let peakBytes: Int
+    /// The phase that reaches `peakBytes`.
+    public let peakPhase: String
+    /// Memory the run may use (nil when unknown): see `availableHostMemory()`.
+    public let availableBytes: Int?
+
+    /// The inputs the plan was made from.
+    let model: ModelConfig
+    let configuration: GRPOConfiguration
+    let lora: LoRAConfiguration?
+    let baseWeightType: DType
+
+    /// A plan for training a model of `model`'s shapes with `configuration`: all weights (f32)
+    /// when `lora` is nil, else LoRA adapters over a frozen base whose matrices are held as
+    /// `baseWeightType`. `availableBytes` defaults to this machine's available memory.
+    public init(model: ModelConfig, configuration: GRPOConfiguration, lora: LoRAConfiguration? = nil,
+                baseWeightType: DType = .bf16, availableBytes: Int? = MemoryPlan.availableHostMemory()) {
+        self.model = model
+        self.configuration = configuration
+        self.lora = lora
+        self.baseWeightType = lora == nil ? .f32 : baseWeightType
+        self.availableBytes = availableBytes
+        parts = MemoryPlan.parts(model: model, configuration: configuration, lora: lora, baseWeightType: self.baseWeightType)
+        let resident = parts.filter { $0.phase == "all" }.reduce(0) { $0 + $1.bytes }
+        var best = (phase: "generation", bytes: 0)
+        for phase in ["generation", "scoring", "training"] {
+            let total = resident + parts.filter { $0.phase == phase }.reduce(0) { $0 + $1.bytes }
+            if total > best.bytes { best = (phase, total) }
+        }
+        peakBytes = best.bytes
+        peakPhase = best.phase
+    }
+
+    /// The plan for `policy` as it is set up: its adapters (if any) and the type of its matrices.
+    public init(policy: any CausalLanguageModel, configuration: GRPOConfiguration,
+                availableBytes: Int? = MemoryPlan.availableHostMemory()) {
+        let matrixType = policy.parameters.values.first { $0.rank == 2 }?.dtype ?? .f32
+        self.init(model: policy.config, configuration: configuration, lora: policy.adapters?.configuration,
+                  baseWeightType: matrixType, availableBytes: availableBytes)
+    }
+
+    /// Whether the peak fits the available memory (true when that is unknown).
+    public var fits: Bool { availableBytes.map { peakBytes <= $0 } ?? true }
+
+    /// The largest `per_device_train_batch_size` (a multiple of `num_generations`) that fits,
+    /// other settings unchanged; nil when not even one group fits or memory is unknown.
+    public var largestCompletionsPerMicroStep: Int? {
+        guard let availableBytes else { return nil }
+        let group = max(configuration.numGenerations, 1)
+        var best: Int?
+        var groups = 1
+        while groups <= 4096 {
+            var c = configuration
+            c.perDeviceTrainBatchSize = groups * group
+            guard MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, availableBytes: availableBytes).fits
+            else { break }
+            best = groups * group
+            groups *= 2
+        }
+        guard var low = best else { return nil }
+        var high = low * 2  // does not fit (or past the search's end)
+        while high - low > group {
+            let middle = (low + high) / 2 / group * group
+            var c = configuration
+            c.perDeviceTrainBatchSize = middle
+            if MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, availableBytes: availableBytes).fits {
+                low = middle
+            } else {
+                high = middle
+            }
+        }
+        return low
+    }
+
+    /// The largest `max_completion_length` that fits (within the model's positions), other
+    /// settings unchanged; nil when none does or memory is unknown.
+    public var largestCompletionLength: Int? {
+        guard availableBytes != nil else { return nil }
+        func fits(_ length: Int) -> Bool {
+            var c = configuration
+            c.maxCompletionLength = length
+            return MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, availableBytes: availableBytes).fits
+        }
+        var low = 0, high = max(1, model.maxPositionEmbeddings - configuration.maxPromptLength)
+        if fits(high) { return high }
+        while high - low > 1 {
+            let middle = (low + high) / 2
+            if fits(middle) { low = middle } else { high = middle }
+        }
+        return low > 0 ? low : nil
+    }
+
+    /// The plan as a table, with the verdict and the largest settings that fit.
+    public func table() -> String {
+        func gib(_ bytes: Int) -> String { MemoryPlan.gibibytes(bytes) }
+        let mode = lora.map { "LoRA r=\($0.rank) on \($0.targetModules.joined(separator: ",")), base \(baseWeightType)" } ?? "full fine-tuning (f32)"
+        var lines = ["memory plan: \(mode); \(configuration.perDeviceTrainBatchSize) completions per micro-step, "
+                     + "prompt \(configuration.maxPromptLength) + completion \(configuration.maxCompletionLength) tokens"]
+        let width = max(parts.map(\.name.count).max() ?? 0, 10)
+        func row(_ name: String, _ bytes: Int, _ phase: String, _ detail: String) -> String {
+            let columns: [String] = [name.rightPadded(to: width), gib(bytes).leftPadded(to: 9), phase.rightPadded(to: 10), detail]
+            return "  " + columns.joined(separator: "  ")
+        }
+        for part in parts where part.bytes > 0 { lines.append(row(part.name, part.bytes, part.phase, part.detail)) }
+        lines.append(row("peak", peakBytes, peakPhase, ""))
+        if let availableBytes {
+            lines.append("  available: \(gib(availableBytes)) — " + (fits ? "fits" : "does NOT fit"))
+            if let batch = largestCompletionsPerMicroStep {
+                lines.append("  largest per_device_train_batch_size that fits: \(batch)")
+            } else {
+                lines.append("  not even one group of \(configuration.numGenerations) completions fits")
+            }
+            if let length = largestCompletionLength { lines.append("  largest max_completion_length that fits: \(length)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func gibibytes(_ bytes: Int) -> String {
+        let value = Double(bytes) / Double(1 << 30)
+        let hundredths = Int((value * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction) GiB"
+    }
+
+    /// Memory this process may still use: `MemAvailable` of `/proc/meminfo` plus what the process
+    /// already holds, capped by a cgroup limit (`memory.max`) when one is set; nil elsewhere.
+    public static func availableHostMemory() -> Int? {
+        func read(_ path: String) -> String? {
+            guard let data = FileManager.default.contents(atPath: path) else { return nil }
+            return String(decoding: data, as: UTF8.self)
+        }
+        func kilobytes(_ text: String?, _ key: String) -> Int? {
+            guard let line = text?.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return nil }
+            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+        }
+        guard let available = kilobytes(read("/proc/meminfo"), "MemAvailable") else { return nil }
+        let own = kilobytes(read("/proc/self/status"), "VmRSS") ?? 0
+        var limit = available + own
+        if let text = read("/sys/fs/cgroup/memory.max")?.split(separator: "\n").first, let cap = Int(text) {
+            let used = read("/sys/fs/cgroup/memory.current").flatMap { Int($0.split(separator: "\n").first ?? "") } ?? 0
+            limit = min(limit, cap - used + own)
+        }
+        return limit
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+
+    fileprivate func rightPadded(to width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
