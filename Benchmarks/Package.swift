@@ -37,6 +37,16 @@ let package = Package(
             ],
             path: "Sources/model-bench"
         ),
+        // One GRPO step of the trainer on the 1.5B shapes with LoRA: time and peak RSS beside the memory plan (issue 13).
+        .executableTarget(
+            name: "grpo-memory-bench",
+            dependencies: [
+                .product(name: "RLModel", package: "swift-rl-reasoning"),
+                .product(name: "RLReasoning", package: "swift-rl-reasoning"),
+                .product(name: "RLTensor", package: "swift-rl-reasoning"),
+            ],
+            path: "Sources/grpo-memory-bench"
+        ),
         // One GRPO step on the "mini" Qwen2, split into its parts (issue 5's grpo.step.mini).
         .executableTarget(
             name: "grpo-bench",

@@ -15,6 +15,9 @@ Suites (--suite, repeatable; all four when none is given):
          split generate / ref_logprobs / policy_forward / backward / optimizer
   1.5b   prefill 1x512; decode at batch 1 and 6, 64-token prompt + 32 new tokens; fp32 training
          memory estimate
+  lora15b  (only when named; needs peft) one GRPO step with LoRA r 16 on all linear layers over a
+         bf16 1.5b base, 1 prompt x 6 samples x 256 new tokens, reference = adapters disabled,
+         gradient checkpointing; peak RSS of the steps (grpo-memory-bench's peer)
 
 Every timing has warm-up runs first and reports the median and minimum of the timed runs.
 Each suite's result also holds peak_rss_gib (the process's ru_maxrss when the suite ends, so it
@@ -350,6 +353,85 @@ def suite_grpo(args):
             "completion_tokens_per_s_end_to_end": group * new_tokens / median["total"]}
 
 
+def suite_lora15b(args):
+    """grpo-memory-bench's step with PyTorch + transformers + PEFT: the 1.5b shapes (random init,
+    seed 0) held in bfloat16 (Open-RS's torch_dtype), LoRA r 16 / alpha 32 / dropout 0.05 on all
+    linear layers, 1 prompt of 64 tokens x 6 samples x 256 new tokens (HF generate, temperature
+    0.7, top-p 0.95), reference log-probs with the adapters disabled (as TRL does with PEFT),
+    policy log-probs with gradient checkpointing, k3 KL (beta 0.04), backward, AdamW on the
+    adapters. Peak RSS is the kernel's VmHWM over the steps (reset after the setup)."""
+    from peft import LoraConfig, get_peft_model
+    import peft
+    group, prompt_len, new_tokens, beta = 6, 64, args.lora_completion, 0.04
+    torch.set_default_dtype(torch.bfloat16)  # build the base in bf16 directly (no fp32 copy)
+    config = Qwen2Config(vocab_size=VOCAB, rms_norm_eps=1e-6, tie_word_embeddings=False, hidden_act="silu",
+                         max_position_embeddings=4096, use_sliding_window=False, pad_token_id=0,
+                         bos_token_id=None, eos_token_id=None,
+                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0}, **SHAPES["1.5b"])
+    config._attn_implementation = "sdpa"
+    torch.manual_seed(0)
+    base = Qwen2ForCausalLM(config)
+    torch.set_default_dtype(torch.float32)
+    base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    base.enable_input_require_grads()
+    policy = get_peft_model(base, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear",
+                                             task_type="CAUSAL_LM"))
+    trainable = [p for p in policy.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=1e-5, weight_decay=0.0)
+    generator = torch.Generator().manual_seed(2)
+    prompts = torch.randint(0, VOCAB, (1, prompt_len), generator=generator).expand(group, prompt_len).contiguous()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    splits = []
+
+    def step():
+        s, t = {}, time.perf_counter()
+        policy.eval()
+        with torch.no_grad():
+            seqs = policy.generate(input_ids=prompts, attention_mask=torch.ones_like(prompts), max_new_tokens=new_tokens,
+                                   min_new_tokens=new_tokens, do_sample=True, temperature=0.7, top_p=0.95)
+        seqs = seqs.clone()
+        s["generate"], t = time.perf_counter() - t, time.perf_counter()
+        mask = torch.ones(group, new_tokens)
+        rewards = torch.rand(group, generator=generator)
+        advantages = (rewards - rewards.mean()) / (rewards.std() + 1e-4)
+        with torch.no_grad(), policy.disable_adapter():
+            ref_logprobs = completion_logprobs(policy, seqs, prompt_len).float()
+        s["ref_logprobs"], t = time.perf_counter() - t, time.perf_counter()
+        policy.train()
+        logprobs = completion_logprobs(policy, seqs, prompt_len).float()
+        delta = ref_logprobs - logprobs
+        kl = delta.exp() - delta - 1.0
+        per_token = -(logprobs - logprobs.detach()).exp() * advantages[:, None] + beta * kl
+        loss = ((per_token * mask).sum() / mask.sum())
+        s["policy_forward"], t = time.perf_counter() - t, time.perf_counter()
+        loss.backward()
+        s["backward"], t = time.perf_counter() - t, time.perf_counter()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        s["optimizer"] = time.perf_counter() - t
+        s["total"] = sum(s.values())
+        splits.append(s)
+        log(f"  LoRA GRPO step: {s['total']:.1f} s (generate {s['generate']:.1f} s), VmHWM {vm_hwm_gib():.2f} GiB")
+
+    for _ in range(args.train_reps):
+        step()
+    median = {k: statistics.median(s[k] for s in splits) for k in splits[0]}
+    return {"peft": peft.__version__, "group": group, "prompt_len": prompt_len, "new_tokens": new_tokens, "beta": beta,
+            "base_dtype": "bfloat16", "lora": {"r": 16, "alpha": 32, "dropout": 0.05, "targets": "all-linear"},
+            "trainable_params": sum(p.numel() for p in trainable), "steps": len(splits), "split_median_s": median,
+            "step_peak_rss_gib": vm_hwm_gib()}
+
+
+def vm_hwm_gib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**20
+    return float("nan")
+
+
 def suite_15b(args):
     start = time.perf_counter()
     model, params = build_model("1.5b")
@@ -366,7 +448,7 @@ def suite_15b(args):
     return res
 
 
-SUITES = {"gemm": suite_gemm, "mini": suite_mini, "grpo": suite_grpo, "1.5b": suite_15b}
+SUITES = {"gemm": suite_gemm, "mini": suite_mini, "grpo": suite_grpo, "1.5b": suite_15b, "lora15b": suite_lora15b}
 
 
 def main():
@@ -378,6 +460,7 @@ def main():
     parser.add_argument("--reps-15b", type=int, default=3, help="timed runs of the 1.5b suite")
     parser.add_argument("--grpo-gen", choices=["hf", "hand"], default="hf",
                         help="GRPO generation with HF generate or the hand-written KV-cache loop")
+    parser.add_argument("--lora-completion", type=int, default=256, help="new tokens per sample in lora15b (default 256)")
     parser.add_argument("--out", metavar="FILE", help="merge the results into this JSON file (keyed by suite)")
     args = parser.parse_args()
 
@@ -388,7 +471,7 @@ def main():
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "env_OPENBLAS": {k: v for k, v in os.environ.items() if "OPENBLAS" in k}}
     results = {}
-    for name in args.suite or list(SUITES):
+    for name in args.suite or [name for name in SUITES if name != "lora15b"]:
         log(f"suite {name}")
         start = time.time()
         with ForeignCPU() as foreign:

@@ -237,6 +237,8 @@ public struct Recipe: Sendable {
         case "save_total_limit": c.saveTotalLimit = try int()
         case "overwrite_output_dir": c.overwriteOutputDir = try bool()
         case "memory_check": c.memoryCheck = try bool()
+        case "lean_memory": c.leanMemory = try bool()
+        case "logits_chunk_bytes": c.logitsChunkBytes = try int()
         case "use_peft": loraSettings.usePEFT = try bool()
         case "lora_r": loraSettings.rank = try int(); loraSettings.givenKeys.append(key)
         case "lora_alpha": loraSettings.alpha = try double(); loraSettings.givenKeys.append(key)

@@ -90,6 +90,16 @@ void rl_adamw_f32(float *param, const float *grad, float *m, float *v, long n, f
                   float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2);
 
 // ---- conversions ----------------------------------------------------------------------------
+/// `accumulator += gradient` for a bf16 accumulator, stochastically rounded (elements
+/// `first_index ..< first_index + n` of a tensor; `seed` picks the random bits).
+void rl_accumulate_bf16(uint16_t *accumulator, const float *gradient, long n, long first_index, uint64_t seed);
+/// Sum of squares of bf16 values, in double precision.
+double rl_sum_squares_bf16(const uint16_t *x, long n);
+/// AdamW on f32 parameters with a bf16 gradient (times `grad_scale`, e.g. a clipping factor) and
+/// bf16 moments, stochastically rounded; the update itself uses the unrounded moments.
+void rl_adamw_bf16_state(float *param, const uint16_t *grad, uint16_t *m, uint16_t *v, long n, long first_index,
+                         float grad_scale, float lr, float beta1, float beta2, float eps, float weight_decay,
+                         float bc1, float bc2, uint64_t seed);
 void rl_f32_to_bf16(const float *x, uint16_t *y, long n);
 void rl_bf16_to_f32(const uint16_t *x, float *y, long n);
 

@@ -77,6 +77,13 @@ public struct GRPOConfiguration: Sendable, Equatable {
     /// Refuse to start when `MemoryPlan`'s peak exceeds the available memory (`memory_check`;
     /// default true).
     public var memoryCheck: Bool = true
+    /// Memory-lean full fine-tuning (`lean_memory`, CPU, default false): f32 weights, but the
+    /// gradient accumulators and AdamW moments in bf16 with stochastic rounding and a bf16
+    /// reference model — 12 bytes per parameter instead of 20. Not for LoRA runs (nothing to save).
+    public var leanMemory: Bool = false
+    /// The most logits (f32 bytes) the loss computes at once; more rows are scored in chunks,
+    /// recomputed in backward (`logits_chunk_bytes`, default 256 MiB).
+    public var logitsChunkBytes: Int = 256 << 20
     public var loggingSteps: Int = 1
     /// Sample completions printed and saved per logged step.
     public var logCompletions: Bool = true
@@ -116,6 +123,7 @@ public struct GRPOConfiguration: Sendable, Equatable {
         if saveSteps < 1 { try fail("save_steps", "must be at least 1") }
         if maxCompletionLength < 1 { try fail("max_completion_length", "must be at least 1") }
         if maxPromptLength < 1 { try fail("max_prompt_length", "must be at least 1") }
+        if logitsChunkBytes < 1 << 20 { try fail("logits_chunk_bytes", "must be at least 1 MiB (1048576), got \(logitsChunkBytes)") }
         /// `value` within `range`; NaN never is.
         func check<T: Comparable>(_ key: String, _ value: T, _ range: ClosedRange<T>, _ wording: String) throws {
             if !range.contains(value) { try fail(key, "must be \(wording), got \(value)") }

@@ -73,10 +73,24 @@ public final class GRPOTrainer {
         self.policy = policy
         self.tokenizer = tokenizer
         self.dataset = dataset
+        if configuration.leanMemory {
+            guard policy.adapters == nil else {
+                throw TrainingError.invalidSetting(key: "lean_memory", reason: "is for full fine-tuning; a LoRA run already keeps only the adapters' state")
+            }
+            guard policy.device == .cpu else {
+                throw TrainingError.invalidSetting(key: "lean_memory", reason: "needs the CPU backend (the bf16 state kernels are CPU kernels)")
+            }
+        }
         // With adapters the reference is the same base with them switched off: no second copy.
-        reference = configuration.beta == 0 || policy.adapters != nil ? nil : policy.copy()
+        // Lean runs keep it with bf16 matrices, as bf16 training does.
+        if configuration.beta == 0 || policy.adapters != nil {
+            reference = nil
+        } else {
+            reference = configuration.leanMemory ? policy.inferenceCopy(matrices: .bf16) : policy.copy()
+        }
         optimizer = AdamW(beta1: configuration.adamBeta1, beta2: configuration.adamBeta2, epsilon: configuration.adamEpsilon,
-                          weightDecay: configuration.weightDecay)
+                          weightDecay: configuration.weightDecay, momentType: configuration.leanMemory ? .bf16 : .f32)
+        optimizer.seed = configuration.seed
         schedule = configuration.learningRateSchedule()
         let rewards = customRewards ?? configuration.rewardFuncs.map { RewardRegistry.make($0, configuration: configuration) }
         if let weights = configuration.rewardWeights, weights.count != rewards.count {
@@ -116,7 +130,8 @@ public final class GRPOTrainer {
                 }
                 if c.numIterations > 1 {
                     rollout.oldLogProbs = policy.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
-                                                               lastTokens: rollout.completionLength, temperature: scoringTemperature)
+                                                               lastTokens: rollout.completionLength, temperature: scoringTemperature,
+                                                               maxLogitBytes: c.logitsChunkBytes)
                 }
                 buffer.append(rollout)
                 generationTime += monotonicSeconds() - started
@@ -125,7 +140,8 @@ public final class GRPOTrainer {
         let started = monotonicSeconds()
         // Gradients go straight into one accumulator per trainable tensor (no second set per micro-step).
         let trainable = policy.trainableParameters
-        var gradients = trainable.mapValues { Tensor.zeros($0.shape, device: $0.device) }
+        let gradientType: DType = c.leanMemory ? .bf16 : .f32
+        var gradients = trainable.mapValues { Tensor.zeros($0.shape, dtype: gradientType, device: $0.device) }
         var lossSum = 0.0, klSum = 0.0, clipSum = 0.0
         var lossConfiguration = GRPOLossConfiguration(beta: c.beta, epsilon: c.epsilon, epsilonHigh: c.epsilonHigh,
                                                       lossType: c.lossType, maxCompletionLength: c.maxCompletionLength)
@@ -134,10 +150,10 @@ public final class GRPOTrainer {
         for (index, rollout) in buffer.enumerated() {
             var output: GRPOLossOutput?
             policy.adapters?.dropoutSeed = Generator.sequenceSeed(configuration.seed ^ 0xD80F, step * 1_000 + index)
-            let loss = valueAndAccumulatedGrad(at: trainable, into: gradients) {
+            let loss = valueAndAccumulatedGrad(at: trainable, into: gradients, seed: generationSeed(micro: index) ^ 0xACC) {
                 let logProbs = policy.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
                                                     lastTokens: rollout.completionLength, temperature: scoringTemperature,
-                                                    recomputeLayers: c.gradientCheckpointing)
+                                                    recomputeLayers: c.gradientCheckpointing, maxLogitBytes: c.logitsChunkBytes)
                 let result = grpoLoss(logProbs: logProbs, oldLogProbs: rollout.oldLogProbs, referenceLogProbs: rollout.referenceLogProbs,
                                       advantages: rollout.advantages, mask: rollout.completionMask, configuration: lossConfiguration)
                 output = result
@@ -148,7 +164,9 @@ public final class GRPOTrainer {
             klSum += Double(output!.meanKL)
             clipSum += Double(output!.clipRatio)
         }
-        let norm = clipGradientNorm(&gradients, maxNorm: c.maxGradNorm)
+        // bf16 accumulators are not rescaled in place: the clipping factor goes into the update.
+        let norm = c.leanMemory ? globalGradientNorm(gradients) : clipGradientNorm(&gradients, maxNorm: c.maxGradNorm)
+        let gradientScale = c.leanMemory && norm.isFinite && norm > c.maxGradNorm ? Float(c.maxGradNorm / (norm + 1e-6)) : 1
         let learningRate = currentLearningRate
         let skipped = !norm.isFinite || !lossSum.isFinite
         if skipped {
@@ -161,7 +179,7 @@ public final class GRPOTrainer {
             }
         } else {
             consecutiveSkippedSteps = 0
-            optimizer.update(trainable, gradients: gradients, learningRate: Float(learningRate))
+            optimizer.update(trainable, gradients: gradients, learningRate: Float(learningRate), gradientScale: gradientScale)
             // The update itself can overflow: never go on (or save) with destroyed weights.
             guard weightsAreFinite(policy.trainableParameters) else {
                 throw TrainingError.nonFiniteWeights(reason: "step \(step + 1): the update made weights non-finite; stopping without "
@@ -188,7 +206,7 @@ public final class GRPOTrainer {
     func referenceLogProbs(_ rollout: Rollout, temperature: Float) -> Tensor {
         func score(_ model: any CausalLanguageModel) -> Tensor {
             model.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
-                                lastTokens: rollout.completionLength, temperature: temperature)
+                                lastTokens: rollout.completionLength, temperature: temperature, maxLogitBytes: configuration.logitsChunkBytes)
         }
         if let reference { return score(reference) }
         guard let adapters = policy.adapters else { preconditionFailure("internal: beta > 0 without a reference model") }

@@ -29,7 +29,9 @@ extension MemoryPlan {
         let length = g.maxPromptLength + g.maxCompletionLength
         let tokens = completions * length
         let scoredRows = completions * g.maxCompletionLength
-        let chunkRows = min(scoredRows, max(1, DecoderModel.defaultMaxLogitBytes / (vocab * f32)))
+        let chunkRows = min(scoredRows, max(1, g.logitsChunkBytes / (vocab * f32)))
+        let lean = g.leanMemory && lora == nil
+        let stateBytes = lean ? 2 : f32
         let logitBytes = chunkRows * vocab * f32
 
         // Floats autograd keeps per token in one decoder layer: every intermediate result that is
@@ -55,13 +57,15 @@ extension MemoryPlan {
         ]
         if g.beta != 0 {
             parts.append(lora == nil
-                ? Part(name: "reference model", bytes: matrixCount * f32 + vectorCount * f32, phase: "all", detail: "a frozen copy for the KL term")
+                ? Part(name: "reference model", bytes: matrixCount * (lean ? 2 : f32) + vectorCount * f32, phase: "all",
+                       detail: lean ? "a frozen copy for the KL term, matrices bf16" : "a frozen copy for the KL term")
                 : Part(name: "reference model", bytes: 0, phase: "all", detail: "the base with the adapters off: no copy"))
         }
         if lora != nil {
             parts.append(Part(name: "LoRA adapters", bytes: adapterCount * f32, phase: "all", detail: "\(adapterCount) parameters, f32, trained"))
         }
-        parts.append(Part(name: "optimizer state", bytes: 2 * trainableCount * f32, phase: "all", detail: "AdamW moments, f32"))
+        parts.append(Part(name: "optimizer state", bytes: 2 * trainableCount * stateBytes, phase: "all",
+                          detail: lean ? "AdamW moments, bf16 (stochastic rounding)" : "AdamW moments, f32"))
 
         // Generation: the KV cache of every completion of a micro-step, one layer of the prompt's prefill.
         let cacheBytes = 2 * layers * generated * length * keyValueWidth * f32
@@ -77,7 +81,8 @@ extension MemoryPlan {
         }
 
         // Training: gradients, kept activations, the recomputed layer, logits and their gradient.
-        parts.append(Part(name: "gradients", bytes: trainableCount * f32, phase: "training", detail: "one f32 accumulator per trained tensor"))
+        parts.append(Part(name: "gradients", bytes: trainableCount * stateBytes, phase: "training",
+                          detail: lean ? "one bf16 accumulator per trained tensor (stochastic rounding)" : "one f32 accumulator per trained tensor"))
         if g.gradientCheckpointing {
             parts.append(Part(name: "layer inputs", bytes: (layers + 2) * tokens * hidden * f32, phase: "training",
                               detail: "\(tokens) tokens x \(layers) layers (gradient_checkpointing)"))

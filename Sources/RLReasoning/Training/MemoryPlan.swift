@@ -120,7 +120,8 @@ public struct MemoryPlan: Sendable {
     /// The plan as a table, with the verdict and the largest settings that fit.
     public func table() -> String {
         func gib(_ bytes: Int) -> String { MemoryPlan.gibibytes(bytes) }
-        let mode = lora.map { "LoRA r=\($0.rank) on \($0.targetModules.joined(separator: ",")), base \(baseWeightType)" } ?? "full fine-tuning (f32)"
+        let full = configuration.leanMemory ? "full fine-tuning, lean (f32 weights, bf16 state)" : "full fine-tuning (f32)"
+        let mode = lora.map { "LoRA r=\($0.rank) on \($0.targetModules.joined(separator: ",")), base \(baseWeightType)" } ?? full
         var lines = ["memory plan: \(mode); \(configuration.perDeviceTrainBatchSize) completions per micro-step, "
                      + "prompt \(configuration.maxPromptLength) + completion \(configuration.maxCompletionLength) tokens"]
         let width = max(parts.map(\.name.count).max() ?? 0, 10)

@@ -23,6 +23,18 @@ final class Tape: @unchecked Sendable {
     /// Parameter → accumulator: each gradient contribution of that parameter is added into its
     /// accumulator as soon as it is produced instead of being kept (`valueAndAccumulatedGrad`).
     var accumulators: [TensorID: Tensor] = [:]
+    /// Seeds the stochastic rounding of bf16 accumulators (advanced per contribution).
+    var accumulationSeed: UInt64 = 0
+
+    /// Adds one gradient contribution into `accumulator` (f32, or bf16 stochastically rounded).
+    private func addToAccumulator(_ accumulator: Tensor, _ gradient: Tensor) {
+        if accumulator.dtype == .bf16 {
+            accumulationSeed = accumulationSeed &+ 0x9E37_79B9_7F4A_7C15
+            accumulator.accumulateStochastically(gradient, seed: accumulationSeed)
+        } else {
+            accumulator.addInPlace(gradient)
+        }
+    }
 
     init(parameters: Set<TensorID>, tracking alsoTracked: Set<TensorID> = []) {
         parameterIDs = parameters
@@ -69,11 +81,11 @@ final class Tape: @unchecked Sendable {
                 guard let gradient, tracked.contains(input.id) else { continue }
                 precondition(gradient.shape == input.shape,
                              "internal: gradient shape \(gradient.shape) does not match input shape \(input.shape)")
-                if let accumulator = accumulators[input.id] { accumulator.addInPlace(gradient); continue }
+                if let accumulator = accumulators[input.id] { addToAccumulator(accumulator, gradient); continue }
                 Tape.accumulate(gradient, into: &gradients, for: input.id)
             }
             for (id, gradient) in outOfBandGradients {
-                if let accumulator = accumulators[id] { accumulator.addInPlace(gradient); continue }
+                if let accumulator = accumulators[id] { addToAccumulator(accumulator, gradient); continue }
                 Tape.accumulate(gradient, into: &gradients, for: id)
             }
             outOfBandGradients = [:]

@@ -30,13 +30,18 @@ public func valueAndGrad(at parameters: [String: Tensor], _ body: () throws -> T
 /// by part as the backward pass produces them. No second full set of gradients is ever held:
 /// memory stays at the accumulators plus one operation's gradients. Gradient accumulation over
 /// micro-batches is calling this repeatedly with the same accumulators. Returns the value.
-public func valueAndAccumulatedGrad(at parameters: [String: Tensor], into accumulators: [String: Tensor],
+///
+/// bf16 accumulators (CPU) halve that memory; contributions are added with stochastic rounding
+/// whose random bits come from `seed` (the same seed and inputs give the same sums).
+public func valueAndAccumulatedGrad(at parameters: [String: Tensor], into accumulators: [String: Tensor], seed: UInt64 = 0,
                                     _ body: () throws -> Tensor) rethrows -> Tensor {
     let tape = Tape(parameters: Set(parameters.values.map(\.id)))
+    tape.accumulationSeed = seed
     for (name, parameter) in parameters {
         guard let accumulator = accumulators[name] else { preconditionFailure("valueAndAccumulatedGrad: no accumulator for \(name)") }
-        precondition(accumulator.shape == parameter.shape && accumulator.dtype == .f32 && accumulator.isContiguous,
-                     "valueAndAccumulatedGrad: the accumulator of \(name) must be a packed f32 tensor of shape \(parameter.shape)")
+        precondition(accumulator.shape == parameter.shape && accumulator.isContiguous
+                        && (accumulator.dtype == .f32 || (accumulator.dtype == .bf16 && accumulator.device == .cpu)),
+                     "valueAndAccumulatedGrad: the accumulator of \(name) must be a packed f32 (or CPU bf16) tensor of shape \(parameter.shape)")
         tape.accumulators[parameter.id] = accumulator
     }
     return try TrainingForward.$isActive.withValue(true) {

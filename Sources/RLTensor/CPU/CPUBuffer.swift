@@ -27,6 +27,9 @@ final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
             pointer = recycled
             return
         }
+        // A fresh allocation first returns as many kept bytes to the system, so kept buffers
+        // never raise the process's peak memory above what its live tensors need.
+        if rounded >= HostBufferPool.minimumBytes { HostBufferPool.shared.release(atLeast: rounded) }
         var raw: UnsafeMutableRawPointer?
         let status = posix_memalign(&raw, alignment, rounded)
         guard status == 0, let raw else {
@@ -54,7 +57,9 @@ final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
 /// Keeps freed large host buffers for reuse. A fresh multi-megabyte allocation is mapped anew
 /// by the C library, so its first write takes a page fault and a kernel zeroing per page; for
 /// bandwidth-bound ops that allocate their outputs this doubled the time. Buffers are reused by
-/// exact size class (training steps allocate the same shapes every step), up to a byte budget.
+/// exact size class (training steps allocate the same shapes every step), up to a byte budget;
+/// an allocation the pool cannot serve first frees kept buffers of at least its size, so the
+/// pool holds memory only while nothing else needs it.
 final class HostBufferPool: @unchecked Sendable {
     static let shared = HostBufferPool(capacity: 4 << 30)
 
@@ -81,6 +86,23 @@ final class HostBufferPool: @unchecked Sendable {
             return address
         }
         return address.flatMap { UnsafeMutableRawPointer(bitPattern: $0) }
+    }
+
+    /// Frees kept buffers, largest first, until at least `bytes` are returned or none is left.
+    func release(atLeast bytes: Int) {
+        let doomed: [UInt] = state.withLock { state in
+            var released = 0, addresses: [UInt] = []
+            for size in state.free.keys.sorted(by: >) where released < bytes {
+                while released < bytes, let address = state.free[size]?.popLast() {
+                    addresses.append(address)
+                    released += size
+                    state.bytes -= size
+                }
+                if state.free[size]?.isEmpty == true { state.free[size] = nil }
+            }
+            return addresses
+        }
+        for address in doomed { free(UnsafeMutableRawPointer(bitPattern: address)) }
     }
 
     /// Keeps `pointer` for reuse; false when it is too small or the pool is full (free it).

@@ -46,8 +46,12 @@ extension Tensor {
         -((-self).max(axis: rawAxis, keepDims: keepDims))
     }
 
-    /// Sum of squares of all elements, in double precision (no gradient).
+    /// Sum of squares of all elements, in double precision (no gradient). f32, or bf16 on the CPU.
     public func sumOfSquares() -> Double {
+        if dtype == .bf16, let cpu = backend as? CPUBackend {
+            let x = contiguous()
+            return cpu.sumOfSquaresBF16(x.ref, count: count)
+        }
         requireFloat32("sumOfSquares")
         let x = contiguous()
         return backend.sumOfSquares(x.ref, count: count)
