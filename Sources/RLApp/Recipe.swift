@@ -238,6 +238,10 @@ public struct Recipe: Sendable {
         case "overwrite_output_dir": c.overwriteOutputDir = try bool()
         case "memory_check": c.memoryCheck = try bool()
         case "lean_memory": c.leanMemory = try bool()
+        case "memory_limit_gib":
+            let gib = try double()
+            guard gib.isFinite, gib > 0, gib < Double(1 << 20) else { throw bad("a positive number of GiB") }
+            c.memoryLimit = Int(gib * Double(1 << 30))
         case "logits_chunk_bytes": c.logitsChunkBytes = try int()
         case "use_peft": loraSettings.usePEFT = try bool()
         case "lora_r": loraSettings.rank = try int(); loraSettings.givenKeys.append(key)

@@ -75,4 +75,47 @@ struct ModelFamilyEndToEndTests {
         #expect(checkpoint.parameters.keys.sorted() == original.parameters.keys.sorted())
         #expect(checkpoint.parameters.values.allSatisfy { $0.toFloatArray().allSatisfy(\.isFinite) })
     }
+
+    @Test("LoRA through the tools: grpo-train --plan, use_peft with --merge, then evaluate and lm with --adapter")
+    func loraThroughTheTools() throws {
+        for tool in ["lm", "evaluate", "grpo-train"] where !FileManager.default.isExecutableFile(atPath: Self.executable(tool)) {
+            Issue.record("\(tool) is not built at \(Self.executable(tool)); run `swift build` first")
+            return
+        }
+        let model = try tinyEvaluationCheckpoint(fixture: "qwen3-tiny", format: try TestChatFormat.qwen3())
+        defer { try? FileManager.default.removeItem(at: model) }
+        let work = try temporaryDirectory("lora-tools")
+        defer { try? FileManager.default.removeItem(at: work) }
+        let log = work.appendingPathComponent("log.txt")
+        func run(_ tool: String, _ arguments: [String]) -> (Int32, String) {
+            let status = runProcess(Self.executable(tool), arguments, log: log)
+            return (status, String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))
+        }
+        let dataset = work.appendingPathComponent("train.jsonl")
+        try Data((0..<4).map { #"{"problem": "What is \#($0) + 2?", "answer": "\#($0 + 2)"}"# }.joined(separator: "\n").utf8).write(to: dataset)
+        let settings = ["--max_steps", "2", "--save_steps", "2", "--num_generations", "2", "--per_device_train_batch_size", "4",
+                        "--max_prompt_length", "64", "--max_completion_length", "4", "--system_prompt", "null", "--seed", "3",
+                        "--reward_funcs", "format,accuracy", "--reward_weights", "[1, 1]", "--learning_rate", "1e-2",
+                        "--use_peft", "true", "--lora_r", "4", "--lora_target_modules", "all-linear"]
+        let (planned, planLog) = run("grpo-train", ["--model", model.path, "--plan"] + settings)
+        #expect(planned == 0 && planLog.contains("memory plan: LoRA r=4") && planLog.contains("peak"), "\(planLog)")
+        let output = work.appendingPathComponent("run")
+        let (trained, trainLog) = run("grpo-train", ["--model", model.path, "--dataset", dataset.path, "--output", output.path, "--merge"] + settings)
+        #expect(trained == 0, "\(trainLog)")
+        let checkpoint = output.appendingPathComponent("checkpoint-2")
+        #expect(LoRAAdapters.isAdapterFolder(checkpoint))
+        let merged = try ModelLoader.load(from: output.appendingPathComponent("merged"))
+        #expect(merged.config.family == .qwen3 && merged.adapters == nil)
+        let results = work.appendingPathComponent("eval")
+        let (evaluated, evaluateLog) = run("evaluate", ["--model", model.path, "--adapter", checkpoint.path, "--tasks", "aime24",
+                                                       "--limit", "1", "--max-new-tokens", "4", "--output", results.path])
+        #expect(evaluated == 0, "\(evaluateLog)")
+        let (generated, generateLog) = run("lm", ["generate", "--model", model.path, "--adapter", checkpoint.path, "--chat", "2 + 2?",
+                                                  "--max-new-tokens", "3", "--greedy"])
+        #expect(generated == 0, "\(generateLog)")
+        // A bad adapter folder is one clear error.
+        let (refused, refusedLog) = run("evaluate", ["--model", model.path, "--adapter", work.path, "--tasks", "aime24", "--limit", "1",
+                                                    "--output", work.appendingPathComponent("eval2").path])
+        #expect(refused != 0 && refusedLog.contains("adapter_config.json"), "\(refusedLog)")
+    }
 }

@@ -9,10 +9,12 @@ import Glibc
 /// One GRPO step of the trainer on the DeepSeek-R1-Distill-Qwen-1.5B shapes (random weights):
 /// 1 prompt of 64 tokens x G = 6 completions of 256 tokens, beta 0.04 (the reference is the base
 /// with the adapters off), gradient checkpointing, AdamW — with LoRA r = 16 (alpha 32, dropout
-/// 0.05) on all linear layers over a bf16 base. Prints the memory plan, then each step's time
-/// and the process's peak RSS during the steps (VmHWM, reset after the setup) beside the plan.
+/// 0.05) on all linear layers over a bf16 base (`--mode lora`), or all weights in the lean mode
+/// (`--mode lean`: f32 weights, bf16 gradient accumulators and AdamW moments, bf16 reference).
+/// Prints the memory plan, then each step's time and the process's peak RSS during the steps
+/// (VmHWM, reset after the setup) beside the plan.
 ///
-///     swift run -c release grpo-memory-bench [--steps 2] [--completion 256] [--group 6] [--rank 16]
+///     swift run -c release grpo-memory-bench [--mode lora|lean] [--steps 2] [--completion 256] [--group 6] [--rank 16]
 ///
 /// The tokenizer is the repository's Qwen2 tokenizer with DeepSeek-R1-Distill's chat template
 /// (Tests/Fixtures). Peer: `peer/peer_torch.py --suite lora15b` (PyTorch + transformers + PEFT).
@@ -25,16 +27,22 @@ struct GRPOMemoryBench {
         }
         let steps = value("--steps", 2), completion = value("--completion", 256), group = value("--group", 6)
         let rank = value("--rank", 16), promptLength = 64
+        let lean = arguments.firstIndex(of: "--mode").map { arguments.indices.contains($0 + 1) && arguments[$0 + 1] == "lean" } ?? false
         let config = ModelConfig(vocabSize: 151_936, hiddenSize: 1536, intermediateSize: 8960, numHiddenLayers: 28,
                                  numAttentionHeads: 12, numKeyValueHeads: 2, maxPositionEmbeddings: 4096)
-        print("grpo-memory-bench: 1.5B shapes, LoRA r=\(rank) all-linear over bf16, 1 prompt x \(group) x \(completion) tokens, "
+        print("grpo-memory-bench: 1.5B shapes, \(lean ? "lean full fine-tuning" : "LoRA r=\(rank) all-linear over bf16"), 1 prompt x \(group) x \(completion) tokens, "
               + "\(sysconf(Int32(_SC_NPROCESSORS_ONLN))) cores")
         print("BLAS: \(CPUBackend.shared.blas)")
 
         let tokenizer = try repositoryTokenizer()
-        let policy = DecoderModel(randomWeights: config, seed: 0).inferenceCopy(matrices: .bf16)
-        let lora = try LoRAConfiguration(rank: rank, alpha: Double(2 * rank), dropout: 0.05, targetModules: ["all-linear"])
-        try policy.attachAdapters(LoRAAdapters(configuration: lora, model: config, seed: 1))
+        let policy: DecoderModel
+        if lean {
+            policy = DecoderModel(randomWeights: config, seed: 0)
+        } else {
+            policy = DecoderModel(randomWeights: config, seed: 0).inferenceCopy(matrices: .bf16)
+            let lora = try LoRAConfiguration(rank: rank, alpha: Double(2 * rank), dropout: 0.05, targetModules: ["all-linear"])
+            try policy.attachAdapters(LoRAAdapters(configuration: lora, model: config, seed: 1))
+        }
 
         var c = GRPOConfiguration()
         c.learningRate = 1e-5
@@ -51,6 +59,7 @@ struct GRPOMemoryBench {
         c.systemPrompt = nil
         c.rewardWeights = nil
         c.seed = 3
+        c.leanMemory = lean
         // Long enough to be cut to exactly `promptLength` tokens (the plan assumes full prompts).
         let question = String(repeating: "Find all real numbers x such that the sum of the squares of the roots is twelve. ", count: 8)
         let dataset = PromptDataset(rows: [["problem": question, "answer": "12"]])
@@ -61,7 +70,9 @@ struct GRPOMemoryBench {
         print(plan.table())
 
         resetPeakRSS()
+        HostMemory.resetPeak()
         let baseline = residentBytes("VmRSS")
+        print("resident after the setup: \(MemoryPlanFormat.gib(baseline)) (tensors \(MemoryPlanFormat.gib(HostMemory.liveBytes)))")
         for step in 1...steps {
             let started = monotonicSeconds()
             let metrics = try trainer.trainStep()
@@ -70,6 +81,7 @@ struct GRPOMemoryBench {
                   + "peak RSS so far \(MemoryPlanFormat.gib(residentBytes("VmHWM")))")
         }
         let peak = residentBytes("VmHWM")
+        print("tensors alive at once during the steps (HostMemory): \(MemoryPlanFormat.gib(HostMemory.peakBytes))")
         print("resident before the steps: \(MemoryPlanFormat.gib(baseline)); peak RSS during the steps: \(MemoryPlanFormat.gib(peak)); "
               + "plan: \(MemoryPlanFormat.gib(plan.peakBytes)) (measured / plan = \(fixed(Double(peak) / Double(plan.peakBytes), 3)))")
     }

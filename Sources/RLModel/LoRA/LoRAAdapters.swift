@@ -94,11 +94,7 @@ public final class LoRAAdapters: @unchecked Sendable {
         guard isEnabled, let module = modules[weight] else { return nil }
         var input = x
         if configuration.dropout > 0 && isTrainingForward {
-            let p = Float(configuration.dropout)
-            let draw = withoutGradients {
-                Tensor.randomUniform(x.shape, seed: Generator.sequenceSeed(dropoutSeed, module.index), device: x.device)
-            }
-            input = x * (Tensor.greater(draw, Tensor(scalar: p, device: x.device)) * (1 / (1 - p)))
+            input = x.dropout(probability: Float(configuration.dropout), seed: Generator.sequenceSeed(dropoutSeed, module.index))
         }
         // Scaling the rank-wide A x rather than the output saves a full-width pass.
         return (input.linear(parameters[module.a]!) * configuration.scaling).linear(parameters[module.b]!)

@@ -28,7 +28,8 @@ extension DecoderModel {
     /// as `dtype` (bf16 halves the bytes each decode step reads); norms and biases stay f32.
     public func inferenceCopy(matrices dtype: DType) -> DecoderModel {
         let converted = withoutGradients {
-            parameters.mapValues { t in t.rank == 2 ? t.cast(to: dtype) : t }
+            // Vectors are copied too: the copy must not change when the original is trained.
+            parameters.mapValues { t in t.rank == 2 ? t.cast(to: dtype) : t.copied() }
         }
         let model = DecoderModel(config: config, parameters: converted)
         model.adapters = adapters

@@ -77,6 +77,9 @@ public struct GRPOConfiguration: Sendable, Equatable {
     /// Refuse to start when `MemoryPlan`'s peak exceeds the available memory (`memory_check`;
     /// default true).
     public var memoryCheck: Bool = true
+    /// The most memory the run may use, in bytes (`memory_limit_gib` in recipes); nil: what the
+    /// machine has available. The memory plan and its check use the smaller of the two.
+    public var memoryLimit: Int? = nil
     /// Memory-lean full fine-tuning (`lean_memory`, CPU, default false): f32 weights, but the
     /// gradient accumulators and AdamW moments in bf16 with stochastic rounding and a bf16
     /// reference model — 12 bytes per parameter instead of 20. Not for LoRA runs (nothing to save).
@@ -123,6 +126,7 @@ public struct GRPOConfiguration: Sendable, Equatable {
         if saveSteps < 1 { try fail("save_steps", "must be at least 1") }
         if maxCompletionLength < 1 { try fail("max_completion_length", "must be at least 1") }
         if maxPromptLength < 1 { try fail("max_prompt_length", "must be at least 1") }
+        if let memoryLimit, memoryLimit < 1 << 20 { try fail("memory_limit_gib", "must be at least 1 MiB") }
         if logitsChunkBytes < 1 << 20 { try fail("logits_chunk_bytes", "must be at least 1 MiB (1048576), got \(logitsChunkBytes)") }
         /// `value` within `range`; NaN never is.
         func check<T: Comparable>(_ key: String, _ value: T, _ range: ClosedRange<T>, _ wording: String) throws {

@@ -34,19 +34,7 @@ extension MemoryPlan {
         let stateBytes = lean ? 2 : f32
         let logitBytes = chunkRows * vocab * f32
 
-        // Floats autograd keeps per token in one decoder layer: every intermediate result that is
-        // an input of a later recorded op (norms, projections, biases, rotations, attention,
-        // residual sums, the three MLP products), plus what LoRA adds on each adapted projection
-        // (A x and its scaling, B A x, the sum; with dropout the mask and the masked input).
-        var perToken = 6 * hidden + 3 * queryWidth + 3 * keyValueWidth + 3 * inter
-        if shapes["model.layers.0.self_attn.q_proj.bias"] != nil { perToken += queryWidth + 2 * keyValueWidth }
-        if shapes["model.layers.0.self_attn.q_norm.weight"] != nil { perToken += queryWidth + keyValueWidth }
-        if let lora {
-            for module in lora.targetModules {
-                let (inputs, outputs) = modules[module]!
-                perToken += 2 * lora.rank + 2 * outputs + (lora.dropout > 0 ? 2 * inputs : 0)
-            }
-        }
+        let perToken = keptFloatsPerToken(model: c, lora: lora)
         let layerActivations = tokens * perToken * f32
 
         var parts: [Part] = [
@@ -71,33 +59,69 @@ extension MemoryPlan {
         let cacheBytes = 2 * layers * generated * length * keyValueWidth * f32
         parts.append(Part(name: "KV cache", bytes: cacheBytes, phase: "generation",
                           detail: "\(generated) sequences x \(length) tokens x \(layers) layers"))
-        parts.append(Part(name: "prefill", bytes: generated * g.maxPromptLength * perToken * f32 + generated * vocab * f32,
+        // Without autograd a layer's intermediates live only while it runs: the MLP's three
+        // intermediate-wide products and a few hidden-wide ones at most.
+        let transientPerToken = 3 * inter + 4 * hidden + queryWidth + 2 * keyValueWidth
+        parts.append(Part(name: "prefill", bytes: generated * g.maxPromptLength * transientPerToken * f32 + generated * vocab * f32,
                           phase: "generation", detail: "one layer of the prompts at a time, last logits"))
 
         // Scoring without gradients (reference / old-policy log-probs): hidden states, one layer, logits.
         if g.beta != 0 || g.numIterations > 1 {
-            parts.append(Part(name: "scoring pass", bytes: tokens * hidden * f32 + layerActivations + logitBytes, phase: "scoring",
+            parts.append(Part(name: "scoring pass", bytes: tokens * (hidden + transientPerToken) * f32 + logitBytes, phase: "scoring",
                               detail: "\(tokens) tokens: one layer at a time, \(chunkRows) rows of logits"))
         }
 
-        // Training: gradients, kept activations, the recomputed layer, logits and their gradient.
+        // Training: gradients and kept activations throughout; first the logits and the LM head's
+        // backward ("head"), then the layers' backward, one recomputed layer at a time ("layers").
         parts.append(Part(name: "gradients", bytes: trainableCount * stateBytes, phase: "training",
                           detail: lean ? "one bf16 accumulator per trained tensor (stochastic rounding)" : "one f32 accumulator per trained tensor"))
         if g.gradientCheckpointing {
             parts.append(Part(name: "layer inputs", bytes: (layers + 2) * tokens * hidden * f32, phase: "training",
                               detail: "\(tokens) tokens x \(layers) layers (gradient_checkpointing)"))
-            parts.append(Part(name: "recomputed layer", bytes: 2 * layerActivations, phase: "training",
+            parts.append(Part(name: "recomputed layer", bytes: 2 * layerActivations, phase: "layers",
                               detail: "one layer's activations and their gradients"))
         } else {
             parts.append(Part(name: "activations", bytes: layers * layerActivations + 2 * tokens * hidden * f32, phase: "training",
                               detail: "\(tokens) tokens x \(layers) layers, \(perToken) floats per token and layer"))
         }
-        parts.append(Part(name: "logits", bytes: 2 * logitBytes, phase: "training",
+        parts.append(Part(name: "logits", bytes: 2 * logitBytes, phase: "head",
                           detail: "\(chunkRows) of \(scoredRows) scored rows at a time, and their gradient"))
         if lora == nil {
-            parts.append(Part(name: "head gradient", bytes: vocab * hidden * f32, phase: "training",
+            parts.append(Part(name: "head gradient", bytes: vocab * hidden * f32, phase: "head",
                               detail: "one LM-head (or embedding) gradient before it is accumulated"))
         }
         return parts
+    }
+
+    /// Floats autograd keeps per token and decoder layer between a training forward and its
+    /// backward: each tensor some recorded op's gradient rule still needs. Sums, bias additions
+    /// and rotations keep nothing; a product with a frozen weight keeps nothing of its input; a
+    /// product with a trained matrix keeps its input; norms keep their input; attention keeps
+    /// queries, keys, values and its output; SwiGLU keeps both inputs; LoRA keeps the (dropped
+    /// out) input of `A` and the rank-wide `s · A x`. Verified against `HostMemory` in the tests.
+    static func keptFloatsPerToken(model c: ModelConfig, lora: LoRAConfiguration?) -> Int {
+        let (hidden, inter) = (c.hiddenSize, c.intermediateSize)
+        let queryWidth = c.numAttentionHeads * c.headDim, keyValueWidth = c.numKeyValueHeads * c.headDim
+        let shapes = c.checkpointTensorShapes
+        let targets = Set(lora?.targetModules ?? [])
+        let dropout = (lora?.dropout ?? 0) > 0
+        let rank = lora?.rank ?? 0
+        /// Whether a projection's input must be kept: its weight is trained, or its adapter reads
+        /// it directly (no dropout in between).
+        func keepsInput(_ module: String) -> Bool { lora == nil || (targets.contains(module) && !dropout) }
+        var floats = hidden                                   // the layer's input, kept by the first norm
+        floats += hidden                                      // after attention, kept by the second norm
+        floats += 2 * queryWidth + 2 * keyValueWidth          // rotated queries and keys, values, attention output
+        floats += c.numAttentionHeads + 2                     // attention log-sum-exp, the norms' 1/rms
+        if shapes["model.layers.0.self_attn.q_norm.weight"] != nil { floats += queryWidth + keyValueWidth }
+        if ["q_proj", "k_proj", "v_proj"].contains(where: keepsInput) { floats += hidden }
+        if ["gate_proj", "up_proj"].contains(where: keepsInput) { floats += hidden }
+        floats += 2 * inter                                   // gate and up, kept by SwiGLU
+        if keepsInput("down_proj") { floats += inter }        // SwiGLU's output
+        // (o_proj's input is the attention output, kept already.)
+        let inputs = ["q_proj": hidden, "k_proj": hidden, "v_proj": hidden, "o_proj": queryWidth,
+                      "gate_proj": hidden, "up_proj": hidden, "down_proj": inter]
+        for module in targets { floats += rank + (dropout ? inputs[module]! : 0) }
+        return floats
     }
 }

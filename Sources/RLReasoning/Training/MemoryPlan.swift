@@ -8,8 +8,9 @@ import RLTensor
 /// A step has three phases, and the peak is the largest: generation (weights, KV cache for every
 /// completion of a micro-step at prompt + completion length), scoring without gradients
 /// (reference and old-policy log-probs: one layer's activations and the logits), and the
-/// training forward and backward (gradients, the activations autograd keeps — each layer's input
-/// only with `gradient_checkpointing` — one layer recomputed, the logits and their gradient).
+/// training forward and backward (gradients and the activations autograd keeps — each layer's
+/// input only with `gradient_checkpointing` — then first the logits and their gradient, then one
+/// recomputed layer at a time).
 /// Every part is computed from the tensors this library allocates for it; `Benchmarks/` compares
 /// the plan with measured peaks.
 public struct MemoryPlan: Sendable {
@@ -39,24 +40,35 @@ public struct MemoryPlan: Sendable {
 
     /// A plan for training a model of `model`'s shapes with `configuration`: all weights (f32)
     /// when `lora` is nil, else LoRA adapters over a frozen base whose matrices are held as
-    /// `baseWeightType`. `availableBytes` defaults to this machine's available memory.
+    /// `baseWeightType`. `availableBytes` defaults to this machine's available memory; the
+    /// configuration's `memoryLimit` caps it.
     public init(model: ModelConfig, configuration: GRPOConfiguration, lora: LoRAConfiguration? = nil,
                 baseWeightType: DType = .bf16, availableBytes: Int? = MemoryPlan.availableHostMemory()) {
         self.model = model
         self.configuration = configuration
         self.lora = lora
         self.baseWeightType = lora == nil ? .f32 : baseWeightType
-        self.availableBytes = availableBytes
+        switch (availableBytes, configuration.memoryLimit) {
+        case let (available?, limit?): self.availableBytes = min(available, limit)
+        case let (available, limit): self.availableBytes = available ?? limit
+        }
         parts = MemoryPlan.parts(model: model, configuration: configuration, lora: lora, baseWeightType: self.baseWeightType)
         let resident = parts.filter { $0.phase == "all" }.reduce(0) { $0 + $1.bytes }
         var best = (phase: "generation", bytes: 0)
-        for phase in ["generation", "scoring", "training"] {
-            let total = resident + parts.filter { $0.phase == phase }.reduce(0) { $0 + $1.bytes }
+        for (phase, members) in MemoryPlan.phases {
+            let total = resident + parts.filter { members.contains($0.phase) }.reduce(0) { $0 + $1.bytes }
             if total > best.bytes { best = (phase, total) }
         }
         peakBytes = best.bytes
         peakPhase = best.phase
     }
+
+    /// The moments of a step whose memory is summed, with the part phases alive then (`all`
+    /// parts live throughout).
+    static let phases: [(name: String, parts: Set<String>)] = [
+        ("generation", ["generation"]), ("scoring", ["scoring"]),
+        ("training: logits and LM head", ["training", "head"]), ("training: layers", ["training", "layers"]),
+    ]
 
     /// The plan for `policy` as it is set up: its adapters (if any) and the type of its matrices.
     public init(policy: any CausalLanguageModel, configuration: GRPOConfiguration,

@@ -5,10 +5,19 @@
 /// A tape belongs to the thread that runs the closure.
 final class Tape: @unchecked Sendable {
     struct Node {
-        let inputs: [Tensor]
+        /// The inputs' identities and shapes only: a tensor stays alive after its op only if the
+        /// gradient rule captured it (add and subtract, for example, keep neither operand).
+        let inputs: [Input]
         let outputIDs: [TensorID]
         /// Maps the outputs' gradients (nil = none arrived) to the inputs' gradients.
         let backward: ([Tensor?]) -> [Tensor?]
+    }
+
+    /// What a node remembers of one input.
+    struct Input {
+        let id: TensorID
+        let shape: [Int]
+        init(_ tensor: Tensor) { id = tensor.id; shape = tensor.shape }
     }
 
     @TaskLocal static var current: Tape?
@@ -23,17 +32,19 @@ final class Tape: @unchecked Sendable {
     /// Parameter → accumulator: each gradient contribution of that parameter is added into its
     /// accumulator as soon as it is produced instead of being kept (`valueAndAccumulatedGrad`).
     var accumulators: [TensorID: Tensor] = [:]
-    /// Seeds the stochastic rounding of bf16 accumulators (advanced per contribution).
+    /// Seeds the stochastic rounding of bf16 accumulators.
     var accumulationSeed: UInt64 = 0
+    /// Per parameter: its position (sorted by name, set by the caller) and contributions so far,
+    /// so each contribution's random bits do not depend on the order parameters are visited.
+    var accumulatorKeys: [TensorID: (position: UInt64, contributions: UInt64)] = [:]
 
     /// Adds one gradient contribution into `accumulator` (f32, or bf16 stochastically rounded).
-    private func addToAccumulator(_ accumulator: Tensor, _ gradient: Tensor) {
-        if accumulator.dtype == .bf16 {
-            accumulationSeed = accumulationSeed &+ 0x9E37_79B9_7F4A_7C15
-            accumulator.accumulateStochastically(gradient, seed: accumulationSeed)
-        } else {
-            accumulator.addInPlace(gradient)
-        }
+    private func addToAccumulator(_ accumulator: Tensor, _ gradient: Tensor, for id: TensorID) {
+        guard accumulator.dtype == .bf16 else { return accumulator.addInPlace(gradient) }
+        let key = accumulatorKeys[id] ?? (0, 0)
+        accumulatorKeys[id] = (key.position, key.contributions + 1)
+        let seed = accumulationSeed ^ (key.position &* 0x9E37_79B9_7F4A_7C15) ^ (key.contributions &* 0xC2B2_AE3D_27D4_EB4F)
+        accumulator.accumulateStochastically(gradient, seed: seed)
     }
 
     init(parameters: Set<TensorID>, tracking alsoTracked: Set<TensorID> = []) {
@@ -81,11 +92,11 @@ final class Tape: @unchecked Sendable {
                 guard let gradient, tracked.contains(input.id) else { continue }
                 precondition(gradient.shape == input.shape,
                              "internal: gradient shape \(gradient.shape) does not match input shape \(input.shape)")
-                if let accumulator = accumulators[input.id] { addToAccumulator(accumulator, gradient); continue }
+                if let accumulator = accumulators[input.id] { addToAccumulator(accumulator, gradient, for: input.id); continue }
                 Tape.accumulate(gradient, into: &gradients, for: input.id)
             }
             for (id, gradient) in outOfBandGradients {
-                if let accumulator = accumulators[id] { addToAccumulator(accumulator, gradient); continue }
+                if let accumulator = accumulators[id] { addToAccumulator(accumulator, gradient, for: id); continue }
                 Tape.accumulate(gradient, into: &gradients, for: id)
             }
             outOfBandGradients = [:]
@@ -101,7 +112,7 @@ extension Tensor {
     /// tracked. `backward` maps the result's gradient to one gradient per input (nil = none).
     func recorded(_ inputs: [Tensor], _ backward: @escaping (Tensor) -> [Tensor?]) -> Tensor {
         guard let tape = Tape.current, inputs.contains(where: tape.isTracked) else { return self }
-        tape.append(.init(inputs: inputs, outputIDs: [id]) { gradients in backward(gradients[0]!) })
+        tape.append(.init(inputs: inputs.map(Tape.Input.init), outputIDs: [id]) { gradients in backward(gradients[0]!) })
         return self
     }
 }
@@ -113,7 +124,7 @@ extension Tensor {
     func recorded(_ inputs: [Tensor], _ backward: @escaping (Tensor, _ wanted: [Bool]) -> [Tensor?]) -> Tensor {
         guard let tape = Tape.current, inputs.contains(where: tape.isTracked) else { return self }
         let wanted = inputs.map(tape.isTracked)
-        tape.append(.init(inputs: inputs, outputIDs: [id]) { gradients in backward(gradients[0]!, wanted) })
+        tape.append(.init(inputs: inputs.map(Tape.Input.init), outputIDs: [id]) { gradients in backward(gradients[0]!, wanted) })
         return self
     }
 }
@@ -121,5 +132,5 @@ extension Tensor {
 /// Records an op with several results (split, checkpointed blocks).
 func recordMultiple(_ outputs: [Tensor], inputs: [Tensor], force: Bool = false, _ backward: @escaping ([Tensor?]) -> [Tensor?]) {
     guard let tape = Tape.current, force || inputs.contains(where: tape.isTracked) else { return }
-    tape.append(.init(inputs: inputs, outputIDs: outputs.map(\.id), backward: backward))
+    tape.append(.init(inputs: inputs.map(Tape.Input.init), outputIDs: outputs.map(\.id), backward: backward))
 }

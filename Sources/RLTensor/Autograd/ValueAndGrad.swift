@@ -37,7 +37,8 @@ public func valueAndAccumulatedGrad(at parameters: [String: Tensor], into accumu
                                     _ body: () throws -> Tensor) rethrows -> Tensor {
     let tape = Tape(parameters: Set(parameters.values.map(\.id)))
     tape.accumulationSeed = seed
-    for (name, parameter) in parameters {
+    for (position, (name, parameter)) in parameters.sorted(by: { $0.key < $1.key }).enumerated() {
+        tape.accumulatorKeys[parameter.id] = (UInt64(position), 0)
         guard let accumulator = accumulators[name] else { preconditionFailure("valueAndAccumulatedGrad: no accumulator for \(name)") }
         precondition(accumulator.shape == parameter.shape && accumulator.isContiguous
                         && (accumulator.dtype == .f32 || (accumulator.dtype == .bf16 && accumulator.device == .cpu)),

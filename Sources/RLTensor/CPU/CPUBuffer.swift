@@ -13,6 +13,8 @@ final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
     let byteCount: Int
     /// Bytes actually reserved (the pool's size class).
     private let reservedBytes: Int
+    /// The measuring scope the buffer was allocated in, if any.
+    private let scope: HostMemory.Scope?
 
     private static let hugePage = 2 << 20
 
@@ -23,6 +25,9 @@ final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
         let alignment = sizeClass >= 4 * CPUBuffer.hugePage ? CPUBuffer.hugePage : 64
         let rounded = (sizeClass + alignment - 1) / alignment * alignment
         reservedBytes = rounded
+        scope = HostMemory.Scope.current
+        HostMemory.allocated(rounded)
+        scope?.allocated(rounded)
         if let recycled = HostBufferPool.shared.take(byteCount: rounded) {
             pointer = recycled
             return
@@ -42,6 +47,8 @@ final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
     }
 
     deinit {
+        HostMemory.freed(reservedBytes)
+        scope?.freed(reservedBytes)
         if !HostBufferPool.shared.give(pointer, byteCount: reservedBytes) { free(pointer) }
     }
 
@@ -125,4 +132,52 @@ extension BufferRef {
     var i32: UnsafeMutablePointer<Int32> { (buffer as! CPUBuffer).ints(offset) }
     /// The raw bytes of a CPU buffer at this reference for `dtype` elements.
     func bytes(_ dtype: DType) -> UnsafeMutableRawPointer { (buffer as! CPUBuffer).pointer + offset * dtype.byteSize }
+}
+
+/// Bytes held by live CPU tensors (buffers kept by the pool for reuse are not counted), and the
+/// most held at once since the last `resetPeak()`: what the memory plan predicts, without the
+/// process's other memory.
+public enum HostMemory {
+    private static let process = Scope()
+
+    /// Bytes of live CPU tensor buffers now.
+    public static var liveBytes: Int { process.liveBytes }
+    /// The largest `liveBytes` since the last `resetPeak()`.
+    public static var peakBytes: Int { process.peakBytes }
+    /// Starts a new peak from the current live bytes.
+    public static func resetPeak() { process.resetPeak() }
+
+    static func allocated(_ bytes: Int) { process.allocated(bytes) }
+    static func freed(_ bytes: Int) { process.freed(bytes) }
+
+    /// Counts only the buffers allocated by the code run inside `measure(_:)` (on that task),
+    /// until they are freed: a measurement other work in the process does not disturb.
+    public final class Scope: Sendable {
+        @TaskLocal static var current: Scope?
+        private let live = Atomic<Int>(0)
+        private let peak = Atomic<Int>(0)
+
+        public init() {}
+
+        /// Bytes of this scope's buffers alive now.
+        public var liveBytes: Int { live.load(ordering: .relaxed) }
+        /// The most alive at once since the scope began or `resetPeak()`.
+        public var peakBytes: Int { peak.load(ordering: .relaxed) }
+        public func resetPeak() { peak.store(live.load(ordering: .relaxed), ordering: .relaxed) }
+
+        /// Runs `body`, counting the CPU buffers it allocates.
+        public func measure<T>(_ body: () throws -> T) rethrows -> T { try Scope.$current.withValue(self) { try body() } }
+
+        func allocated(_ bytes: Int) {
+            let now = live.add(bytes, ordering: .relaxed).newValue
+            var seen = peak.load(ordering: .relaxed)
+            while now > seen {
+                let (exchanged, original) = peak.compareExchange(expected: seen, desired: now, ordering: .relaxed)
+                if exchanged { break }
+                seen = original
+            }
+        }
+
+        func freed(_ bytes: Int) { live.subtract(bytes, ordering: .relaxed) }
+    }
 }

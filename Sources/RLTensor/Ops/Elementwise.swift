@@ -49,15 +49,17 @@ extension Tensor {
     // MARK: binary ops with gradients
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        rawBinary(.add, a, b).recorded([a, b]) { g in [g.sumToShape(a.shape), g.sumToShape(b.shape)] }
+        rawBinary(.add, a, b).recorded([a, b]) { [aShape = a.shape, bShape = b.shape] g in [g.sumToShape(aShape), g.sumToShape(bShape)] }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        rawBinary(.sub, a, b).recorded([a, b]) { g in [g.sumToShape(a.shape), (-g).sumToShape(b.shape)] }
+        rawBinary(.sub, a, b).recorded([a, b]) { [aShape = a.shape, bShape = b.shape] g in [g.sumToShape(aShape), (-g).sumToShape(bShape)] }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        rawBinary(.mul, a, b).recorded([a, b]) { g in [(g * b).sumToShape(a.shape), (g * a).sumToShape(b.shape)] }
+        rawBinary(.mul, a, b).recorded([a, b]) { g, wanted in
+            [wanted[0] ? (g * b).sumToShape(a.shape) : nil, wanted[1] ? (g * a).sumToShape(b.shape) : nil]
+        }
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
@@ -176,9 +178,9 @@ extension Tensor {
         let shape = broadcastShape(condition.shape, broadcastShape(a.shape, b.shape))
         let out = Tensor(uninitialized: shape, dtype: .f32, device: a.device)
         a.backend.select(condition.broadcastRef(to: shape), a.broadcastRef(to: shape), b.broadcastRef(to: shape), out.ref, shape: shape)
-        return out.recorded([a, b]) { g in
+        return out.recorded([a, b]) { [aShape = a.shape, bShape = b.shape] g in
             let zero = Tensor(scalar: 0, device: g.device)
-            return [select(condition, g, zero).sumToShape(a.shape), select(condition, zero, g).sumToShape(b.shape)]
+            return [select(condition, g, zero).sumToShape(aShape), select(condition, zero, g).sumToShape(bShape)]
         }
     }
 

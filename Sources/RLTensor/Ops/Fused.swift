@@ -30,9 +30,10 @@ extension Tensor {
         let tokens = shape[0] * shape[1], heads = shape[2], dim = shape[3]
         let y = Tensor(uninitialized: shape, dtype: .f32, device: device)
         backend.rope(x.ref, positions: pos.ref, y.ref, tokens: tokens, heads: heads, headDim: dim, theta: theta, inverse: false)
-        return y.recorded([x]) { g in
-            let dx = Tensor(uninitialized: x.shape, dtype: .f32, device: x.device)
-            x.backend.rope(g.contiguous().ref, positions: pos.ref, dx.ref, tokens: tokens, heads: heads, headDim: dim, theta: theta, inverse: true)
+        // The gradient is the inverse rotation of the output's: the input is not kept.
+        return y.recorded([x]) { [shape, device, backend] g in
+            let dx = Tensor(uninitialized: shape, dtype: .f32, device: device)
+            backend.rope(g.contiguous().ref, positions: pos.ref, dx.ref, tokens: tokens, heads: heads, headDim: dim, theta: theta, inverse: true)
             return [dx]
         }
     }

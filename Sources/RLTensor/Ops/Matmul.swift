@@ -73,15 +73,17 @@ extension Tensor {
             d.batchCount = batch
             if batch > 0 && m > 0 && n > 0 { backend.gemm(d) } else { backend.fill(out.ref, count: out.count, dtype: .f32, value: 0) }
         }
-        let lhs = self, rhs = other
-        return out.recorded([lhs, rhs]) { g, wanted in
+        // The left operand is kept for backward only when the right one's gradient will be taken:
+        // under a frozen weight (bf16, or a LoRA base) the input is released after the forward.
+        let keptLeft: Tensor? = other.dtype == .f32 && Tape.current?.isTracked(other) == true ? self : nil
+        let rhs = other, leftCount = count
+        return out.recorded([self, other]) { g, wanted in
             // A bf16 right operand (a frozen weight) is read as it is by the backend.
             let gradLeft = wanted[0] ? g.matmul(rhs.transposed()) : nil
-            let gradRight: Tensor?
-            if rhs.dtype != .f32 || !wanted[1] {
-                gradRight = nil  // frozen: bf16 weights, base weights under LoRA
-            } else if rhs.rank == 2 {
-                let rowsAll = lhs.count / k
+            guard wanted[1], let lhs = keptLeft else { return [gradLeft, nil] }
+            let gradRight: Tensor
+            if rhs.rank == 2 {
+                let rowsAll = leftCount / k
                 let a2 = lhs.contiguous().reshapedView([rowsAll, k])
                 let g2 = g.contiguous().reshapedView([rowsAll, n])
                 gradRight = a2.transposed().matmul(g2)

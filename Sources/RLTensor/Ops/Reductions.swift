@@ -13,7 +13,7 @@ extension Tensor {
     /// Sum over `axis`.
     public func sum(axis rawAxis: Int, keepDims: Bool = false) -> Tensor {
         let ax = axis(rawAxis)
-        let kept = rawReduce(.sum, axis: ax).recorded([self]) { [$0.expanded(to: self.shape)] }
+        let kept = rawReduce(.sum, axis: ax).recorded([self]) { [shape] g in [g.expanded(to: shape)] }
         return keepDims ? kept : kept.squeezed(ax)
     }
 

@@ -1,6 +1,7 @@
-/// Global L2 norm of a set of gradients, accumulated in double precision.
+/// Global L2 norm of a set of gradients, accumulated in double precision in name order (so the
+/// result does not depend on the dictionary's order).
 public func globalGradientNorm(_ gradients: [String: Tensor]) -> Double {
-    gradients.values.reduce(0) { $0 + $1.sumOfSquares() }.squareRoot()
+    gradients.sorted { $0.key < $1.key }.reduce(0) { $0 + $1.value.sumOfSquares() }.squareRoot()
 }
 
 /// Scales every gradient by `maxNorm / norm` when the global norm exceeds `maxNorm` (as
