@@ -15,25 +15,34 @@ struct ModelFamilyEndToEndTests {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
     }
 
+    /// Runs a tool, its output going to `log`; returns its status and output.
+    static func run(_ tool: String, _ arguments: [String], log: URL) -> (Int32, String) {
+        let status = runProcess(executable(tool), arguments, log: log)
+        return (status, String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))
+    }
+
+    /// Whether lm, evaluate and grpo-train are built; records an issue naming the missing one.
+    static func toolsAreBuilt() -> Bool {
+        for tool in ["lm", "evaluate", "grpo-train"] where !FileManager.default.isExecutableFile(atPath: executable(tool)) {
+            Issue.record("\(tool) is not built at \(executable(tool)); run `swift build` first")
+            return false
+        }
+        return true
+    }
+
     static let families: [(fixture: String, family: ModelFamily)] = [("qwen3-tiny", .qwen3), ("llama-tiny-llama3", .llama)]
 
     @Test(arguments: families.indices)
     func toolsRunEndToEnd(_ index: Int) throws {
         let (fixture, family) = Self.families[index]
-        for tool in ["lm", "evaluate", "grpo-train"] where !FileManager.default.isExecutableFile(atPath: Self.executable(tool)) {
-            Issue.record("\(tool) is not built at \(Self.executable(tool)); run `swift build` first")
-            return
-        }
+        guard Self.toolsAreBuilt() else { return }
         let format = family == .qwen3 ? try TestChatFormat.qwen3() : try TestChatFormat.llama3()
         let model = try tinyEvaluationCheckpoint(fixture: fixture, format: format)
         defer { try? FileManager.default.removeItem(at: model) }
         let work = try temporaryDirectory("family-\(fixture)")
         defer { try? FileManager.default.removeItem(at: work) }
         let log = work.appendingPathComponent("log.txt")
-        func run(_ tool: String, _ arguments: [String]) -> (Int32, String) {
-            let status = runProcess(Self.executable(tool), arguments, log: log)
-            return (status, String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))
-        }
+        func run(_ tool: String, _ arguments: [String]) -> (Int32, String) { Self.run(tool, arguments, log: log) }
 
         let (generated, generateLog) = run("lm", ["generate", "--model", model.path, "--chat", "What is 2 + 2?",
                                                   "--max-new-tokens", "5", "--greedy", "--json"])
@@ -78,19 +87,13 @@ struct ModelFamilyEndToEndTests {
 
     @Test("LoRA through the tools: grpo-train --plan, use_peft with --merge, then evaluate and lm with --adapter")
     func loraThroughTheTools() throws {
-        for tool in ["lm", "evaluate", "grpo-train"] where !FileManager.default.isExecutableFile(atPath: Self.executable(tool)) {
-            Issue.record("\(tool) is not built at \(Self.executable(tool)); run `swift build` first")
-            return
-        }
+        guard Self.toolsAreBuilt() else { return }
         let model = try tinyEvaluationCheckpoint(fixture: "qwen3-tiny", format: try TestChatFormat.qwen3())
         defer { try? FileManager.default.removeItem(at: model) }
         let work = try temporaryDirectory("lora-tools")
         defer { try? FileManager.default.removeItem(at: work) }
         let log = work.appendingPathComponent("log.txt")
-        func run(_ tool: String, _ arguments: [String]) -> (Int32, String) {
-            let status = runProcess(Self.executable(tool), arguments, log: log)
-            return (status, String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))
-        }
+        func run(_ tool: String, _ arguments: [String]) -> (Int32, String) { Self.run(tool, arguments, log: log) }
         let dataset = work.appendingPathComponent("train.jsonl")
         try Data((0..<4).map { #"{"problem": "What is \#($0) + 2?", "answer": "\#($0 + 2)"}"# }.joined(separator: "\n").utf8).write(to: dataset)
         let settings = ["--max_steps", "2", "--save_steps", "2", "--num_generations", "2", "--per_device_train_batch_size", "4",

@@ -69,6 +69,8 @@ struct GRPOMemoryBench {
         let plan = MemoryPlan(policy: policy, configuration: c)
         print(plan.table())
 
+        // The random f32 initialisation's freed buffers: a run loading its weights has none.
+        HostMemory.releaseCachedBuffers()
         resetPeakRSS()
         HostMemory.resetPeak()
         let baseline = residentBytes("VmRSS")

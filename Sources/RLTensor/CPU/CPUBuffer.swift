@@ -79,33 +79,37 @@ final class HostBufferPool: @unchecked Sendable {
     }
 
     private let capacity: Int
-    /// Addresses of kept buffers by size, and their total size.
-    private let state = Mutex<(free: [Int: [UInt]], bytes: Int)>(([:], 0))
+    /// A kept buffer and when it was returned (a counter).
+    private struct Kept { let address: UInt; let stamp: UInt64 }
+    /// Kept buffers by size, oldest first; their total size; the next stamp.
+    private let state = Mutex<(free: [Int: [Kept]], bytes: Int, clock: UInt64)>(([:], 0, 0))
 
     init(capacity: Int) { self.capacity = capacity }
 
-    /// A kept buffer of exactly `byteCount` bytes, if any.
+    /// A kept buffer of exactly `byteCount` bytes (the most recently returned), if any.
     func take(byteCount: Int) -> UnsafeMutableRawPointer? {
         guard byteCount >= HostBufferPool.minimumBytes else { return nil }
         let address: UInt? = state.withLock { state in
-            guard let address = state.free[byteCount]?.popLast() else { return nil }
+            guard let kept = state.free[byteCount]?.popLast() else { return nil }
             state.bytes -= byteCount
-            return address
+            return kept.address
         }
         return address.flatMap { UnsafeMutableRawPointer(bitPattern: $0) }
     }
 
-    /// Frees kept buffers, largest first, until at least `bytes` are returned or none is left.
+    /// Frees kept buffers, least recently returned first, until at least `bytes` are returned or
+    /// none is left. Buffers a loop reuses every iteration are the last to go.
     func release(atLeast bytes: Int) {
         let doomed: [UInt] = state.withLock { state in
             var released = 0, addresses: [UInt] = []
-            for size in state.free.keys.sorted(by: >) where released < bytes {
-                while released < bytes, let address = state.free[size]?.popLast() {
-                    addresses.append(address)
-                    released += size
-                    state.bytes -= size
-                }
-                if state.free[size]?.isEmpty == true { state.free[size] = nil }
+            while released < bytes {
+                guard let (size, _) = state.free.min(by: { ($0.value.first?.stamp ?? .max) < ($1.value.first?.stamp ?? .max) }),
+                      let oldest = state.free[size]?.first else { break }
+                state.free[size]!.removeFirst()
+                if state.free[size]!.isEmpty { state.free[size] = nil }
+                addresses.append(oldest.address)
+                released += size
+                state.bytes -= size
             }
             return addresses
         }
@@ -118,7 +122,8 @@ final class HostBufferPool: @unchecked Sendable {
         let address = UInt(bitPattern: pointer)
         return state.withLock { state in
             guard state.bytes + byteCount <= capacity else { return false }
-            state.free[byteCount, default: []].append(address)
+            state.clock += 1
+            state.free[byteCount, default: []].append(Kept(address: address, stamp: state.clock))
             state.bytes += byteCount
             return true
         }
@@ -146,6 +151,9 @@ public enum HostMemory {
     public static var peakBytes: Int { process.peakBytes }
     /// Starts a new peak from the current live bytes.
     public static func resetPeak() { process.resetPeak() }
+    /// Returns the freed buffers kept for reuse to the system (e.g. after a setup that allocated
+    /// shapes the run will not use again).
+    public static func releaseCachedBuffers() { HostBufferPool.shared.release(atLeast: .max) }
 
     static func allocated(_ bytes: Int) { process.allocated(bytes) }
     static func freed(_ bytes: Int) { process.freed(bytes) }
