@@ -105,6 +105,16 @@ struct MemoryPlanTests {
         #expect(error <= 0.05, "\(setting): measured \(kept) bytes kept, plan \(predicted) (\(Int(error * 100)) % off)")
     }
 
+    @Test("/proc fields are read however they are spaced")
+    func procFields() {
+        let status = "Name:\tgrpo\nVmHWM:\t10924636 kB\nVmRSS:\t   12345 kB\n"
+        #expect(MemoryPlan.procField(status, "VmHWM") == 10_924_636 * 1024)
+        #expect(MemoryPlan.procField(status, "VmRSS") == 12_345 * 1024)
+        #expect(MemoryPlan.procField("MemAvailable:   19710912 kB\n", "MemAvailable") == 19_710_912 * 1024)
+        #expect(MemoryPlan.procField(status, "VmSwap") == nil)
+        #expect(MemoryPlan.availableHostMemory().map { $0 > 0 } ?? true)
+    }
+
     @Test("a run that would not fit is refused with the plan before anything is trained")
     func refusal() throws {
         var c = smallConfiguration()

@@ -60,6 +60,8 @@ struct GRPOMemoryBench {
         c.rewardWeights = nil
         c.seed = 3
         c.leanMemory = lean
+        // Lean runs sit near 22 GiB: score logits 64 MiB at a time (the default is 256 MiB).
+        if lean { c.logitsChunkBytes = 64 << 20 }
         // Long enough to be cut to exactly `promptLength` tokens (the plan assumes full prompts).
         let question = String(repeating: "Find all real numbers x such that the sum of the squares of the roots is twelve. ", count: 8)
         let dataset = PromptDataset(rows: [["problem": question, "answer": "12"]])
@@ -133,7 +135,7 @@ struct GRPOMemoryBench {
     static func residentBytes(_ key: String) -> Int {
         guard let data = FileManager.default.contents(atPath: "/proc/self/status") else { return 0 }
         let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix(key + ":") }
-        return (line?.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
+        return (line?.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
     }
 
     static func fixed(_ value: Double, _ digits: Int = 2) -> String {

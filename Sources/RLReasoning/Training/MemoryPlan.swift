@@ -169,10 +169,7 @@ public struct MemoryPlan: Sendable {
             guard let data = FileManager.default.contents(atPath: path) else { return nil }
             return String(decoding: data, as: UTF8.self)
         }
-        func kilobytes(_ text: String?, _ key: String) -> Int? {
-            guard let line = text?.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return nil }
-            return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
-        }
+        func kilobytes(_ text: String?, _ key: String) -> Int? { text.flatMap { procField($0, key) } }
         guard let available = kilobytes(read("/proc/meminfo"), "MemAvailable") else { return nil }
         let own = kilobytes(read("/proc/self/status"), "VmRSS") ?? 0
         var limit = available + own
@@ -181,6 +178,15 @@ public struct MemoryPlan: Sendable {
             limit = min(limit, cap - used + own)
         }
         return limit
+    }
+}
+
+extension MemoryPlan {
+    /// The value of `key` in a `/proc` status or meminfo text, in bytes (`VmRSS:\t12345678 kB`:
+    /// the number may follow the tab directly, or spaces).
+    static func procField(_ text: String, _ key: String) -> Int? {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return nil }
+        return line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
     }
 }
 

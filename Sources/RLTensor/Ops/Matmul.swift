@@ -86,7 +86,14 @@ extension Tensor {
                 let rowsAll = leftCount / k
                 let a2 = lhs.contiguous().reshapedView([rowsAll, k])
                 let g2 = g.contiguous().reshapedView([rowsAll, n])
-                gradRight = a2.transposed().matmul(g2)
+                if rhs.strides == [1, k] && k > 1 {
+                    // `rhs` is a transposed view of a packed `[n, k]` weight (`linear`): compute the
+                    // gradient in the weight's own layout, so the transpose's gradient is packed
+                    // and no copy of a weight-sized gradient is ever made.
+                    gradRight = g2.transposed().matmul(a2).transposed()
+                } else {
+                    gradRight = a2.transposed().matmul(g2)
+                }
             } else {
                 gradRight = lhs.transposed().matmul(g)
             }
