@@ -45,14 +45,6 @@ struct LeanMemoryTests {
         #expect(optimizer.secondMoments["w"]!.dtype == .bf16)
     }
 
-    /// A reward that differs between completions of a group.
-    struct CharacterSumReward: PerCompletionReward {
-        let name = "character_sum"
-        func score(completion: String, tokenCount: Int, row: [String: String]) -> Float? {
-            Float(completion.unicodeScalars.reduce(0) { $0 + Int($1.value) } % 7)
-        }
-    }
-
     func configuration(lean: Bool) -> GRPOConfiguration {
         var c = smallConfiguration()
         c.leanMemory = lean

@@ -25,15 +25,6 @@ struct LoRATrainerTests {
         return c
     }
 
-    /// A reward that differs between completions of a group (the fixture model's random text
-    /// earns the same format rewards everywhere, which would leave nothing to learn).
-    struct CharacterSumReward: PerCompletionReward {
-        let name = "character_sum"
-        func score(completion: String, tokenCount: Int, row: [String: String]) -> Float? {
-            Float(completion.unicodeScalars.reduce(0) { $0 + Int($1.value) } % 7)
-        }
-    }
-
     func trainer(_ policy: DecoderModel) throws -> GRPOTrainer {
         let trainer = try GRPOTrainer(configuration: configuration(), policy: policy, tokenizer: try fixtureTokenizer(),
                                       dataset: arithmeticDataset(), rewards: [CharacterSumReward()])

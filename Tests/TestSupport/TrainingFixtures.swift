@@ -48,3 +48,13 @@ public func smallConfiguration() -> GRPOConfiguration {
     return c
 }
 
+
+/// A reward that differs between the completions of a group (the fixture model's random text
+/// earns equal format rewards everywhere, which would leave nothing to learn).
+public struct CharacterSumReward: PerCompletionReward {
+    public let name = "character_sum"
+    public init() {}
+    public func score(completion: String, tokenCount: Int, row: [String: String]) -> Float? {
+        Float(completion.unicodeScalars.reduce(0) { $0 + Int($1.value) } % 7)
+    }
+}

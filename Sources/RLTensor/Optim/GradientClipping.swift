@@ -26,10 +26,14 @@ public func clipGradientNorm(_ gradients: inout [String: Tensor], maxNorm: Doubl
     return norm
 }
 
-/// Whether every value of every tensor is finite (bf16 and f16 tensors are widened one at a time).
+/// Whether every value of every tensor is finite. f32 tensors, and bf16 ones on the CPU, are read
+/// in place; other types are widened one tensor at a time.
 public func weightsAreFinite(_ tensors: [String: Tensor]) -> Bool {
     withoutGradients {
-        tensors.values.allSatisfy { t in (t.dtype == .f32 ? t : t.cast(to: .f32)).sumOfSquares().isFinite }
+        tensors.values.allSatisfy { t in
+            let readable = t.dtype == .f32 || (t.dtype == .bf16 && t.device == .cpu)
+            return (readable ? t : t.cast(to: .f32)).sumOfSquares().isFinite
+        }
     }
 }
 
