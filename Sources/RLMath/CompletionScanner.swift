@@ -4,6 +4,8 @@ struct CompletionScanner {
     let bytes: [UInt8]
 
     private static let boxCommands = [Array("\\boxed".utf8), Array("\\fbox".utf8)]
+    private static let finalWord = Array("final ".utf8)
+    private static let isWord = Array(" is ".utf8)
     private static let maximumBoxesTried = 8
     private static let maximumMergedBoxes = 16
 
@@ -171,7 +173,7 @@ struct CompletionScanner {
             if bytes[index] | 0x20 == UInt8(ascii: "a"), matches(word, at: index, caseInsensitive: true),
                let end = anchorEnd(afterWordEndingAt: index + word.count) {
                 if plain == nil { plain = end }
-                if final == nil, matches(Array("final ".utf8), at: index - 6, caseInsensitive: true) { final = end }
+                if final == nil, matches(CompletionScanner.finalWord, at: index - 6, caseInsensitive: true) { final = end }
             }
             index -= 1
         }
@@ -216,18 +218,18 @@ struct CompletionScanner {
         if let nested = firstIndex(of: "final answer is", from: index, caseInsensitive: true), nested == index {
             return answerAfter(index + 15)
         }
-        if bytes.hasPrefix(Array("$$".utf8), at: index) {
+        if bytes.hasPrefix("$$", at: index) {
             let close = firstIndex(of: "$$", from: index + 2) ?? bytes.count
             return bytes[(index + 2)..<close]
         }
         if bytes[index] == UInt8(ascii: "$") {
             return bytes[(index + 1)..<closingDollar(from: index + 1)]
         }
-        if bytes.hasPrefix(Array("\\(".utf8), at: index) {
+        if bytes.hasPrefix("\\(", at: index) {
             let close = firstIndex(of: "\\)", from: index + 2) ?? bytes.count
             return bytes[(index + 2)..<close]
         }
-        if bytes.hasPrefix(Array("\\[".utf8), at: index) {
+        if bytes.hasPrefix("\\[", at: index) {
             let close = firstIndex(of: "\\]", from: index + 2) ?? bytes.count
             return bytes[(index + 2)..<close]
         }
@@ -238,7 +240,7 @@ struct CompletionScanner {
         while end < bytes.count, bytes[end] != 10 {
             if bytes[end] == UInt8(ascii: "."), end + 1 >= bytes.count || bytes[end + 1].isASCIISpace { break }
             if bytes[end] == UInt8(ascii: "<") { break }
-            if matches(Array(" is ".utf8), at: end, caseInsensitive: true) { afterLastIs = end + 4 }
+            if matches(CompletionScanner.isWord, at: end, caseInsensitive: true) { afterLastIs = end + 4 }
             end += 1
         }
         var start = afterLastIs ?? index
@@ -304,7 +306,7 @@ struct CompletionScanner {
         while let index = lastIndex(of: "answer", caseInsensitive: true, before: limit) {
             var next = index + 6
             while next < bytes.count, bytes[next] == 32 { next += 1 }
-            if next < bytes.count, bytes[next] == UInt8(ascii: "$") || bytes.hasPrefix(Array("\\(".utf8), at: next) || bytes.hasPrefix(Array("\\[".utf8), at: next) {
+            if next < bytes.count, bytes[next] == UInt8(ascii: "$") || bytes.hasPrefix("\\(", at: next) || bytes.hasPrefix("\\[", at: next) {
                 return answerAfter(next)
             }
             limit = index + 5

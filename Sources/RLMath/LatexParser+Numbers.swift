@@ -80,14 +80,14 @@ extension LatexParser {
         func groupEnd(at index: Int, explicitOnly: Bool) -> Int? {
             var i = index
             var explicit = false
-            if bytes.hasPrefix(Array("{,}".utf8), at: i) {
+            if bytes.hasPrefix("{,}", at: i) {
                 i += 3
                 explicit = true
             } else if i < bytes.count && bytes[i] == UInt8(ascii: ",") {
                 i += 1
-                if bytes.hasPrefix(Array("\\!".utf8), at: i) { i += 2; explicit = true }
+                if bytes.hasPrefix("\\!", at: i) { i += 2; explicit = true }
                 while i < bytes.count && bytes[i] == 32 && explicit { i += 1 }
-            } else if bytes.hasPrefix(Array("\\,".utf8), at: i) || bytes.hasPrefix(Array("\\ ".utf8), at: i) {
+            } else if bytes.hasPrefix("\\,", at: i) || bytes.hasPrefix("\\ ", at: i) {
                 i += 2
                 explicit = true
             } else if i < bytes.count && bytes[i] == 32 && !explicitOnly {
