@@ -5,6 +5,8 @@ struct CompletionScanner {
 
     private static let boxCommands = [Array("\\boxed".utf8), Array("\\fbox".utf8)]
     private static let finalWord = Array("final ".utf8)
+    private static let mathDelimiters = [(Array("\\(".utf8), Array("\\)".utf8)), (Array("\\[".utf8), Array("\\]".utf8))]
+    private static let hopeSentence = Array("I hope it is correct".utf8)
     private static let isWord = Array(" is ".utf8)
     private static let maximumBoxesTried = 8
     private static let maximumMergedBoxes = 16
@@ -380,6 +382,21 @@ struct CompletionScanner {
         return true
     }
 
+    /// The letter of a completion that opens with a multiple-choice pick: `A. Because …`,
+    /// `(B) since …`, `C) …` — a capital A–H, then `.` or `)`, then a blank or the end.
+    func leadingChoiceLetter() -> ArraySlice<UInt8>? {
+        var index = 0
+        while index < bytes.count, bytes[index].isASCIISpace { index += 1 }
+        let parenthesized = index < bytes.count && bytes[index] == UInt8(ascii: "(")
+        if parenthesized { index += 1 }
+        guard index + 1 < bytes.count, (UInt8(ascii: "A")...UInt8(ascii: "H")).contains(bytes[index]) else { return nil }
+        let letter = index
+        let closer = bytes[index + 1]
+        guard parenthesized ? closer == UInt8(ascii: ")") : (closer == UInt8(ascii: ".") || closer == UInt8(ascii: ")")) else { return nil }
+        guard index + 2 == bytes.count || bytes[index + 2].isASCIISpace else { return nil }
+        return bytes[letter...letter]
+    }
+
     /// The last number in the text that is not glued to a word (`AZYUK2A` holds none).
     func lastNumber() -> ArraySlice<UInt8>? {
         var end = bytes.count - 1
@@ -417,17 +434,17 @@ struct CompletionScanner {
             while let first = result.first, first.isASCIISpace || first == UInt8(ascii: "$") {
                 result = result.dropFirst(); changed = true
             }
-            while let last = result.last, last.isASCIISpace || last == UInt8(ascii: "$") || last == UInt8(ascii: ".") {
+            while let last = result.last, last.isASCIISpace || last == UInt8(ascii: "$") || last == UInt8(ascii: "."),
+                  !(last == UInt8(ascii: "$") && result.dropLast().last == UInt8(ascii: "\\")) {  // `\$` is a dollar sign
                 result = result.dropLast(); changed = true
             }
-            for (open, close) in [("\\(", "\\)"), ("\\[", "\\]")] {
-                let o = Array(open.utf8), c = Array(close.utf8)
-                if result.count >= 4, Array(result.prefix(2)) == o, Array(result.suffix(2)) == c {
+            for (open, close) in CompletionScanner.mathDelimiters {
+                if result.count >= 4, result.prefix(2).elementsEqual(open), result.suffix(2).elementsEqual(close) {
                     result = result.dropFirst(2).dropLast(2); changed = true
                 }
             }
-            let hope = Array("I hope it is correct".utf8)
-            if result.count > hope.count, Array(result.suffix(hope.count)) == hope {
+            let hope = CompletionScanner.hopeSentence
+            if result.count > hope.count, result.suffix(hope.count).elementsEqual(hope) {
                 result = result.dropLast(hope.count); changed = true
             }
         }

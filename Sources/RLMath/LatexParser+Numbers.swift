@@ -104,7 +104,9 @@ extension LatexParser {
         // Plain commas only at top level, not inside a list, and only if every group is three digits.
         var previous = numberStart - 1
         while previous >= 0 && bytes[previous].isASCIISpace { previous -= 1 }
+        // `0,111` and `0123,456` are not grouped numbers (a decimal comma, or a list).
         let plainAllowed = bracketLevel == 0 && !(previous >= 0 && bytes[previous] == UInt8(ascii: ","))
+            && !(digits.first == UInt8(ascii: "0"))
         var cursor = position
         var plainChainValid = plainAllowed
         if plainAllowed {
