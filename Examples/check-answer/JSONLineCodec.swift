@@ -106,45 +106,49 @@ enum JSONLineCodec {
             return try readString()
         }
 
-        /// A string literal; escapes decoded, UTF-8 validated.
+        /// A string literal; escapes decoded, UTF-8 validated. One pass over the bytes into a
+        /// buffer as long as the rest of the line (a decoded string is never longer than its literal).
         mutating func readString() throws(Malformed) -> String {
             try expect(UInt8(ascii: "\""), "a string")
-            let start = position
-            // Fast path: no escapes (most lines' golds and many answers).
-            while position < bytes.count, bytes[position] != UInt8(ascii: "\""), bytes[position] != UInt8(ascii: "\\") {
-                guard bytes[position] >= 0x20 else { throw Malformed(message: "control character in a string at byte \(position + 1)") }
+            let output = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, bytes.count - position))
+            defer { output.deallocate() }
+            var count = 0
+            while true {
+                guard position < bytes.count else { throw Malformed(message: "unterminated string") }
+                let byte = bytes[position]
                 position += 1
-            }
-            guard position < bytes.count else { throw Malformed(message: "unterminated string") }
-            var utf8: [UInt8] = []
-            utf8.reserveCapacity(2 * (position - start) + 64)
-            utf8.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<position]))
-            while bytes[position] != UInt8(ascii: "\"") {
-                // At a backslash.
-                position += 1
+                if byte == UInt8(ascii: "\"") { break }
+                if byte >= 0x20 && byte != UInt8(ascii: "\\") {
+                    output[count] = byte
+                    count += 1
+                    continue
+                }
+                guard byte == UInt8(ascii: "\\") else {
+                    throw Malformed(message: "control character in a string at byte \(position)")
+                }
                 guard position < bytes.count else { throw Malformed(message: "unterminated string") }
                 let escape = bytes[position]
                 position += 1
+                let decoded: UInt8
                 switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(escape)
-                case UInt8(ascii: "b"): utf8.append(0x08)
-                case UInt8(ascii: "f"): utf8.append(0x0C)
-                case UInt8(ascii: "n"): utf8.append(0x0A)
-                case UInt8(ascii: "r"): utf8.append(0x0D)
-                case UInt8(ascii: "t"): utf8.append(0x09)
-                case UInt8(ascii: "u"): appendScalar(try readUnicodeEscape(), to: &utf8)
-                default: throw Malformed(message: "invalid escape \\\(Character(Unicode.Scalar(escape))) at byte \(position)")
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): decoded = escape
+                case UInt8(ascii: "b"): decoded = 0x08
+                case UInt8(ascii: "f"): decoded = 0x0C
+                case UInt8(ascii: "n"): decoded = 0x0A
+                case UInt8(ascii: "r"): decoded = 0x0D
+                case UInt8(ascii: "t"): decoded = 0x09
+                case UInt8(ascii: "u"):
+                    // At most 4 UTF-8 bytes from 6 (or 12) bytes of escape: always fits.
+                    UTF8.encode(try readUnicodeEscape()) { output[count] = $0; count += 1 }
+                    continue
+                default: throw Malformed(message: "invalid escape \\\(Character(Unicode.Scalar(escape))) at byte \(position - 1)")
                 }
-                let run = position
-                while position < bytes.count, bytes[position] != UInt8(ascii: "\""), bytes[position] != UInt8(ascii: "\\") {
-                    guard bytes[position] >= 0x20 else { throw Malformed(message: "control character in a string at byte \(position + 1)") }
-                    position += 1
-                }
-                utf8.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<position]))
-                guard position < bytes.count else { throw Malformed(message: "unterminated string") }
+                output[count] = decoded
+                count += 1
             }
-            position += 1  // the closing quote
-            guard let string = String(validating: utf8, as: UTF8.self) else { throw Malformed(message: "a string is not valid UTF-8") }
+            guard let string = String(validating: UnsafeBufferPointer(rebasing: output[..<count]), as: UTF8.self) else {
+                throw Malformed(message: "a string is not valid UTF-8")
+            }
             return string
         }
 
@@ -186,9 +190,6 @@ enum JSONLineCodec {
             return value
         }
 
-        private func appendScalar(_ scalar: Unicode.Scalar, to utf8: inout [UInt8]) {
-            UTF8.encode(scalar) { utf8.append($0) }
-        }
 
         /// Skips one value of any type, checking its syntax; open containers are kept on a
         /// bounded stack, never recursed into.

@@ -1,9 +1,14 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Byte-level searches over a completion used by `AnswerExtractor`. All searches are
 /// linear in the completion length (or bounded by a small constant number of passes).
 struct CompletionScanner {
     let bytes: [UInt8]
 
-    private static let boxCommands = [Array("\\boxed".utf8), Array("\\fbox".utf8)]
     private static let finalWord = Array("final ".utf8)
     private static let mathDelimiters = [(Array("\\(".utf8), Array("\\)".utf8)), (Array("\\[".utf8), Array("\\]".utf8))]
     private static let hopeSentence = Array("I hope it is correct".utf8)
@@ -26,13 +31,21 @@ struct CompletionScanner {
     /// Start offsets of every `\boxed` / `\fbox` command.
     func boxStarts() -> [Int] {
         var starts: [Int] = []
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "\\"),
-               CompletionScanner.boxCommands.contains(where: { bytes.hasPrefix($0, at: index) && !(index + $0.count < bytes.count && bytes[index + $0.count].isASCIILetter) }) {
-                starts.append(index)
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var index = 0
+            // Jump from backslash to backslash (memchr), then test the two command names.
+            while index < buffer.count, let found = memchr(base + index, Int32(UInt8(ascii: "\\")), buffer.count - index) {
+                let start = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+                for command in ["\\boxed", "\\fbox"] as [StaticString] {
+                    let length = command.utf8CodeUnitCount
+                    if bytes.hasPrefix(command, at: start), !(start + length < buffer.count && buffer[start + length].isASCIILetter) {
+                        starts.append(start)
+                        break
+                    }
+                }
+                index = start + 1
             }
-            index += 1
         }
         return starts
     }
