@@ -45,6 +45,21 @@ struct TinyGRPO: ParsableCommand {
     @Option(help: "Supervised warm-start steps (default 600).")
     var warmStartSteps: Int?
 
+    @Option(name: .customLong("loss_type"), help: "GRPO loss: bnpo (default), grpo, dr_grpo, dapo, cispo or sapo.")
+    var lossType: GRPOLossType = .bnpo
+
+    @Option(name: .customLong("importance_sampling_level"), help: "token (default) or sequence (GSPO).")
+    var importanceSamplingLevel: ImportanceSamplingLevel = .token
+
+    @Option(name: .customLong("epsilon_high"), help: "Upper clip range (default: epsilon 0.2; cispo: the ratio cap, default 5).")
+    var epsilonHigh: Float?
+
+    @Flag(name: .customLong("dynamic_sampling"), help: "DAPO's dynamic sampling: train only on groups whose rewards differ.")
+    var dynamicSampling = false
+
+    @Option(help: "Measure the held-out accuracy every this many steps too (written to curve.jsonl with the tokens generated so far).")
+    var evalEvery: Int?
+
     /// Every option is checked before the warm start spends its half minute.
     func validate() throws {
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
@@ -55,6 +70,8 @@ struct TinyGRPO: ParsableCommand {
         }
         guard loraRank >= 1 && loraRank <= 64 else { throw ValidationError("--lora-rank must be between 1 and 64, got \(loraRank)") }
         if let warmStartSteps, warmStartSteps < 0 { throw ValidationError("--warm-start-steps must be at least 0, got \(warmStartSteps)") }
+        if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be at least 1, got \(evalEvery)") }
+        if let epsilonHigh, !(epsilonHigh > 0 && epsilonHigh <= 10) { throw ValidationError("--epsilon_high must be in (0, 10], got \(epsilonHigh)") }
     }
 
     mutating func run() throws {
@@ -108,6 +125,10 @@ struct TinyGRPO: ParsableCommand {
         // Only the final checkpoint (the trainer copies its configuration when it is created).
         grpo.saveSteps = grpo.maxSteps
         grpo.saveTotalLimit = 1
+        grpo.lossType = lossType
+        grpo.importanceSamplingLevel = importanceSamplingLevel
+        grpo.epsilonHigh = epsilonHigh ?? (lossType == .cispo ? 5 : nil)
+        grpo.dynamicSampling = dynamicSampling
         if lora {
             let settings = try LoRAConfiguration(rank: loraRank, alpha: Double(2 * loraRank), dropout: 0, targetModules: ["all-linear"])
             try model.attachAdapters(LoRAAdapters(configuration: settings, model: config, seed: seed))
@@ -116,7 +137,22 @@ struct TinyGRPO: ParsableCommand {
         let dataset = PromptDataset(rows: training.map { ["problem": $0.question, "answer": String($0.answer)] })
         let trainer = try GRPOTrainer(configuration: grpo, policy: model, tokenizer: tokenizer, dataset: dataset)
         let outputFolder = URL(fileURLWithPath: output)
-        print("GRPO: \(grpo.maxSteps) steps x \(grpo.promptsPerMicroStep) prompts x \(grpo.numGenerations) samples, rewards accuracy + format")
+        print("GRPO: \(grpo.maxSteps) steps x \(grpo.promptsPerMicroStep) prompts x \(grpo.numGenerations) samples, rewards accuracy + format, "
+            + "loss_type \(lossType.rawValue)\(importanceSamplingLevel == .sequence ? " (sequence level)" : "")\(dynamicSampling ? ", dynamic sampling" : "")")
+        // The accuracy against tokens generated so far, for comparing sampling methods (--eval-every).
+        var curve: [String] = []
+        var generatedSoFar = 0
+        if let evalEvery {
+            let previous = trainer.onStep
+            trainer.onStep = { metrics, samples in
+                previous?(metrics, samples)
+                generatedSoFar += metrics.generatedTokens
+                guard metrics.step % evalEvery == 0 || metrics.step == grpo.maxSteps else { return }
+                let accuracy = (try? evaluation.accuracy(of: model, tokenizer: tokenizer, maxNewTokens: maxNewTokens)) ?? .nan
+                curve.append("{\"step\": \(metrics.step), \"generated_tokens\": \(generatedSoFar), \"accuracy\": \(accuracy)}")
+                print("  held-out accuracy at step \(metrics.step): \(percent(accuracy)) after \(generatedSoFar) generated tokens")
+            }
+        }
         // Writes metrics.jsonl, completions.jsonl, report.html and the final checkpoint as it goes.
         _ = TrainingRunReporter(trainer: trainer, output: outputFolder) { print($0) }
         try trainer.train(output: outputFolder)
@@ -134,8 +170,16 @@ struct TinyGRPO: ParsableCommand {
         }
         try model.mergingAdapters().save(to: modelFolder, generationConfig: GenerationConfig(eosTokenID: .single(Int(tokenizer.eosTokenID!))))
         try tokenizer.save(to: modelFolder)
-        let summary = "{\"seed\": \(seed), \"accuracy_before\": \(before), \"accuracy_after\": \(after), \"seconds\": \(Int(monotonicSeconds() - started))}\n"
+        let summary = "{\"seed\": \(seed), \"loss_type\": \"\(lossType.rawValue)\", \"importance_sampling_level\": \"\(importanceSamplingLevel.rawValue)\", "
+            + "\"dynamic_sampling\": \(dynamicSampling), \"accuracy_before\": \(before), \"accuracy_after\": \(after), "
+            + "\"seconds\": \(Int(monotonicSeconds() - started))}\n"
         try Data(summary.utf8).write(to: outputFolder.appendingPathComponent("summary.json"))
+        if !curve.isEmpty {
+            try Data((curve.joined(separator: "\n") + "\n").utf8).write(to: outputFolder.appendingPathComponent("curve.jsonl"))
+        }
         print("saved the model to \(modelFolder.path); curves in \(outputFolder.path)/report.html; \(Int(monotonicSeconds() - started)) s in all")
     }
 }
+
+extension GRPOLossType: ExpressibleByArgument {}
+extension ImportanceSamplingLevel: ExpressibleByArgument {}

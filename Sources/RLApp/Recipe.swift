@@ -208,9 +208,11 @@ public struct Recipe: Sendable {
         case "multi_objective_aggregation": c.multiObjectiveAggregation = try choice(MultiObjectiveAggregation.self)
         case "dynamic_sampling": c.dynamicSampling = try bool()
         case "max_dynamic_sampling_rounds": c.maxDynamicSamplingRounds = try int()
+        case "replay_buffer_size": c.replayBufferSize = try int()
         case "overlong_buffer_len": c.overlongBufferLength = try int()
         case "overlong_penalty_factor": c.overlongPenaltyFactor = Float(try double())
         case "num_iterations": c.numIterations = try int()
+        case "steps_per_generation": c.stepsPerGeneration = value == .null ? nil : try int()
         case "mask_truncated_completions": c.maskTruncatedCompletions = try bool()
         case "temperature_consistent_logprobs": c.temperatureConsistentLogProbs = try bool()
         case "reward_funcs":

@@ -231,16 +231,94 @@ struct GRPOVariantTests {
         #expect(old.rewards == ["format": 1] && old.truncatedFraction == 0.5 && old.entropy == 0)
     }
 
+    @Test("steps_per_generation: one generation batch serves several steps, later ones with old log-probs")
+    func stepsPerGeneration() throws {
+        var c = smallConfiguration()
+        c.gradientAccumulationSteps = 1
+        c.stepsPerGeneration = 2
+        c.maxSteps = 3
+        c.saveSteps = 100
+        c.rewardWeights = nil
+        let trainer = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
+                                      dataset: arithmeticDataset(), rewards: [CharacterSumReward()])
+        trainer.log = { _ in }
+        let steps = try (0..<3).map { _ in try trainer.trainStep() }
+        #expect(steps[0].generatedTokens > 0 && steps[1].generatedTokens == 0 && steps[2].generatedTokens > 0)
+        #expect(trainer.buffer.count == 2 && trainer.buffer.allSatisfy { $0.oldLogProbs != nil })
+        // The second step trains on the other half of the batch: other prompts than the first.
+        #expect(Set(steps.map(\.numTokens)).count == 2, "num_tokens grows only when a batch is generated")
+
+        var bad = c
+        bad.gradientAccumulationSteps = 2
+        bad.stepsPerGeneration = 3
+        #expect(throws: TrainingError.self) { try bad.validate() }
+    }
+
+    @Test("a run resumed inside a generation batch generates that batch again and says so")
+    func resumeInsideGenerationBatch() throws {
+        var c = smallConfiguration()
+        c.numIterations = 2
+        c.maxSteps = 3
+        c.saveSteps = 1
+        c.rewardWeights = nil
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rl-spg-\(UInt64.random(in: 0...UInt64.max))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let first = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
+                                    dataset: arithmeticDataset(), rewards: [CharacterSumReward()])
+        first.log = { _ in }
+        try first.train(output: folder, stopAfterStep: 1)
+        let resumed = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
+                                      dataset: arithmeticDataset(), rewards: [CharacterSumReward()])
+        var lines: [String] = []
+        resumed.log = { lines.append($0) }
+        try resumed.train(output: folder, resume: true)
+        #expect(resumed.step == 3)
+        #expect(lines.contains { $0.contains("inside a generation batch") }, "\(lines)")
+        #expect(MetricsLog(url: folder.appendingPathComponent("metrics.jsonl")).read().allSatisfy { $0.loss.isFinite })
+    }
+
+    /// Rewards that differ within a group only for even-numbered problems.
+    struct HalfInformative: PerCompletionReward {
+        let name = "half"
+        func score(completion: String, tokenCount: Int, row: [String: String]) -> Float? {
+            let n = Int(row["answer"] ?? "0") ?? 0
+            return n % 2 == 0 ? Float(completion.unicodeScalars.reduce(0) { $0 + Int($1.value) } % 5) : 1
+        }
+    }
+
+    @Test("replay: stored informative groups stand in for all-equal ones, and a resumed run replays the same")
+    func replayBuffer() throws {
+        var c = smallConfiguration()
+        c.maxSteps = 4
+        c.saveSteps = 2
+        c.replayBufferSize = 8
+        c.rewardWeights = nil
+        c.beta = 0
+        func trainer() throws -> GRPOTrainer {
+            let t = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
+                                    dataset: arithmeticDataset(), rewards: [HalfInformative()])
+            t.log = { _ in }
+            return t
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rl-replay-\(UInt64.random(in: 0...UInt64.max))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let straight = try trainer()
+        try straight.train(output: folder.appendingPathComponent("straight"))
+        let straightMetrics = MetricsLog(url: folder.appendingPathComponent("straight/metrics.jsonl")).read()
+        #expect(straightMetrics.reduce(0) { $0 + $1.replayedGroups } > 0, "no group was replayed")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("straight/checkpoint-2/replay_buffer.json").path))
+
+        let interrupted = try trainer()
+        try interrupted.train(output: folder.appendingPathComponent("resumed"), stopAfterStep: 2)
+        let resumed = try trainer()
+        try resumed.train(output: folder.appendingPathComponent("resumed"), resume: true)
+        let resumedMetrics = MetricsLog(url: folder.appendingPathComponent("resumed/metrics.jsonl")).read()
+        #expect(resumedMetrics.map(\.replayedGroups) == straightMetrics.map(\.replayedGroups))
+        #expect(resumedMetrics.map(\.loss) == straightMetrics.map(\.loss))
+    }
+
     @Test("dynamic sampling trains only on groups whose rewards differ, and says how many it dropped")
     func dynamicSampling() throws {
-        /// Rewards that differ within a group only for even-numbered problems.
-        struct HalfInformative: PerCompletionReward {
-            let name = "half"
-            func score(completion: String, tokenCount: Int, row: [String: String]) -> Float? {
-                let n = Int(row["answer"] ?? "0") ?? 0
-                return n % 2 == 0 ? Float(completion.unicodeScalars.reduce(0) { $0 + Int($1.value) } % 5) : 1
-            }
-        }
         var c = smallConfiguration()
         c.maxSteps = 2
         c.dynamicSampling = true

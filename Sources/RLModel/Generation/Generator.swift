@@ -39,7 +39,7 @@ public struct GenerationOptions: Sendable {
 }
 
 /// One generated completion.
-public struct GeneratedSequence: Sendable {
+public struct GeneratedSequence: Sendable, Codable {
     public var promptIndex: Int
     public var sampleIndex: Int
     /// Completion token ids (the stopping EOS included).

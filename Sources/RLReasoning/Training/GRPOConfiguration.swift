@@ -52,8 +52,12 @@ public struct GRPOConfiguration: Sendable, Equatable {
     /// `multi_objective_aggregation`: sum the weighted rewards, then normalise (default), or
     /// normalise each reward per group, then sum (GDPO).
     public var multiObjectiveAggregation: MultiObjectiveAggregation = .sumThenNormalize
-    /// μ: optimizer steps per generation batch.
+    /// μ: times each step of a generation batch is taken (`num_iterations`).
     public var numIterations: Int = 1
+    /// `steps_per_generation`: micro-batches generated at once (nil: `gradientAccumulationSteps`,
+    /// one step's worth); a multiple of `gradientAccumulationSteps`, so one generation batch serves
+    /// `stepsPerGeneration / gradientAccumulationSteps × numIterations` optimizer steps.
+    public var stepsPerGeneration: Int? = nil
     /// Give completions without an end token an all-zero loss mask.
     public var maskTruncatedCompletions: Bool = false
     /// `dynamic_sampling` (DAPO's dynamic sampling, verl's `filter_groups`): drop groups whose
@@ -63,6 +67,10 @@ public struct GRPOConfiguration: Sendable, Equatable {
     /// `max_dynamic_sampling_rounds`: extra generation rounds allowed per micro-batch; when they
     /// run out the micro-batch trains on the informative groups it has (default 3).
     public var maxDynamicSamplingRounds: Int = 3
+    /// `replay_buffer_size`: informative groups kept (largest reward spread first) to stand in for
+    /// groups whose rewards are all equal, each used once (TRL's replay-buffer variant); with
+    /// dynamic sampling they fill a micro-batch its rounds left short. 0 = off (default).
+    public var replayBufferSize: Int = 0
     /// Divide the logits by the sampling temperature when scoring (TRL >= 0.16); Open-RS
     /// scored at temperature 1.
     public var temperatureConsistentLogProbs: Bool = false
@@ -149,6 +157,12 @@ public struct GRPOConfiguration: Sendable, Equatable {
         if maxSteps < 1 { try fail("max_steps", "must be at least 1") }
         if gradientAccumulationSteps < 1 { try fail("gradient_accumulation_steps", "must be at least 1") }
         if numIterations < 1 { try fail("num_iterations", "must be at least 1") }
+        if let stepsPerGeneration {
+            try check("steps_per_generation", stepsPerGeneration, 1...4_096, "between 1 and 4096")
+            if stepsPerGeneration % gradientAccumulationSteps != 0 {
+                try fail("steps_per_generation", "\(stepsPerGeneration) is not a multiple of gradient_accumulation_steps (\(gradientAccumulationSteps))")
+            }
+        }
         if saveSteps < 1 { try fail("save_steps", "must be at least 1") }
         if maxCompletionLength < 1 { try fail("max_completion_length", "must be at least 1") }
         if maxPromptLength < 1 { try fail("max_prompt_length", "must be at least 1") }
@@ -182,6 +196,7 @@ public struct GRPOConfiguration: Sendable, Equatable {
         try check("sapo_temperature_neg", sapoTemperatureNegative, 1e-6...1_000, "positive")
         try check("top_entropy_quantile", topEntropyQuantile, 0...1, "between 0 and 1")
         try check("max_dynamic_sampling_rounds", maxDynamicSamplingRounds, 0...1_000, "between 0 and 1000")
+        try check("replay_buffer_size", replayBufferSize, 0...4_096, "between 0 (off) and 4096")
         try check("overlong_buffer_len", overlongBufferLength, 0...maxCompletionLength, "between 0 and max_completion_length (\(maxCompletionLength))")
         try check("overlong_penalty_factor", overlongPenaltyFactor, 0...1_000, "between 0 and 1000")
         if cosineMaxLength < 1 { try fail("cosine_max_len", "must be at least 1, got \(cosineMaxLength)") }

@@ -14,7 +14,9 @@ import Darwin
 /// `numGenerations` completions for each of its prompts, score them, compute group advantages,
 /// and accumulate the gradient of the GRPO loss (divided by the accumulation count); then clip
 /// the global gradient norm, skip the update if anything is not finite, and apply AdamW at the
-/// scheduled learning rate. With `numIterations` μ > 1 a generation batch serves μ steps.
+/// scheduled learning rate. A generation batch holds `stepsPerGeneration` micro-batches (default:
+/// one step's) and serves `stepsPerGeneration / gradientAccumulationSteps` steps, each repeated
+/// `numIterations` μ times; steps after its first use the log-probs of generation time as π_old.
 public final class GRPOTrainer {
     public let configuration: GRPOConfiguration
     public let policy: any CausalLanguageModel
@@ -32,7 +34,10 @@ public final class GRPOTrainer {
     var buffer: [Rollout] = []
     /// Steps skipped in a row for a non-finite loss or gradient.
     var consecutiveSkippedSteps = 0
-    /// Prompt and completion tokens of every batch trained on so far (`num_tokens`).
+    /// Informative groups kept for replay (`replayBufferSize`).
+    var replayBuffer: ReplayBuffer
+    /// Prompt and completion tokens of every generation batch so far (`num_tokens`, TRL's
+    /// `num_input_tokens_seen`).
     var trainedTokens = 0
     /// A run stops after this many skipped steps in a row.
     static let maximumSkippedSteps = 5
@@ -103,6 +108,7 @@ public final class GRPOTrainer {
                                  rewards: rewards, weights: configuration.rewardWeights ?? rewards.map { _ in 1 },
                                  endTokenIDs: [eos], padTokenID: tokenizer.padTokenID ?? eos)
         sampler = EpochSampler(count: dataset.rows.count, seed: configuration.seed)
+        replayBuffer = ReplayBuffer(capacity: configuration.replayBufferSize)
     }
 
     /// The learning rate of the next update.
@@ -110,8 +116,15 @@ public final class GRPOTrainer {
 
     /// The seed of a generation batch: a function of the run's seed and position only, so a
     /// resumed run samples exactly what an uninterrupted one would.
-    func generationSeed(micro: Int) -> UInt64 {
-        Generator.sequenceSeed(configuration.seed ^ 0x5EED, step * 1_000 + micro)
+    func generationSeed(micro: Int, atStep generationStep: Int? = nil) -> UInt64 {
+        Generator.sequenceSeed(configuration.seed ^ 0x5EED, (generationStep ?? step) * 1_000 + micro)
+    }
+
+    /// Optimizer steps one generation batch serves: `steps_per_generation / gradient_accumulation_steps`
+    /// passes over it, each repeated `num_iterations` times.
+    var stepsPerGenerationBatch: Int {
+        let c = configuration
+        return (c.stepsPerGeneration ?? c.gradientAccumulationSteps) / c.gradientAccumulationSteps * c.numIterations
     }
 
     /// Takes one optimizer step and returns its metrics.
@@ -121,29 +134,46 @@ public final class GRPOTrainer {
         let accumulation = c.gradientAccumulationSteps
         var generationTime = 0.0, trainingTime = 0.0
         let scoringTemperature = c.temperatureConsistentLogProbs ? max(c.temperature, 1e-6) : 1
-        var droppedGroups = 0, extraRounds = 0
-        if step % c.numIterations == 0 {
+        var droppedGroups = 0, extraRounds = 0, generatedTokens = 0, replayedGroups = 0
+        let perGeneration = c.stepsPerGeneration ?? accumulation
+        let cycle = stepsPerGenerationBatch
+        if step % cycle == 0 || buffer.count != perGeneration {
+            let generationStep = step - step % cycle
+            if step != generationStep {
+                log("step \(step + 1) is inside a generation batch (resumed): generating that batch again with the current weights")
+            }
             buffer = []
-            for micro in 0..<accumulation {
+            for micro in 0..<perGeneration {
                 let started = monotonicSeconds()
                 var rollout: Rollout
                 if c.dynamicSampling {
-                    let sampled = try dynamicallySampledGroups(micro: micro)
+                    let sampled = try dynamicallySampledGroups(micro: micro, generationStep: generationStep)
                     droppedGroups += sampled.dropped
                     extraRounds += sampled.extraRounds
+                    generatedTokens += sampled.generatedTokens
+                    replayedGroups += sampled.replayed
                     rollout = builder.assemble(sampled.groups, device: policy.device)
                 } else {
                     let rows = sampler.next(c.promptsPerMicroStep).map { dataset.rows[$0] }
-                    rollout = try builder.build(rows: rows, policy: policy, seed: generationSeed(micro: micro))
+                    var groups = try builder.generate(rows: rows, policy: policy, seed: generationSeed(micro: micro, atStep: generationStep))
+                    generatedTokens += groups.sequences.reduce(0) { $0 + $1.tokens.count }
+                    if c.replayBufferSize > 0 {
+                        let generated = groups
+                        (groups, replayedGroups) = replayBuffer.fillUninformative(generated)
+                        replayBuffer.add(generated)
+                    }
+                    rollout = builder.assemble(groups, device: policy.device)
                 }
                 if c.beta != 0 {
                     rollout.referenceLogProbs = referenceLogProbs(rollout, temperature: scoringTemperature)
                 }
-                if c.numIterations > 1 {
+                // Later steps of this batch see an updated policy: their ratios need the log-probs of now.
+                if cycle > 1 {
                     rollout.oldLogProbs = policy.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
                                                                lastTokens: rollout.completionLength, temperature: scoringTemperature,
                                                                maxLogitBytes: c.logitsChunkBytes)
                 }
+                trainedTokens += rollout.promptTokens + rollout.completionTokens.reduce(0, +)
                 buffer.append(rollout)
                 generationTime += monotonicSeconds() - started
             }
@@ -155,8 +185,11 @@ public final class GRPOTrainer {
         var gradients = trainable.mapValues { Tensor.zeros($0.shape, dtype: gradientType, device: $0.device) }
         var lossSum = 0.0
         var outputs: [GRPOLossOutput] = []
-        let lossConfiguration = lossConfiguration()
-        for (index, rollout) in buffer.enumerated() {
+        // This step's micro-batches: the next gradient_accumulation_steps of the generation batch.
+        let first = (step % cycle) % (perGeneration / accumulation) * accumulation
+        let batch = Array(buffer[first..<(first + accumulation)])
+        let lossConfiguration = lossConfiguration(batch)
+        for (index, rollout) in batch.enumerated() {
             var output: GRPOLossOutput?
             policy.adapters?.dropoutSeed = Generator.sequenceSeed(configuration.seed ^ 0xD80F, step * 1_000 + index)
             let loss = valueAndAccumulatedGrad(at: trainable, into: gradients, seed: generationSeed(micro: index) ^ 0xACC) {
@@ -168,7 +201,7 @@ public final class GRPOTrainer {
                                       configuration: lossConfiguration)
                 output = result
                 // dapo's and cispo's denominator already covers the whole generation batch.
-                return [.dapo, .cispo].contains(c.lossType) ? result.loss : result.loss * (1 / Float(buffer.count))
+                return [.dapo, .cispo].contains(c.lossType) ? result.loss : result.loss * (1 / Float(batch.count))
             }
             lossSum += Double(loss.item())
             if let output { outputs.append(output) }
@@ -198,12 +231,12 @@ public final class GRPOTrainer {
         }
         trainingTime = monotonicSeconds() - started
         step += 1
-        trainedTokens += buffer.reduce(0) { $0 + $1.promptTokens + $1.completionTokens.reduce(0, +) }
-        var metrics = summarize(buffer, loss: lossSum, losses: outputs, gradNorm: norm, learningRate: learningRate, skipped: skipped,
-                                generationTime: generationTime, trainingTime: trainingTime)
+        var metrics = summarize(batch, loss: lossSum, losses: outputs, gradNorm: norm, learningRate: learningRate, skipped: skipped,
+                                generationTime: generationTime, trainingTime: trainingTime, generatedTokens: generatedTokens)
         metrics.droppedGroups = droppedGroups
         metrics.extraGenerationRounds = extraRounds
-        let samples = buffer.flatMap { r in
+        metrics.replayedGroups = replayedGroups
+        let samples = batch.flatMap { r in
             zip(r.completionTexts.indices, r.completionTexts).prefix(1).map { (i, text) in
                 CompletionSample(step: step, prompt: r.prompts[i / configuration.numGenerations], completion: text, reward: r.totalRewards[i])
             }
@@ -225,12 +258,12 @@ public final class GRPOTrainer {
     }
 
     /// The loss settings of this run.
-    func lossConfiguration() -> GRPOLossConfiguration {
+    func lossConfiguration(_ batch: [Rollout]) -> GRPOLossConfiguration {
         let c = configuration
         var loss = GRPOLossConfiguration(beta: c.beta, epsilon: c.epsilon, epsilonHigh: c.epsilonHigh,
                                          lossType: c.lossType, maxCompletionLength: c.maxCompletionLength)
-        // dapo and cispo normalise by the token count of the whole generation batch (one process here).
-        loss.dapoTokenCount = Float(buffer.reduce(0) { $0 + $1.countedTokens.reduce(0, +) })
+        // dapo and cispo normalise by the token count of the step's accumulated batch (one process here).
+        loss.dapoTokenCount = Float(batch.reduce(0) { $0 + $1.countedTokens.reduce(0, +) })
         loss.importanceSamplingLevel = c.importanceSamplingLevel
         loss.delta = c.delta
         loss.sapoTemperaturePositive = c.sapoTemperaturePositive
@@ -245,17 +278,20 @@ public final class GRPOTrainer {
     /// `maxDynamicSamplingRounds` more rounds) until `promptsPerMicroStep` groups are kept. When
     /// the rounds run out it trains on the informative groups it has, or on the last round's
     /// groups when none was informative. Seeds depend on the step, micro-batch and round only.
-    func dynamicallySampledGroups(micro: Int) throws -> (groups: ScoredGroups, dropped: Int, extraRounds: Int) {
+    func dynamicallySampledGroups(micro: Int, generationStep: Int) throws
+        -> (groups: ScoredGroups, dropped: Int, extraRounds: Int, generatedTokens: Int, replayed: Int) {
         let c = configuration
         let wanted = c.promptsPerMicroStep
         var kept: ScoredGroups?
-        var dropped = 0, round = 0
+        var dropped = 0, round = 0, generated = 0
         var last: ScoredGroups?
         while (kept?.groupCount ?? 0) < wanted && round <= c.maxDynamicSamplingRounds {
             let needed = wanted - (kept?.groupCount ?? 0)
             let rows = sampler.next(needed).map { dataset.rows[$0] }
-            let seed = round == 0 ? generationSeed(micro: micro) : Generator.sequenceSeed(generationSeed(micro: micro), 7_919 * round)
+            let base = generationSeed(micro: micro, atStep: generationStep)
+            let seed = round == 0 ? base : Generator.sequenceSeed(base, 7_919 * round)
             let groups = try builder.generate(rows: rows, policy: policy, seed: seed)
+            generated += groups.sequences.reduce(0) { $0 + $1.tokens.count }
             let informative = groups.informative.indices.filter { groups.informative[$0] }
             dropped += groups.groupCount - informative.count
             let selected = groups.selecting(informative)
@@ -263,18 +299,24 @@ public final class GRPOTrainer {
             last = groups
             round += 1
         }
+        var replayed = 0
+        if let fresh = kept { replayBuffer.add(fresh) }
+        if (kept?.groupCount ?? 0) < wanted, let stored = replayBuffer.take(wanted - (kept?.groupCount ?? 0)) {
+            replayed = stored.groupCount
+            kept = kept.map { $0.appending(stored) } ?? stored
+        }
         if (kept?.groupCount ?? 0) < wanted {
             log("dynamic sampling: \(kept?.groupCount ?? 0) of \(wanted) groups informative after \(round) rounds; training on those")
         }
         guard let kept, kept.groupCount > 0 else {
             // Nothing informative at all: the last round's groups (zero advantages, loss from KL only).
-            return (last!, dropped - last!.groupCount, round - 1)  // the loop ran at least once
+            return (last!, dropped - last!.groupCount, round - 1, generated, 0)  // the loop ran at least once
         }
-        return (kept, dropped, round - 1)
+        return (kept, dropped, round - 1, generated, replayed)
     }
 
     func summarize(_ rollouts: [Rollout], loss: Double, losses: [GRPOLossOutput], gradNorm: Double, learningRate: Double,
-                   skipped: Bool, generationTime: Double, trainingTime: Double) -> StepMetrics {
+                   skipped: Bool, generationTime: Double, trainingTime: Double, generatedTokens: Int) -> StepMetrics {
         let totals = rollouts.flatMap(\.totalRewards)
         let stds = rollouts.flatMap { r in r.groupStandardDeviations.flatMap { Array(repeating: $0, count: configuration.numGenerations) } }
         var perFunction: [String: Double] = [:]
@@ -288,7 +330,6 @@ public final class GRPOTrainer {
             if values.count > 1 { perFunctionStd[name] = unbiasedStandardDeviation(values[...]) }
         }
         let counted = rollouts.flatMap(\.countedTokens)
-        let generated = rollouts.reduce(0) { $0 + $1.generatedTokens }
         func mean(_ v: [Float]) -> Double { v.isEmpty ? 0 : v.reduce(0.0) { $0 + Double($1) } / Double(v.count) }
         func lossMean(_ value: (GRPOLossOutput) -> Float) -> Double { mean(losses.map(value)) }
         let lengths = rollouts.flatMap(\.completionTokens)
@@ -302,7 +343,7 @@ public final class GRPOTrainer {
             completionLength: counted.isEmpty ? 0 : Double(counted.reduce(0, +)) / Double(counted.count),
             truncatedFraction: Double(truncated.filter { $0 }.count) / Double(max(totals.count, 1)),
             generationSeconds: generationTime, trainingSeconds: trainingTime,
-            tokensPerSecond: generationTime > 0 ? Double(generated) / generationTime : 0, skipped: skipped,
+            tokensPerSecond: generationTime > 0 ? Double(generatedTokens) / generationTime : 0, skipped: skipped,
             unparseableGolds: rollouts.reduce(0) { $0 + $1.unparseableGolds })
         metrics.rewardStds = perFunctionStd
         metrics.clipRatioLow = lossMean(\.clipRatioLow)
@@ -315,6 +356,7 @@ public final class GRPOTrainer {
         metrics.completionMaxLength = Double(lengths.max() ?? 0)
         metrics.completionMeanTerminatedLength = mean(terminated)
         metrics.numTokens = trainedTokens
+        metrics.generatedTokens = generatedTokens
         return metrics
     }
 }

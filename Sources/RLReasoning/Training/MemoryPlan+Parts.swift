@@ -67,7 +67,7 @@ extension MemoryPlan {
                           phase: "generation", detail: "one layer of the prompts at a time, last logits"))
 
         // Scoring without gradients (reference / old-policy log-probs): hidden states, one layer, logits.
-        if g.beta != 0 || g.numIterations > 1 {
+        if g.beta != 0 || g.numIterations > 1 || (g.stepsPerGeneration ?? g.gradientAccumulationSteps) > g.gradientAccumulationSteps {
             parts.append(Part(name: "scoring pass", bytes: tokens * (hidden + transientPerToken) * f32 + logitBytes, phase: "scoring",
                               detail: "\(tokens) tokens: one layer at a time, \(chunkRows) rows of logits"))
         }

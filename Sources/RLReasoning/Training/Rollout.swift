@@ -117,7 +117,7 @@ struct RolloutBuilder {
 }
 
 /// Generated groups with their rewards, before layout: what dynamic sampling filters and joins.
-struct ScoredGroups {
+struct ScoredGroups: Codable {
     /// One dataset row and its prompt ids per group.
     var rows: [[String: String]]
     var promptIDs: [[Int32]]
@@ -141,12 +141,12 @@ struct ScoredGroups {
     var groupCount: Int { rows.count }
 
     /// Whether each group's total rewards differ (an all-equal group has zero advantages and no gradient).
-    var informative: [Bool] {
+    var informative: [Bool] { rewardStandardDeviations.map { $0 > 0 } }
+
+    /// The unbiased standard deviation of each group's total rewards.
+    var rewardStandardDeviations: [Double] {
         let total = totalRewards
-        return stride(from: 0, to: total.count, by: groupSize).map { start in
-            let group = total[start..<(start + groupSize)]
-            return group.contains { $0 != group.first }
-        }
+        return stride(from: 0, to: total.count, by: groupSize).map { unbiasedStandardDeviation(total[$0..<($0 + groupSize)]) }
     }
 
     /// The groups at `indices`, in that order.

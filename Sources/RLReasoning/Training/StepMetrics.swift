@@ -41,10 +41,15 @@ public struct StepMetrics: Codable, Sendable, Equatable {
     public var trainingSeconds: Double
     /// Generated tokens per second of generation time.
     public var tokensPerSecond: Double
+    /// Tokens generated this step, groups dynamic sampling dropped included (`generated_tokens`;
+    /// 0 in steps that reuse a generation batch, μ > 1).
+    public var generatedTokens: Int = 0
     /// Groups dynamic sampling dropped this step (all-equal rewards), and its extra generation
     /// rounds (`dynamic_sampling/dropped_groups`, `dynamic_sampling/extra_rounds`).
     public var droppedGroups: Int = 0
     public var extraGenerationRounds: Int = 0
+    /// Groups taken from the replay buffer this step (`replay/replayed_groups`).
+    public var replayedGroups: Int = 0
     /// True when the update was skipped because the loss or gradient was not finite.
     public var skipped: Bool
     /// Dataset rows whose gold answer could not be parsed, this step.
@@ -81,8 +86,9 @@ public struct StepMetrics: Codable, Sendable, Equatable {
         case completionMeanLength = "completions/mean_length", completionMinLength = "completions/min_length"
         case completionMaxLength = "completions/max_length", completionMeanTerminatedLength = "completions/mean_terminated_length"
         case numTokens = "num_tokens", generationSeconds = "generation_seconds", trainingSeconds = "training_seconds"
-        case tokensPerSecond = "tokens_per_second", unparseableGolds = "unparseable_golds"
+        case tokensPerSecond = "tokens_per_second", unparseableGolds = "unparseable_golds", generatedTokens = "generated_tokens"
         case droppedGroups = "dynamic_sampling/dropped_groups", extraGenerationRounds = "dynamic_sampling/extra_rounds"
+        case replayedGroups = "replay/replayed_groups"
         /// Earlier files: per-reward means nested under "rewards", the truncated share as "truncated_fraction".
         case legacyRewards = "rewards", legacyTruncatedFraction = "truncated_fraction"
     }
@@ -122,8 +128,10 @@ public struct StepMetrics: Codable, Sendable, Equatable {
         generationSeconds = try c.decode(Double.self, forKey: .generationSeconds)
         trainingSeconds = try c.decode(Double.self, forKey: .trainingSeconds)
         tokensPerSecond = try c.decode(Double.self, forKey: .tokensPerSecond)
+        generatedTokens = try c.decodeIfPresent(Int.self, forKey: .generatedTokens) ?? 0
         droppedGroups = try c.decodeIfPresent(Int.self, forKey: .droppedGroups) ?? 0
         extraGenerationRounds = try c.decodeIfPresent(Int.self, forKey: .extraGenerationRounds) ?? 0
+        replayedGroups = try c.decodeIfPresent(Int.self, forKey: .replayedGroups) ?? 0
         skipped = try c.decode(Bool.self, forKey: .skipped)
         unparseableGolds = try c.decode(Int.self, forKey: .unparseableGolds)
         rewards = try c.decodeIfPresent([String: Double].self, forKey: .legacyRewards) ?? [:]
@@ -162,8 +170,10 @@ public struct StepMetrics: Codable, Sendable, Equatable {
         try c.encode(generationSeconds, forKey: .generationSeconds)
         try c.encode(trainingSeconds, forKey: .trainingSeconds)
         try c.encode(tokensPerSecond, forKey: .tokensPerSecond)
+        try c.encode(generatedTokens, forKey: .generatedTokens)
         try c.encode(droppedGroups, forKey: .droppedGroups)
         try c.encode(extraGenerationRounds, forKey: .extraGenerationRounds)
+        try c.encode(replayedGroups, forKey: .replayedGroups)
         try c.encode(skipped, forKey: .skipped)
         try c.encode(unparseableGolds, forKey: .unparseableGolds)
         var flat = encoder.container(keyedBy: RewardKey.self)

@@ -81,6 +81,7 @@ enum TrainerCheckpoint {
                 tensors.append(("exp_avg_sq." + name, SafetensorsTensor(shape: second.shape, floats: second.toFloatArray())))
             }
             try SafetensorsWriter.write(tensors, to: partial.appendingPathComponent(optimizerFile))
+            try trainer.replayBuffer.save(to: partial)
             let state = TrainerState(globalStep: step, dataPosition: trainer.sampler.position, seed: trainer.configuration.seed,
                                      optimizerStep: trainer.optimizer.step, numTokens: trainer.trainedTokens)
             let encoder = JSONEncoder()
@@ -128,6 +129,7 @@ enum TrainerCheckpoint {
             trainer.sampler = EpochSampler(count: trainer.dataset.rows.count, seed: trainer.configuration.seed, position: state.dataPosition)
             trainer.step = state.globalStep
             trainer.trainedTokens = state.numTokens ?? 0
+            trainer.replayBuffer = try ReplayBuffer.load(from: checkpoint, capacity: trainer.configuration.replayBufferSize)
             trainer.buffer = []
         } catch let error as TrainingError {
             throw error
