@@ -34,6 +34,10 @@ public final class GRPOTrainer {
     var consecutiveSkippedSteps = 0
     /// A run stops after this many skipped steps in a row.
     static let maximumSkippedSteps = 5
+    /// The model's `ModelFingerprint` (set it when the model comes from a folder; `grpo-train`
+    /// does): recorded in each checkpoint's `RunManifest` so that `--resume` with other weights is
+    /// refused. Without it only the model's shape is compared.
+    public var modelFingerprint: String?
     /// Called with each line of progress text.
     public var log: (String) -> Void = { print($0) }
     /// Called after every step with its metrics and the micro-batches' sample completions.

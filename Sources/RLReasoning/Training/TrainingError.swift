@@ -11,6 +11,9 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case outputInUse(path: String)
     /// A new run into a folder an earlier run wrote to, without `overwriteOutputDir` or resuming.
     case outputNotEmpty(path: String, contents: [String])
+    /// `--resume` from a checkpoint whose `RunManifest` differs from this run's in `keys`
+    /// (`differences` says how, e.g. `learning_rate 0.001 -> 0.002`).
+    case resumeMismatch(path: String, differences: String, keys: [String])
     /// The run's planned peak memory exceeds what the machine has; `plan` is `MemoryPlan.table()`.
     case insufficientMemory(plan: String)
 
@@ -26,6 +29,9 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
         case let .outputNotEmpty(path, contents):
             return "\(path): holds an earlier run (\(contents.joined(separator: ", "))); pass --resume to continue it or "
                 + "--overwrite_output_dir true to replace it"
+        case let .resumeMismatch(path, differences, keys):
+            return "\(path): made by a run with other settings or inputs (\(differences)); resume with the same ones, "
+                + "allow the change with --resume-allow-changes \(keys.joined(separator: ",")) if it is deliberate, or use a new --output"
         case let .insufficientMemory(plan):
             return "this run would not fit in memory; lower per_device_train_batch_size or max_completion_length, "
                 + "turn on gradient_checkpointing or use_peft, or set memory_check false to try anyway\n" + plan
