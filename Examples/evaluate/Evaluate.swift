@@ -160,11 +160,14 @@ struct Evaluate: ParsableCommand {
                                                           maxNewTokens: maxNewTokens, sampling: sampling, batchSize: batchSize)
         printError("loaded \(modelName) (\(generator.model.config.numHiddenLayers) layers, hidden \(generator.model.config.hiddenSize)) in \(Self.seconds(since: loadStart)) s")
 
+        // Resuming is keyed on the weights' content, not the folder's name.
+        var fingerprint = try ModelFingerprint.of(folder: modelURL)
+        if let adapterURL { fingerprint = SHA256.hex(fingerprint + "+adapter:" + (try ModelFingerprint.of(folder: adapterURL))) }
         let settings = ["temperature": String(temperature), "top_p": String(topP), "max_new_tokens": String(maxNewTokens),
                         "backend": backend.description, "weight_type": weightType.rawValue, "batch_size": String(batchSize)]
         let configuration = EvaluationConfiguration(
             dataDirectory: dataDirectory, outputDirectory: outputURL, samples: samples, seed: seed, limit: limit,
-            passKs: try parsedPassK(), modelName: modelName, settings: settings,
+            passKs: try parsedPassK(), modelName: modelName, modelFingerprint: fingerprint, settings: settings,
             promptStyle: prompt)
         let runner = EvaluationRunner(generator: generator, configuration: configuration)
         var bar: ProgressBar?

@@ -166,6 +166,17 @@ struct EvaluationEndToEndTests {
         try checkOutput(output, tasks: ["aime24", "amc23"], problems: 2, samples: 1, maxNewTokens: 8)
         #expect(text.contains("4/4 100%") && text.contains("(this run)"), "\(text)")
 
+        // Other weights in the same folder (same name): the finished completions are not reused.
+        let weights = checkpoint.appendingPathComponent("model.safetensors")
+        let original = try Data(contentsOf: weights)
+        var changed = original
+        changed[changed.count - 1] ^= 1
+        try changed.write(to: weights)
+        let otherWeights = runProcess(executable, arguments, log: log)
+        let otherText = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
+        #expect(otherWeights != 0 && otherText.contains("model_fingerprint (other weights or tokenizer)"), "\(otherText)")
+        try original.write(to: weights)
+
         // --data-dir replaces the built-in files: a folder whose aime24.jsonl holds one problem.
         let userData = checkpoint.appendingPathComponent("my-data")
         try FileManager.default.createDirectory(at: userData, withIntermediateDirectories: true)
