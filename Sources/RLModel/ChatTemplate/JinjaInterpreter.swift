@@ -9,9 +9,44 @@ final class JinjaInterpreter {
     private var line = 1
     /// Macro calls in progress, limited so that a recursive macro cannot exhaust the stack.
     private var macroDepth = 0
+    /// Nested `evaluate` calls in progress (expressions inside macro calls inside expressions...).
+    private var evaluationDepth = 0
+    /// Statements, loop iterations and expression evaluations so far.
+    private var steps = 0
+    private let limits: JinjaLimits
 
-    init(context: [String: JinjaValue]) {
+    init(context: [String: JinjaValue], limits: JinjaLimits = JinjaLimits()) {
         scopes = [context]
+        self.limits = limits
+    }
+
+    /// Counts one unit of work; throws once the template has done more than `limits.steps`.
+    @inline(__always) private func step() throws {
+        steps += 1
+        if steps > limits.steps {
+            throw JinjaFailure("the template does more than \(limits.steps) steps of work (an endless or huge loop?)")
+        }
+    }
+
+    /// Appends to the output, within `limits.outputBytes`.
+    private func emit(_ text: String) throws {
+        guard output.utf8.count + text.utf8.count <= limits.outputBytes else {
+            throw JinjaFailure("the template's output exceeds \(limits.outputBytes) bytes")
+        }
+        output += text
+    }
+
+    /// `value`, unless it is a string or list larger than the limits allow.
+    private func checkedSize(_ value: JinjaValue) throws -> JinjaValue {
+        switch value {
+        case .string(let text) where text.utf8.count > limits.outputBytes:
+            throw JinjaFailure("a string of more than \(limits.outputBytes) bytes")
+        case .list(let items) where items.count > JinjaBuiltins.maximumLength,
+             .tuple(let items) where items.count > JinjaBuiltins.maximumLength:
+            throw JinjaFailure("a list of more than \(JinjaBuiltins.maximumLength) items")
+        default:
+            return value
+        }
     }
 
     /// Renders the statements and returns the text.
@@ -37,11 +72,12 @@ final class JinjaInterpreter {
     }
 
     private func execute(_ statement: JinjaStatement) throws -> Flow {
+        try step()
         switch statement {
         case .text(let text):
-            output += text
+            try emit(text)
         case .output(let expression):
-            output += try evaluate(expression).text
+            try emit(try evaluate(expression).text)
         case .if(let branches, let otherwise):
             for (condition, body) in branches where try evaluate(condition).isTrue {
                 return try execute(body)
@@ -79,12 +115,14 @@ final class JinjaInterpreter {
         var selected = items
         if let condition {
             selected = try items.filter { item in
+                try step()
                 try bind(targets, to: item)
                 return try evaluate(condition).isTrue
             }
         }
         if selected.isEmpty { return try execute(otherwise) }
         for (position, item) in selected.enumerated() {
+            try step()
             try bind(targets, to: item)
             let count = selected.count
             let loop = JinjaDictionary([
@@ -153,6 +191,16 @@ final class JinjaInterpreter {
     // MARK: expressions
 
     func evaluate(_ expression: JinjaExpression) throws -> JinjaValue {
+        try step()
+        evaluationDepth += 1
+        defer { evaluationDepth -= 1 }
+        if evaluationDepth > limits.evaluationDepth {
+            throw JinjaFailure("expressions and macro calls nested deeper than \(limits.evaluationDepth)")
+        }
+        return try checkedSize(try evaluateNode(expression))
+    }
+
+    private func evaluateNode(_ expression: JinjaExpression) throws -> JinjaValue {
         switch expression {
         case .string(let value): return .string(value)
         case .integer(let value): return .integer(value)
