@@ -36,6 +36,18 @@ final class JinjaInterpreter {
         output += text
     }
 
+    /// `value`, a call's or filter's result, with the lists it built (`range()`, `split()`,
+    /// `map`, ...) counted as one step per item.
+    private func charged(_ value: JinjaValue) throws -> JinjaValue {
+        if case .list(let items) = value {
+            steps += items.count
+            if steps > limits.steps {
+                throw JinjaFailure("the template does more than \(limits.steps) steps of work (an endless or huge loop?)")
+            }
+        }
+        return value
+    }
+
     /// `value`, unless it is a string or list larger than the limits allow.
     private func checkedSize(_ value: JinjaValue) throws -> JinjaValue {
         switch value {
@@ -252,12 +264,12 @@ final class JinjaInterpreter {
                     throw JinjaFailure("\(function.typeName) is not callable")
                 }
             }
-            return try body(positional, keyword)
+            return try charged(try body(positional, keyword))
         case .filter(let base, let name, let arguments, let filterLine):
             let value = try evaluate(base)
             let (positional, keyword) = try evaluate(arguments)
             line = filterLine
-            return try JinjaBuiltins.filter(name, value, positional, keyword)
+            return try charged(try JinjaBuiltins.filter(name, value, positional, keyword))
         case .test(let base, let name, let arguments, let negated, let testLine):
             let value = try evaluate(base)
             let (positional, _) = try evaluate(arguments)
