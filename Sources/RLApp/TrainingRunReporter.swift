@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RLModel
 import RLReasoning
 import RLTensor
 
@@ -42,7 +43,7 @@ public final class TrainingRunReporter {
             try TrainingReport.write(TrainingReport.html(title: "GRPO run: \(output.lastPathComponent)", metrics: history ?? [],
                                                          samples: samples), to: output.appendingPathComponent("report.html"))
         } catch {
-            print("warning: could not write report.html: \(error)")
+            print("warning: could not write report.html: \(fileErrorText(error))")
         }
         let elapsed = started.map { monotonicSeconds() - $0 } ?? 0
         let done = metrics.step - firstStep

@@ -213,5 +213,19 @@ struct ResumeManifestCommandTests {
         try DecoderModel(randomWeights: try fixturePolicy().config, seed: 99).save(to: model)
         let otherModel = try run("other-model", resume: true, ["--learning_rate", "2e-3"])
         #expect(otherModel.status != 0 && otherModel.text.contains("model.weights (changed)"), "\(otherModel.text)")
+
+        // File errors are one line with the path and the system's words, not a CocoaError dump.
+        let log = folder.appendingPathComponent("errors.log")
+        func text() -> String { String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self) }
+        let noRecipe = runProcess(grpoTrainBinary.path, ["--recipe", folder.appendingPathComponent("nowhere.yaml").path,
+                                                         "--model", model.path], log: log)
+        #expect(noRecipe != 0 && text() == "grpo-train: setting '\(folder.path)/nowhere.yaml': cannot read the recipe: No such file or directory\n",
+                "\(text())")
+        let notAFolder = folder.appendingPathComponent("train.jsonl/out")
+        let unwritable = runProcess(grpoTrainBinary.path, ["--recipe", folder.appendingPathComponent("recipe.yaml").path, "--model", model.path,
+                                                           "--dataset", folder.appendingPathComponent("train.jsonl").path,
+                                                           "--output", notAFolder.path], log: log)
+        #expect(unwritable != 0 && text().contains("grpo-train: \(notAFolder.path): cannot create the output folder (Not a directory)"),
+                "\(text())")
     }
 }

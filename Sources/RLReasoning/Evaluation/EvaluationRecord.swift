@@ -134,7 +134,7 @@ public final class EvaluationRecordFile {
             do {
                 try Data(cleaned.utf8).write(to: url, options: .atomic)
             } catch {
-                throw EvaluationError.output("\(url.path): cannot rewrite (\(error))")
+                throw EvaluationError.output("\(url.path): cannot rewrite (\(fileErrorText(error)))")
             }
         }
         return records

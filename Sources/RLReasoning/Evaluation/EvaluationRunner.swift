@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RLModel
 
 /// Settings of an evaluation run that are not the generator's.
 public struct EvaluationConfiguration: Sendable {
@@ -90,7 +91,7 @@ public final class EvaluationRunner {
         do {
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         } catch {
-            throw EvaluationError.output("\(output.path): cannot create the folder (\(error))")
+            throw EvaluationError.output("\(output.path): cannot create the folder (\(fileErrorText(error)))")
         }
         try checkRunSettings(in: output)
         let n = configuration.samples
@@ -182,7 +183,7 @@ public final class EvaluationRunner {
         do {
             try summary.jsonData().write(to: output.appendingPathComponent("summary.json"), options: .atomic)
         } catch {
-            throw EvaluationError.output("\(output.path): cannot write the summary (\(error))")
+            throw EvaluationError.output("\(output.path): cannot write the summary (\(fileErrorText(error)))")
         }
         return summary
     }
@@ -229,7 +230,7 @@ public final class EvaluationRunner {
             do {
                 try encoder.encode(identity).write(to: url, options: .atomic)
             } catch {
-                throw EvaluationError.output("\(url.path): cannot write (\(error))")
+                throw EvaluationError.output("\(url.path): cannot write (\(fileErrorText(error)))")
             }
         }
     }

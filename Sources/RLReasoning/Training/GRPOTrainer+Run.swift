@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RLModel
 import RLTensor
 
 extension GRPOTrainer {
@@ -25,7 +26,11 @@ extension GRPOTrainer {
             throw TrainingError.invalidSetting(key: "resume_allow_changes", reason: "'\(unknown)' is not a run manifest key; "
                 + "the keys are \(current.entries.keys.sorted().joined(separator: ", "))")
         }
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        } catch {
+            throw TrainingError.checkpoint(path: output.path, reason: "cannot create the output folder (\(fileErrorText(error)))")
+        }
         let lock = try OutputLock(folder: output)
         defer { withExtendedLifetime(lock) {} }
         TrainerCheckpoint.removePartials(in: output)
@@ -71,7 +76,7 @@ extension GRPOTrainer {
                     for sample in samples { try appendLine(try encoder.encode(sample), to: completionsURL) }
                 }
             } catch {
-                log("warning: could not write run files: \(error)")
+                log("warning: could not write run files: \(fileErrorText(error))")
             }
             previous?(metrics, samples)
         }

@@ -87,7 +87,7 @@ enum TrainerCheckpoint {
             try? FileManager.default.removeItem(at: final)
             try FileManager.default.moveItem(at: partial, to: final)
         } catch {
-            throw TrainingError.checkpoint(path: final.path, reason: "could not be written: \(error)")
+            throw TrainingError.checkpoint(path: final.path, reason: "could not be written: \(fileErrorText(error))")
         }
         if let keepLast, keepLast > 0 {
             for old in complete(in: output).dropLast(keepLast) { remove(old.url, in: output) }
@@ -164,7 +164,7 @@ enum TrainerCheckpoint {
         } catch let error as TrainingError {
             throw error
         } catch {
-            throw TrainingError.checkpoint(path: checkpoint.path, reason: "could not be read: \(error)")
+            throw TrainingError.checkpoint(path: checkpoint.path, reason: "could not be read: \(fileErrorText(error))")
         }
     }
 }
