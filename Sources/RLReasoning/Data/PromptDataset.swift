@@ -57,7 +57,17 @@ public struct PromptDataset: Sendable {
                 }
             }
         }
-        if rows.isEmpty { throw TrainingError.emptyDataset(file: url.path) }
+        if rows.isEmpty {
+            let reason: String
+            if files.isEmpty {
+                reason = "the folder holds no .jsonl files"
+            } else if let first = issues.first {
+                reason = "all \(issues.count) rows were skipped, e.g. \(first)"
+            } else {
+                reason = files.count == 1 ? "the file has no rows" : "the \(files.count) .jsonl files have no rows"
+            }
+            throw TrainingError.emptyDataset(file: url.path, reason: reason)
+        }
         self.rows = rows
         self.issues = issues
     }

@@ -32,6 +32,7 @@ extension GRPOTrainer {
             throw TrainingError.checkpoint(path: output.path, reason: "cannot create the output folder (\(fileErrorText(error)))")
         }
         let lock = try OutputLock(folder: output)
+        for warning in startWarnings { log(warning) }
         defer { withExtendedLifetime(lock) {} }
         TrainerCheckpoint.removePartials(in: output)
         let metricsLog = MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))

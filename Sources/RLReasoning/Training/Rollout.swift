@@ -67,7 +67,16 @@ struct RolloutBuilder {
         }
         let advantages = groupAdvantages(rewards: total, groupSize: g, scaling: c.scaleRewards)
         let stds = stride(from: 0, to: total.count, by: g).map { Float(unbiasedStandardDeviation(total[$0..<($0 + g)])) }
-        let unparseable = zip(rewards, scores).filter { $0.0.name == "accuracy" }.flatMap { $0.1 }.filter { $0 == nil }.count
+        // Completions whose row has no gold answer RLMath can parse, whatever score the policy gave them.
+        let unparseable: Int
+        if let accuracy = rewards.lazy.compactMap({ $0 as? AccuracyReward }).first {
+            unparseable = expandedRows.filter { row in
+                guard let gold = accuracy.goldColumns.gold(in: row) else { return true }
+                return accuracy.verifier.verify(gold: gold, completion: "", mode: .reward).reason == .goldUnparseable
+            }.count
+        } else {
+            unparseable = 0
+        }
 
         // Layout: [left-padded prompt | completion right-padded with the pad token].
         let paddedPrompts = LeftPaddedBatch(generated.map { prompts[$0.promptIndex] }, pad: padTokenID)

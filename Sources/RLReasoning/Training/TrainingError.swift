@@ -2,7 +2,8 @@
 public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case invalidSetting(key: String, reason: String)
     case datasetRow(file: String, line: Int, reason: String)
-    case emptyDataset(file: String)
+    /// No row could be used; `reason` says why (no files, empty files, every row skipped and the first reason).
+    case emptyDataset(file: String, reason: String)
     case noChatTemplate(model: String)
     case checkpoint(path: String, reason: String)
     /// The weights are not finite (from the start, or the run stopped before saving them).
@@ -21,7 +22,7 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
         switch self {
         case let .invalidSetting(key, reason): return "setting '\(key)': \(reason)"
         case let .datasetRow(file, line, reason): return "\(file):\(line): \(reason)"
-        case let .emptyDataset(file): return "\(file): no usable rows"
+        case let .emptyDataset(file, reason): return "\(file): no usable rows: \(reason)"
         case let .noChatTemplate(model): return "\(model): the tokenizer has no chat_template; add one to tokenizer_config.json"
         case let .checkpoint(path, reason): return "\(path): \(reason)"
         case let .nonFiniteWeights(reason): return reason
