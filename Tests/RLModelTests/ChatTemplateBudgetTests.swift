@@ -43,7 +43,7 @@ struct ChatTemplateBudgetTests {
         let cases: [(String, String)] = [
             // String doubling in a loop.
             ("{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}", "bytes"),
-            ("{% set ns = namespace(s=['ab']) %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s|length }}", "items"),
+            ("{% set ns = namespace(s=['ab']) %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s|length }}", "steps of work"),
             // Huge indentation of many lines, replace and join blow-ups.
             ("{{ ('\\n' * 300000)|indent(64) }}", "indent would make a string"),
             ("{{ ('a' * 2000000)|replace('a', 'aaaaaaaaaa') }}", "replace would make a string"),
@@ -79,6 +79,22 @@ struct ChatTemplateBudgetTests {
         let messages = (0..<1_000).map { ChatMessage(role: $0 % 2 == 0 ? "user" : "assistant", content: "message \($0)") }
         let text = try template.render(messages: messages, addGenerationPrompt: true)
         #expect(text.contains("message 999"))
+    }
+
+    @Test func deeplyNestedOrCyclicValuesAreRefusedWhenStored() throws {
+        // Such values overflowed the stack when printed, compared or freed.
+        for tail in ["{{ ns.x|length }}", "{{ ns.x }}", "{{ ns.x|tojson }}"] {
+            let text = failure {
+                _ = try render("{% set ns = namespace(x=[]) %}\n{% for i in range(200000) %}{% set ns.x = [ns.x] %}{% endfor %}" + tail)
+            }
+            #expect(text == "chat template line 2: a value nests lists, dicts or namespaces deeper than 100 levels", "\(text)")
+        }
+        for source in ["{% set ns = namespace(a=1) %}{% set ns.me = ns %}{{ ns|tojson }}",
+                       "{% set a = namespace() %}{% set b = namespace(x=a) %}{% set a.y = [{'k': b}] %}{{ a }}"] {
+            #expect(failure { _ = try render(source) } == "chat template line 1: a namespace cannot hold itself", "\(source)")
+        }
+        // Ordinary nesting is fine.
+        #expect(try render("{% set ns = namespace(x=[]) %}{% for i in range(50) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x|length }}") == "1")
     }
 
     @Test func recursiveMacrosAreBounded() {

@@ -48,6 +48,33 @@ final class JinjaInterpreter {
         return value
     }
 
+    /// Throws when `value` nests lists, dicts and namespaces deeper than `limits.valueDepth`
+    /// (a loop of `set ns.x = [ns.x]` would build a value that printing, comparing or even
+    /// freeing recurses through until the stack overflows; a namespace holding itself never
+    /// ends). Each visited item counts as a step.
+    /// `holder`: the namespace the value goes into, which it must not contain (a cycle).
+    private func checkNesting(_ value: JinjaValue, holder: JinjaNamespace? = nil, level: Int = 1) throws {
+        switch value {
+        case .list(let items), .tuple(let items):
+            try nested(level)
+            for item in items { try step(); try checkNesting(item, holder: holder, level: level + 1) }
+        case .dictionary(let dictionary):
+            try nested(level)
+            for pair in dictionary.pairs { try step(); try checkNesting(pair.value, holder: holder, level: level + 1) }
+        case .namespace(let namespace):
+            if namespace === holder { throw JinjaFailure("a namespace cannot hold itself") }
+            try nested(level)
+            for pair in namespace.attributes.pairs { try step(); try checkNesting(pair.value, holder: holder, level: level + 1) }
+        default:
+            return
+        }
+        func nested(_ level: Int) throws {
+            if level > limits.valueDepth {
+                throw JinjaFailure("a value nests lists, dicts or namespaces deeper than \(limits.valueDepth) levels")
+            }
+        }
+    }
+
     /// `value`, unless it is a string or list larger than the limits allow.
     private func checkedSize(_ value: JinjaValue) throws -> JinjaValue {
         switch value {
@@ -106,8 +133,10 @@ final class JinjaInterpreter {
                 guard case .namespace(let namespace) = lookup(targets[0]) else {
                     throw JinjaFailure("cannot set attribute `\(attribute)` of `\(targets[0])`: it is not a namespace")
                 }
+                try checkNesting(value, holder: namespace)
                 namespace.attributes[attribute] = value
             } else {
+                try checkNesting(value)
                 try bind(targets, to: value)
             }
         case .macro(let name, let parameters, let body):

@@ -11,4 +11,7 @@ struct JinjaLimits: Sendable {
     /// Nested expression evaluations, macro calls included (the parser already bounds one
     /// expression's depth; this bounds macros that call macros).
     var evaluationDepth = 1_000
+    /// Lists, dicts and namespaces nested in a value a template stores (`set`); checked on every
+    /// `set`, so that no loop can build a value too deep to print, compare or free.
+    var valueDepth = 100
 }
