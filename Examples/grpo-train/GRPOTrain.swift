@@ -111,7 +111,10 @@ struct GRPOTrain: ParsableCommand {
                 + "(base \(total), frozen, \(parsed.loraBaseWeightType))")
         }
         let trainer = try GRPOTrainer(configuration: configuration, policy: policy, tokenizer: tokenizer, dataset: data)
+        let hashing = ContinuousClock.now
         trainer.modelFingerprint = try ModelFingerprint.of(folder: folder)
+        let elapsed = ContinuousClock.now - hashing
+        print("model fingerprint \(trainer.modelFingerprint?.prefix(16) ?? "")... (\(elapsed.components.seconds) s; recorded in each checkpoint's run_manifest.json)")
         let outputURL = URL(fileURLWithPath: output)
         let allowed = Set((resumeAllowChanges ?? "").split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty })
         if !allowed.isEmpty && !resume { throw ValidationError("--resume-allow-changes only applies with --resume") }

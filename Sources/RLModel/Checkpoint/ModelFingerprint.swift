@@ -8,8 +8,9 @@ import Synchronization
 ///
 /// The fingerprint is SHA-256 over, for each file in name order, its name, its size and the
 /// SHA-256 digests of its 64 MiB pieces (hashed in parallel). Every byte counts, so two
-/// checkpoints of one run (same names, shapes and sizes) differ. Cost: reading the files once,
-/// about 210 MB/s per core in a release build (a 3 GB bf16 1.5B model: ~2 s on 8 cores).
+/// checkpoints of one run (same names, shapes and sizes) differ. Cost: reading the files once and
+/// SHA-256 at about 120-210 MB/s per core in a release build (measured on a 2-core VM: 1 GiB in
+/// 4.4 s, where `sha256sum` took 6.6 s; a 3.5 GB bf16 1.5B model is about 15 s on 2 cores, 4 s on 8).
 ///
 /// Files hashed: `config.json`, `generation_config.json`, the tokenizer files, `adapter_config.json`,
 /// `model.safetensors.index.json` and every `*.safetensors` file except a trainer checkpoint's

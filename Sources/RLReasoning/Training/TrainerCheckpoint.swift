@@ -17,7 +17,7 @@ struct TrainerState: Codable, Equatable {
 /// Checkpoint folders `checkpoint-<step>` under a run's output folder, each a Hugging Face model
 /// folder (config, weights, generation config, tokenizer) — or, when training LoRA adapters, a
 /// PEFT adapter folder (adapter_config.json, adapter_model.safetensors) and the tokenizer — plus
-/// `optimizer.safetensors` and `trainer_state.json`.
+/// `optimizer.safetensors`, `run_manifest.json` (`RunManifest`) and `trainer_state.json`.
 ///
 /// A checkpoint is written into a hidden `.checkpoint-<step>.partial` folder and renamed into
 /// place only when complete (`trainer_state.json` last), so a run killed mid-save leaves the
