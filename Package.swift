@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "RLTensorTests", dependencies: ["RLTensor", "RLTensorConformance"]),
         .testTarget(name: "RLModelTests", dependencies: ["RLModel", "RLTestSupport", "lm"]),
         .testTarget(name: "RLReasoningTests", dependencies: ["RLReasoning", "RLModel", "RLTensor", "RLTestSupport"]),
-        .testTarget(name: "RLMathTests", dependencies: ["RLMath", "RLTestSupport"]),
+        .testTarget(name: "RLMathTests", dependencies: ["RLMath", "RLTestSupport", "check-answer"]),
         .testTarget(name: "RLAppTests", dependencies: ["RLApp", "RLReasoning", "RLTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -7,7 +7,7 @@ boxed_match_priority=0, try_extract_without_anchor=False, normalization (nits of
 operators off, basic_latex, boxed="all", units on; equations is deprecated in 0.9.0), first_match.
 
     pip install math-verify==0.9.0
-    python3 Benchmarks/peer/mathverify_peer.py [rounds]
+    python3 Benchmarks/peer/mathverify_peer.py [rounds] [--json]
 
 The data are the repository's: the hand-labelled checker cases Tests/Fixtures/checker/dev_cases.jsonl
 and the MATH-500 reference solutions Data/eval/math500.jsonl.
@@ -59,15 +59,20 @@ def measure(name, items, rounds):
     pct = lambda p: latencies[min(len(latencies) - 1, int(len(latencies) * p))]
     print(f"| {name} | {len(items)} | {right} | {len(latencies) / cpu_total:.0f} | {pct(0.5):.1f} | {pct(0.99):.1f} "
           f"| {latencies[-1]:.1f} | {len(latencies) / total:.0f} | {max_wall:.1f} |")
+    return {"cases": len(items), "right": right, "per_second_cpu": len(latencies) / cpu_total,
+            "per_second_wall": len(latencies) / total, "p99_us": pct(0.99)}
 
 
 if __name__ == "__main__":
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    args = [a for a in sys.argv[1:] if a != "--json"]
+    rounds = int(args[0]) if args else 1
     dev = [(r["gold"], r["answer"], r["expected"]) for r in load("Tests/Fixtures/checker/dev_cases.jsonl")]
     math500 = [(r["answer"], r["solution"], True) for r in load("Data/eval/math500.jsonl")]
     print(f"math-verify 0.9.0 (Open-RS reward config), {rounds} round(s), one thread")
     print("Latencies are thread CPU time; the wall-clock columns include time the OS gave to other processes.")
     print("| dataset | cases | right | verifications/s (CPU) | p50 µs | p99 µs | max µs | verifications/s (wall) | max wall µs |")
     print("|---|---|---|---|---|---|---|---|---|")
-    measure("dev_cases", dev, rounds)
-    measure("MATH-500 solutions", math500, rounds)
+    results = {"dev_cases": measure("dev_cases", dev, rounds),
+               "MATH-500 solutions": measure("MATH-500 solutions", math500, rounds)}
+    if "--json" in sys.argv[1:]:  # one machine-readable line last, for math-bench --peer
+        print(json.dumps(results))

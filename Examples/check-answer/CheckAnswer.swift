@@ -31,16 +31,36 @@ struct CheckAnswer: ParsableCommand {
     @Option(help: "reward (anchored answers only) or eval (may fall back to the last expression).")
     var mode: VerificationMode = .reward
 
+    @Option(help: "Checking threads for --jsonl (default: the CPUs this process may use). Verdicts stay in input order.")
+    var threads: Int?
+
+    @Option(help: "Longest --jsonl input line in bytes; a longer line gets an error verdict.")
+    var maxLineBytes = 64 << 20
+
     mutating func validate() throws {
         if !jsonl && (gold == nil || answer == nil) {
             throw ValidationError("Pass --gold and --answer, or --jsonl.")
+        }
+        if let threads, !(1...1024).contains(threads) {
+            throw ValidationError("--threads must be between 1 and 1024 (got \(threads)).")
+        }
+        if !(1...(1 << 30)).contains(maxLineBytes) {
+            throw ValidationError("--max-line-bytes must be between 1 and \(1 << 30) (got \(maxLineBytes)).")
         }
     }
 
     func run() throws {
         let verifier = MathVerifier()
         if jsonl {
-            runJSONLines(verifier)
+            let session = JSONLinesSession(verifier: verifier, mode: mode, threads: threads ?? availableCPUs(),
+                                           maximumLineBytes: maxLineBytes)
+            do {
+                try session.run()
+            } catch {
+                let message = Array("check-answer: \(error)\n".utf8)
+                _ = message.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+                throw ExitCode(1)
+            }
             return
         }
         let verdict = verifier.verify(gold: gold ?? "", completion: answer ?? "", mode: mode)
@@ -50,36 +70,11 @@ struct CheckAnswer: ParsableCommand {
         print("parsed gold: \(verdict.parsedGold ?? "(unparseable)")")
         if let reason = verdict.reason { print("reason: \(reason.rawValue)") }
     }
-
-    private struct Case: Decodable {
-        var gold: String
-        var answer: String
-    }
-
-    /// Streams stdin line by line; a malformed line yields `{"error": …}` and the run continues.
-    private func runJSONLines(_ verifier: MathVerifier) {
-        let decoder = JSONDecoder()
-        while let line = readLine(strippingNewline: true) {
-            let output: String
-            do {
-                let item = try decoder.decode(Case.self, from: Data(line.utf8))
-                let verdict = verifier.verify(gold: item.gold, completion: item.answer, mode: mode)
-                output = "{\"correct\": \(verdict.isCorrect), \"extracted\": \(jsonString(verdict.extractedAnswer)), \"gold_extracted\": \(jsonString(verdict.parsedGold))}"
-            } catch {
-                output = "{\"error\": \(jsonString("malformed input line: expected a JSON object with string fields gold and answer"))}"
-            }
-            print(output)
-            fflush(nil)  // one answer per line as it is ready, for callers that talk over a pipe
-        }
-    }
 }
 
 extension VerificationMode: ExpressibleByArgument {}
 
-/// A JSON string literal (or `null`).
-private func jsonString(_ value: String?) -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = .withoutEscapingSlashes
-    // Encoding a string or nil cannot fail.
-    return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+/// The CPUs online.
+private func availableCPUs() -> Int {
+    max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 }

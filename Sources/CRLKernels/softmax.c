@@ -85,3 +85,22 @@ RL_DISPATCH(rl_token_logprobs_backward_f32, token_logprobs_backward_f32_body,
             (const float *logits, const int32_t *targets, const float *lse, const float *dlogp, float *dlogits, long r0, long r1, long cols, float s),
             (logits, targets, lse, dlogp, dlogits, r0, r1, cols, s))
 
+
+// Entropy (nats) of each row's distribution softmax(logits[r] * s), from the row logsumexp the
+// forward of token_logprobs saved: H = lse - s * sum_j p_j x_j with p_j = exp(x_j s - lse).
+RL_BODY row_entropy_f32_body(const float *logits, const float *lse, float *entropy, long r0, long r1, long cols, float s) {
+#pragma clang fp reassociate(on)
+    for (long r = r0; r < r1; r++) {
+        const float *xr = logits + r * cols;
+        float l = lse[r], weighted = 0.0f;
+        for (long j = 0; j < cols; j++) {
+            float p = rl_expf(xr[j] * s - l);
+            // A -inf logit has probability 0 and adds nothing (0 * -inf would be NaN).
+            if (p > 0.0f) weighted += p * xr[j];
+        }
+        entropy[r] = l - s * weighted;
+    }
+}
+RL_DISPATCH(rl_row_entropy_f32, row_entropy_f32_body,
+            (const float *logits, const float *lse, float *entropy, long r0, long r1, long cols, float s),
+            (logits, lse, entropy, r0, r1, cols, s))

@@ -199,6 +199,17 @@ public struct Recipe: Sendable {
             if case .bool(let b) = value { c.scaleRewards = b ? .group : .none }
             else if let s = RewardScaling(rawValue: try string()) { c.scaleRewards = s }
             else { throw TrainingError.invalidSetting(key: key, reason: "use group, batch, none, true or false") }
+        case "importance_sampling_level": c.importanceSamplingLevel = try choice(ImportanceSamplingLevel.self)
+        case "delta": c.delta = value == .null ? nil : Float(try double())
+        case "sapo_temperature_pos": c.sapoTemperaturePositive = Float(try double())
+        case "sapo_temperature_neg": c.sapoTemperatureNegative = Float(try double())
+        case "use_bias_correction_kl": c.useBiasCorrectionKL = try bool()
+        case "top_entropy_quantile": c.topEntropyQuantile = Float(try double())
+        case "multi_objective_aggregation": c.multiObjectiveAggregation = try choice(MultiObjectiveAggregation.self)
+        case "dynamic_sampling": c.dynamicSampling = try bool()
+        case "max_dynamic_sampling_rounds": c.maxDynamicSamplingRounds = try int()
+        case "overlong_buffer_len": c.overlongBufferLength = try int()
+        case "overlong_penalty_factor": c.overlongPenaltyFactor = Float(try double())
         case "num_iterations": c.numIterations = try int()
         case "mask_truncated_completions": c.maskTruncatedCompletions = try bool()
         case "temperature_consistent_logprobs": c.temperatureConsistentLogProbs = try bool()

@@ -9,6 +9,7 @@ import RLTensor
 public final class TrainingRunReporter {
     private let output: URL
     private let total: Int
+    private let zeroSeries: [String: String]
     private let print: (String) -> Void
     private var history: [StepMetrics]?
     private var samples: [CompletionSample] = []
@@ -20,6 +21,7 @@ public final class TrainingRunReporter {
     public init(trainer: GRPOTrainer, output: URL, print: @escaping (String) -> Void) {
         self.output = output
         total = trainer.configuration.maxSteps
+        zeroSeries = TrainingReport.zeroSeries(configuration: trainer.configuration)
         self.print = print
         let previous = trainer.onStep
         trainer.onStep = { [self] metrics, stepSamples in
@@ -41,7 +43,8 @@ public final class TrainingRunReporter {
         }
         do {
             try TrainingReport.write(TrainingReport.html(title: "GRPO run: \(output.lastPathComponent)", metrics: history ?? [],
-                                                         samples: samples), to: output.appendingPathComponent("report.html"))
+                                                         samples: samples, zeroByConfiguration: zeroSeries),
+                                  to: output.appendingPathComponent("report.html"))
         } catch {
             print("warning: could not write report.html: \(fileErrorText(error))")
         }

@@ -2,7 +2,9 @@
 public enum VerificationMode: String, Sendable, CaseIterable {
     /// GRPO accuracy reward: only anchored answers count (a box, an `<answer>` tag, an answer phrase).
     case reward
-    /// Benchmark scoring (lighteval style): may also fall back to the last math expression or number.
+    /// Benchmark scoring (lighteval style): may also fall back to a leading choice letter, the last
+    /// math expression or number, and accepts a decimal that rounds the gold's value to its own
+    /// places with at least two significant digits (`0.33` for 1/3, also inside intervals and matrices).
     case eval
 }
 
@@ -10,7 +12,7 @@ public enum VerificationMode: String, Sendable, CaseIterable {
 public struct ExtractedAnswer: Sendable, Hashable {
     /// Where the answer was found, in priority order.
     public enum Source: String, Sendable, Hashable {
-        case boxed, answerTag, finalAnswerPhrase, answerPhrase, displayMath, inlineMath, bareMath, lastNumber
+        case boxed, answerTag, finalAnswerPhrase, answerPhrase, choiceLetter, displayMath, inlineMath, bareMath, lastNumber
     }
 
     /// The answer text as written (box content, text after an answer phrase …).
@@ -27,8 +29,9 @@ public enum AnswerExtractor {
 
     /// Candidates in priority order (the verifier uses the first that parses):
     /// the last `\boxed{}` (adjacent boxes form one list), the last `<answer>` tag,
-    /// "final answer is …", "answer: …", and in `.eval` mode the last display math,
-    /// inline math, LaTeX without delimiters ending the text, and number.
+    /// "final answer is …", "answer: …", and in `.eval` mode a multiple-choice letter opening the
+    /// completion (`A. Because …`), the last display math, inline math, LaTeX without delimiters
+    /// ending the text, and number.
     public static func candidates(in completion: String, mode: VerificationMode) -> [ExtractedAnswer] {
         var results: [ExtractedAnswer] = []
         forEachCandidate(in: completion, mode: mode) { results.append($0); return false }
@@ -64,6 +67,7 @@ public enum AnswerExtractor {
         if let end = anchors.final, offer(scanner.answerAfter(end), .finalAnswerPhrase) { return }
         if let end = anchors.plain, end != anchors.final, offer(scanner.answerAfter(end), .answerPhrase) { return }
         guard mode == .eval else { return }
+        if offer(scanner.leadingChoiceLetter(), .choiceLetter) { return }
         if offer(scanner.lastAnswerWordWithMath(), .answerPhrase) { return }
         if offer(scanner.lastDisplayMath(), .displayMath) { return }
         if offer(scanner.lastInlineMath(), .inlineMath) { return }

@@ -63,7 +63,7 @@ enum ChoiceAnswer {
             } else if bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count,
                       [32, UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: ":"), UInt8(ascii: "!")].contains(bytes[index + 1]) {
                 index += 2
-            } else if bytes.hasPrefix(Array("\\quad".utf8), at: index) {
+            } else if bytes.hasPrefix("\\quad", at: index) {
                 index += 5
             } else {
                 break

@@ -1,6 +1,26 @@
 /// Compares a gold answer tree with a predicted one.
 struct Comparer {
     let options: EquivalenceOptions
+    /// Whether the ends of an interval and the entries of a matrix may be decimals that round the
+    /// gold's values (`(0.6, 2.6667]` for `(\frac35, \frac83]`): each must equal the gold's value
+    /// rounded to its own places and carry at least two significant digits. Benchmark scoring
+    /// (`.eval`) allows it; the training reward does not. A single value or a tuple stays exact
+    /// (`0.1667` is not 1/6, `(3, 1.5708)` is not `(3, \frac{\pi}{2})`), as the labelled dev cases say.
+    var acceptsRoundedDecimals = false
+    /// Set while comparing the ends of intervals and the entries of matrices.
+    private var comparingRoundableEntries = false
+
+    init(options: EquivalenceOptions, acceptsRoundedDecimals: Bool = false) {
+        self.options = options
+        self.acceptsRoundedDecimals = acceptsRoundedDecimals
+    }
+
+    /// This comparer for the entries of an interval or matrix.
+    private var forRoundableEntries: Comparer {
+        var copy = self
+        copy.comparingRoundableEntries = acceptsRoundedDecimals
+        return copy
+    }
     private static let maximumDepth = 40
     private static let maximumItems = 256
 
@@ -12,8 +32,9 @@ struct Comparer {
     }
 
     private func isAssignmentList(_ node: MathNode) -> Bool {
-        guard case .list(let items) = node else { return false }
-        return assignmentValues(items) != nil
+        guard case .list(let items) = node, let values = assignmentValues(items) else { return false }
+        if case .set = values, items.count > 1 { return false }  // `x = 1, x = 2`, `x_1 = 1, x_2 = 2`: a set of values
+        return true
     }
 
     // MARK: Normal forms
@@ -23,7 +44,12 @@ struct Comparer {
     private func normalize(_ node: MathNode, keepAssignments: Bool) -> MathNode {
         switch node {
         case .list(let items):
-            let expanded = items.map(simplifiedRelation).flatMap(alternatives)
+            // Groups (`p=5, q=2; p=7, q=2`) become one value each: a tuple of their assignments.
+            let grouped = items.map { item -> MathNode in
+                if case .list = item { return normalize(item, keepAssignments: false) }
+                return item
+            }
+            let expanded = grouped.map(simplifiedRelation).flatMap(alternatives)
             if !keepAssignments, let assignments = assignmentValues(expanded) { return assignments }
             return expanded.count == 1 ? expanded[0] : .list(expanded)
         case .set(let items):
@@ -103,9 +129,22 @@ struct Comparer {
             names.append(name)
             values.append(rest[0].rhs)
         }
-        if Set(names).count == 1 { return .set(values) }
+        if Set(names).count == 1 || isSolutionFamily(names) { return .set(values) }
         if Set(names).count == names.count { return .tuple(values) }
         return nil
+    }
+
+    /// Whether distinct names number the solutions of one unknown: `x_1, x_2` (or `x_{1}, x_{2}`).
+    private func isSolutionFamily(_ names: [String]) -> Bool {
+        guard names.count > 1, Set(names).count == names.count else { return false }
+        var bases: Set<Substring> = []
+        for name in names {
+            guard let underscore = name.firstIndex(of: "_") else { return false }
+            let index = name[name.index(after: underscore)...].filter { $0 != "{" && $0 != "}" }
+            guard !index.isEmpty, index.allSatisfy(\.isNumber) else { return false }
+            bases.insert(name[..<underscore])
+        }
+        return bases.count == 1
     }
 
     /// Every reading of `±` (at most 16), or the node itself.
@@ -184,6 +223,27 @@ struct Comparer {
         }
     }
 
+    /// Whether `lhs = value` states a value under a label: a name (`x`, `f(x)`), or a quantity built
+    /// from names alone (`|AB|`, `\frac{NO}{BO}`, `S_{ABC}:S`) equal to a value without unknowns.
+    /// Then the value side is what an answer is compared with.
+    private func labels(_ lhs: MathNode, value: MathNode) -> Bool {
+        if labelName(lhs) != nil { return true }
+        return isNamedQuantity(lhs, depth: 0) && !value.containsVariable()
+    }
+
+    /// Products, quotients, powers and absolute values of names only (no numbers, no sums).
+    private func isNamedQuantity(_ node: MathNode, depth: Int) -> Bool {
+        if depth > 8 { return false }
+        switch node {
+        case .variable: return true
+        case .product(let factors): return factors.allSatisfy { isNamedQuantity($0, depth: depth + 1) }
+        case .quotient(let a, let b): return isNamedQuantity(a, depth: depth + 1) && isNamedQuantity(b, depth: depth + 1)
+        case .power(let base, .number): return isNamedQuantity(base, depth: depth + 1)
+        case .function(.absolute, let items): return items.count == 1 && isNamedQuantity(items[0], depth: depth + 1)
+        default: return false
+        }
+    }
+
     /// The argument name of a function label (`f(x)` → `x`), if it is a single letter.
     private func functionArgument(_ node: MathNode) -> String? {
         switch node {
@@ -241,7 +301,7 @@ struct Comparer {
             return equalRelations(gold, answer, depth: depth)
         case (.relation(let lhs, let rest), _):
             if let interval = intervalForm(gold) { return equal(interval, answer, depth: depth + 1) }
-            guard rest.count == 1, rest[0].relation == .equal, labelName(lhs) != nil else { return false }
+            guard rest.count == 1, rest[0].relation == .equal, labels(lhs, value: rest[0].rhs) else { return false }
             return equal(rest[0].rhs, answer, depth: depth + 1)
         case (_, .relation(let lhs, let rest)) where rest.contains(where: { $0.relation == .approximately }):
             // `\frac{1}{6} \approx 0.167`: the exact form counts; its stated approximation counts only
@@ -256,7 +316,7 @@ struct Comparer {
         case (_, .relation(let lhs, let rest)):
             if let interval = intervalForm(answer) { return equal(gold, interval, depth: depth + 1) }
             guard rest.allSatisfy({ $0.relation == .equal }), let last = rest.last else { return false }
-            if labelName(lhs) != nil || !lhs.containsVariable() { return equal(gold, last.rhs, depth: depth + 1) }
+            if labels(lhs, value: last.rhs) || !lhs.containsVariable() { return equal(gold, last.rhs, depth: depth + 1) }
             return false
 
         // Collections.
@@ -267,14 +327,15 @@ struct Comparer {
         case (.union(let g), .union(let a)):
             return equalUnordered(g, a, depth: depth)
         case (.interval, .interval):
-            return equalIntervals(gold, answer, depth: depth)
+            return forRoundableEntries.equalIntervals(gold, answer, depth: depth)
         case (.interval(let lo, let hi, false, false), .tuple(let a)) where a.count == 2:
             return equal(lo, a[0], depth: depth + 1) && equal(hi, a[1], depth: depth + 1)
         case (.tuple(let g), .interval(let lo, let hi, false, false)) where g.count == 2:
             return equal(g[0], lo, depth: depth + 1) && equal(g[1], hi, depth: depth + 1)
         case (.matrix(let g), .matrix(let a)):
+            let entries = forRoundableEntries
             return g.count == a.count && zip(g, a).allSatisfy { row in
-                row.0.count == row.1.count && zip(row.0, row.1).allSatisfy { equal($0, $1, depth: depth + 1) }
+                row.0.count == row.1.count && zip(row.0, row.1).allSatisfy { entries.equal($0, $1, depth: depth + 1) }
             }
         case (.matrix(let g), .tuple(let a)):
             let entries = g.count == 1 ? g[0] : (g.allSatisfy { $0.count == 1 } ? g.map { $0[0] } : [])
@@ -350,9 +411,11 @@ struct Comparer {
             && equal(gl, al, depth: depth + 1) && equal(gh, ah, depth: depth + 1)
     }
 
-    /// `x > 2` → (2, ∞); `a \le x < b` → [a, b); `x \in I` → I. Nil for other relations.
+    /// `x > 2` → (2, ∞); `a \le x < b` → [a, b); `x \in I` → I; `1 \le |z| \le 2` → [-2, -1] ∪ [1, 2].
+    /// Nil for other relations.
     private func intervalForm(_ node: MathNode) -> MathNode? {
         guard case .relation(let first, let rest) = node else { return nil }
+        if let absolute = absoluteValueRange(first, rest) { return absolute }
         // `-x > -1` is `x < 1`.
         if rest.count == 1, case .negation(let inner) = first, case .variable = inner {
             return intervalForm(.relation(first: inner, rest: [RelationStep(relation: rest[0].relation.flipped, rhs: .negation(rest[0].rhs))]))
@@ -385,6 +448,61 @@ struct Comparer {
             }
         }
         return nil
+    }
+
+    /// The set a bound on `|x|` describes: `|x| < b` → (-b, b), `|x| \ge a` → (-∞, -a] ∪ [a, ∞),
+    /// `a \le |x| < b` → (-b, -a] ∪ [a, b) (for a > 0; [0 … is one interval). Nil unless the bounds
+    /// are numbers and the relation has that shape.
+    private func absoluteValueRange(_ first: MathNode, _ rest: [RelationStep]) -> MathNode? {
+        func variableInAbsolute(_ node: MathNode) -> Bool {
+            if case .function(.absolute, let items) = node, items.count == 1, case .variable = items[0] { return true }
+            return false
+        }
+        func value(_ node: MathNode) -> Double? {
+            guard !node.containsVariable() else { return nil }
+            var evaluator = Evaluator(point: SamplePoint.standard[0])
+            guard let number = evaluator.evaluate(node)?.complex, number.isFinite, abs(number.imaginary) < 1e-12 else { return nil }
+            return number.real
+        }
+        var lower: (bound: MathNode, closed: Bool)?
+        var upper: (bound: MathNode, closed: Bool)?
+        if rest.count == 1, variableInAbsolute(first) {
+            switch rest[0].relation {
+            case .less, .lessOrEqual: upper = (rest[0].rhs, rest[0].relation == .lessOrEqual)
+            case .greater, .greaterOrEqual: lower = (rest[0].rhs, rest[0].relation == .greaterOrEqual)
+            default: return nil
+            }
+        } else if rest.count == 2, variableInAbsolute(rest[0].rhs) {
+            let low = rest[0].relation, high = rest[1].relation
+            if [.less, .lessOrEqual].contains(low) && [.less, .lessOrEqual].contains(high) {
+                lower = (first, low == .lessOrEqual)
+                upper = (rest[1].rhs, high == .lessOrEqual)
+            } else if [.greater, .greaterOrEqual].contains(low) && [.greater, .greaterOrEqual].contains(high) {
+                lower = (rest[1].rhs, high == .greaterOrEqual)
+                upper = (first, low == .greaterOrEqual)
+            } else {
+                return nil
+            }
+        } else {
+            return nil
+        }
+        let infinity = MathNode.constant(.infinity)
+        // No lower bound, or one at or below zero that is met by every |x| (`|x| \ge 0`, `0 \le |x|`).
+        if let bound = lower, let a = value(bound.bound), a < 0 || (a == 0 && bound.closed) { lower = nil }
+        if let bound = lower, value(bound.bound) == nil { return nil }
+        if let bound = upper, value(bound.bound) == nil { return nil }
+        switch (lower, upper) {
+        case (nil, let upper?):
+            return .interval(lower: .negation(upper.bound), upper: upper.bound, lowerClosed: upper.closed, upperClosed: upper.closed)
+        case (let lower?, nil):
+            return .union([.interval(lower: .negation(infinity), upper: .negation(lower.bound), lowerClosed: false, upperClosed: lower.closed),
+                           .interval(lower: lower.bound, upper: infinity, lowerClosed: lower.closed, upperClosed: false)])
+        case (let lower?, let upper?):
+            return .union([.interval(lower: .negation(upper.bound), upper: .negation(lower.bound), lowerClosed: upper.closed, upperClosed: lower.closed),
+                           .interval(lower: lower.bound, upper: upper.bound, lowerClosed: lower.closed, upperClosed: upper.closed)])
+        case (nil, nil):
+            return nil
+        }
     }
 
     private func equalRelations(_ gold: MathNode, _ answer: MathNode, depth: Int) -> Bool {
@@ -430,9 +548,10 @@ struct Comparer {
                 return false
             }
             if case .exact(let x) = g, case .exact(let y) = a {
-                if x != y && !isLongDecimalRounding(of: x, y) && !isLongDecimalRounding(of: y, x) { return false }
+                if x != y && !isLongDecimalRounding(of: x, y) && !isLongDecimalRounding(of: y, x)
+                    && !(comparingRoundableEntries && !symbolic && isRounding(y, of: .exact(x))) { return false }
             } else if !isClose(g.complex, a.complex) {
-                return false
+                guard comparingRoundableEntries, !symbolic, case .exact(let y) = a, isRounding(y, of: g) else { return false }
             }
             compared += 1
         }
@@ -442,7 +561,34 @@ struct Comparer {
     /// Whether `decimal` is a terminating decimal of at least 10 places that equals `value` up to
     /// one unit in its last place (`0.0833333333333333` for 1/12; `0.1667` stays a rounding).
     private func isLongDecimalRounding(of value: Rational, _ decimal: Rational) -> Bool {
-        var denominator = decimal.denominator
+        guard let places = decimalPlaces(decimal), places >= 10 else { return false }
+        let difference = (value - decimal) * Rational(Exact.powerOfTen(places))
+        return !(Rational.one < (difference.isNegative ? -difference : difference))
+    }
+
+    /// Whether `decimal` (a terminating decimal of 1–15 places and at least two significant digits)
+    /// is `value` rounded to its places: within half a unit in its last place.
+    private func isRounding(_ decimal: Rational, of value: ScalarValue) -> Bool {
+        guard let places = decimalPlaces(decimal), places >= 1, places <= 15 else { return false }
+        let scale = Rational(Exact.powerOfTen(places))
+        let scaled = decimal * scale
+        let magnitude = scaled.isNegative ? -scaled : scaled
+        guard !(magnitude < Rational(10)) else { return false }  // two significant digits
+        let half = Rational(numerator: BigInt(1), denominator: BigInt(2)) ?? .one  // never nil
+        switch value {
+        case .exact(let exact):
+            let difference = (exact - decimal) * scale
+            return !(half < (difference.isNegative ? -difference : difference))
+        case .approximate(let complex):
+            guard complex.isFinite, abs(complex.imaginary) <= 1e-12 * max(1, abs(complex.real)) else { return false }
+            let unit = 1 / scale.doubleValue
+            return abs(complex.real - decimal.doubleValue) <= 0.5 * unit * (1 + 1e-9)
+        }
+    }
+
+    /// The number of decimal places of a terminating decimal (0 for integers), nil for others.
+    private func decimalPlaces(_ value: Rational) -> Int? {
+        var denominator = value.denominator
         var twos = 0, fives = 0
         while twos < 80, let (q, r) = denominator.quotientAndRemainder(dividingBy: BigInt(2)), r.isZero {
             denominator = q
@@ -452,10 +598,7 @@ struct Comparer {
             denominator = q
             fives += 1
         }
-        let places = max(twos, fives)
-        guard denominator == .one, places >= 10 else { return false }
-        let difference = (value - decimal) * Rational(Exact.powerOfTen(places))
-        return !(Rational.one < (difference.isNegative ? -difference : difference))
+        return denominator == .one ? max(twos, fives) : nil
     }
 
     /// Whether two variable-free values agree within 1% (a stated approximation of an exact value).

@@ -1,9 +1,18 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Byte-level searches over a completion used by `AnswerExtractor`. All searches are
 /// linear in the completion length (or bounded by a small constant number of passes).
 struct CompletionScanner {
     let bytes: [UInt8]
 
-    private static let boxCommands = [Array("\\boxed".utf8), Array("\\fbox".utf8)]
+    private static let finalWord = Array("final ".utf8)
+    private static let mathDelimiters = [(Array("\\(".utf8), Array("\\)".utf8)), (Array("\\[".utf8), Array("\\]".utf8))]
+    private static let hopeSentence = Array("I hope it is correct".utf8)
+    private static let isWord = Array(" is ".utf8)
     private static let maximumBoxesTried = 8
     private static let maximumMergedBoxes = 16
 
@@ -22,13 +31,21 @@ struct CompletionScanner {
     /// Start offsets of every `\boxed` / `\fbox` command.
     func boxStarts() -> [Int] {
         var starts: [Int] = []
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == UInt8(ascii: "\\"),
-               CompletionScanner.boxCommands.contains(where: { bytes.hasPrefix($0, at: index) && !(index + $0.count < bytes.count && bytes[index + $0.count].isASCIILetter) }) {
-                starts.append(index)
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var index = 0
+            // Jump from backslash to backslash (memchr), then test the two command names.
+            while index < buffer.count, let found = memchr(base + index, Int32(UInt8(ascii: "\\")), buffer.count - index) {
+                let start = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+                for command in ["\\boxed", "\\fbox"] as [StaticString] {
+                    let length = command.utf8CodeUnitCount
+                    if bytes.hasPrefix(command, at: start), !(start + length < buffer.count && buffer[start + length].isASCIILetter) {
+                        starts.append(start)
+                        break
+                    }
+                }
+                index = start + 1
             }
-            index += 1
         }
         return starts
     }
@@ -171,7 +188,7 @@ struct CompletionScanner {
             if bytes[index] | 0x20 == UInt8(ascii: "a"), matches(word, at: index, caseInsensitive: true),
                let end = anchorEnd(afterWordEndingAt: index + word.count) {
                 if plain == nil { plain = end }
-                if final == nil, matches(Array("final ".utf8), at: index - 6, caseInsensitive: true) { final = end }
+                if final == nil, matches(CompletionScanner.finalWord, at: index - 6, caseInsensitive: true) { final = end }
             }
             index -= 1
         }
@@ -216,18 +233,18 @@ struct CompletionScanner {
         if let nested = firstIndex(of: "final answer is", from: index, caseInsensitive: true), nested == index {
             return answerAfter(index + 15)
         }
-        if bytes.hasPrefix(Array("$$".utf8), at: index) {
+        if bytes.hasPrefix("$$", at: index) {
             let close = firstIndex(of: "$$", from: index + 2) ?? bytes.count
             return bytes[(index + 2)..<close]
         }
         if bytes[index] == UInt8(ascii: "$") {
             return bytes[(index + 1)..<closingDollar(from: index + 1)]
         }
-        if bytes.hasPrefix(Array("\\(".utf8), at: index) {
+        if bytes.hasPrefix("\\(", at: index) {
             let close = firstIndex(of: "\\)", from: index + 2) ?? bytes.count
             return bytes[(index + 2)..<close]
         }
-        if bytes.hasPrefix(Array("\\[".utf8), at: index) {
+        if bytes.hasPrefix("\\[", at: index) {
             let close = firstIndex(of: "\\]", from: index + 2) ?? bytes.count
             return bytes[(index + 2)..<close]
         }
@@ -238,7 +255,7 @@ struct CompletionScanner {
         while end < bytes.count, bytes[end] != 10 {
             if bytes[end] == UInt8(ascii: "."), end + 1 >= bytes.count || bytes[end + 1].isASCIISpace { break }
             if bytes[end] == UInt8(ascii: "<") { break }
-            if matches(Array(" is ".utf8), at: end, caseInsensitive: true) { afterLastIs = end + 4 }
+            if matches(CompletionScanner.isWord, at: end, caseInsensitive: true) { afterLastIs = end + 4 }
             end += 1
         }
         var start = afterLastIs ?? index
@@ -304,7 +321,7 @@ struct CompletionScanner {
         while let index = lastIndex(of: "answer", caseInsensitive: true, before: limit) {
             var next = index + 6
             while next < bytes.count, bytes[next] == 32 { next += 1 }
-            if next < bytes.count, bytes[next] == UInt8(ascii: "$") || bytes.hasPrefix(Array("\\(".utf8), at: next) || bytes.hasPrefix(Array("\\[".utf8), at: next) {
+            if next < bytes.count, bytes[next] == UInt8(ascii: "$") || bytes.hasPrefix("\\(", at: next) || bytes.hasPrefix("\\[", at: next) {
                 return answerAfter(next)
             }
             limit = index + 5
@@ -378,6 +395,21 @@ struct CompletionScanner {
         return true
     }
 
+    /// The letter of a completion that opens with a multiple-choice pick: `A. Because …`,
+    /// `(B) since …`, `C) …` — a capital A–H, then `.` or `)`, then a blank or the end.
+    func leadingChoiceLetter() -> ArraySlice<UInt8>? {
+        var index = 0
+        while index < bytes.count, bytes[index].isASCIISpace { index += 1 }
+        let parenthesized = index < bytes.count && bytes[index] == UInt8(ascii: "(")
+        if parenthesized { index += 1 }
+        guard index + 1 < bytes.count, (UInt8(ascii: "A")...UInt8(ascii: "H")).contains(bytes[index]) else { return nil }
+        let letter = index
+        let closer = bytes[index + 1]
+        guard parenthesized ? closer == UInt8(ascii: ")") : (closer == UInt8(ascii: ".") || closer == UInt8(ascii: ")")) else { return nil }
+        guard index + 2 == bytes.count || bytes[index + 2].isASCIISpace else { return nil }
+        return bytes[letter...letter]
+    }
+
     /// The last number in the text that is not glued to a word (`AZYUK2A` holds none).
     func lastNumber() -> ArraySlice<UInt8>? {
         var end = bytes.count - 1
@@ -415,17 +447,17 @@ struct CompletionScanner {
             while let first = result.first, first.isASCIISpace || first == UInt8(ascii: "$") {
                 result = result.dropFirst(); changed = true
             }
-            while let last = result.last, last.isASCIISpace || last == UInt8(ascii: "$") || last == UInt8(ascii: ".") {
+            while let last = result.last, last.isASCIISpace || last == UInt8(ascii: "$") || last == UInt8(ascii: "."),
+                  !(last == UInt8(ascii: "$") && result.dropLast().last == UInt8(ascii: "\\")) {  // `\$` is a dollar sign
                 result = result.dropLast(); changed = true
             }
-            for (open, close) in [("\\(", "\\)"), ("\\[", "\\]")] {
-                let o = Array(open.utf8), c = Array(close.utf8)
-                if result.count >= 4, Array(result.prefix(2)) == o, Array(result.suffix(2)) == c {
+            for (open, close) in CompletionScanner.mathDelimiters {
+                if result.count >= 4, result.prefix(2).elementsEqual(open), result.suffix(2).elementsEqual(close) {
                     result = result.dropFirst(2).dropLast(2); changed = true
                 }
             }
-            let hope = Array("I hope it is correct".utf8)
-            if result.count > hope.count, Array(result.suffix(hope.count)) == hope {
+            let hope = CompletionScanner.hopeSentence
+            if result.count > hope.count, result.suffix(hope.count).elementsEqual(hope) {
                 result = result.dropLast(hope.count); changed = true
             }
         }

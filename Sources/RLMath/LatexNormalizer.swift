@@ -37,20 +37,20 @@ enum LatexNormalizer {
                 // `{-}13.5`: a sign in braces.
                 output.append(bytes[index + 1])
                 index += 3
-            case UInt8(ascii: "n") where bytes.hasPrefix(Array("np.".utf8), at: index) && !isLetter(before: index, in: bytes):
+            case UInt8(ascii: "n") where bytes.hasPrefix("np.", at: index) && !isLetter(before: index, in: bytes):
                 index += 3
             case UInt8(ascii: "\\"):
                 if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "$") {
                     // `\$` marks an amount of money (kept, unlike math-mode `$`).
                     output.append(contentsOf: Array("\\dollarsign ".utf8))
                     index += 2
-                } else if bytes.hasPrefix(Array("\\textdollar".utf8), at: index) {
+                } else if bytes.hasPrefix("\\textdollar", at: index) {
                     output.append(contentsOf: Array("\\dollarsign ".utf8))
                     index += 11
-                } else if bytes.hasPrefix(Array("\\left".utf8), at: index), !isLetter(at: index + 5, in: bytes) {
+                } else if bytes.hasPrefix("\\left", at: index), !isLetter(at: index + 5, in: bytes) {
                     index += 5
                     if index < bytes.count, bytes[index] == UInt8(ascii: ".") { index += 1 }
-                } else if bytes.hasPrefix(Array("\\right".utf8), at: index), !isLetter(at: index + 6, in: bytes) {
+                } else if bytes.hasPrefix("\\right", at: index), !isLetter(at: index + 6, in: bytes) {
                     index += 6
                     if index < bytes.count, bytes[index] == UInt8(ascii: ".") { index += 1 }
                 } else if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "("), index == 0 || output.isEmpty {
@@ -91,6 +91,15 @@ extension UInt8 {
 }
 
 extension Array where Element == UInt8 {
+    /// Whether the literal `prefix` occurs at `index` (no array is built for the literal).
+    func hasPrefix(_ prefix: StaticString, at index: Int) -> Bool {
+        let length = prefix.utf8CodeUnitCount
+        if index < 0 || index + length > count { return false }
+        let literal = prefix.utf8Start
+        for offset in 0..<length where self[index + offset] != literal[offset] { return false }
+        return true
+    }
+
     /// Whether `prefix` occurs at `index`.
     func hasPrefix(_ prefix: [UInt8], at index: Int) -> Bool {
         if index < 0 || index + prefix.count > count { return false }

@@ -98,13 +98,15 @@ extension LatexParser {
         return .product(factors + [result])
     }
 
-    /// A ratio `a:b` (read as a/b) between two values; not `:=` and not inside `\{x : …\}`.
+    /// A ratio `a:b` (read as a/b) between two values or named quantities (`V_1:V_2`); not `:=`
+    /// and not inside `\{x : …\}`.
     func isRatioColon() -> Bool {
         guard current == UInt8(ascii: ":"), peek(1) != UInt8(ascii: "=") else { return false }
         var next = position + 1
         while next < bytes.count, bytes[next] == 32 { next += 1 }
-        return next < bytes.count && (bytes[next].isASCIIDigit || bytes[next] == UInt8(ascii: "\\") || bytes[next] == UInt8(ascii: "("))
-            && setBuilderLevel == 0
+        guard next < bytes.count, setBuilderLevel == 0 else { return false }
+        let byte = bytes[next]
+        return byte.isASCIIDigit || byte.isASCIILetter || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "(")
     }
 
     /// In plain text, `2 1/2` is a mixed number: a space, then `digits/digits` not followed by more math.

@@ -80,14 +80,14 @@ extension LatexParser {
         func groupEnd(at index: Int, explicitOnly: Bool) -> Int? {
             var i = index
             var explicit = false
-            if bytes.hasPrefix(Array("{,}".utf8), at: i) {
+            if bytes.hasPrefix("{,}", at: i) {
                 i += 3
                 explicit = true
             } else if i < bytes.count && bytes[i] == UInt8(ascii: ",") {
                 i += 1
-                if bytes.hasPrefix(Array("\\!".utf8), at: i) { i += 2; explicit = true }
+                if bytes.hasPrefix("\\!", at: i) { i += 2; explicit = true }
                 while i < bytes.count && bytes[i] == 32 && explicit { i += 1 }
-            } else if bytes.hasPrefix(Array("\\,".utf8), at: i) || bytes.hasPrefix(Array("\\ ".utf8), at: i) {
+            } else if bytes.hasPrefix("\\,", at: i) || bytes.hasPrefix("\\ ", at: i) {
                 i += 2
                 explicit = true
             } else if i < bytes.count && bytes[i] == 32 && !explicitOnly {
@@ -104,7 +104,9 @@ extension LatexParser {
         // Plain commas only at top level, not inside a list, and only if every group is three digits.
         var previous = numberStart - 1
         while previous >= 0 && bytes[previous].isASCIISpace { previous -= 1 }
+        // `0,111` and `0123,456` are not grouped numbers (a decimal comma, or a list).
         let plainAllowed = bracketLevel == 0 && !(previous >= 0 && bytes[previous] == UInt8(ascii: ","))
+            && !(digits.first == UInt8(ascii: "0"))
         var cursor = position
         var plainChainValid = plainAllowed
         if plainAllowed {

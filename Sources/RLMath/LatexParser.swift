@@ -147,22 +147,29 @@ struct LatexParser {
     // MARK: Answers, lists and relations
 
     /// A comma/`or`/`and`-separated list of relations; a single item is returned as is.
+    /// Semicolons separate groups: `p=5, q=2; p=7, q=2` is a list of two lists (two solutions).
     mutating func parseAnswer() -> MathNode? {
-        var items: [MathNode] = []
+        var groups: [[MathNode]] = [[]]
         while true {
             skipSpace()
             if atEnd { break }
             guard let item = parseRelation() else { return nil }
-            items.append(item)
+            groups[groups.count - 1].append(item)
             skipSpace()
+            if current == UInt8(ascii: ";") { groups.append([]) }
             if !consumeListSeparator() { break }
             if atQualifier() {
                 position = bytes.count
                 break
             }
         }
-        if items.isEmpty { return nil }
-        return items.count == 1 ? items[0] : .list(items)
+        groups.removeAll { $0.isEmpty }
+        guard groups.count > 1, groups.contains(where: { $0.count > 1 }) else {
+            let items = groups.flatMap { $0 }
+            if items.isEmpty { return nil }
+            return items.count == 1 ? items[0] : .list(items)
+        }
+        return .list(groups.map { $0.count == 1 ? $0[0] : .list($0) })
     }
 
     /// Consumes `,`, `;`, `\text{ or }`, `\text{and}`, a bare `or`/`and`.

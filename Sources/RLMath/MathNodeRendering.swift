@@ -55,7 +55,9 @@ extension MathNode {
         case .text(let text): return "\"" + text + "\""
         case .choice(let letter, let value):
             return "(" + String(UnicodeScalar(letter)) + ")" + (value.map { " " + r($0) } ?? "")
-        case .list(let items): return joined(items, ", ")
+        case .list(let items):
+            // Groups written with semicolons (`p = 5, q = 2; p = 7, q = 2`) keep them.
+            return joined(items, items.contains { if case .list = $0 { return true } else { return false } } ? "; " : ", ")
         }
     }
 }

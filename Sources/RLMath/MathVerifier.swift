@@ -44,11 +44,25 @@ public struct MathVerifier: Sendable {
         let renderedGold = goldNode.rendered(depth: 0)
         var firstCandidate: String?
         var verdict: Verdict?
+        let comparer = Comparer(options: options, acceptsRoundedDecimals: mode == .eval)
+        // A gold written with a decimal comma (`2,74`) is compared in that reading with single values.
+        let goldDecimalComma = goldNode.isScalar ? nil : DecimalComma.reading(of: goldText).flatMap { LatexParser.parse($0.utf8) }
         AnswerExtractor.forEachCandidate(in: completion, mode: mode) { candidate in
             if firstCandidate == nil { firstCandidate = candidate.text }
             let prose = candidate.source != .boxed && !candidate.text.utf8.contains(UInt8(ascii: "\\"))
-            guard let answerNode = LatexParser.parse(candidate.text.utf8, prose: prose) else { return false }
-            let correct = Comparer(options: options).equal(gold: goldNode, answer: answerNode)
+            // An answer that does not parse as written may still parse with its decimal comma read as a point.
+            let parsed = LatexParser.parse(candidate.text.utf8, prose: prose)
+                ?? DecimalComma.reading(of: candidate.text).flatMap { LatexParser.parse($0.utf8, prose: prose) }
+            guard var answerNode = parsed else { return false }
+            var correct = comparer.equal(gold: goldNode, answer: answerNode)
+            if !correct, goldNode.isScalar, !answerNode.isScalar, let reading = DecimalComma.reading(of: candidate.text),
+               let decimal = LatexParser.parse(reading.utf8, prose: prose), comparer.equal(gold: goldNode, answer: decimal) {
+                answerNode = decimal
+                correct = true
+            }
+            if !correct, let goldDecimalComma, answerNode.isScalar, comparer.equal(gold: goldDecimalComma, answer: answerNode) {
+                correct = true
+            }
             verdict = Verdict(isCorrect: correct, extractedAnswer: candidate.text, parsedGold: renderedGold,
                               parsedAnswer: answerNode.rendered(depth: 0), reason: correct ? nil : .notEquivalent)
             return true

@@ -55,7 +55,8 @@ struct ResumeManifestTests {
         let stored = try #require(try RunManifest.read(from: output.appendingPathComponent("checkpoint-2")))
         #expect(stored == run.manifest)
         for key in ["model.weights", "model.num_hidden_layers", "dataset", "learning_rate", "num_generations", "per_device_train_batch_size",
-                    "beta", "loss_type", "max_completion_length", "seed", "use_peft", "tokenizer"] {
+                    "beta", "loss_type", "max_completion_length", "seed", "use_peft", "tokenizer", "importance_sampling_level",
+                    "dynamic_sampling", "top_entropy_quantile"] {
             #expect(stored.entries[key] != nil, "no \(key)")
         }
         #expect(stored.entries["model.weights"] == "abc" && stored.entries["learning_rate"] == "0.001")

@@ -33,7 +33,12 @@ int main() {
           rlse[r] = m + std::log(sum); rlp[r] = x[r*C+t[r]]*s - rlse[r]; for (ll j = 0; j < C; ++j) rd[r*C+j] = -gl[r]*s*std::exp(x[r*C+j]*s - rlse[r]); rd[r*C+t[r]] += gl[r]*s; }
       emu_launch(dim3{(unsigned)R,1,1}, 256, 0, [&]{ rl_token_logprobs(x.data(), t.data(), lp.data(), lse.data(), C, s); });
       emu_launch(dim3{(unsigned)R,1,1}, 256, 0, [&]{ rl_token_logprobs_backward(x.data(), t.data(), lse.data(), gl.data(), d.data(), C, s); });
-      cmp("token logprobs", rlp, lp); cmp("token lse", rlse, lse); cmp("token logprobs bwd", rd, d, 1e-4, 1e-7); }
+      cmp("token logprobs", rlp, lp); cmp("token lse", rlse, lse); cmp("token logprobs bwd", rd, d, 1e-4, 1e-7);
+      // entropy of softmax(x * s) from the saved logsumexp
+      std::vector<float> h(R), rh(R);
+      for (ll r = 0; r < R; ++r) { double e = 0; for (ll j = 0; j < C; ++j) { double p = std::exp(x[r*C+j]*s - rlse[r]); e -= p * (x[r*C+j]*s - rlse[r]); } rh[r] = e; }
+      emu_launch(dim3{(unsigned)R,1,1}, 256, 0, [&]{ rl_row_entropy(x.data(), lse.data(), h.data(), C, s); });
+      cmp("row entropy", rh, h, 1e-4, 1e-5); }
     // rmsnorm + backward
     { ll R = 70, C = 96; float eps = 1e-6f; auto x = rnd(R*C, 3), w = rnd(C), dy = rnd(R*C);
       std::vector<float> y(R*C), rs(R), dx(R*C), dw(C, 1.0f), ry(R*C), rrs(R), rdx(R*C), rdw(C, 1.0f);

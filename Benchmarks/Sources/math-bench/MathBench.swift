@@ -109,8 +109,22 @@ struct MathBench {
         return items
     }
 
-    static func main() {
-        let rounds = Int(CommandLine.arguments.dropFirst().first ?? "") ?? 20
+    /// `math-bench [rounds] [--threads N] [--python PATH] [--no-peer]`: the library (one thread),
+    /// `check-answer --jsonl` end to end (one thread and N threads, and one line at a time), and
+    /// math-verify through `peer/mathverify_peer.py`, all in one run, with the ratios.
+    static func main() throws {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        func option(_ name: String) -> String? {
+            guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+            defer { arguments.removeSubrange(index...(index + 1)) }
+            return arguments[index + 1]
+        }
+        let threads = Int(option("--threads") ?? "") ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let python = option("--python") ?? "python3"
+        let runPeer = !arguments.contains("--no-peer")
+        arguments.removeAll { $0 == "--no-peer" }
+        let rounds = Int(arguments.first ?? "") ?? 20
+
         let dev = load("Tests/Fixtures/checker/dev_cases.jsonl").map {
             Item(gold: $0.gold ?? "", completion: $0.answer ?? "", expected: $0.expected ?? false)
         }
@@ -131,6 +145,40 @@ struct MathBench {
         for r in results {
             print(String(format: "| %@ | %d | %d | %.0f | %.1f | %.1f | %.1f | %.0f | %.1f |", r.name, r.count, r.correct,
                          r.perSecondCPU, r.p50, r.p99, r.max, r.perSecondWall, r.maxWall))
+        }
+
+        // The command line, end to end (reward mode, as the peer's Open-RS configuration).
+        let executable = try CLIMeasurement.buildExecutable(root: repositoryRoot())
+        let cliRounds = max(1, rounds * 5)
+        var cli: [String: [Int: CLIMeasurement.Throughput]] = [:]
+        print("\ncheck-answer --jsonl end to end (process start, JSON in, JSON out; \(cliRounds) rounds per dataset in one process; reward mode)")
+        print("| dataset | threads | cases | right | verifications/s (wall) |")
+        print("|---|---|---|---|---|")
+        for (name, items) in [("dev_cases", dev), ("MATH-500 solutions", math500)] {
+            for count in Set([1, threads]).sorted() {
+                let row = try CLIMeasurement.throughput(name, items, rounds: cliRounds, threads: count, mode: "reward", executable: executable)
+                cli[name, default: [:]][count] = row
+                print(String(format: "| %@ | %d | %d | %d | %.0f |", name, count, row.cases, row.right, row.perSecond))
+            }
+        }
+        let latency = try CLIMeasurement.latency(dev + math500, rounds: max(1, rounds / 10), mode: "reward", executable: executable)
+        print(String(format: "\nOne line at a time over pipes (write a case, read its verdict; %d cases): p50 %.1f µs, p99 %.1f µs, max %.1f µs",
+                     latency.cases, latency.p50, latency.p99, latency.max))
+
+        guard runPeer else { return }
+        print("")
+        switch PeerMeasurement.run(python: python, root: repositoryRoot(), rounds: 1) {
+        case .failure(let error):
+            print("math-verify: \(error)")
+        case .success(let peer):
+            print("\nRatios in this run (wall clock; math-verify on one thread)")
+            print("| dataset | math-verify /s | RLMath library, 1 thread /s | ratio | check-answer CLI, \(threads) threads /s | ratio |")
+            print("|---|---|---|---|---|---|")
+            for (name, library) in [("dev_cases", results[0]), ("MATH-500 solutions", results[1])] {
+                guard let figures = peer[name], let row = cli[name]?[threads] else { continue }
+                print(String(format: "| %@ | %.0f | %.0f | %.0fx | %.0f | %.0fx |", name, figures.perSecondWall, library.perSecondWall,
+                             library.perSecondWall / figures.perSecondWall, row.perSecond, row.perSecond / figures.perSecondWall))
+            }
         }
     }
 }

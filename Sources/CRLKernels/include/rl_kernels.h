@@ -42,6 +42,9 @@ void rl_token_logprobs_f32(const float *logits, const int32_t *targets, float *l
 void rl_token_logprobs_backward_f32(const float *logits, const int32_t *targets, const float *lse,
                                     const float *dlogp, float *dlogits, long r0, long r1, long cols,
                                     float inv_temperature);
+/// entropy[r] = entropy (nats) of softmax(x[r, :] * s), given lse[r] = logsumexp(x[r, :] * s).
+void rl_row_entropy_f32(const float *logits, const float *lse, float *entropy, long r0, long r1, long cols,
+                        float inv_temperature);
 
 // ---- normalisation and activations ---------------------------------------------------------
 void rl_rmsnorm_f32(const float *x, const float *w, float *y, float *rstd, long r0, long r1, long cols, float eps);

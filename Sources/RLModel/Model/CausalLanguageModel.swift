@@ -26,6 +26,10 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     /// `temperature`, computed in LM-head chunks (recomputed in backward) of at most `maxLogitBytes` of logits.
     func tokenLogProbs(inputIDs: Tensor, attentionMask: Tensor?, lastTokens: Int, temperature: Float,
                        recomputeLayers: Bool, maxLogitBytes: Int) -> Tensor
+    /// `tokenLogProbs` plus the entropy in nats (no gradient) of the model's distribution at each
+    /// scored position, both `[batch, lastTokens]`, from the same logits.
+    func tokenLogProbsAndEntropies(inputIDs: Tensor, attentionMask: Tensor?, lastTokens: Int, temperature: Float,
+                                   recomputeLayers: Bool, maxLogitBytes: Int) -> (logProbs: Tensor, entropies: Tensor)
     /// Runs `tokens` (`[cache.batch, count]` row-major, padding `mask`) through the model, appends
     /// them to `cache` and returns the last position's logits `[batch, vocab]`. No autograd.
     func forward(tokens: [Int32], mask: [Int32]?, cache: KVCache) -> Tensor

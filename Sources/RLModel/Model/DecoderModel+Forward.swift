@@ -99,6 +99,22 @@ extension DecoderModel {
     public func tokenLogProbs(inputIDs: Tensor, attentionMask: Tensor? = nil, lastTokens count: Int,
                               temperature: Float = 1, recomputeLayers: Bool = false,
                               maxLogitBytes: Int = DecoderModel.defaultMaxLogitBytes) -> Tensor {
+        scoreTokens(inputIDs: inputIDs, attentionMask: attentionMask, lastTokens: count, temperature: temperature,
+                    recomputeLayers: recomputeLayers, maxLogitBytes: maxLogitBytes, withEntropy: false).logProbs
+    }
+
+    /// `tokenLogProbs` and the entropy (nats, no gradient) of the model's distribution at every
+    /// scored position, `[batch, count]` each, from the same logits (one more read of each chunk).
+    public func tokenLogProbsAndEntropies(inputIDs: Tensor, attentionMask: Tensor? = nil, lastTokens count: Int,
+                                          temperature: Float = 1, recomputeLayers: Bool = false,
+                                          maxLogitBytes: Int = DecoderModel.defaultMaxLogitBytes) -> (logProbs: Tensor, entropies: Tensor) {
+        let result = scoreTokens(inputIDs: inputIDs, attentionMask: attentionMask, lastTokens: count, temperature: temperature,
+                                 recomputeLayers: recomputeLayers, maxLogitBytes: maxLogitBytes, withEntropy: true)
+        return (result.logProbs, result.entropies!)  // computed when withEntropy is true
+    }
+
+    private func scoreTokens(inputIDs: Tensor, attentionMask: Tensor?, lastTokens count: Int, temperature: Float,
+                             recomputeLayers: Bool, maxLogitBytes: Int, withEntropy: Bool) -> (logProbs: Tensor, entropies: Tensor?) {
         let (batch, length) = (inputIDs.shape[0], inputIDs.shape[1])
         precondition(count >= 1 && count < length, "tokenLogProbs: need 1 <= count < length (\(length)), got \(count)")
         precondition(maxLogitBytes > 0, "tokenLogProbs: maxLogitBytes must be positive, got \(maxLogitBytes)")
@@ -107,20 +123,31 @@ extension DecoderModel {
         let targets = inputIDs.sliced(axis: 1, (length - count)..<length).contiguous().to(device)
         let rows = batch * count
         let chunkRows = max(1, maxLogitBytes / (config.vocabSize * MemoryLayout<Float>.size))
+        /// Log-probs (and entropies) of one block of logits.
+        func score(_ logits: Tensor, _ targets: Tensor) -> [Tensor] {
+            guard withEntropy else { return [logits.tokenLogProbs(targets: targets, temperature: temperature)] }
+            let (logProbs, entropy) = logits.tokenLogProbsAndEntropy(targets: targets, temperature: temperature)
+            return [logProbs, entropy]
+        }
         guard rows > chunkRows else {
-            return logits(hiddenStates: scoring).tokenLogProbs(targets: targets, temperature: temperature)
+            let scored = score(logits(hiddenStates: scoring), targets)
+            return (scored[0], withEntropy ? scored[1] : nil)
         }
         let flatHidden = scoring.reshaped([rows, config.hiddenSize])
         let flatTargets = targets.reshaped([rows])
-        var pieces: [Tensor] = []
+        var logProbPieces: [Tensor] = [], entropyPieces: [Tensor] = []
         for start in stride(from: 0, to: rows, by: chunkRows) {
             let range = start..<min(rows, start + chunkRows)
             let chunkTargets = flatTargets.sliced(axis: 0, range).contiguous()
-            pieces.append(checkpoint(flatHidden.sliced(axis: 0, range)) { [unowned self] chunk in
-                self.logits(hiddenStates: chunk).tokenLogProbs(targets: chunkTargets, temperature: temperature)
-            })
+            // Recomputed in backward; the entropy output carries no gradient.
+            let scored = checkpoint([flatHidden.sliced(axis: 0, range)]) { [unowned self] chunk in
+                score(self.logits(hiddenStates: chunk[0]), chunkTargets)
+            }
+            logProbPieces.append(scored[0])
+            if withEntropy { entropyPieces.append(scored[1]) }
         }
-        return Tensor.concat(pieces, axis: 0).reshaped([batch, count])
+        let logProbs = Tensor.concat(logProbPieces, axis: 0).reshaped([batch, count])
+        return (logProbs, withEntropy ? Tensor.concat(entropyPieces, axis: 0).reshaped([batch, count]) : nil)
     }
 
     /// The default bound on the logits `tokenLogProbs` computes at once: 2 GiB.

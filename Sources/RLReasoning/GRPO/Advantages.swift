@@ -8,6 +8,38 @@ public enum RewardScaling: String, Sendable, Codable, CaseIterable {
     case none
 }
 
+/// How several reward functions become one advantage (TRL's `multi_objective_aggregation`).
+public enum MultiObjectiveAggregation: String, Sendable, Codable, CaseIterable {
+    /// Weighted sum of the rewards, then `scale_rewards` normalisation (GRPO; default).
+    case sumThenNormalize = "sum_then_normalize"
+    /// Each reward normalised within its group first (mean 0, std 1; a missing score is left out),
+    /// then the weighted sum, normalised over the whole batch (GDPO). `scale_rewards` is not used.
+    case normalizeThenSum = "normalize_then_sum"
+}
+
+/// GDPO advantages: `scores[k][i]` (reward function k, completion i; nil = no score) normalised
+/// per group and function, summed with `weights`, then `(x - batch mean) / (batch std + 1e-4)`.
+/// Also returns the summed normalised rewards. Standard deviations are unbiased, as TRL's `nanstd`.
+public func normalizedThenSummedAdvantages(scores: [[Float?]], weights: [Float], groupSize: Int) -> (advantages: [Float], rewards: [Float]) {
+    let count = scores.first?.count ?? 0
+    precondition(groupSize >= 1 && count % groupSize == 0, "normalizedThenSummedAdvantages: \(count) scores do not split into groups of \(groupSize)")
+    var summed = [Float](repeating: 0, count: count)
+    for (k, column) in scores.enumerated() {
+        for start in stride(from: 0, to: count, by: groupSize) {
+            let present = (start..<(start + groupSize)).compactMap { column[$0] }
+            guard !present.isEmpty else { continue }
+            let mean = present.reduce(0.0) { $0 + Double($1) } / Double(present.count)
+            let std = unbiasedStandardDeviation(present[...])
+            for i in start..<(start + groupSize) {
+                if let value = column[i] { summed[i] += weights[k] * Float((Double(value) - mean) / (std + 1e-4)) }
+            }
+        }
+    }
+    let mean = summed.reduce(0.0) { $0 + Double($1) } / Double(max(count, 1))
+    let std = unbiasedStandardDeviation(summed[...])
+    return (summed.map { Float((Double($0) - mean) / (std + 1e-4)) }, summed)
+}
+
 /// GRPO advantages: `(r - group mean) / (std + 1e-4)`, one per completion.
 ///
 /// `rewards` holds consecutive groups of `groupSize` completions of the same prompt. The standard

@@ -7,6 +7,8 @@ public enum RewardName: String, Sendable, Codable, CaseIterable {
     case cosine
     case length
     case repetitionPenalty = "repetition_penalty"
+    /// DAPO's soft overlong punishment (`overlong_buffer_len`, `overlong_penalty_factor`).
+    case overlong
 
     /// The name a recipe gives, in open-r1's spellings too (`format_reward`, `len`), or nil.
     public init?(recipeName: String) {
@@ -37,6 +39,8 @@ public enum RewardRegistry {
             reward.goldColumns = columns
             return reward
         case .repetitionPenalty: return RepetitionPenaltyReward(ngramSize: c.repetitionNGramSize, maxPenalty: c.repetitionMaxPenalty)
+        case .overlong:
+            return OverlongReward(maxLength: c.maxCompletionLength, bufferLength: c.overlongBufferLength, penaltyFactor: c.overlongPenaltyFactor)
         }
     }
 }

@@ -38,10 +38,31 @@ public struct GRPOConfiguration: Sendable, Equatable {
     public var epsilonHigh: Float? = nil
     public var lossType: GRPOLossType = .bnpo
     public var scaleRewards: RewardScaling = .group
+    /// `importance_sampling_level`: `token` (default) or `sequence` (GSPO).
+    public var importanceSamplingLevel: ImportanceSamplingLevel = .token
+    /// `delta`: two-sided clipping, the unclipped ratio capped at this value (INTELLECT-2); nil = off.
+    public var delta: Float? = nil
+    /// `sapo_temperature_pos` / `sapo_temperature_neg`: the `sapo` gate's temperatures (TRL: 1.0 / 1.05).
+    public var sapoTemperaturePositive: Float = 1.0
+    public var sapoTemperatureNegative: Float = 1.05
+    /// `use_bias_correction_kl`: multiply the k3 KL by the importance ratio (default false).
+    public var useBiasCorrectionKL: Bool = false
+    /// `top_entropy_quantile` ρ: train only on the top ρ of counted tokens by policy entropy (1 = all; the "80/20" paper: 0.2).
+    public var topEntropyQuantile: Float = 1
+    /// `multi_objective_aggregation`: sum the weighted rewards, then normalise (default), or
+    /// normalise each reward per group, then sum (GDPO).
+    public var multiObjectiveAggregation: MultiObjectiveAggregation = .sumThenNormalize
     /// μ: optimizer steps per generation batch.
     public var numIterations: Int = 1
     /// Give completions without an end token an all-zero loss mask.
     public var maskTruncatedCompletions: Bool = false
+    /// `dynamic_sampling` (DAPO's dynamic sampling, verl's `filter_groups`): drop groups whose
+    /// rewards are all equal (they carry no gradient) and generate for further prompts until each
+    /// micro-batch has its number of informative groups (default false).
+    public var dynamicSampling: Bool = false
+    /// `max_dynamic_sampling_rounds`: extra generation rounds allowed per micro-batch; when they
+    /// run out the micro-batch trains on the informative groups it has (default 3).
+    public var maxDynamicSamplingRounds: Int = 3
     /// Divide the logits by the sampling temperature when scoring (TRL >= 0.16); Open-RS
     /// scored at temperature 1.
     public var temperatureConsistentLogProbs: Bool = false
@@ -59,6 +80,11 @@ public struct GRPOConfiguration: Sendable, Equatable {
     public var repetitionNGramSize: Int = 3
     public var repetitionMaxPenalty: Float = -1
     public var unparseableGold: UnparseableGoldPolicy = .noScore
+    /// `overlong_buffer_len`: the `overlong` reward's linear penalty zone, the last this many
+    /// tokens before `max_completion_length` (DAPO: 4096 of 20480; default 0 = only the limit).
+    public var overlongBufferLength: Int = 0
+    /// `overlong_penalty_factor`: the `overlong` reward at `max_completion_length` is minus this (default 1).
+    public var overlongPenaltyFactor: Float = 1
 
     // MARK: data
     public var systemPrompt: String? = GRPOConfiguration.openRSSystemPrompt
@@ -151,6 +177,13 @@ public struct GRPOConfiguration: Sendable, Equatable {
         try check("beta", beta, 0...1_000, "between 0 and 1000")
         try check("epsilon", epsilon, 0...1, "between 0 and 1")
         if let epsilonHigh { try check("epsilon_high", epsilonHigh, 0...10, "between 0 and 10") }
+        if let delta { try check("delta", delta, 1...1_000, "at least 1 (greater than 1 + epsilon_high is recommended)") }
+        try check("sapo_temperature_pos", sapoTemperaturePositive, 1e-6...1_000, "positive")
+        try check("sapo_temperature_neg", sapoTemperatureNegative, 1e-6...1_000, "positive")
+        try check("top_entropy_quantile", topEntropyQuantile, 0...1, "between 0 and 1")
+        try check("max_dynamic_sampling_rounds", maxDynamicSamplingRounds, 0...1_000, "between 0 and 1000")
+        try check("overlong_buffer_len", overlongBufferLength, 0...maxCompletionLength, "between 0 and max_completion_length (\(maxCompletionLength))")
+        try check("overlong_penalty_factor", overlongPenaltyFactor, 0...1_000, "between 0 and 1000")
         if cosineMaxLength < 1 { try fail("cosine_max_len", "must be at least 1, got \(cosineMaxLength)") }
         if repetitionNGramSize < 1 { try fail("repetition_n_grams", "must be at least 1, got \(repetitionNGramSize)") }
         try check("repetition_max_penalty", repetitionMaxPenalty, -1_000...0, "at most 0")
@@ -167,6 +200,9 @@ public struct GRPOConfiguration: Sendable, Equatable {
             try fail("reward_weights", "\(weights.count) weights for \(rewardFuncs.count) reward functions")
         }
         if rewardFuncs.isEmpty { try fail("reward_funcs", "name at least one reward function") }
+        if rewardFuncs.contains(.overlong) && overlongBufferLength < 1 {
+            try fail("overlong_buffer_len", "must be at least 1 when reward_funcs has overlong (the length of its penalty zone, in tokens)")
+        }
     }
 }
 

@@ -32,6 +32,8 @@ public final class GRPOTrainer {
     var buffer: [Rollout] = []
     /// Steps skipped in a row for a non-finite loss or gradient.
     var consecutiveSkippedSteps = 0
+    /// Prompt and completion tokens of every batch trained on so far (`num_tokens`).
+    var trainedTokens = 0
     /// A run stops after this many skipped steps in a row.
     static let maximumSkippedSteps = 5
     /// The model's `ModelFingerprint` (set it when the model comes from a folder; `grpo-train`
@@ -142,12 +144,21 @@ public final class GRPOTrainer {
         let accumulation = c.gradientAccumulationSteps
         var generationTime = 0.0, trainingTime = 0.0
         let scoringTemperature = c.temperatureConsistentLogProbs ? max(c.temperature, 1e-6) : 1
+        var droppedGroups = 0, extraRounds = 0
         if step % c.numIterations == 0 {
             buffer = []
             for micro in 0..<accumulation {
                 let started = monotonicSeconds()
-                let rows = sampler.next(c.promptsPerMicroStep).map { dataset.rows[$0] }
-                var rollout = try builder.build(rows: rows, policy: policy, seed: generationSeed(micro: micro))
+                var rollout: Rollout
+                if c.dynamicSampling {
+                    let sampled = try dynamicallySampledGroups(micro: micro)
+                    droppedGroups += sampled.dropped
+                    extraRounds += sampled.extraRounds
+                    rollout = builder.assemble(sampled.groups, device: policy.device)
+                } else {
+                    let rows = sampler.next(c.promptsPerMicroStep).map { dataset.rows[$0] }
+                    rollout = try builder.build(rows: rows, policy: policy, seed: generationSeed(micro: micro))
+                }
                 if c.beta != 0 {
                     rollout.referenceLogProbs = referenceLogProbs(rollout, temperature: scoringTemperature)
                 }
@@ -165,27 +176,25 @@ public final class GRPOTrainer {
         let trainable = policy.trainableParameters
         let gradientType: DType = c.leanMemory ? .bf16 : .f32
         var gradients = trainable.mapValues { Tensor.zeros($0.shape, dtype: gradientType, device: $0.device) }
-        var lossSum = 0.0, klSum = 0.0, clipSum = 0.0
-        var lossConfiguration = GRPOLossConfiguration(beta: c.beta, epsilon: c.epsilon, epsilonHigh: c.epsilonHigh,
-                                                      lossType: c.lossType, maxCompletionLength: c.maxCompletionLength)
-        // DAPO normalises by the token count of the whole generation batch (one process here).
-        lossConfiguration.dapoTokenCount = Float(buffer.reduce(0) { $0 + $1.countedTokens.reduce(0, +) })
+        var lossSum = 0.0
+        var outputs: [GRPOLossOutput] = []
+        let lossConfiguration = lossConfiguration()
         for (index, rollout) in buffer.enumerated() {
             var output: GRPOLossOutput?
             policy.adapters?.dropoutSeed = Generator.sequenceSeed(configuration.seed ^ 0xD80F, step * 1_000 + index)
             let loss = valueAndAccumulatedGrad(at: trainable, into: gradients, seed: generationSeed(micro: index) ^ 0xACC) {
-                let logProbs = policy.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
-                                                    lastTokens: rollout.completionLength, temperature: scoringTemperature,
-                                                    recomputeLayers: c.gradientCheckpointing, maxLogitBytes: c.logitsChunkBytes)
-                let result = grpoLoss(logProbs: logProbs, oldLogProbs: rollout.oldLogProbs, referenceLogProbs: rollout.referenceLogProbs,
-                                      advantages: rollout.advantages, mask: rollout.completionMask, configuration: lossConfiguration)
+                let scored = policy.tokenLogProbsAndEntropies(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
+                                                              lastTokens: rollout.completionLength, temperature: scoringTemperature,
+                                                              recomputeLayers: c.gradientCheckpointing, maxLogitBytes: c.logitsChunkBytes)
+                let result = grpoLoss(logProbs: scored.logProbs, oldLogProbs: rollout.oldLogProbs, referenceLogProbs: rollout.referenceLogProbs,
+                                      advantages: rollout.advantages, mask: rollout.completionMask, entropies: scored.entropies,
+                                      configuration: lossConfiguration)
                 output = result
-                // dapo's denominator already covers the whole generation batch.
-                return c.lossType == .dapo ? result.loss : result.loss * (1 / Float(buffer.count))
+                // dapo's and cispo's denominator already covers the whole generation batch.
+                return [.dapo, .cispo].contains(c.lossType) ? result.loss : result.loss * (1 / Float(buffer.count))
             }
             lossSum += Double(loss.item())
-            klSum += Double(output!.meanKL)
-            clipSum += Double(output!.clipRatio)
+            if let output { outputs.append(output) }
         }
         // bf16 accumulators are not rescaled in place: the clipping factor goes into the update.
         let norm = c.leanMemory ? globalGradientNorm(gradients) : clipGradientNorm(&gradients, maxNorm: c.maxGradNorm)
@@ -212,9 +221,11 @@ public final class GRPOTrainer {
         }
         trainingTime = monotonicSeconds() - started
         step += 1
-        let metrics = summarize(buffer, loss: lossSum, kl: klSum / Double(buffer.count), clip: clipSum / Double(buffer.count),
-                                gradNorm: norm, learningRate: learningRate, skipped: skipped,
+        trainedTokens += buffer.reduce(0) { $0 + $1.promptTokens + $1.completionTokens.reduce(0, +) }
+        var metrics = summarize(buffer, loss: lossSum, losses: outputs, gradNorm: norm, learningRate: learningRate, skipped: skipped,
                                 generationTime: generationTime, trainingTime: trainingTime)
+        metrics.droppedGroups = droppedGroups
+        metrics.extraGenerationRounds = extraRounds
         let samples = buffer.flatMap { r in
             zip(r.completionTexts.indices, r.completionTexts).prefix(1).map { (i, text) in
                 CompletionSample(step: step, prompt: r.prompts[i / configuration.numGenerations], completion: text, reward: r.totalRewards[i])
@@ -236,7 +247,56 @@ public final class GRPOTrainer {
         return adapters.withoutAdapters { score(policy) }
     }
 
-    func summarize(_ rollouts: [Rollout], loss: Double, kl: Double, clip: Double, gradNorm: Double, learningRate: Double,
+    /// The loss settings of this run.
+    func lossConfiguration() -> GRPOLossConfiguration {
+        let c = configuration
+        var loss = GRPOLossConfiguration(beta: c.beta, epsilon: c.epsilon, epsilonHigh: c.epsilonHigh,
+                                         lossType: c.lossType, maxCompletionLength: c.maxCompletionLength)
+        // dapo and cispo normalise by the token count of the whole generation batch (one process here).
+        loss.dapoTokenCount = Float(buffer.reduce(0) { $0 + $1.countedTokens.reduce(0, +) })
+        loss.importanceSamplingLevel = c.importanceSamplingLevel
+        loss.delta = c.delta
+        loss.sapoTemperaturePositive = c.sapoTemperaturePositive
+        loss.sapoTemperatureNegative = c.sapoTemperatureNegative
+        loss.useBiasCorrectionKL = c.useBiasCorrectionKL
+        loss.topEntropyQuantile = c.topEntropyQuantile
+        return loss
+    }
+
+    /// One micro-batch's groups under dynamic sampling: generates for the next prompts, keeps the
+    /// groups whose rewards differ, and generates for further prompts (at most
+    /// `maxDynamicSamplingRounds` more rounds) until `promptsPerMicroStep` groups are kept. When
+    /// the rounds run out it trains on the informative groups it has, or on the last round's
+    /// groups when none was informative. Seeds depend on the step, micro-batch and round only.
+    func dynamicallySampledGroups(micro: Int) throws -> (groups: ScoredGroups, dropped: Int, extraRounds: Int) {
+        let c = configuration
+        let wanted = c.promptsPerMicroStep
+        var kept: ScoredGroups?
+        var dropped = 0, round = 0
+        var last: ScoredGroups?
+        while (kept?.groupCount ?? 0) < wanted && round <= c.maxDynamicSamplingRounds {
+            let needed = wanted - (kept?.groupCount ?? 0)
+            let rows = sampler.next(needed).map { dataset.rows[$0] }
+            let seed = round == 0 ? generationSeed(micro: micro) : Generator.sequenceSeed(generationSeed(micro: micro), 7_919 * round)
+            let groups = try builder.generate(rows: rows, policy: policy, seed: seed)
+            let informative = groups.informative.indices.filter { groups.informative[$0] }
+            dropped += groups.groupCount - informative.count
+            let selected = groups.selecting(informative)
+            kept = kept.map { $0.appending(selected) } ?? selected
+            last = groups
+            round += 1
+        }
+        if (kept?.groupCount ?? 0) < wanted {
+            log("dynamic sampling: \(kept?.groupCount ?? 0) of \(wanted) groups informative after \(round) rounds; training on those")
+        }
+        guard let kept, kept.groupCount > 0 else {
+            // Nothing informative at all: the last round's groups (zero advantages, loss from KL only).
+            return (last!, dropped - last!.groupCount, round - 1)  // the loop ran at least once
+        }
+        return (kept, dropped, round - 1)
+    }
+
+    func summarize(_ rollouts: [Rollout], loss: Double, losses: [GRPOLossOutput], gradNorm: Double, learningRate: Double,
                    skipped: Bool, generationTime: Double, trainingTime: Double) -> StepMetrics {
         let totals = rollouts.flatMap(\.totalRewards)
         let stds = rollouts.flatMap { r in r.groupStandardDeviations.flatMap { Array(repeating: $0, count: configuration.numGenerations) } }
@@ -245,16 +305,39 @@ public final class GRPOTrainer {
             let values = rollouts.flatMap { $0.rewardScores[k] }.compactMap { $0 }
             if !values.isEmpty { perFunction[name] = values.reduce(0.0) { $0 + Double($1) } / Double(values.count) }
         }
+        var perFunctionStd: [String: Double] = [:]
+        for (k, name) in rewardNames.enumerated() {
+            let values = rollouts.flatMap { $0.rewardScores[k] }.compactMap { $0 }
+            if values.count > 1 { perFunctionStd[name] = unbiasedStandardDeviation(values[...]) }
+        }
         let counted = rollouts.flatMap(\.countedTokens)
         let generated = rollouts.reduce(0) { $0 + $1.generatedTokens }
         func mean(_ v: [Float]) -> Double { v.isEmpty ? 0 : v.reduce(0.0) { $0 + Double($1) } / Double(v.count) }
-        return StepMetrics(
+        func lossMean(_ value: (GRPOLossOutput) -> Float) -> Double { mean(losses.map(value)) }
+        let lengths = rollouts.flatMap(\.completionTokens)
+        let truncated = rollouts.flatMap(\.truncated)
+        let terminated = zip(lengths, truncated).filter { !$0.1 }.map { Float($0.0) }
+        let groupStds = rollouts.flatMap(\.groupStandardDeviations)
+        var metrics = StepMetrics(
             step: step, epoch: Double(sampler.position) / Double(dataset.rows.count), loss: loss, gradNorm: gradNorm,
-            learningRate: learningRate, reward: mean(totals), rewardStd: mean(stds), rewards: perFunction, kl: kl, clipRatio: clip,
+            learningRate: learningRate, reward: mean(totals), rewardStd: mean(stds), rewards: perFunction,
+            kl: lossMean(\.meanKL), clipRatio: lossMean(\.clipRatio),
             completionLength: counted.isEmpty ? 0 : Double(counted.reduce(0, +)) / Double(counted.count),
-            truncatedFraction: Double(rollouts.flatMap(\.truncated).filter { $0 }.count) / Double(max(totals.count, 1)),
+            truncatedFraction: Double(truncated.filter { $0 }.count) / Double(max(totals.count, 1)),
             generationSeconds: generationTime, trainingSeconds: trainingTime,
             tokensPerSecond: generationTime > 0 ? Double(generated) / generationTime : 0, skipped: skipped,
             unparseableGolds: rollouts.reduce(0) { $0 + $1.unparseableGolds })
+        metrics.rewardStds = perFunctionStd
+        metrics.clipRatioLow = lossMean(\.clipRatioLow)
+        metrics.clipRatioHigh = lossMean(\.clipRatioHigh)
+        metrics.clipRatioRegion = lossMean(\.clipRatioRegion)
+        metrics.entropy = lossMean { $0.meanEntropy ?? 0 }
+        metrics.fracRewardZeroStd = Double(groupStds.filter { $0 == 0 }.count) / Double(max(groupStds.count, 1))
+        metrics.completionMeanLength = mean(lengths.map(Float.init))
+        metrics.completionMinLength = Double(lengths.min() ?? 0)
+        metrics.completionMaxLength = Double(lengths.max() ?? 0)
+        metrics.completionMeanTerminatedLength = mean(terminated)
+        metrics.numTokens = trainedTokens
+        return metrics
     }
 }

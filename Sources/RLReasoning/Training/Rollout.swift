@@ -19,8 +19,12 @@ struct Rollout {
     let prompts: [String]
     /// Counted tokens per completion (through the first end token).
     let countedTokens: [Int]
+    /// Generated tokens per completion (what TRL's `completions/*_length` measure).
+    let completionTokens: [Int]
     let truncated: [Bool]
     let generatedTokens: Int
+    /// Prompt tokens (without padding) of all rows.
+    let promptTokens: Int
     let unparseableGolds: Int
     var referenceLogProbs: Tensor?
     var oldLogProbs: Tensor?
@@ -47,41 +51,53 @@ struct RolloutBuilder {
     }
 
     func build(rows: [[String: String]], policy: any CausalLanguageModel, seed: UInt64) throws -> Rollout {
+        assemble(try generate(rows: rows, policy: policy, seed: seed), device: policy.device)
+    }
+
+    /// Samples `numGenerations` completions for each row and scores them.
+    func generate(rows: [[String: String]], policy: any CausalLanguageModel, seed: UInt64) throws -> ScoredGroups {
         let c = configuration
-        let g = c.numGenerations
         let prompts = try rows.map(promptIDs)
         let sampling = SamplingParameters(temperature: c.temperature, topP: c.topP, topK: c.topK, minP: c.minP,
                                           repetitionPenalty: c.repetitionPenalty)
-        let options = GenerationOptions(maxNewTokens: c.maxCompletionLength, sampling: sampling, samplesPerPrompt: g,
+        let options = GenerationOptions(maxNewTokens: c.maxCompletionLength, sampling: sampling, samplesPerPrompt: c.numGenerations,
                                         stopTokenIDs: endTokenIDs, seed: seed)
         let generated = Generator(model: policy).generate(prompts: prompts, options: options)
-
         let texts = generated.map { tokenizer.decode($0.tokens, skipSpecialTokens: true) }
-        let expandedRows = generated.map { rows[$0.promptIndex] }
-        let truncated = generated.map { $0.finishReason == .length && !($0.tokens.last.map(endTokenIDs.contains) ?? false) }
-        let batch = RewardBatch(completions: texts, tokenCounts: generated.map(\.tokens.count), rows: expandedRows)
-        let scores = rewards.map { $0.scores(batch) }
-        var total = [Float](repeating: 0, count: generated.count)
-        for (k, column) in scores.enumerated() {
-            for i in column.indices { if let s = column[i] { total[i] += weights[k] * s } }
+        let batch = RewardBatch(completions: texts, tokenCounts: generated.map(\.tokens.count), rows: generated.map { rows[$0.promptIndex] })
+        return ScoredGroups(rows: rows, promptIDs: prompts, sequences: generated, texts: texts, scores: rewards.map { $0.scores(batch) },
+                            groupSize: c.numGenerations, weights: weights)
+    }
+
+    /// Lays scored groups out for the loss: advantages, padded ids, masks.
+    func assemble(_ groups: ScoredGroups, device: Device) -> Rollout {
+        let c = configuration
+        let g = c.numGenerations
+        let generated = groups.sequences
+        let total = groups.totalRewards
+        let advantages: [Float]
+        switch c.multiObjectiveAggregation {
+        case .sumThenNormalize: advantages = groupAdvantages(rewards: total, groupSize: g, scaling: c.scaleRewards)
+        case .normalizeThenSum:
+            advantages = normalizedThenSummedAdvantages(scores: groups.scores, weights: weights, groupSize: g).advantages
         }
-        let advantages = groupAdvantages(rewards: total, groupSize: g, scaling: c.scaleRewards)
         let stds = stride(from: 0, to: total.count, by: g).map { Float(unbiasedStandardDeviation(total[$0..<($0 + g)])) }
         // Completions whose row has no gold answer RLMath can parse, whatever score the policy gave them.
         let unparseable: Int
         if let accuracy = rewards.lazy.compactMap({ $0 as? AccuracyReward }).first {
-            unparseable = expandedRows.filter { row in
+            unparseable = generated.map { groups.rows[$0.promptIndex] }.filter { row in
                 guard let gold = accuracy.goldColumns.gold(in: row) else { return true }
                 return accuracy.verifier.verify(gold: gold, completion: "", mode: .reward).reason == .goldUnparseable
             }.count
         } else {
             unparseable = 0
         }
+        let truncated = generated.map { $0.finishReason == .length && !($0.tokens.last.map(endTokenIDs.contains) ?? false) }
 
         // Layout: [left-padded prompt | completion right-padded with the pad token].
-        let paddedPrompts = LeftPaddedBatch(generated.map { prompts[$0.promptIndex] }, pad: padTokenID)
+        let paddedPrompts = LeftPaddedBatch(generated.map { groups.promptIDs[$0.promptIndex] }, pad: padTokenID)
         let promptLength = paddedPrompts.length
-        let completionLength = max(1, generated.map(\.tokens.count).max()!)
+        let completionLength = max(1, generated.map(\.tokens.count).max() ?? 1)
         let mask = completionMask(generated.map(\.tokens), length: completionLength, endTokenIDs: endTokenIDs,
                                   maskTruncated: c.maskTruncatedCompletions)
         var ids: [Int32] = [], attention: [Int32] = []
@@ -94,15 +110,84 @@ struct RolloutBuilder {
             let through = sequence.tokens.firstIndex(where: endTokenIDs.contains).map { $0 + 1 } ?? sequence.tokens.count
             attention += (0..<completionLength).map { $0 < through ? 1 : 0 }
         }
-        let rowsCount = generated.count, width = promptLength + completionLength, device = policy.device
+        let rowsCount = generated.count, width = promptLength + completionLength
         let counted = (0..<rowsCount).map { r in Int(mask[(r * completionLength)..<((r + 1) * completionLength)].reduce(0, +)) }
+        let promptTokens = paddedPrompts.mask.reduce(0) { $0 + Int($1) }
         return Rollout(
             inputIDs: Tensor(ids, shape: [rowsCount, width], device: device),
             attentionMask: Tensor(attention, shape: [rowsCount, width], device: device),
             completionMask: Tensor(mask, shape: [rowsCount, completionLength], device: device), completionLength: completionLength,
-            advantages: advantages, totalRewards: total, rewardScores: scores, groupStandardDeviations: stds,
-            completionTexts: texts, prompts: rows.map { $0[c.promptColumn] ?? "" }, countedTokens: counted, truncated: truncated,
-            generatedTokens: generated.reduce(0) { $0 + $1.tokens.count }, unparseableGolds: unparseable,
+            advantages: advantages, totalRewards: total, rewardScores: groups.scores, groupStandardDeviations: stds,
+            completionTexts: groups.texts, prompts: groups.rows.map { $0[c.promptColumn] ?? "" }, countedTokens: counted,
+            completionTokens: generated.map(\.tokens.count), truncated: truncated,
+            generatedTokens: generated.reduce(0) { $0 + $1.tokens.count }, promptTokens: promptTokens, unparseableGolds: unparseable,
             referenceLogProbs: nil, oldLogProbs: nil)
+    }
+}
+
+/// Generated groups with their rewards, before layout: what dynamic sampling filters and joins.
+struct ScoredGroups {
+    /// One dataset row and its prompt ids per group.
+    var rows: [[String: String]]
+    var promptIDs: [[Int32]]
+    /// `groupSize` completions per group, group by group (`promptIndex` indexes `rows`).
+    var sequences: [GeneratedSequence]
+    var texts: [String]
+    /// Raw scores per reward function, per completion.
+    var scores: [[Float?]]
+    let groupSize: Int
+    let weights: [Float]
+
+    /// Weighted sum of each completion's scores (a missing score adds nothing).
+    var totalRewards: [Float] {
+        var total = [Float](repeating: 0, count: sequences.count)
+        for (k, column) in scores.enumerated() {
+            for i in column.indices { if let s = column[i] { total[i] += weights[k] * s } }
+        }
+        return total
+    }
+
+    var groupCount: Int { rows.count }
+
+    /// Whether each group's total rewards differ (an all-equal group has zero advantages and no gradient).
+    var informative: [Bool] {
+        let total = totalRewards
+        return stride(from: 0, to: total.count, by: groupSize).map { start in
+            let group = total[start..<(start + groupSize)]
+            return group.contains { $0 != group.first }
+        }
+    }
+
+    /// The groups at `indices`, in that order.
+    func selecting(_ indices: [Int]) -> ScoredGroups {
+        var result = ScoredGroups(rows: [], promptIDs: [], sequences: [], texts: [], scores: scores.map { _ in [] },
+                                  groupSize: groupSize, weights: weights)
+        for index in indices {
+            let members = (index * groupSize)..<((index + 1) * groupSize)
+            for i in members {
+                var sequence = sequences[i]
+                sequence.promptIndex = result.rows.count
+                result.sequences.append(sequence)
+                result.texts.append(texts[i])
+            }
+            for k in scores.indices { result.scores[k] += scores[k][members] }
+            result.rows.append(rows[index])
+            result.promptIDs.append(promptIDs[index])
+        }
+        return result
+    }
+
+    /// These groups followed by `other`'s.
+    func appending(_ other: ScoredGroups) -> ScoredGroups {
+        var result = self
+        for var sequence in other.sequences {
+            sequence.promptIndex += rows.count
+            result.sequences.append(sequence)
+        }
+        result.texts += other.texts
+        for k in scores.indices { result.scores[k] += other.scores[k] }
+        result.rows += other.rows
+        result.promptIDs += other.promptIDs
+        return result
     }
 }

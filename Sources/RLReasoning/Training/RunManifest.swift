@@ -126,6 +126,17 @@ extension GRPOTrainer {
         e["epsilon"] = text(c.epsilon)
         e["epsilon_high"] = text(c.epsilonHigh)
         e["loss_type"] = c.lossType.rawValue
+        e["importance_sampling_level"] = c.importanceSamplingLevel.rawValue
+        e["delta"] = text(c.delta)
+        e["sapo_temperature_pos"] = text(c.sapoTemperaturePositive)
+        e["sapo_temperature_neg"] = text(c.sapoTemperatureNegative)
+        e["use_bias_correction_kl"] = text(c.useBiasCorrectionKL)
+        e["top_entropy_quantile"] = text(c.topEntropyQuantile)
+        e["multi_objective_aggregation"] = c.multiObjectiveAggregation.rawValue
+        e["dynamic_sampling"] = text(c.dynamicSampling)
+        e["max_dynamic_sampling_rounds"] = text(c.maxDynamicSamplingRounds)
+        e["overlong_buffer_len"] = text(c.overlongBufferLength)
+        e["overlong_penalty_factor"] = text(c.overlongPenaltyFactor)
         e["scale_rewards"] = c.scaleRewards.rawValue
         e["num_iterations"] = text(c.numIterations)
         e["mask_truncated_completions"] = text(c.maskTruncatedCompletions)

@@ -8,9 +8,12 @@ struct TrainerState: Codable, Equatable {
     var dataPosition: Int
     var seed: UInt64
     var optimizerStep: Int
+    /// Tokens trained on so far (`num_tokens`); absent in checkpoints of earlier versions.
+    var numTokens: Int?
 
     enum CodingKeys: String, CodingKey {
         case globalStep = "global_step", dataPosition = "data_position", seed, optimizerStep = "optimizer_step"
+        case numTokens = "num_tokens"
     }
 }
 
@@ -80,7 +83,7 @@ enum TrainerCheckpoint {
             try SafetensorsWriter.write(tensors, to: partial.appendingPathComponent(optimizerFile))
             try trainer.manifest.write(to: partial)
             let state = TrainerState(globalStep: step, dataPosition: trainer.sampler.position, seed: trainer.configuration.seed,
-                                     optimizerStep: trainer.optimizer.step)
+                                     optimizerStep: trainer.optimizer.step, numTokens: trainer.trainedTokens)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(state).write(to: partial.appendingPathComponent(stateFile), options: .atomic)
@@ -160,6 +163,7 @@ enum TrainerCheckpoint {
             trainer.optimizer.restore(step: state.optimizerStep, firstMoments: first, secondMoments: second)
             trainer.sampler = EpochSampler(count: trainer.dataset.rows.count, seed: trainer.configuration.seed, position: state.dataPosition)
             trainer.step = state.globalStep
+            trainer.trainedTokens = state.numTokens ?? 0
             trainer.buffer = []
         } catch let error as TrainingError {
             throw error

@@ -236,6 +236,13 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         }
     }
 
+    public func rowEntropy(logits: BufferRef, logSumExp: BufferRef, entropy: BufferRef, rows: Int, cols: Int, temperature: Float) {
+        let lp = logits.f32, sp = logSumExp.f32, ep = entropy.f32
+        Parallel.ranges(rows, grain: max(1, 16_384 / max(cols, 1))) { a, b in
+            rl_row_entropy_f32(lp, sp, ep, a, b, cols, 1 / temperature)
+        }
+    }
+
     // MARK: indexing
 
     public func gather(_ x: BufferRef, indices: BufferRef, _ y: BufferRef, rows: Int, cols: Int, k: Int) {

@@ -243,6 +243,13 @@ extension CUDABackend {
         ])
     }
 
+    public func rowEntropy(logits: BufferRef, logSumExp: BufferRef, entropy: BufferRef, rows: Int, cols: Int, temperature: Float) {
+        guard rows > 0, cols > 0 else { return }
+        launch("rl_row_entropy", grid: (rows, 1, 1), block: CUDABackend.rowThreads(cols), [
+            .ptr(logits.cudaAddress()), .ptr(logSumExp.cudaAddress()), .ptr(entropy.cudaAddress()), .int(cols), .f32(1 / temperature),
+        ])
+    }
+
     // MARK: indexing
 
     public func gather(_ x: BufferRef, indices: BufferRef, _ y: BufferRef, rows: Int, cols: Int, k: Int) {

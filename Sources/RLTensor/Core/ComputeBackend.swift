@@ -182,6 +182,9 @@ public protocol ComputeBackend: AnyObject, Sendable {
     /// `logp[r] = log_softmax(logits[r] / T)[targets[r]]`, saving the row logsumexp for backward.
     func tokenLogProbs(logits: BufferRef, targets: BufferRef, logProbs: BufferRef, logSumExp: BufferRef, rows: Int, cols: Int, temperature: Float)
     func tokenLogProbsBackward(logits: BufferRef, targets: BufferRef, logSumExp: BufferRef, gradLogProbs: BufferRef, gradLogits: BufferRef, rows: Int, cols: Int, temperature: Float)
+    /// `entropy[r]` = entropy in nats of `softmax(logits[r] / T)`, from the row logsumexp that
+    /// `tokenLogProbs` saved (one more read of the logits; nothing materialised).
+    func rowEntropy(logits: BufferRef, logSumExp: BufferRef, entropy: BufferRef, rows: Int, cols: Int, temperature: Float)
 
     // MARK: indexing
     /// `y[r, j] = x[r, indices[r, j]]` with `x` `[rows, cols]` and `indices` `[rows, k]`.

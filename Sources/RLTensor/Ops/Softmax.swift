@@ -32,6 +32,18 @@ extension Tensor {
     /// row and the backward writes the logits' gradient in one pass. This is the workhorse of
     /// GRPO and of cross-entropy.
     public func tokenLogProbs(targets: Tensor, temperature: Float = 1) -> Tensor {
+        tokenLogProbs(targets: targets, temperature: temperature, withEntropy: false).logProbs
+    }
+
+    /// `tokenLogProbs(targets:temperature:)` and, from the same pass's logsumexp, the entropy in
+    /// nats of every row's distribution `softmax(self / temperature)` (shape of `targets`). The
+    /// entropy carries no gradient (TRL computes it under `no_grad` too).
+    public func tokenLogProbsAndEntropy(targets: Tensor, temperature: Float = 1) -> (logProbs: Tensor, entropy: Tensor) {
+        let result = tokenLogProbs(targets: targets, temperature: temperature, withEntropy: true)
+        return (result.logProbs, result.entropy!)  // computed when withEntropy is true
+    }
+
+    private func tokenLogProbs(targets: Tensor, temperature: Float, withEntropy: Bool) -> (logProbs: Tensor, entropy: Tensor?) {
         requireFloat32("tokenLogProbs")
         precondition(targets.dtype == .i32, "tokenLogProbs: targets must be i32, got \(targets.dtype)")
         precondition(Array(shape.dropLast()) == targets.shape,
@@ -44,13 +56,20 @@ extension Tensor {
         let lse = Tensor(uninitialized: [rows], dtype: .f32, device: device)
         backend.tokenLogProbs(logits: logits.ref, targets: ids.ref, logProbs: out.ref, logSumExp: lse.ref,
                               rows: rows, cols: cols, temperature: temperature)
-        return out.recorded([logits]) { g in
+        var entropy: Tensor?
+        if withEntropy {
+            let values = Tensor(uninitialized: targets.shape, dtype: .f32, device: device)
+            backend.rowEntropy(logits: logits.ref, logSumExp: lse.ref, entropy: values.ref, rows: rows, cols: cols, temperature: temperature)
+            entropy = values
+        }
+        let logProbs = out.recorded([logits]) { g in
             let gc = g.contiguous()
             let dx = Tensor(uninitialized: logits.shape, dtype: .f32, device: logits.device)
             logits.backend.tokenLogProbsBackward(logits: logits.ref, targets: ids.ref, logSumExp: lse.ref, gradLogProbs: gc.ref,
                                                  gradLogits: dx.ref, rows: rows, cols: cols, temperature: temperature)
             return [dx]
         }
+        return (logProbs, entropy)
     }
 
     /// Mean cross-entropy of `targets` under these logits.

@@ -66,3 +66,18 @@ extern "C" __global__ void rl_token_logprobs_backward(const float *logits, const
         dr[j] = j == t ? v + g : v;
     }
 }
+
+// entropy[r] = lse[r] - s * sum_j p_j x_j, p_j = exp(x_j s - lse[r]): the entropy (nats) of
+// softmax(logits[r] * s) from the logsumexp rl_token_logprobs saved.
+extern "C" __global__ void rl_row_entropy(const float *logits, const float *lse, float *entropy, i64 cols, float s) {
+    __shared__ float scratch[32];
+    i64 r = blockIdx.x;
+    const float *xr = logits + r * cols;
+    float l = lse[r], weighted = 0.0f;
+    for (i64 j = threadIdx.x; j < cols; j += blockDim.x) {
+        float p = expf(xr[j] * s - l);
+        if (p > 0.0f) weighted += p * xr[j];
+    }
+    weighted = rl_block_sum(weighted, scratch);
+    if (threadIdx.x == 0) entropy[r] = l - s * weighted;
+}
