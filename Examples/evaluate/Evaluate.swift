@@ -93,9 +93,12 @@ struct Evaluate: ParsableCommand {
     var altAnswersColumn: String?
 
     mutating func validate() throws {
-        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
-        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be at least 1") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        // Ranges one process can hold, so a typo is an error rather than an out-of-memory abort.
+        guard (1...4_096).contains(samples) else { throw ValidationError("--samples must be between 1 and 4096, got \(samples)") }
+        guard (1...1_048_576).contains(maxNewTokens) else {
+            throw ValidationError("--max-new-tokens must be between 1 and 1048576, got \(maxNewTokens)")
+        }
+        guard (1...4_096).contains(batchSize) else { throw ValidationError("--batch-size must be between 1 and 4096, got \(batchSize)") }
         guard temperature >= 0 else { throw ValidationError("--temperature must be >= 0") }
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
@@ -136,7 +139,10 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         do {
             try evaluate()
-        } catch let error as EvaluationError {
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            // One line for every refusal (file, config, tokenizer and evaluation errors alike).
             printError("evaluate: \(error)")
             throw ExitCode.failure
         }
@@ -158,13 +164,21 @@ struct Evaluate: ParsableCommand {
         let sampling = temperature == 0 ? SamplingParameters.greedy : SamplingParameters(temperature: temperature, topP: topP)
         let generator = try ModelCompletionGenerator.load(from: modelURL, adapter: adapterURL, weightType: weightType.dtype, device: device,
                                                           maxNewTokens: maxNewTokens, sampling: sampling, batchSize: batchSize)
+        let positions = generator.model.config.maxPositionEmbeddings
+        if maxNewTokens >= positions {
+            printError("note: --max-new-tokens \(maxNewTokens) is more than the model's max_position_embeddings (\(positions)); "
+                + "each completion ends (finish reason length) when prompt and completion fill the \(positions) positions")
+        }
         printError("loaded \(modelName) (\(generator.model.config.numHiddenLayers) layers, hidden \(generator.model.config.hiddenSize)) in \(Self.seconds(since: loadStart)) s")
 
+        // Resuming is keyed on the weights' content, not the folder's name.
+        var fingerprint = try ModelFingerprint.of(folder: modelURL)
+        if let adapterURL { fingerprint = SHA256.hex(fingerprint + "+adapter:" + (try ModelFingerprint.of(folder: adapterURL))) }
         let settings = ["temperature": String(temperature), "top_p": String(topP), "max_new_tokens": String(maxNewTokens),
                         "backend": backend.description, "weight_type": weightType.rawValue, "batch_size": String(batchSize)]
         let configuration = EvaluationConfiguration(
             dataDirectory: dataDirectory, outputDirectory: outputURL, samples: samples, seed: seed, limit: limit,
-            passKs: try parsedPassK(), modelName: modelName, settings: settings,
+            passKs: try parsedPassK(), modelName: modelName, modelFingerprint: fingerprint, settings: settings,
             promptStyle: prompt)
         let runner = EvaluationRunner(generator: generator, configuration: configuration)
         var bar: ProgressBar?
@@ -177,7 +191,7 @@ struct Evaluate: ParsableCommand {
         let started = ContinuousClock.now
         let summary = try runner.run(tasks: tasks)
         do { try summary.writeMarkdown(to: outputURL) } catch {
-            throw EvaluationError.output("\(outputURL.path): cannot write summary.md (\(error))")
+            throw EvaluationError.output("\(outputURL.path): cannot write summary.md (\(fileErrorText(error)))")
         }
         bar?.finish()
         print("")

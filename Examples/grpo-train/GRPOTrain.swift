@@ -25,8 +25,12 @@ struct GRPOTrain: ParsableCommand {
     @Option(help: "Where checkpoints, metrics.jsonl and report.html go (not needed with --plan).")
     var output: String?
 
-    @Flag(help: "Continue from the newest complete checkpoint in --output.")
+    @Flag(help: "Continue from the newest complete checkpoint in --output (its run manifest must match this run's).")
     var resume = false
+
+    @Option(help: ArgumentHelp("With --resume: run manifest keys allowed to differ from the checkpoint's (comma-separated, e.g. learning_rate,max_steps).",
+                               valueName: "keys"))
+    var resumeAllowChanges: String?
 
     @Option(help: "Stop after this many optimizer steps (overrides max_steps).")
     var maxSteps: Int?
@@ -107,9 +111,15 @@ struct GRPOTrain: ParsableCommand {
                 + "(base \(total), frozen, \(parsed.loraBaseWeightType))")
         }
         let trainer = try GRPOTrainer(configuration: configuration, policy: policy, tokenizer: tokenizer, dataset: data)
+        let hashing = ContinuousClock.now
+        trainer.modelFingerprint = try ModelFingerprint.of(folder: folder)
+        let elapsed = ContinuousClock.now - hashing
+        print("model fingerprint \(trainer.modelFingerprint?.prefix(16) ?? "")... (\(elapsed.components.seconds) s; recorded in each checkpoint's run_manifest.json)")
         let outputURL = URL(fileURLWithPath: output)
+        let allowed = Set((resumeAllowChanges ?? "").split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty })
+        if !allowed.isEmpty && !resume { throw ValidationError("--resume-allow-changes only applies with --resume") }
         _ = TrainingRunReporter(trainer: trainer, output: outputURL) { print($0) }
-        try trainer.train(output: outputURL, resume: resume)
+        try trainer.train(output: outputURL, resume: resume, allowedChanges: allowed)
         if merge {
             let merged = outputURL.appendingPathComponent("merged")
             try? FileManager.default.removeItem(at: merged)

@@ -164,7 +164,9 @@ extension LM {
         func validate() throws {
             let given = [prompt, chat, promptIDs].compactMap { $0 }.count
             guard given == 1 else { throw ValidationError("give exactly one of --prompt, --chat, --prompt-ids") }
-            guard maxNewTokens >= 0 else { throw ValidationError("--max-new-tokens must be at least 0, got \(maxNewTokens)") }
+            guard (0...1_048_576).contains(maxNewTokens) else {
+                throw ValidationError("--max-new-tokens must be between 0 and 1048576, got \(maxNewTokens)")
+            }
             if let temperature, !(temperature >= 0 && temperature.isFinite) {
                 throw ValidationError("--temperature must be a finite number >= 0, got \(temperature)")
             }
@@ -199,7 +201,7 @@ extension LM {
             let model = try options.loadModel(bf16: bf16)
             try checkVocabulary(promptTokens, model: model, source: promptIDs != nil ? "--prompt-ids" : "prompt")
             let limit = model.config.maxPositionEmbeddings
-            guard promptTokens.count + maxNewTokens <= limit else {
+            guard maxNewTokens <= limit - promptTokens.count else {
                 throw LMError("prompt (\(promptTokens.count) tokens) plus --max-new-tokens \(maxNewTokens) exceeds the model's \(limit) positions")
             }
 

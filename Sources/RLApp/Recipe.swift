@@ -45,7 +45,7 @@ public struct Recipe: Sendable {
         if let url {
             let text: String
             do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-                throw TrainingError.invalidSetting(key: url.path, reason: "cannot read the recipe: \(error)")
+                throw TrainingError.invalidSetting(key: url.path, reason: "cannot read the recipe: \(fileErrorText(error))")
             }
             do { entries = try RecipeYAML.parse(text) } catch {
                 throw TrainingError.invalidSetting(key: url.path, reason: "\(error)")

@@ -131,6 +131,8 @@ enum RecipeYAML {
     private static func reason(of error: YamlError) -> String {
         switch error {
         case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _), .composer(let context, let problem, _, _):
+            // libyaml's own limit (1000 levels), for nesting the bracket scan cannot see.
+            if problem.hasPrefix("Maximum nesting level reached") { return "nested too deeply (more than 1000 levels)" }
             return context.map { "\(problem) (\($0.text))" } ?? problem
         case .duplicatedKeysInMapping(let duplicates, _): return "duplicate keys: \(duplicates.joined(separator: ", "))"
         default: return "\(error)"

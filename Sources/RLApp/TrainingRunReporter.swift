@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RLModel
 import RLReasoning
 import RLTensor
 
@@ -45,7 +46,7 @@ public final class TrainingRunReporter {
                                                          samples: samples, zeroByConfiguration: zeroSeries),
                                   to: output.appendingPathComponent("report.html"))
         } catch {
-            print("warning: could not write report.html: \(error)")
+            print("warning: could not write report.html: \(fileErrorText(error))")
         }
         let elapsed = started.map { monotonicSeconds() - $0 } ?? 0
         let done = metrics.step - firstStep

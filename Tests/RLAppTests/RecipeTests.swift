@@ -202,6 +202,15 @@ struct RecipeTests {
             #expect(message?.contains("nested more than 32 levels deep") == true, "\(message ?? "accepted")")
         }
         #expect(throws: Never.self) { try recipe("a: Don't guess\nreward_funcs: [format]\nreward_weights: [1.0]\n") }
+        // Nesting the bracket scan cannot see (an apostrophe inside a flow list hides the rest of
+        // its line; block sequences and indentation have no brackets): libyaml's nesting limit
+        // stops them, reported in the same words with the line.
+        var indented = "a:\n"
+        for level in 1..<1_500 { indented += String(repeating: " ", count: level) + "k\(level):\n" }
+        for (text, line) in [("a: [it's, \(deep)]\n", 1), ("a:\n  " + String(repeating: "- ", count: 20_000) + "v\n", 2), (indented, 1_000)] {
+            let message = errorText { try recipe(text) }
+            #expect(message?.contains("line \(line): nested too deeply (more than 1000 levels)") == true, "\(message ?? "accepted")")
+        }
     }
 
     @Test("a bad override is an error naming the key")

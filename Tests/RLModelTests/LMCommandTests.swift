@@ -54,6 +54,16 @@ struct LMCommandTests {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
+    @Test("--max-new-tokens out of range is refused at parse time with the range")
+    func maxNewTokensRange() throws {
+        let run = try runLM(["generate", "--model", Self.tiny, "--prompt-ids", "1,5", "--max-new-tokens", "9223372036854775807"])
+        #expect(run.status != 0 && run.stderr.contains("--max-new-tokens must be between 0 and 1048576, got 9223372036854775807"),
+                "\(run.stderr)")
+        // In range but past the model's 256 positions: refused after loading, without overflow.
+        let long = try runLM(["generate", "--model", Self.tiny, "--prompt-ids", "1,5", "--max-new-tokens", "1048576"])
+        #expect(long.status != 0 && long.stderr.contains("exceeds the model's 256 positions"), "\(long.stderr)")
+    }
+
     @Test("generate --prompt-ids --greedy --json matches the library's greedy generation")
     func generateGreedy() throws {
         let run = try runLM(["generate", "--model", Self.tiny, "--prompt-ids", "1,5,9,13", "--max-new-tokens", "6", "--greedy", "--json"])

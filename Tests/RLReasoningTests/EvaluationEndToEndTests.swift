@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Foundation
 import RLModel
 import RLReasoning
 import RLTensor
@@ -45,8 +46,9 @@ struct TestChatFormat {
 
 /// A copy of a tiny fixture checkpoint (vocabulary 512, random weights; default `qwen2-tiny`)
 /// with a byte-level tokenizer and `format`'s chat template written next to it, so the real model
-/// runs the whole evaluation or training flow (its completions are noise).
-func tinyEvaluationCheckpoint(fixture: String = "qwen2-tiny", format: TestChatFormat = .deepSeek) throws -> URL {
+/// runs the whole evaluation or training flow (its completions are noise). `positions` replaces
+/// the fixture's `max_position_embeddings` (256, fewer than a benchmark prompt's tokens).
+func tinyEvaluationCheckpoint(fixture: String = "qwen2-tiny", format: TestChatFormat = .deepSeek, positions: Int = 2_048) throws -> URL {
     let folder = try temporaryDirectory("checkpoint")
     let source = Fixtures.url(fixture)
     for name in try FileManager.default.contentsOfDirectory(atPath: source.path)
@@ -54,6 +56,10 @@ func tinyEvaluationCheckpoint(fixture: String = "qwen2-tiny", format: TestChatFo
         || name.hasSuffix(".index.json") {
         try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
     }
+    let configURL = folder.appendingPathComponent("config.json")
+    var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+    config["max_position_embeddings"] = positions
+    try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: configURL)
     var vocabulary: [String: Int32] = [:]
     for (id, token) in Tokenizer.byteLevelAlphabet.enumerated() { vocabulary[token] = Int32(id) }
     // A few merges so the prompt is not all single bytes: "the", " the", "Ġanswer".
@@ -142,6 +148,66 @@ struct EvaluationEndToEndTests {
         #expect(again.tasks == summary.tasks && again.timing.isEmpty)
     }
 
+    /// A budget past the model's positions: each completion ends when prompt and completion fill
+    /// them (it used to run on past `max_position_embeddings`); a prompt that fills them alone is refused.
+    @Test func completionsStopAtTheModelsPositions() throws {
+        let checkpoint = try tinyEvaluationCheckpoint(positions: 256)
+        defer { try? FileManager.default.removeItem(at: checkpoint) }
+        let generator = try ModelCompletionGenerator.load(from: checkpoint, maxNewTokens: 1_000, sampling: .greedy, batchSize: 2)
+        #expect(generator.model.config.maxPositionEmbeddings == 256)
+        let messages = ["Hi", String(repeating: "What is the answer? ", count: 8)]
+        var finished: [(Int, GeneratedCompletion)] = []
+        try generator.generate(messages: messages, samplesPerPrompt: 1, seeds: [1, 2]) { prompt, _, completion in
+            finished.append((prompt, completion))
+        }
+        #expect(finished.count == 2)
+        for (prompt, completion) in finished {
+            let promptLength = try generator.promptTokens(message: messages[prompt]).count
+            #expect(promptLength + completion.tokenCount <= 256, "prompt \(promptLength) + \(completion.tokenCount)")
+            #expect(completion.finishReason == .eos || promptLength + completion.tokenCount == 256)
+        }
+        let tooLong = String(repeating: "answer ", count: 300)
+        #expect { try generator.generate(messages: [tooLong], samplesPerPrompt: 1, seeds: [1]) { _, _, _ in } } throws: {
+            "\($0)".contains("leaves no room in the model's max_position_embeddings (256)")
+        }
+    }
+
+    /// Refusals of the command line are one line with the reason: options out of range at parse
+    /// time with the range, file errors with the path and the system's words.
+    @Test func commandLineRefusals() throws {
+        let built = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("evaluate").path
+        try #require(FileManager.default.isExecutableFile(atPath: built), "evaluate executable not found at \(built)")
+        let checkpoint = try tinyEvaluationCheckpoint(positions: 1_024)
+        defer { try? FileManager.default.removeItem(at: checkpoint) }
+        let log = checkpoint.appendingPathComponent("log.txt")
+        func run(_ arguments: [String]) -> (status: Int32, text: String) {
+            let status = runProcess(built, arguments, log: log)
+            return (status, String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))
+        }
+        let base = ["--model", checkpoint.path, "--tasks", "aime24", "--limit", "1", "--weight-type", "f32"]
+        for (option, value, expected) in [("--max-new-tokens", "9223372036854775807", "--max-new-tokens must be between 1 and 1048576"),
+                                          ("--samples", "100000000", "--samples must be between 1 and 4096"),
+                                          ("--batch-size", "0", "--batch-size must be between 1 and 4096")] {
+            let refused = run(base + [option, value, "--output", checkpoint.appendingPathComponent("out").path])
+            #expect(refused.status != 0 && refused.text.contains(expected), "\(option) \(value): \(refused.text)")
+        }
+        let missing = run(["--model", checkpoint.appendingPathComponent("nowhere").path, "--tasks", "aime24"])
+        #expect(missing.status != 0, "\(missing.text)")
+        #expect(missing.text == "evaluate: \(checkpoint.path)/nowhere/config.json: cannot read the file: No such file or directory\n",
+                "\(missing.text)")
+        let notAFolder = run(base + ["--output", log.appendingPathComponent("out").path])
+        #expect(notAFolder.status != 0 && notAFolder.text.contains("cannot create the folder (Not a directory)")
+                && !notAFolder.text.contains("Cocoa"), "\(notAFolder.text)")
+        // The default budget (32768 new tokens) on a model with 1024 positions: a notice, and
+        // completions that end within the positions.
+        let output = checkpoint.appendingPathComponent("default-budget")
+        let defaults = run(["--model", checkpoint.path, "--tasks", "aime24", "--limit", "1", "--output", output.path, "--temperature", "0"])
+        #expect(defaults.status == 0 && defaults.text.contains("note: --max-new-tokens 32768 is more than the model's max_position_embeddings (1024)"),
+                "\(defaults.text)")
+        let records = try EvaluationRecordFile(url: output.appendingPathComponent("aime24.jsonl")).readRecords()
+        #expect(records.count == 1 && records.allSatisfy { $0.tokens < 1_024 - 700 }, "\(records.map(\.tokens))")
+    }
+
     /// The command line as a user runs it: a copy of the `evaluate` binary in another folder (the
     /// benchmark files are compiled into it), then `--data-dir` pointing at a folder of the user's.
     @Test func commandLineRunWithLimit2() throws {
@@ -165,6 +231,17 @@ struct EvaluationEndToEndTests {
         #expect(status == 0, "\(text)")
         try checkOutput(output, tasks: ["aime24", "amc23"], problems: 2, samples: 1, maxNewTokens: 8)
         #expect(text.contains("4/4 100%") && text.contains("(this run)"), "\(text)")
+
+        // Other weights in the same folder (same name): the finished completions are not reused.
+        let weights = checkpoint.appendingPathComponent("model.safetensors")
+        let original = try Data(contentsOf: weights)
+        var changed = original
+        changed[changed.count - 1] ^= 1
+        try changed.write(to: weights)
+        let otherWeights = runProcess(executable, arguments, log: log)
+        let otherText = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
+        #expect(otherWeights != 0 && otherText.contains("model_fingerprint (other weights or tokenizer)"), "\(otherText)")
+        try original.write(to: weights)
 
         // --data-dir replaces the built-in files: a folder whose aime24.jsonl holds one problem.
         let userData = checkpoint.appendingPathComponent("my-data")

@@ -213,6 +213,42 @@ struct EvaluationMetricTests {
         #expect(idle.completions == 0 && again.tasks == straight.tasks)
     }
 
+    /// Resuming is keyed on the model's content: other weights in a folder of the same name do not
+    /// reuse the completions, the same weights under another name do, and a folder written by an
+    /// earlier version (name only) is refused with the reason.
+    @Test func resumeIsKeyedOnTheModelsFingerprintNotItsName() throws {
+        let folder = try temporaryDirectory("fingerprint")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let task = try writeTask(in: folder)
+        let output = folder.appendingPathComponent("out")
+        func configuration(name: String, fingerprint: String?) -> EvaluationConfiguration {
+            EvaluationConfiguration(dataDirectory: folder, outputDirectory: output, samples: 1, modelName: name, modelFingerprint: fingerprint)
+        }
+        _ = try EvaluationRunner(generator: CannedGenerator(answer: Self.answer), configuration: configuration(name: "ckpt", fingerprint: "aaa"))
+            .run(tasks: [task])
+        // Another checkpoint in a folder of the same name: refused, not reused.
+        do {
+            _ = try EvaluationRunner(generator: CannedGenerator(answer: Self.answer), configuration: configuration(name: "ckpt", fingerprint: "bbb"))
+                .run(tasks: [task])
+            Issue.record("completions of other weights were reused")
+        } catch let error as EvaluationError {
+            #expect("\(error)".contains("model_fingerprint (other weights or tokenizer)"), "\(error)")
+        }
+        // The same weights under another name: everything is reused.
+        let renamed = CannedGenerator(answer: Self.answer)
+        _ = try EvaluationRunner(generator: renamed, configuration: configuration(name: "copy-of-ckpt", fingerprint: "aaa")).run(tasks: [task])
+        #expect(renamed.completions == 0)
+
+        // A run.json of an earlier version (the folder name only): refused with the reason.
+        try Data(#"{"model": "ckpt", "prompt": "math-query", "seed": "1234"}"#.utf8).write(to: output.appendingPathComponent("run.json"))
+        #expect { try EvaluationRunner(generator: CannedGenerator(answer: Self.answer), configuration: configuration(name: "ckpt", fingerprint: "aaa"))
+            .run(tasks: [task]) } throws: { "\($0)".contains("known only by its folder name (\"ckpt\"") }
+        // Without a fingerprint (a library caller's own generator) the name still keys it.
+        let byName = CannedGenerator(answer: Self.answer)
+        _ = try EvaluationRunner(generator: byName, configuration: configuration(name: "ckpt", fingerprint: nil)).run(tasks: [task])
+        #expect(byName.completions == 0)
+    }
+
     @Test func limitAndProgress() throws {
         let folder = try temporaryDirectory("limit")
         defer { try? FileManager.default.removeItem(at: folder) }

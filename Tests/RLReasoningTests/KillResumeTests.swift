@@ -47,7 +47,7 @@ private struct TrainRun {
     let process = Process()
     let log: URL
 
-    init(folder: URL, output: URL, resume: Bool, name: String) throws {
+    init(folder: URL, output: URL, resume: Bool, name: String, extra: [String] = []) throws {
         log = folder.appendingPathComponent("\(name).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
@@ -55,7 +55,7 @@ private struct TrainRun {
         process.arguments = ["--recipe", folder.appendingPathComponent("recipe.yaml").path,
                              "--model", folder.appendingPathComponent("model").path,
                              "--dataset", folder.appendingPathComponent("train.jsonl").path,
-                             "--output", output.path] + (resume ? ["--resume"] : [])
+                             "--output", output.path] + (resume ? ["--resume"] : []) + extra
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
@@ -172,5 +172,60 @@ struct KillResumeTests {
         let b = try DecoderModel.load(from: killed.appendingPathComponent("checkpoint-8")).parameters
         #expect(a.keys.sorted() == b.keys.sorted())
         for (name, tensor) in a { #expect(tensor.toFloatArray() == b[name]?.toFloatArray(), "\(name) differs") }
+    }
+}
+
+/// `grpo-train --resume` refuses a run whose model or math settings differ from the checkpoint's
+/// run manifest, naming the keys in one line, unless `--resume-allow-changes` names them.
+@Suite("grpo-train: resume manifest", .serialized)
+struct ResumeManifestCommandTests {
+    @Test(.enabled(if: !binaryIsMissing, "grpo-train is not built at \(grpoTrainBinary.path); run `swift build` first"),
+          .timeLimit(.minutes(3)))
+    func aChangedSettingOrModelIsRefusedUnlessAllowed() throws {
+        let folder = try temporaryFolder("resume-manifest")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = folder.appendingPathComponent("model")
+        try fixturePolicy().save(to: model)
+        try fixtureTokenizer().save(to: model)
+        let rows = (0..<12).map { #"{"problem": "What is \#($0) + 2?", "answer": "\#($0 + 2)"}"# }
+        try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: folder.appendingPathComponent("train.jsonl"))
+        try Data(smallRecipe.utf8).write(to: folder.appendingPathComponent("recipe.yaml"))
+        let output = folder.appendingPathComponent("run")
+        func run(_ name: String, resume: Bool, _ extra: [String]) throws -> (status: Int32, text: String) {
+            let process = try TrainRun(folder: folder, output: output, resume: resume, name: name, extra: ["--max_steps", "2"] + extra)
+            #expect(process.wait(seconds: 120), "\(name) did not finish:\n\(process.text)")
+            return (process.process.terminationStatus, process.text)
+        }
+        let first = try run("first", resume: false, [])
+        #expect(first.status == 0, "\(first.text)")
+        #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent("checkpoint-2/run_manifest.json").path))
+
+        let changed = try run("changed", resume: true, ["--learning_rate", "2e-3"])
+        #expect(changed.status != 0)
+        let line = changed.text.split(separator: "\n").filter { $0.hasPrefix("grpo-train:") }
+        #expect(line.count == 1 && line[0].contains("learning_rate 0.001 -> 0.002") && line[0].contains("--resume-allow-changes learning_rate"),
+                "\(changed.text)")
+
+        let allowed = try run("allowed", resume: true, ["--learning_rate", "2e-3", "--resume-allow-changes", "learning_rate"])
+        #expect(allowed.status == 0 && allowed.text.contains("resumed from checkpoint-2"), "\(allowed.text)")
+
+        // Other weights in the same model folder: refused by content, whatever the folder's name.
+        try DecoderModel(randomWeights: try fixturePolicy().config, seed: 99).save(to: model)
+        let otherModel = try run("other-model", resume: true, ["--learning_rate", "2e-3"])
+        #expect(otherModel.status != 0 && otherModel.text.contains("model.weights (changed)"), "\(otherModel.text)")
+
+        // File errors are one line with the path and the system's words, not a CocoaError dump.
+        let log = folder.appendingPathComponent("errors.log")
+        func text() -> String { String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self) }
+        let noRecipe = runProcess(grpoTrainBinary.path, ["--recipe", folder.appendingPathComponent("nowhere.yaml").path,
+                                                         "--model", model.path], log: log)
+        #expect(noRecipe != 0 && text() == "grpo-train: setting '\(folder.path)/nowhere.yaml': cannot read the recipe: No such file or directory\n",
+                "\(text())")
+        let notAFolder = folder.appendingPathComponent("train.jsonl/out")
+        let unwritable = runProcess(grpoTrainBinary.path, ["--recipe", folder.appendingPathComponent("recipe.yaml").path, "--model", model.path,
+                                                           "--dataset", folder.appendingPathComponent("train.jsonl").path,
+                                                           "--output", notAFolder.path], log: log)
+        #expect(unwritable != 0 && text().contains("grpo-train: \(notAFolder.path): cannot create the output folder (Not a directory)"),
+                "\(text())")
     }
 }

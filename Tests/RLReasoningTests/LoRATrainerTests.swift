@@ -1,6 +1,6 @@
 import FoundationEssentials
 import RLModel
-import RLReasoning
+@testable import RLReasoning
 import RLTensor
 import Testing
 import RLTestSupport
@@ -72,6 +72,11 @@ struct LoRATrainerTests {
 
         // A full fine-tuning run cannot resume from adapter checkpoints, nor the other way round.
         let fullWeights = try trainer(try fixturePolicy())
-        #expect { try fullWeights.train(output: staged, resume: true) } throws: { "\($0)".contains("LoRA adapters") }
+        // The run manifests differ (use_peft); allowed anyway, the checkpoint's contents are refused.
+        #expect { try fullWeights.train(output: staged, resume: true) } throws: { "\($0)".contains("use_peft true -> false") }
+        let differing = fullWeights.manifest.differences(from: try #require(try RunManifest.read(from: checkpoint)))
+        #expect { try fullWeights.train(output: staged, resume: true, allowedChanges: Set(differing)) } throws: {
+            "\($0)".contains("LoRA adapters")
+        }
     }
 }

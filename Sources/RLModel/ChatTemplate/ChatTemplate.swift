@@ -8,6 +8,8 @@
 /// with `trim_blocks` and `lstrip_blocks` on. Anything else is a `ChatTemplateError.unsupported`.
 public struct ChatTemplate: Sendable {
     private let statements: [JinjaStatement]
+    /// The work, size and depth budget of a rendering.
+    var limits = JinjaLimits()
 
     /// Parses template source.
     public init(_ source: String) throws {
@@ -28,7 +30,7 @@ public struct ChatTemplate: Sendable {
         context["add_generation_prompt"] = .boolean(addGenerationPrompt)
         context["tools"] = JinjaValue.none  // transformers passes tools=None and documents=None
         context["documents"] = JinjaValue.none
-        return try JinjaInterpreter(context: context).render(statements)
+        return try JinjaInterpreter(context: context, limits: limits).render(statements)
     }
 }
 

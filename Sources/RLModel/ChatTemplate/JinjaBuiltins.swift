@@ -8,6 +8,38 @@ import Darwin
 enum JinjaBuiltins {
     /// The longest list or string `range()` and `*` make (a template cannot exhaust memory).
     static let maximumLength = 10_000_000
+    /// The longest string a template may build (`JinjaLimits.outputBytes` by default): `replace`,
+    /// `join` and `indent` check their result's size before building it.
+    static let maximumStringBytes = 16 << 20
+
+    /// Throws unless a string of `bytes` bytes is within `maximumStringBytes`.
+    static func checkSize(_ bytes: Int, _ what: String) throws {
+        guard bytes <= maximumStringBytes else {
+            throw JinjaFailure("\(what) would make a string of more than \(maximumStringBytes) bytes")
+        }
+    }
+
+    /// `text` with every `old` replaced by `new`, refused when the result would be too long.
+    static func replacing(_ text: String, _ old: String, with new: String) throws -> String {
+        if new.utf8.count > old.utf8.count {
+            let occurrences = old.isEmpty ? text.count + 1 : text.ranges(of: old).count
+            let (grown, overflow) = occurrences.multipliedReportingOverflow(by: new.utf8.count - old.utf8.count)
+            try checkSize(overflow ? .max : text.utf8.count &+ grown, "replace")
+        }
+        return text.replacingOccurrences(old, with: new)
+    }
+
+    /// `parts` joined by `separator`, refused when the result would be too long.
+    static func joining(_ parts: [String], separator: String) throws -> String {
+        var total = separator.utf8.count * max(parts.count - 1, 0)
+        for part in parts {
+            total += part.utf8.count
+            try checkSize(total, "join")
+        }
+        try checkSize(total, "join")
+        return parts.joined(separator: separator)
+    }
+
     /// The widest indentation `indent` and `tojson(indent=)` accept.
     static let maximumIndent = 64
 
@@ -187,7 +219,7 @@ enum JinjaBuiltins {
                 guard let old = argument(arguments, 0), let new = argument(arguments, 1) else {
                     throw JinjaFailure("replace() needs two strings")
                 }
-                return .string(string.replacingOccurrences(old, with: new))
+                return .string(try replacing(string, old, with: new))
             }
         case "find":
             return .function { arguments, _ in
@@ -197,7 +229,7 @@ enum JinjaBuiltins {
             }
         case "join":
             return .function { arguments, _ in
-                .string(try (arguments.first ?? .list([])).iterated().map(\.text).joined(separator: string))
+                .string(try joining((arguments.first ?? .list([])).iterated().map(\.text), separator: string))
             }
         default:
             return nil
@@ -286,7 +318,7 @@ enum JinjaBuiltins {
         case "join":
             var items = try value.iterated()
             if let attribute = option(1, "attribute")?.text { items = try items.map { try self.attribute(attribute, of: $0) } }
-            return .string(items.map(\.text).joined(separator: option(0, "d")?.text ?? ""))
+            return .string(try joining(items.map(\.text), separator: option(0, "d")?.text ?? ""))
         case "default", "d":
             let fallback = option(0, "default_value") ?? .string("")
             let useFalsy = option(1, "boolean")?.isTrue ?? false
@@ -311,7 +343,7 @@ enum JinjaBuiltins {
             guard let old = option(0, "old")?.text, let new = option(1, "new")?.text else {
                 throw JinjaFailure("replace needs two arguments")
             }
-            return .string(value.text.replacingOccurrences(old, with: new))
+            return .string(try replacing(value.text, old, with: new))
         case "tojson":
             return .string(try value.json(indent: try option(0, "indent")?.integer.map { try indentWidth($0, "tojson indent") }))
         case "items":
@@ -343,6 +375,7 @@ enum JinjaBuiltins {
             let indentFirst = option(1, "first")?.isTrue ?? false
             let padding = String(repeating: " ", count: width)
             let lines = value.text.split(separator: "\n", omittingEmptySubsequences: false)
+            try checkSize(value.text.utf8.count + lines.count * width, "indent")
             return .string(lines.enumerated().map { position, line in
                 (position == 0 && !indentFirst) || line.isEmpty ? String(line) : padding + line
             }.joined(separator: "\n"))

@@ -9,9 +9,83 @@ final class JinjaInterpreter {
     private var line = 1
     /// Macro calls in progress, limited so that a recursive macro cannot exhaust the stack.
     private var macroDepth = 0
+    /// Nested `evaluate` calls in progress (expressions inside macro calls inside expressions...).
+    private var evaluationDepth = 0
+    /// Statements, loop iterations and expression evaluations so far.
+    private var steps = 0
+    private let limits: JinjaLimits
 
-    init(context: [String: JinjaValue]) {
+    init(context: [String: JinjaValue], limits: JinjaLimits = JinjaLimits()) {
         scopes = [context]
+        self.limits = limits
+    }
+
+    /// Counts one unit of work; throws once the template has done more than `limits.steps`.
+    @inline(__always) private func step() throws {
+        steps += 1
+        if steps > limits.steps {
+            throw JinjaFailure("the template does more than \(limits.steps) steps of work (an endless or huge loop?)")
+        }
+    }
+
+    /// Appends to the output, within `limits.outputBytes`.
+    private func emit(_ text: String) throws {
+        guard output.utf8.count + text.utf8.count <= limits.outputBytes else {
+            throw JinjaFailure("the template's output exceeds \(limits.outputBytes) bytes")
+        }
+        output += text
+    }
+
+    /// `value`, a call's or filter's result, with the lists it built (`range()`, `split()`,
+    /// `map`, ...) counted as one step per item.
+    private func charged(_ value: JinjaValue) throws -> JinjaValue {
+        if case .list(let items) = value {
+            steps += items.count
+            if steps > limits.steps {
+                throw JinjaFailure("the template does more than \(limits.steps) steps of work (an endless or huge loop?)")
+            }
+        }
+        return value
+    }
+
+    /// Throws when `value` nests lists, dicts and namespaces deeper than `limits.valueDepth`
+    /// (a loop of `set ns.x = [ns.x]` would build a value that printing, comparing or even
+    /// freeing recurses through until the stack overflows; a namespace holding itself never
+    /// ends). Each visited item counts as a step.
+    /// `holder`: the namespace the value goes into, which it must not contain (a cycle).
+    private func checkNesting(_ value: JinjaValue, holder: JinjaNamespace? = nil, level: Int = 1) throws {
+        switch value {
+        case .list(let items), .tuple(let items):
+            try nested(level)
+            for item in items { try step(); try checkNesting(item, holder: holder, level: level + 1) }
+        case .dictionary(let dictionary):
+            try nested(level)
+            for pair in dictionary.pairs { try step(); try checkNesting(pair.value, holder: holder, level: level + 1) }
+        case .namespace(let namespace):
+            if namespace === holder { throw JinjaFailure("a namespace cannot hold itself") }
+            try nested(level)
+            for pair in namespace.attributes.pairs { try step(); try checkNesting(pair.value, holder: holder, level: level + 1) }
+        default:
+            return
+        }
+        func nested(_ level: Int) throws {
+            if level > limits.valueDepth {
+                throw JinjaFailure("a value nests lists, dicts or namespaces deeper than \(limits.valueDepth) levels")
+            }
+        }
+    }
+
+    /// `value`, unless it is a string or list larger than the limits allow.
+    private func checkedSize(_ value: JinjaValue) throws -> JinjaValue {
+        switch value {
+        case .string(let text) where text.utf8.count > limits.outputBytes:
+            throw JinjaFailure("a string of more than \(limits.outputBytes) bytes")
+        case .list(let items) where items.count > JinjaBuiltins.maximumLength,
+             .tuple(let items) where items.count > JinjaBuiltins.maximumLength:
+            throw JinjaFailure("a list of more than \(JinjaBuiltins.maximumLength) items")
+        default:
+            return value
+        }
     }
 
     /// Renders the statements and returns the text.
@@ -37,11 +111,12 @@ final class JinjaInterpreter {
     }
 
     private func execute(_ statement: JinjaStatement) throws -> Flow {
+        try step()
         switch statement {
         case .text(let text):
-            output += text
+            try emit(text)
         case .output(let expression):
-            output += try evaluate(expression).text
+            try emit(try evaluate(expression).text)
         case .if(let branches, let otherwise):
             for (condition, body) in branches where try evaluate(condition).isTrue {
                 return try execute(body)
@@ -58,8 +133,10 @@ final class JinjaInterpreter {
                 guard case .namespace(let namespace) = lookup(targets[0]) else {
                     throw JinjaFailure("cannot set attribute `\(attribute)` of `\(targets[0])`: it is not a namespace")
                 }
+                try checkNesting(value, holder: namespace)
                 namespace.attributes[attribute] = value
             } else {
+                try checkNesting(value)
                 try bind(targets, to: value)
             }
         case .macro(let name, let parameters, let body):
@@ -79,12 +156,14 @@ final class JinjaInterpreter {
         var selected = items
         if let condition {
             selected = try items.filter { item in
+                try step()
                 try bind(targets, to: item)
                 return try evaluate(condition).isTrue
             }
         }
         if selected.isEmpty { return try execute(otherwise) }
         for (position, item) in selected.enumerated() {
+            try step()
             try bind(targets, to: item)
             let count = selected.count
             let loop = JinjaDictionary([
@@ -153,6 +232,16 @@ final class JinjaInterpreter {
     // MARK: expressions
 
     func evaluate(_ expression: JinjaExpression) throws -> JinjaValue {
+        try step()
+        evaluationDepth += 1
+        defer { evaluationDepth -= 1 }
+        if evaluationDepth > limits.evaluationDepth {
+            throw JinjaFailure("expressions and macro calls nested deeper than \(limits.evaluationDepth)")
+        }
+        return try checkedSize(try evaluateNode(expression))
+    }
+
+    private func evaluateNode(_ expression: JinjaExpression) throws -> JinjaValue {
         switch expression {
         case .string(let value): return .string(value)
         case .integer(let value): return .integer(value)
@@ -204,12 +293,12 @@ final class JinjaInterpreter {
                     throw JinjaFailure("\(function.typeName) is not callable")
                 }
             }
-            return try body(positional, keyword)
+            return try charged(try body(positional, keyword))
         case .filter(let base, let name, let arguments, let filterLine):
             let value = try evaluate(base)
             let (positional, keyword) = try evaluate(arguments)
             line = filterLine
-            return try JinjaBuiltins.filter(name, value, positional, keyword)
+            return try charged(try JinjaBuiltins.filter(name, value, positional, keyword))
         case .test(let base, let name, let arguments, let negated, let testLine):
             let value = try evaluate(base)
             let (positional, _) = try evaluate(arguments)

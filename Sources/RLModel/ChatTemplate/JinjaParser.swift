@@ -4,6 +4,15 @@ struct JinjaParser {
     private var index = 0
     /// Open blocks (`if`, `for`, `macro`, ...), limited so that parsing cannot exhaust the stack.
     private var blockDepth = 0
+    /// The depth of the expression tree last parsed (a literal is 1). Trees deeper than
+    /// `maximumExpressionDepth` are refused while they are built, so that neither parsing,
+    /// evaluating nor freeing one can exhaust the stack (`1+1+...+1` with 30,000 terms, 100,000
+    /// chained filters).
+    private var depth = 0
+    /// Parse functions in progress that call themselves (`not not ...`, `- - ...`, `a if b else c if ...`).
+    private var nesting = 0
+    /// The deepest expression tree a template may hold (real templates stay below 20).
+    static let maximumExpressionDepth = 200
 
     static func parse(_ tokens: [JinjaToken]) throws -> [JinjaStatement] {
         var parser = JinjaParser(tokens: tokens)
@@ -150,100 +159,149 @@ struct JinjaParser {
         let first = try parseExpression()
         guard current == .symbol(",") else { return first }
         var items = [first]
-        while skip(symbol: ",") { items.append(try parseExpression()) }
+        var deepest = depth
+        while skip(symbol: ",") {
+            items.append(try parseExpression())
+            deepest = max(deepest, depth)
+        }
+        try node(over: deepest)
         return .tuple(items)
     }
 
     private mutating func parseExpression() throws -> JinjaExpression {
-        let value = try parseOr()
-        guard skip(name: "if") else { return value }
-        let condition = try parseOr()
-        let otherwise = skip(name: "else") ? try parseExpression() : nil
-        return .conditional(condition, then: value, otherwise: otherwise)
+        try nested { parser in
+            let value = try parser.parseOr()
+            let valueDepth = parser.depth
+            guard parser.skip(name: "if") else { return value }
+            let condition = try parser.parseOr()
+            let conditionDepth = parser.depth
+            var otherwiseDepth = 0
+            var otherwise: JinjaExpression?
+            if parser.skip(name: "else") {
+                otherwise = try parser.parseExpression()
+                otherwiseDepth = parser.depth
+            }
+            try parser.node(over: valueDepth, conditionDepth, otherwiseDepth)
+            return .conditional(condition, then: value, otherwise: otherwise)
+        }
+    }
+
+    /// A left-associative chain `operand (op operand)*`: `next` parses an operator (returning
+    /// its name) or returns nil at the end of the chain.
+    private mutating func chain(_ operand: (inout JinjaParser) throws -> JinjaExpression,
+                                next: (inout JinjaParser) -> String?) throws -> JinjaExpression {
+        var left = try operand(&self)
+        var leftDepth = depth
+        while let op = next(&self) {
+            let right = try operand(&self)
+            try node(over: leftDepth, depth)
+            leftDepth = depth
+            left = .binary(op, left, right, line: line)
+        }
+        depth = leftDepth
+        return left
     }
 
     private mutating func parseOr() throws -> JinjaExpression {
-        var left = try parseAnd()
-        while skip(name: "or") { left = .binary("or", left, try parseAnd(), line: line) }
-        return left
+        try chain({ try $0.parseAnd() }, next: { $0.skip(name: "or") ? "or" : nil })
     }
 
     private mutating func parseAnd() throws -> JinjaExpression {
-        var left = try parseNot()
-        while skip(name: "and") { left = .binary("and", left, try parseNot(), line: line) }
-        return left
+        try chain({ try $0.parseNot() }, next: { $0.skip(name: "and") ? "and" : nil })
     }
 
     private mutating func parseNot() throws -> JinjaExpression {
-        if skip(name: "not") { return .unary("not", try parseNot(), line: line) }
-        return try parseCompare()
+        guard skip(name: "not") else { return try parseCompare() }
+        return try nested { parser in
+            let operand = try parser.parseNot()
+            try parser.node(over: parser.depth)
+            return .unary("not", operand, line: parser.line)
+        }
     }
 
     /// Comparisons chain as in Python: `a < b < c` is `a < b and b < c`.
     private mutating func parseCompare() throws -> JinjaExpression {
         let first = try parseMath1()
         var operand = first
+        var operandDepth = depth
         var comparisons: [JinjaExpression] = []
+        var chainDepth = 0
         while true {
-            if case .symbol(let symbol) = current, ["==", "!=", "<", ">", "<=", ">="].contains(symbol) {
+            var negated = false
+            let symbol: String
+            if case .symbol(let found) = current, ["==", "!=", "<", ">", "<=", ">="].contains(found) {
                 index += 1
-                let right = try parseMath1()
-                comparisons.append(.binary(symbol, operand, right, line: line))
-                operand = right
+                symbol = found
             } else if skip(name: "in") {
-                let right = try parseMath1()
-                comparisons.append(.binary("in", operand, right, line: line))
-                operand = right
+                symbol = "in"
             } else if current == .name("not"), index + 1 < tokens.count, tokens[index + 1].kind == .name("in") {
                 index += 2
-                let right = try parseMath1()
-                comparisons.append(.unary("not", .binary("in", operand, right, line: line), line: line))
-                operand = right
+                symbol = "in"
+                negated = true
             } else {
                 break
             }
+            let right = try parseMath1()
+            let rightDepth = depth
+            try node(over: operandDepth, rightDepth)
+            var comparison = JinjaExpression.binary(symbol, operand, right, line: line)
+            if negated {
+                try node(over: depth)
+                comparison = .unary("not", comparison, line: line)
+            }
+            if comparisons.isEmpty {
+                chainDepth = depth
+            } else {
+                try node(over: chainDepth, depth)
+                chainDepth = depth
+            }
+            comparisons.append(comparison)
+            operand = right
+            operandDepth = rightDepth
         }
-        guard var chain = comparisons.first else { return first }
+        guard var chain = comparisons.first else {
+            depth = operandDepth
+            return first
+        }
         for comparison in comparisons.dropFirst() { chain = .binary("and", chain, comparison, line: line) }
+        depth = chainDepth
         return chain
     }
 
     private mutating func parseMath1() throws -> JinjaExpression {
-        var left = try parseConcat()
-        while case .symbol(let symbol) = current, symbol == "+" || symbol == "-" {
-            index += 1
-            left = .binary(symbol, left, try parseConcat(), line: line)
-        }
-        return left
+        try chain({ try $0.parseConcat() }, next: { parser in
+            guard case .symbol(let symbol) = parser.current, symbol == "+" || symbol == "-" else { return nil }
+            parser.index += 1
+            return symbol
+        })
     }
 
     private mutating func parseConcat() throws -> JinjaExpression {
-        var left = try parseMath2()
-        while skip(symbol: "~") { left = .binary("~", left, try parseMath2(), line: line) }
-        return left
+        try chain({ try $0.parseMath2() }, next: { $0.skip(symbol: "~") ? "~" : nil })
     }
 
     private mutating func parseMath2() throws -> JinjaExpression {
-        var left = try parsePower()
-        while case .symbol(let symbol) = current, ["*", "/", "//", "%"].contains(symbol) {
-            index += 1
-            left = .binary(symbol, left, try parsePower(), line: line)
-        }
-        return left
+        try chain({ try $0.parsePower() }, next: { parser in
+            guard case .symbol(let symbol) = parser.current, ["*", "/", "//", "%"].contains(symbol) else { return nil }
+            parser.index += 1
+            return symbol
+        })
     }
 
     private mutating func parsePower() throws -> JinjaExpression {
-        var left = try parseUnary(withFilters: true)
-        while skip(symbol: "**") { left = .binary("**", left, try parseUnary(withFilters: true), line: line) }
-        return left
+        try chain({ try $0.parseUnary(withFilters: true) }, next: { $0.skip(symbol: "**") ? "**" : nil })
     }
 
     private mutating func parseUnary(withFilters: Bool) throws -> JinjaExpression {
         var value: JinjaExpression
         if skip(symbol: "-") {
-            value = .unary("-", try parseUnary(withFilters: false), line: line)
+            value = try nested { parser in
+                let operand = try parser.parseUnary(withFilters: false)
+                try parser.node(over: parser.depth)
+                return .unary("-", operand, line: parser.line)
+            }
         } else if skip(symbol: "+") {
-            value = try parseUnary(withFilters: false)
+            value = try nested { try $0.parseUnary(withFilters: false) }
         } else {
             value = try parsePostfix(try parsePrimary())
         }
@@ -254,6 +312,7 @@ struct JinjaParser {
         let tokenLine = line
         guard let kind = current else { throw ChatTemplateError.syntax("unexpected end of template", line: tokenLine) }
         index += 1
+        depth = 1
         switch kind {
         case .string(var value):
             while case .string(let next) = current {  // adjacent literals concatenate
@@ -275,33 +334,43 @@ struct JinjaParser {
             let first = try parseExpression()
             if skip(symbol: ")") { return first }
             var items = [first]
+            var deepest = depth
             while skip(symbol: ",") {
                 if current == .symbol(")") { break }
                 items.append(try parseExpression())
+                deepest = max(deepest, depth)
             }
             try expect(symbol: ")")
+            try node(over: deepest)
             return .tuple(items)
         case .symbol("["):
             var items: [JinjaExpression] = []
+            var deepest = 0
             while !skip(symbol: "]") {
                 items.append(try parseExpression())
+                deepest = max(deepest, depth)
                 if !skip(symbol: ",") {
                     try expect(symbol: "]")
                     break
                 }
             }
+            try node(over: deepest)
             return .list(items)
         case .symbol("{"):
             var pairs: [(JinjaExpression, JinjaExpression)] = []
+            var deepest = 0
             while !skip(symbol: "}") {
                 let key = try parseExpression()
+                deepest = max(deepest, depth)
                 try expect(symbol: ":")
                 pairs.append((key, try parseExpression()))
+                deepest = max(deepest, depth)
                 if !skip(symbol: ",") {
                     try expect(symbol: "}")
                     break
                 }
             }
+            try node(over: deepest)
             return .dictionary(pairs)
         default:
             throw ChatTemplateError.syntax("unexpected \(describe(kind))", line: tokenLine)
@@ -312,6 +381,7 @@ struct JinjaParser {
         var value = base
         while true {
             let tokenLine = line
+            let valueDepth = depth
             if skip(symbol: ".") {
                 if case .integer(let position) = current {
                     index += 1
@@ -319,19 +389,24 @@ struct JinjaParser {
                 } else {
                     value = .attribute(value, try expectName(), line: tokenLine)
                 }
+                try node(over: valueDepth, 1)
             } else if skip(symbol: "[") {
                 value = try parseSubscript(value, line: tokenLine)
+                try node(over: valueDepth, depth)
             } else if current == .symbol("(") {
                 value = .call(value, try parseArguments(), line: tokenLine)
+                try node(over: valueDepth, depth)
             } else {
                 return value
             }
         }
     }
 
+    /// Parses `[...]` after `base`; the recorded depth is that of the deepest part inside.
     private mutating func parseSubscript(_ base: JinjaExpression, line tokenLine: Int) throws -> JinjaExpression {
         var parts: [JinjaExpression?] = [nil]
         var isSlice = false
+        var deepest = 0
         while !skip(symbol: "]") {
             if skip(symbol: ":") {
                 isSlice = true
@@ -339,8 +414,10 @@ struct JinjaParser {
             } else {
                 guard parts[parts.count - 1] == nil else { throw ChatTemplateError.syntax("bad subscript", line: tokenLine) }
                 parts[parts.count - 1] = try parseExpression()
+                deepest = max(deepest, depth)
             }
         }
+        depth = deepest
         if !isSlice {
             guard let key = parts[0] else { throw ChatTemplateError.syntax("empty subscript", line: tokenLine) }
             return .item(base, key, line: tokenLine)
@@ -350,9 +427,11 @@ struct JinjaParser {
                       step: parts.count > 2 ? parts[2] : nil, line: tokenLine)
     }
 
+    /// Parses `(...)`; the recorded depth is that of the deepest argument (0 for none).
     private mutating func parseArguments() throws -> JinjaArguments {
         try expect(symbol: "(")
         var arguments = JinjaArguments()
+        var deepest = 0
         while !skip(symbol: ")") {
             if case .name(let name) = current, index + 1 < tokens.count, tokens[index + 1].kind == .symbol("=") {
                 index += 2
@@ -360,11 +439,13 @@ struct JinjaParser {
             } else {
                 arguments.positional.append(try parseExpression())
             }
+            deepest = max(deepest, depth)
             if !skip(symbol: ",") {
                 try expect(symbol: ")")
                 break
             }
         }
+        depth = deepest
         return arguments
     }
 
@@ -372,22 +453,28 @@ struct JinjaParser {
         var value = base
         while true {
             let tokenLine = line
+            let valueDepth = depth
             if skip(symbol: "|") {
                 let name = try expectName()
+                depth = 0
                 let arguments = current == .symbol("(") ? try parseArguments() : JinjaArguments()
                 value = .filter(value, name, arguments, line: tokenLine)
+                try node(over: valueDepth, depth)
             } else if skip(name: "is") {
                 let negated = skip(name: "not")
                 var name = try expectName()
                 if name == "none" || name == "true" || name == "false" { name = name.lowercased() }
                 var arguments = JinjaArguments()
+                depth = 0
                 if current == .symbol("(") {
                     arguments = try parseArguments()
                 } else if let kind = current, startsTestArgument(kind) {
                     arguments.positional = [try parsePostfix(try parsePrimary())]
                 }
                 value = .test(value, name, arguments, negated: negated, line: tokenLine)
+                try node(over: valueDepth, depth)
             } else {
+                depth = valueDepth
                 return value
             }
         }
@@ -403,6 +490,25 @@ struct JinjaParser {
     }
 
     // MARK: helpers
+
+    /// The depth of a node over children of depth `children` (recorded as the last depth);
+    /// throws past `maximumExpressionDepth`.
+    private mutating func node(over children: Int...) throws {
+        depth = (children.max() ?? 0) + 1
+        if depth > Self.maximumExpressionDepth {
+            throw ChatTemplateError.syntax("expression nested too deeply (more than \(Self.maximumExpressionDepth) levels)", line: line)
+        }
+    }
+
+    /// Runs a parse function that may call itself, counting how deep.
+    private mutating func nested<T>(_ body: (inout JinjaParser) throws -> T) throws -> T {
+        nesting += 1
+        defer { nesting -= 1 }
+        if nesting > Self.maximumExpressionDepth {
+            throw ChatTemplateError.syntax("expression nested too deeply (more than \(Self.maximumExpressionDepth) levels)", line: line)
+        }
+        return try body(&self)
+    }
 
     private mutating func skip(symbol: String) -> Bool {
         guard current == .symbol(symbol) else { return false }

@@ -17,7 +17,7 @@ public enum CheckpointWriter {
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
-            throw .writeFailed(file: folder.path, reason: "cannot create the folder: \(error)")
+            throw .writeFailed(file: folder.path, reason: "cannot create the folder: \(fileErrorText(error))")
         }
         var seen = Set<String>()
         for (name, _) in tensors where !seen.insert(name).inserted {

@@ -6,7 +6,7 @@ enum ConfigJSON {
     /// Decodes `T` from the file at `url`.
     static func load<T: Decodable>(_ type: T.Type, from url: URL) throws(CheckpointError) -> T {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw .unreadable(file: url.path, reason: "\(error)") }
+        do { data = try Data(contentsOf: url) } catch { throw .unreadable(file: url.path, reason: fileErrorText(error)) }
         return try decode(type, from: data, file: url.path)
     }
 

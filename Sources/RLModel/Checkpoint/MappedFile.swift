@@ -14,7 +14,9 @@ final class MappedFile: @unchecked Sendable {
 
     init(path: String) throws(CheckpointError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; such a file is
+        // refused by the type check below. Regular files ignore the flag.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw .unreadable(file: path, reason: errnoText()) }
         defer { close(fd) }
         var info = stat()

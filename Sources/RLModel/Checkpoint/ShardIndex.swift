@@ -22,7 +22,7 @@ struct ShardIndex: Equatable, Sendable {
     init(contentsOf url: URL) throws(CheckpointError) {
         let path = url.path
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw .unreadable(file: path, reason: "\(error)") }
+        do { data = try Data(contentsOf: url) } catch { throw .unreadable(file: path, reason: fileErrorText(error)) }
         let raw: RawIndex
         do {
             raw = try JSONDecoder().decode(RawIndex.self, from: data)

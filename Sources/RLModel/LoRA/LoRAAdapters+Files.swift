@@ -109,7 +109,7 @@ extension LoRAAdapters {
                 tensors[name] = Tensor(try stored.floats(name: name), shape: stored.shape, device: device)
             }
         } catch {
-            throw .unreadable(path: weightsURL.path, reason: "\(error)")
+            throw .unreadable(path: weightsURL.path, reason: fileErrorText(error))
         }
         let adapters = try LoRAAdapters(configuration: configuration, model: config, parameters: tensors, source: folder.path)
         adapters.baseModelNameOrPath = peft.baseModelNameOrPath

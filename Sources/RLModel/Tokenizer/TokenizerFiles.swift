@@ -262,7 +262,7 @@ enum TokenizerFiles {
         do {
             return try Data(contentsOf: url)
         } catch {
-            throw TokenizerError(file: url.path, problem: "cannot be read (\(error))")
+            throw TokenizerError(file: url.path, problem: "cannot be read (\(fileErrorText(error)))")
         }
     }
 

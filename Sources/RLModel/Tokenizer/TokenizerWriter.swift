@@ -8,7 +8,7 @@ extension Tokenizer {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw TokenizerError(file: directory.path, problem: "cannot create the folder (\(error))")
+            throw TokenizerError(file: directory.path, problem: "cannot create the folder (\(fileErrorText(error)))")
         }
         try write(tokenizerJSON(), to: directory.appending(path: "tokenizer.json"))
         try write(tokenizerConfigJSON(), to: directory.appending(path: "tokenizer_config.json"))
@@ -18,7 +18,7 @@ extension Tokenizer {
         do {
             try Data(text.utf8).write(to: url)
         } catch {
-            throw TokenizerError(file: url.path, problem: "cannot be written (\(error))")
+            throw TokenizerError(file: url.path, problem: "cannot be written (\(fileErrorText(error)))")
         }
     }
 

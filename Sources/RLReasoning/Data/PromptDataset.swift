@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RLModel
 
 /// Rows of a JSON Lines dataset (a file or a folder of `.jsonl` files), each a map of column
 /// name to text. Numbers and booleans become their text; nulls are left out.
@@ -42,7 +43,7 @@ public struct PromptDataset: Sendable {
         for file in files {
             let data: Data
             do { data = try Data(contentsOf: file) } catch {
-                throw TrainingError.datasetRow(file: file.path, line: 0, reason: "cannot read: \(error)")
+                throw TrainingError.datasetRow(file: file.path, line: 0, reason: "cannot read: \(fileErrorText(error))")
             }
             var lineNumber = 0
             for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
@@ -56,7 +57,17 @@ public struct PromptDataset: Sendable {
                 }
             }
         }
-        if rows.isEmpty { throw TrainingError.emptyDataset(file: url.path) }
+        if rows.isEmpty {
+            let reason: String
+            if files.isEmpty {
+                reason = "the folder holds no .jsonl files"
+            } else if let first = issues.first {
+                reason = "all \(issues.count) rows were skipped, e.g. \(first)"
+            } else {
+                reason = files.count == 1 ? "the file has no rows" : "the \(files.count) .jsonl files have no rows"
+            }
+            throw TrainingError.emptyDataset(file: url.path, reason: reason)
+        }
         self.rows = rows
         self.issues = issues
     }

@@ -88,11 +88,21 @@ public struct ModelCompletionGenerator: CompletionGenerator {
         return tokenizer.encode(text, addSpecialTokens: false)
     }
 
+    /// Completions end at `maxNewTokens` or when prompt and completion fill the model's
+    /// `max_position_embeddings`, whichever comes first (finish reason `length`); a prompt that
+    /// alone fills them is an `EvaluationError.invalidOption`.
     public func generate(messages: [String], samplesPerPrompt: Int, seeds: [UInt64],
                          onCompletion: (Int, Int, GeneratedCompletion) throws -> Void) throws {
         guard !messages.isEmpty else { return }
         let prompts = try messages.map(promptTokens)
-        var options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling, samplesPerPrompt: samplesPerPrompt,
+        let positions = model.config.maxPositionEmbeddings
+        if let long = prompts.firstIndex(where: { $0.count >= positions }) {
+            throw EvaluationError.invalidOption("a prompt of \(prompts[long].count) tokens leaves no room in the model's "
+                + "max_position_embeddings (\(positions)): \"\(messages[long].prefix(60))...\"")
+        }
+        // Each sequence's budget: what its prompt leaves of the positions, at most maxNewTokens.
+        let budgets = prompts.flatMap { prompt in Array(repeating: min(maxNewTokens, positions - prompt.count), count: samplesPerPrompt) }
+        var options = GenerationOptions(maxNewTokens: budgets.max() ?? maxNewTokens, sampling: sampling, samplesPerPrompt: samplesPerPrompt,
                                         stopTokenIDs: stopTokenIDs)
         options.sequenceSeeds = seeds
         let total = messages.count * samplesPerPrompt
@@ -100,7 +110,7 @@ public struct ModelCompletionGenerator: CompletionGenerator {
         var emitted = [Bool](repeating: false, count: total)
         try withoutActuallyEscaping(onCompletion) { onCompletion in
             var failure: (any Error)?
-            let stops = stopTokenIDs, limit = maxNewTokens, tokenizer = self.tokenizer
+            let stops = stopTokenIDs, tokenizer = self.tokenizer
             func emit(_ sequence: Int, _ reason: FinishReason) {
                 guard !emitted[sequence], failure == nil else { return }
                 emitted[sequence] = true
@@ -112,13 +122,13 @@ public struct ModelCompletionGenerator: CompletionGenerator {
             // at once so it is written to disk while the rest of the batch still runs.
             let results = Generator(model: model).generate(prompts: prompts, options: options) { sequence, token in
                 tokens[sequence].append(token)
-                if stops.contains(token) { emit(sequence, .eos) } else if tokens[sequence].count >= limit { emit(sequence, .length) }
+                if stops.contains(token) { emit(sequence, .eos) } else if tokens[sequence].count >= budgets[sequence] { emit(sequence, .length) }
             }
             if let failure { throw failure }
             for result in results {
                 let sequence = result.promptIndex * samplesPerPrompt + result.sampleIndex
                 if !emitted[sequence] {
-                    tokens[sequence] = result.tokens
+                    tokens[sequence] = Array(result.tokens.prefix(budgets[sequence]))
                     emit(sequence, result.finishReason)
                 }
             }

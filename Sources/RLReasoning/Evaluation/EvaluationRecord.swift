@@ -113,7 +113,9 @@ public final class EvaluationRecordFile {
     deinit { close() }
 
     /// Reads the complete records of the file (none when it does not exist). A last line cut off
-    /// by an interrupted run is dropped and the file rewritten without it.
+    /// by an interrupted run (no line break after it) is dropped and the file rewritten without
+    /// it; any other line that is not a record is an error naming it (such a line used to be
+    /// dropped silently, and the file rewritten without it).
     public func readRecords() throws -> [EvaluationRecord] {
         guard let data = FileManager.default.contents(atPath: url.path) else { return [] }
         var records: [EvaluationRecord] = []
@@ -121,12 +123,16 @@ public final class EvaluationRecordFile {
         var dropped = false
         let text = String(decoding: data, as: UTF8.self)
         let decoder = JSONDecoder()
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for (index, line) in lines.enumerated() where !line.isEmpty {
             if let record = try? decoder.decode(EvaluationRecord.self, from: Data(line.utf8)) {
                 records.append(record)
                 keptLines.append(line)
+            } else if index == lines.count - 1 {
+                dropped = true  // the unterminated last line of an interrupted write
             } else {
-                dropped = true
+                throw EvaluationError.badRow(file: url.path, line: index + 1, reason: "not an evaluation record (only a last line "
+                    + "cut off by an interrupted run is repaired); fix or delete the line, or use another output folder")
             }
         }
         if dropped || (!text.isEmpty && !text.hasSuffix("\n")) {
@@ -134,7 +140,7 @@ public final class EvaluationRecordFile {
             do {
                 try Data(cleaned.utf8).write(to: url, options: .atomic)
             } catch {
-                throw EvaluationError.output("\(url.path): cannot rewrite (\(error))")
+                throw EvaluationError.output("\(url.path): cannot rewrite (\(fileErrorText(error)))")
             }
         }
         return records

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RLModel
 
 /// Settings of an evaluation run that are not the generator's.
 public struct EvaluationConfiguration: Sendable {
@@ -16,14 +17,19 @@ public struct EvaluationConfiguration: Sendable {
     public var passKs: [Int]?
     /// A name for the model in the summary.
     public var modelName: String
+    /// The model's content identity (`ModelFingerprint.of(folder:)`, combined with the adapter's
+    /// when there is one; `evaluate` sets it). It keys resuming: completions in the output folder
+    /// are reused only for the same fingerprint. When nil, `modelName` keys it instead.
+    public var modelFingerprint: String?
     /// Generation settings recorded in the summary (temperature, top_p, ...).
     public var settings: [String: String]
     /// How problems are put to the model (default: the reference's template).
     public var promptStyle: EvaluationPromptStyle
 
     public init(dataDirectory: URL? = nil, outputDirectory: URL, samples: Int = 1, seed: UInt64 = 1234, limit: Int? = nil,
-                passKs: [Int]? = nil, modelName: String = "model", settings: [String: String] = [:],
+                passKs: [Int]? = nil, modelName: String = "model", modelFingerprint: String? = nil, settings: [String: String] = [:],
                 promptStyle: EvaluationPromptStyle = .mathQuery) {
+        self.modelFingerprint = modelFingerprint
         self.dataDirectory = dataDirectory
         self.outputDirectory = outputDirectory
         self.samples = samples
@@ -85,7 +91,7 @@ public final class EvaluationRunner {
         do {
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         } catch {
-            throw EvaluationError.output("\(output.path): cannot create the folder (\(error))")
+            throw EvaluationError.output("\(output.path): cannot create the folder (\(fileErrorText(error)))")
         }
         try checkRunSettings(in: output)
         let n = configuration.samples
@@ -177,16 +183,21 @@ public final class EvaluationRunner {
         do {
             try summary.jsonData().write(to: output.appendingPathComponent("summary.json"), options: .atomic)
         } catch {
-            throw EvaluationError.output("\(output.path): cannot write the summary (\(error))")
+            throw EvaluationError.output("\(output.path): cannot write the summary (\(fileErrorText(error)))")
         }
         return summary
     }
 
     /// Settings that change what a completion is; an output folder holds completions of one
-    /// combination only, so resuming never mixes runs.
+    /// combination only, so resuming never mixes runs. The model is `model_fingerprint` (its
+    /// content) when known, else `model` (its name).
     public var identity: [String: String] {
         var identity = configuration.settings.filter { !["batch_size", "backend", "limit", "samples"].contains($0.key) }
-        identity["model"] = configuration.modelName
+        if let fingerprint = configuration.modelFingerprint {
+            identity["model_fingerprint"] = fingerprint
+        } else {
+            identity["model"] = configuration.modelName
+        }
         identity["seed"] = String(configuration.seed)
         identity["prompt"] = configuration.promptStyle.rawValue
         return identity
@@ -203,15 +214,23 @@ public final class EvaluationRunner {
                 throw EvaluationError.output("\(url.path) is not a settings file; use another output folder")
             }
             let differences = Set(stored.keys).union(identity.keys).sorted().filter { stored[$0] != identity[$0] }
+            if !differences.isEmpty, let name = stored["model"], stored["model_fingerprint"] == nil, identity["model_fingerprint"] != nil {
+                throw EvaluationError.output("\(output.path) holds completions of a model known only by its folder name (\"\(name)\", "
+                    + "written by an earlier evaluate), so they cannot be matched to this model's weights; use another output folder, "
+                    + "or delete \(url.lastPathComponent) there if they came from exactly these weights")
+            }
             guard differences.isEmpty else {
-                let list = differences.map { "\($0) \(stored[$0] ?? "unset") -> \(identity[$0] ?? "unset")" }.joined(separator: ", ")
+                let list = differences.map { key in
+                    key == "model_fingerprint" ? "model_fingerprint (other weights or tokenizer)"
+                        : "\(key) \(stored[key] ?? "unset") -> \(identity[key] ?? "unset")"
+                }.joined(separator: ", ")
                 throw EvaluationError.output("\(output.path) holds completions made with other settings (\(list)); use another output folder")
             }
         } else {
             do {
                 try encoder.encode(identity).write(to: url, options: .atomic)
             } catch {
-                throw EvaluationError.output("\(url.path): cannot write (\(error))")
+                throw EvaluationError.output("\(url.path): cannot write (\(fileErrorText(error)))")
             }
         }
     }

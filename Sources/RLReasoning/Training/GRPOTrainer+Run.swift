@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RLModel
 import RLTensor
 
 extension GRPOTrainer {
@@ -12,17 +13,42 @@ extension GRPOTrainer {
     /// run with the same seed would. `stopAfterStep` ends the call early (the schedule still
     /// spans `maxSteps`), e.g. to train in stages.
     ///
+    /// The checkpoint's `RunManifest` must match this run's: a different model, tokenizer,
+    /// dataset or math setting is refused (`TrainingError.resumeMismatch`, naming the keys)
+    /// unless its key is in `allowedChanges` (e.g. `["learning_rate"]` to change the learning
+    /// rate deliberately). A name in `allowedChanges` that is no manifest key is refused too.
+    ///
     /// The folder is locked for the call (a second run into it is refused), and a new run into a
     /// folder an earlier run wrote to is refused unless `overwriteOutputDir` is set.
-    public func train(output: URL, resume: Bool = false, stopAfterStep: Int? = nil) throws {
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+    public func train(output: URL, resume: Bool = false, allowedChanges: Set<String> = [], stopAfterStep: Int? = nil) throws {
+        let current = manifest
+        if let unknown = allowedChanges.subtracting(current.entries.keys).subtracting(RunManifest.optionalKeys).sorted().first {
+            throw TrainingError.invalidSetting(key: "resume_allow_changes", reason: "'\(unknown)' is not a run manifest key; "
+                + "the keys are \(current.entries.keys.sorted().joined(separator: ", "))")
+        }
+        do {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        } catch {
+            throw TrainingError.checkpoint(path: output.path, reason: "cannot create the output folder (\(fileErrorText(error)))")
+        }
         let lock = try OutputLock(folder: output)
+        for warning in startWarnings { log(warning) }
         defer { withExtendedLifetime(lock) {} }
         TrainerCheckpoint.removePartials(in: output)
         let metricsLog = MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
         let completionsURL = output.appendingPathComponent("completions.jsonl")
         let encoder = MetricsLog.encoder
         if resume, let last = TrainerCheckpoint.complete(in: output).last {
+            if let stored = try RunManifest.read(from: last.url) {
+                let differences = current.differences(from: stored).filter { !allowedChanges.contains($0) }
+                guard differences.isEmpty else {
+                    throw TrainingError.resumeMismatch(path: last.url.path, differences: current.describe(differences, stored: stored),
+                                                       keys: differences)
+                }
+            } else {
+                log("warning: \(last.url.lastPathComponent) has no \(RunManifest.fileName) (an earlier version wrote it); "
+                    + "only the model's shape and the seed are checked")
+            }
             try TrainerCheckpoint.restore(self, from: last.url)
             try metricsLog.truncate(after: step)
             // Completions of steps after the checkpoint will be generated again.
@@ -51,7 +77,7 @@ extension GRPOTrainer {
                     for sample in samples { try appendLine(try encoder.encode(sample), to: completionsURL) }
                 }
             } catch {
-                log("warning: could not write run files: \(error)")
+                log("warning: could not write run files: \(fileErrorText(error))")
             }
             previous?(metrics, samples)
         }

@@ -41,6 +41,12 @@ public final class GRPOTrainer {
     var trainedTokens = 0
     /// A run stops after this many skipped steps in a row.
     static let maximumSkippedSteps = 5
+    /// The model's `ModelFingerprint` (set it when the model comes from a folder; `grpo-train`
+    /// does): recorded in each checkpoint's `RunManifest` so that `--resume` with other weights is
+    /// refused. Without it only the model's shape is compared.
+    public var modelFingerprint: String?
+    /// Warnings found while checking the run, logged when `train(output:)` starts.
+    var startWarnings: [String] = []
     /// Called with each line of progress text.
     public var log: (String) -> Void = { print($0) }
     /// Called after every step with its metrics and the micro-batches' sample completions.
@@ -56,7 +62,7 @@ public final class GRPOTrainer {
             throw TrainingError.invalidSetting(key: "max_completion_length", reason: "max_prompt_length + max_completion_length "
                 + "(\(configuration.maxPromptLength) + \(configuration.maxCompletionLength)) exceeds the model's max_position_embeddings \(limit)")
         }
-        guard !dataset.rows.isEmpty else { throw TrainingError.emptyDataset(file: "the dataset given to GRPOTrainer") }
+        guard !dataset.rows.isEmpty else { throw TrainingError.emptyDataset(file: "the dataset given to GRPOTrainer", reason: "it has no rows") }
         if let row = dataset.rows.firstIndex(where: { ($0[configuration.promptColumn] ?? "").isEmpty }) {
             throw TrainingError.datasetRow(file: "the dataset given to GRPOTrainer", line: row + 1,
                                            reason: "no \"\(configuration.promptColumn)\" column (the prompt); every row needs one")
@@ -104,6 +110,23 @@ public final class GRPOTrainer {
             throw TrainingError.invalidSetting(key: "reward_weights", reason: "\(weights.count) weights for \(rewards.count) reward functions")
         }
         rewardNames = rewards.map(\.name)
+        // A reward that needs the gold answer must find one: none at all is an error (the reward
+        // would silently score nothing), some rows without one a warning when training starts.
+        for reward in rewards {
+            let columns: GoldColumns? = (reward as? AccuracyReward)?.goldColumns ?? (reward as? CosineReward)?.goldColumns
+                ?? (reward as? LengthReward)?.goldColumns
+            guard let columns else { continue }
+            let missing = dataset.rows.indices.filter { columns.gold(in: dataset.rows[$0]) == nil }
+            if missing.count == dataset.rows.count {
+                let seen = Set(dataset.rows.flatMap(\.keys)).sorted().prefix(12).joined(separator: ", ")
+                throw TrainingError.invalidSetting(key: "gold_columns", reason: "reward '\(reward.name)' needs a gold answer, but no row has "
+                    + "a non-empty \(columns.names.joined(separator: " or ")) column (the rows have: \(seen)); name the answer column in gold_columns")
+            }
+            if let first = missing.first, !startWarnings.contains(where: { $0.contains("no gold answer") }) {
+                startWarnings.append("warning: \(missing.count) of \(dataset.rows.count) rows have no gold answer "
+                    + "(\(columns.names.joined(separator: " or ")); e.g. row \(first + 1)); reward '\(reward.name)' gives their completions no score")
+            }
+        }
         builder = RolloutBuilder(configuration: configuration, tokenizer: tokenizer,
                                  rewards: rewards, weights: configuration.rewardWeights ?? rewards.map { _ in 1 },
                                  endTokenIDs: [eos], padTokenID: tokenizer.padTokenID ?? eos)

@@ -82,7 +82,16 @@ struct RolloutBuilder {
             advantages = normalizedThenSummedAdvantages(scores: groups.scores, weights: weights, groupSize: g).advantages
         }
         let stds = stride(from: 0, to: total.count, by: g).map { Float(unbiasedStandardDeviation(total[$0..<($0 + g)])) }
-        let unparseable = zip(rewards, groups.scores).filter { $0.0.name == "accuracy" }.flatMap { $0.1 }.filter { $0 == nil }.count
+        // Completions whose row has no gold answer RLMath can parse, whatever score the policy gave them.
+        let unparseable: Int
+        if let accuracy = rewards.lazy.compactMap({ $0 as? AccuracyReward }).first {
+            unparseable = generated.map { groups.rows[$0.promptIndex] }.filter { row in
+                guard let gold = accuracy.goldColumns.gold(in: row) else { return true }
+                return accuracy.verifier.verify(gold: gold, completion: "", mode: .reward).reason == .goldUnparseable
+            }.count
+        } else {
+            unparseable = 0
+        }
         let truncated = generated.map { $0.finishReason == .length && !($0.tokens.last.map(endTokenIDs.contains) ?? false) }
 
         // Layout: [left-padded prompt | completion right-padded with the pad token].

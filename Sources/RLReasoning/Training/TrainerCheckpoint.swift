@@ -20,7 +20,7 @@ struct TrainerState: Codable, Equatable {
 /// Checkpoint folders `checkpoint-<step>` under a run's output folder, each a Hugging Face model
 /// folder (config, weights, generation config, tokenizer) — or, when training LoRA adapters, a
 /// PEFT adapter folder (adapter_config.json, adapter_model.safetensors) and the tokenizer — plus
-/// `optimizer.safetensors` and `trainer_state.json`.
+/// `optimizer.safetensors`, `run_manifest.json` (`RunManifest`) and `trainer_state.json`.
 ///
 /// A checkpoint is written into a hidden `.checkpoint-<step>.partial` folder and renamed into
 /// place only when complete (`trainer_state.json` last), so a run killed mid-save leaves the
@@ -82,6 +82,7 @@ enum TrainerCheckpoint {
             }
             try SafetensorsWriter.write(tensors, to: partial.appendingPathComponent(optimizerFile))
             try trainer.replayBuffer.save(to: partial)
+            try trainer.manifest.write(to: partial)
             let state = TrainerState(globalStep: step, dataPosition: trainer.sampler.position, seed: trainer.configuration.seed,
                                      optimizerStep: trainer.optimizer.step, numTokens: trainer.trainedTokens)
             let encoder = JSONEncoder()
@@ -90,12 +91,34 @@ enum TrainerCheckpoint {
             try? FileManager.default.removeItem(at: final)
             try FileManager.default.moveItem(at: partial, to: final)
         } catch {
-            throw TrainingError.checkpoint(path: final.path, reason: "could not be written: \(error)")
+            throw TrainingError.checkpoint(path: final.path, reason: "could not be written: \(fileErrorText(error))")
         }
         if let keepLast, keepLast > 0 {
             for old in complete(in: output).dropLast(keepLast) { remove(old.url, in: output) }
         }
         return final
+    }
+
+    /// Throws unless `stored` holds exactly the tensors of `current`, with the same shapes.
+    static func checkShapes(of stored: [String: Tensor], against current: [String: Tensor], what: String, checkpoint: URL,
+                            layers: (stored: Int, current: Int)) throws {
+        if layers.stored != layers.current {
+            throw TrainingError.checkpoint(path: checkpoint.path, reason: "holds \(what) of a model with \(layers.stored) layers; "
+                + "this model has \(layers.current) (num_hidden_layers); resume with the model the run started from")
+        }
+        let missing = Set(current.keys).subtracting(stored.keys).sorted()
+        let extra = Set(stored.keys).subtracting(current.keys).sorted()
+        let reshaped = current.keys.sorted().filter { name in stored[name].map { $0.shape != current[name]!.shape } ?? false }
+        guard missing.isEmpty && extra.isEmpty && reshaped.isEmpty else {
+            var parts: [String] = []
+            if !missing.isEmpty { parts.append("lacks \(missing.prefix(3).joined(separator: ", "))\(missing.count > 3 ? ", ..." : "")") }
+            if !extra.isEmpty { parts.append("has unknown \(extra.prefix(3).joined(separator: ", "))\(extra.count > 3 ? ", ..." : "")") }
+            if let name = reshaped.first {
+                parts.append("\(name) is \(stored[name]!.shape), this model's \(current[name]!.shape)")
+            }
+            throw TrainingError.checkpoint(path: checkpoint.path, reason: "holds \(what) that do not fit this model (\(parts.joined(separator: "; "))); "
+                + "resume with the model the run started from")
+        }
     }
 
     /// Loads weights, optimizer moments and position from `checkpoint` into `trainer`.
@@ -115,7 +138,13 @@ enum TrainerCheckpoint {
                     throw TrainingError.checkpoint(path: checkpoint.path, reason: "holds LoRA adapters, but this run trains all weights")
                 }
                 let loaded = try ModelLoader.load(from: checkpoint)
-                for (name, tensor) in loaded.parameters { trainer.policy.parameters[name]!.assign(tensor) }
+                try checkShapes(of: loaded.parameters, against: trainer.policy.parameters, what: "weights", checkpoint: checkpoint,
+                                layers: (loaded.config.numHiddenLayers, trainer.policy.config.numHiddenLayers))
+                for (name, target) in trainer.policy.parameters {
+                    guard let tensor = loaded.parameters[name] else { continue }
+                    target.assign(tensor.dtype == target.dtype && tensor.device == target.device ? tensor
+                                  : tensor.to(target.device).cast(to: target.dtype))
+                }
             }
             let moments = try CheckpointReader(at: checkpoint.appendingPathComponent(optimizerFile))
             var first: [String: Tensor] = [:], second: [String: Tensor] = [:]
@@ -124,6 +153,13 @@ enum TrainerCheckpoint {
                 let tensor = Tensor(try stored.floats(name: name), shape: stored.shape)
                 if name.hasPrefix("exp_avg_sq.") { second[String(name.dropFirst("exp_avg_sq.".count))] = tensor }
                 else if name.hasPrefix("exp_avg.") { first[String(name.dropFirst("exp_avg.".count))] = tensor }
+            }
+            let trainable = trainer.policy.trainableParameters
+            for (moments, kind) in [(first, "exp_avg"), (second, "exp_avg_sq")] {
+                if let name = moments.keys.sorted().first(where: { trainable[$0]?.shape != moments[$0]?.shape }) {
+                    throw TrainingError.checkpoint(path: checkpoint.path, reason: "its optimizer state (\(kind).\(name)) does not match "
+                        + "this model's trainable weights; it was made for another model")
+                }
             }
             trainer.optimizer.restore(step: state.optimizerStep, firstMoments: first, secondMoments: second)
             trainer.sampler = EpochSampler(count: trainer.dataset.rows.count, seed: trainer.configuration.seed, position: state.dataPosition)
@@ -134,7 +170,7 @@ enum TrainerCheckpoint {
         } catch let error as TrainingError {
             throw error
         } catch {
-            throw TrainingError.checkpoint(path: checkpoint.path, reason: "could not be read: \(error)")
+            throw TrainingError.checkpoint(path: checkpoint.path, reason: "could not be read: \(fileErrorText(error))")
         }
     }
 }
