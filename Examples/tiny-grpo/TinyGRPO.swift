@@ -57,6 +57,9 @@ struct TinyGRPO: ParsableCommand {
     @Flag(name: .customLong("dynamic_sampling"), help: "DAPO's dynamic sampling: train only on groups whose rewards differ.")
     var dynamicSampling = false
 
+    @Option(name: .customLong("num_iterations"), help: "μ: each step of a generation batch is taken this many times (default 1, on-policy).")
+    var numIterations = 1
+
     @Option(help: "Measure the held-out accuracy every this many steps too (written to curve.jsonl with the tokens generated so far).")
     var evalEvery: Int?
 
@@ -71,6 +74,7 @@ struct TinyGRPO: ParsableCommand {
         guard loraRank >= 1 && loraRank <= 64 else { throw ValidationError("--lora-rank must be between 1 and 64, got \(loraRank)") }
         if let warmStartSteps, warmStartSteps < 0 { throw ValidationError("--warm-start-steps must be at least 0, got \(warmStartSteps)") }
         if let evalEvery, evalEvery < 1 { throw ValidationError("--eval-every must be at least 1, got \(evalEvery)") }
+        guard (1...16).contains(numIterations) else { throw ValidationError("--num_iterations must be between 1 and 16, got \(numIterations)") }
         if let epsilonHigh, !(epsilonHigh > 0 && epsilonHigh <= 10) { throw ValidationError("--epsilon_high must be in (0, 10], got \(epsilonHigh)") }
     }
 
@@ -129,6 +133,7 @@ struct TinyGRPO: ParsableCommand {
         grpo.importanceSamplingLevel = importanceSamplingLevel
         grpo.epsilonHigh = epsilonHigh ?? (lossType == .cispo ? 5 : nil)
         grpo.dynamicSampling = dynamicSampling
+        grpo.numIterations = numIterations
         if lora {
             let settings = try LoRAConfiguration(rank: loraRank, alpha: Double(2 * loraRank), dropout: 0, targetModules: ["all-linear"])
             try model.attachAdapters(LoRAAdapters(configuration: settings, model: config, seed: seed))
@@ -171,7 +176,7 @@ struct TinyGRPO: ParsableCommand {
         try model.mergingAdapters().save(to: modelFolder, generationConfig: GenerationConfig(eosTokenID: .single(Int(tokenizer.eosTokenID!))))
         try tokenizer.save(to: modelFolder)
         let summary = "{\"seed\": \(seed), \"loss_type\": \"\(lossType.rawValue)\", \"importance_sampling_level\": \"\(importanceSamplingLevel.rawValue)\", "
-            + "\"dynamic_sampling\": \(dynamicSampling), \"accuracy_before\": \(before), \"accuracy_after\": \(after), "
+            + "\"dynamic_sampling\": \(dynamicSampling), \"num_iterations\": \(numIterations), \"accuracy_before\": \(before), \"accuracy_after\": \(after), "
             + "\"seconds\": \(Int(monotonicSeconds() - started))}\n"
         try Data(summary.utf8).write(to: outputFolder.appendingPathComponent("summary.json"))
         if !curve.isEmpty {

@@ -239,9 +239,7 @@ struct GRPOVariantTests {
         c.maxSteps = 3
         c.saveSteps = 100
         c.rewardWeights = nil
-        let trainer = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
-                                      dataset: arithmeticDataset(), rewards: [CharacterSumReward()])
-        trainer.log = { _ in }
+        let trainer = try fixtureTrainer(c)
         let steps = try (0..<3).map { _ in try trainer.trainStep() }
         #expect(steps[0].generatedTokens > 0 && steps[1].generatedTokens == 0 && steps[2].generatedTokens > 0)
         #expect(trainer.buffer.count == 2 && trainer.buffer.allSatisfy { $0.oldLogProbs != nil })
@@ -261,20 +259,29 @@ struct GRPOVariantTests {
         c.maxSteps = 3
         c.saveSteps = 1
         c.rewardWeights = nil
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rl-spg-\(UInt64.random(in: 0...UInt64.max))")
+        let folder = temporaryFolder("rl-spg")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let first = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
-                                    dataset: arithmeticDataset(), rewards: [CharacterSumReward()])
-        first.log = { _ in }
-        try first.train(output: folder, stopAfterStep: 1)
-        let resumed = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
-                                      dataset: arithmeticDataset(), rewards: [CharacterSumReward()])
+        try fixtureTrainer(c).train(output: folder, stopAfterStep: 1)
+        let resumed = try fixtureTrainer(c)
         var lines: [String] = []
         resumed.log = { lines.append($0) }
         try resumed.train(output: folder, resume: true)
         #expect(resumed.step == 3)
         #expect(lines.contains { $0.contains("inside a generation batch") }, "\(lines)")
         #expect(MetricsLog(url: folder.appendingPathComponent("metrics.jsonl")).read().allSatisfy { $0.loss.isFinite })
+    }
+
+    /// A quiet trainer on the fixture model, the arithmetic prompts and `reward`.
+    func fixtureTrainer(_ c: GRPOConfiguration, reward: any RewardFunction = CharacterSumReward()) throws -> GRPOTrainer {
+        let trainer = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
+                                      dataset: arithmeticDataset(), rewards: [reward])
+        trainer.log = { _ in }
+        return trainer
+    }
+
+    /// A fresh temporary folder name.
+    func temporaryFolder(_ prefix: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UInt64.random(in: 0...UInt64.max))")
     }
 
     /// Rewards that differ within a group only for even-numbered problems.
@@ -294,13 +301,8 @@ struct GRPOVariantTests {
         c.replayBufferSize = 8
         c.rewardWeights = nil
         c.beta = 0
-        func trainer() throws -> GRPOTrainer {
-            let t = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
-                                    dataset: arithmeticDataset(), rewards: [HalfInformative()])
-            t.log = { _ in }
-            return t
-        }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rl-replay-\(UInt64.random(in: 0...UInt64.max))")
+        func trainer() throws -> GRPOTrainer { try fixtureTrainer(c, reward: HalfInformative()) }
+        let folder = temporaryFolder("rl-replay")
         defer { try? FileManager.default.removeItem(at: folder) }
         let straight = try trainer()
         try straight.train(output: folder.appendingPathComponent("straight"))
@@ -325,9 +327,7 @@ struct GRPOVariantTests {
         c.maxDynamicSamplingRounds = 4
         c.rewardWeights = nil
         c.beta = 0
-        let trainer = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
-                                      dataset: arithmeticDataset(), rewards: [HalfInformative()])
-        trainer.log = { _ in }
+        let trainer = try fixtureTrainer(c, reward: HalfInformative())
         let first = try trainer.trainStep()
         #expect(first.droppedGroups > 0, "odd problems give constant groups")
         #expect(first.fracRewardZeroStd == 0, "every group trained on is informative")
@@ -336,9 +336,7 @@ struct GRPOVariantTests {
 
         var plain = c
         plain.dynamicSampling = false
-        let baseline = try GRPOTrainer(configuration: plain, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
-                                       dataset: arithmeticDataset(), rewards: [HalfInformative()])
-        baseline.log = { _ in }
+        let baseline = try fixtureTrainer(plain, reward: HalfInformative())
         #expect(try baseline.trainStep().fracRewardZeroStd > 0)
     }
 }
