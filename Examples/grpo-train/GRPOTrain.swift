@@ -110,7 +110,10 @@ struct GRPOTrain: ParsableCommand {
             print("LoRA r=\(lora.rank) alpha=\(lora.alpha) on \(lora.targetModules.joined(separator: ",")): \(trainable) trainable parameters "
                 + "(base \(total), frozen, \(parsed.loraBaseWeightType))")
         }
-        let trainer = try GRPOTrainer(configuration: configuration, policy: policy, tokenizer: tokenizer, dataset: data)
+        // generation_config.json may name end tokens the tokenizer and config.json do not (Qwen3, Llama 3).
+        let generationStops = StopTokens.resolve(tokenizer: nil, config: nil, generationConfig: try StopTokens.generationConfig(in: folder))
+        let trainer = try GRPOTrainer(configuration: configuration, policy: policy, tokenizer: tokenizer, dataset: data,
+                                      extraStopTokenIDs: generationStops)
         let hashing = ContinuousClock.now
         trainer.modelFingerprint = try ModelFingerprint.of(folder: folder)
         let elapsed = ContinuousClock.now - hashing

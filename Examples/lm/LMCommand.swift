@@ -210,14 +210,13 @@ extension LM {
             var sampling = SamplingParameters(temperature: temperature ?? defaults?.temperature.map(Float.init) ?? 1,
                                               topP: topP ?? defaults?.topP.map(Float.init) ?? 1)
             if greedy || defaults?.doSample == false && temperature == nil { sampling = .greedy }
-            var stops = Set((model.config.eosTokenID?.ids ?? []) + (defaults?.eosTokenID?.ids ?? []))
-            if let eos = tokenizer?.eosTokenID { stops.insert(Int(eos)) }
+            let stops = StopTokens.resolve(tokenizer: tokenizer, config: model.config, generationConfig: defaults)
 
             var decode: (@Sendable ([Int32]) -> String)?
             if let tokenizer { decode = { ids in tokenizer.decode(ids) } }
             let generator = Generator(model: model, decode: decode)
             let run = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling,
-                                        stopTokenIDs: Set(stops.map(Int32.init)), seed: seed)
+                                        stopTokenIDs: stops, seed: seed)
             let result = generator.generate(prompts: [promptTokens], options: run)[0]
             if json {
                 try printJSON(Output(promptIDs: promptTokens, ids: result.tokens, text: result.text,

@@ -39,8 +39,8 @@ public struct ModelCompletionGenerator: CompletionGenerator {
     public let tokenizer: Tokenizer
     public var maxNewTokens: Int
     public var sampling: SamplingParameters
-    /// Token ids that end a completion: the tokenizer's EOS plus the checkpoint's
-    /// `generation_config.json` EOS ids.
+    /// Token ids that end a completion: the tokenizer's EOS, the model config's and the
+    /// checkpoint's `generation_config.json` EOS ids (`StopTokens`), plus any extra ones given.
     public var stopTokenIDs: Set<Int32>
     public var preferredBatchSize: Int
 
@@ -57,9 +57,7 @@ public struct ModelCompletionGenerator: CompletionGenerator {
         self.tokenizer = tokenizer
         self.maxNewTokens = maxNewTokens
         self.sampling = sampling
-        var stops = extraStopTokenIDs
-        if let eos = tokenizer.eosTokenID { stops.insert(eos) }
-        self.stopTokenIDs = stops
+        self.stopTokenIDs = extraStopTokenIDs.union(StopTokens.resolve(tokenizer: tokenizer, config: model.config, generationConfig: nil))
         self.preferredBatchSize = max(1, batchSize)
     }
 
@@ -70,13 +68,7 @@ public struct ModelCompletionGenerator: CompletionGenerator {
         let model = try ModelLoader.load(from: folder, weightType: weightType, device: device)
         if let adapter { try model.attachAdapters(try LoRAAdapters.load(from: adapter, model: model.config, device: device)) }
         let tokenizer = try Tokenizer(directory: folder)
-        var stops: Set<Int32> = []
-        let generationConfigURL = folder.appendingPathComponent("generation_config.json")
-        if FileManager.default.fileExists(atPath: generationConfigURL.path),
-           let eos = try GenerationConfig.load(from: generationConfigURL).eosTokenID {
-            stops.formUnion(eos.ids.map { Int32($0) })
-        }
-        if stops.isEmpty, let eos = model.config.eosTokenID { stops.formUnion(eos.ids.map { Int32($0) }) }
+        let stops = StopTokens.resolve(tokenizer: tokenizer, config: model.config, generationConfig: try StopTokens.generationConfig(in: folder))
         return try ModelCompletionGenerator(model: model, tokenizer: tokenizer, maxNewTokens: maxNewTokens,
                                             sampling: sampling, extraStopTokenIDs: stops, batchSize: batchSize)
     }

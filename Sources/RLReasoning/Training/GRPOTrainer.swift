@@ -54,8 +54,11 @@ public final class GRPOTrainer {
 
     /// `rewards` replaces the configuration's `rewardFuncs` with your own functions (weighted by
     /// `rewardWeights`, which must then have one weight each, or 1 each when nil).
+    /// Completions end at any of the tokenizer's and the model config's end-of-sequence ids plus
+    /// `extraStopTokenIDs` (pass the `generation_config.json` ids, `StopTokens`, when the model
+    /// came from a folder that has one).
     public init(configuration: GRPOConfiguration, policy: any CausalLanguageModel, tokenizer: Tokenizer, dataset: PromptDataset,
-                rewards customRewards: [any RewardFunction]? = nil) throws {
+                rewards customRewards: [any RewardFunction]? = nil, extraStopTokenIDs: Set<Int32> = []) throws {
         try configuration.validate()
         let limit = policy.config.maxPositionEmbeddings
         if configuration.maxPromptLength + configuration.maxCompletionLength > limit {
@@ -129,7 +132,8 @@ public final class GRPOTrainer {
         }
         builder = RolloutBuilder(configuration: configuration, tokenizer: tokenizer,
                                  rewards: rewards, weights: configuration.rewardWeights ?? rewards.map { _ in 1 },
-                                 endTokenIDs: [eos], padTokenID: tokenizer.padTokenID ?? eos)
+                                 endTokenIDs: extraStopTokenIDs.union(StopTokens.resolve(tokenizer: tokenizer, config: policy.config, generationConfig: nil)),
+                                 padTokenID: tokenizer.padTokenID ?? eos)
         sampler = EpochSampler(count: dataset.rows.count, seed: configuration.seed)
         replayBuffer = ReplayBuffer(capacity: configuration.replayBufferSize)
     }
