@@ -50,10 +50,6 @@ struct RolloutBuilder {
         return Array(tokenizer.encode(text, addSpecialTokens: false).suffix(configuration.maxPromptLength))
     }
 
-    func build(rows: [[String: String]], policy: any CausalLanguageModel, seed: UInt64) throws -> Rollout {
-        assemble(try generate(rows: rows, policy: policy, seed: seed), device: policy.device)
-    }
-
     /// Samples `numGenerations` completions for each row and scores them.
     func generate(rows: [[String: String]], policy: any CausalLanguageModel, seed: UInt64) throws -> ScoredGroups {
         let c = configuration
