@@ -380,6 +380,9 @@ def training_check(output, steps=None):
             return f"exit 0 but metrics.jsonl is {'missing' if found is None else 'empty' if found == [] else 'unreadable'}"
         if steps is not None and len(found) < steps:
             return f"exit 0 but metrics.jsonl has {len(found)} of {steps} steps"
+        rows = [json.loads(l) for l in open(os.path.join(output, "metrics.jsonl")) if l.strip()]
+        if rows and all(r.get("skipped") for r in rows):
+            return f"exit 0 but every step ({len(rows)}) was skipped (non-finite loss or gradient): nothing was trained"
         names = checkpoints(output)
         if not names:
             return "exit 0 but no checkpoint"
@@ -709,10 +712,11 @@ class Builder:
         fresh_b = os.path.join(self.m.fresh("eval-fresh-b"), "out")
         base = [self.bins["evaluate"], "--tasks", self.m.task, "--limit", "2", "--max-new-tokens", "6",
                 "--weight-type", "f32", "--temperature", "0", "--batch-size", "2", "--prompt", "raw"]
+        # Refused (the records carry the model's fingerprint), or redone: never the first model's completions reused.
         self.add(g, "evaluate resume with another checkpoint under the same folder name",
-                 base + ["--model", b, "--output", shared], (SUCCESS,),
+                 base + ["--model", b, "--output", shared], EITHER,
                  prepare=self.evaluate_first(base + ["--model", a, "--output", shared], base + ["--model", b, "--output", fresh_b]),
-                 check=self.same_records(shared, fresh_b))
+                 check=self.same_records(shared, fresh_b), needle="fingerprint")
         torn = os.path.join(self.m.fresh("eval-torn"), "out")
         self.add(g, "evaluate resume after a torn last line", base + ["--model", a, "--output", torn], (SUCCESS,),
                  prepare=self.evaluate_torn(base + ["--model", a, "--output", torn], torn), check=evaluate_check(torn))
@@ -911,7 +915,8 @@ class Builder:
             self.train(g, f"recipe {key}: {value}", (REFUSAL,), {key: value}, needle=key)
         self.train(g, "recipe max_prompt_length + max_completion_length > max_position_embeddings", (REFUSAL,),
                    {"max_completion_length": "300"}, needle="max_position_embeddings")
-        self.evaluate(g, "evaluate prompt + --max-new-tokens > max_position_embeddings", (REFUSAL,),
+        # Refused, or (as evaluate does) noted and each completion capped at the model's positions.
+        self.evaluate(g, "evaluate prompt + --max-new-tokens > max_position_embeddings", EITHER,
                       extra=["--max-new-tokens", "1000"], needle="max_position_embeddings")
         self.lm(g, "lm prompt + --max-new-tokens > max_position_embeddings", (REFUSAL,), self.m.model,
                 extra=["--prompt", "hi", "--max-new-tokens", "1000"])
@@ -997,9 +1002,20 @@ class Builder:
             out = os.path.join(self.m.fresh(f"kill-{after}"), "out")
             straight = os.path.join(self.m.fresh(f"straight-{after}"), "out")
             cmd = [self.bins["grpo-train"], "--recipe", self.m.recipe, "--model", self.m.model, "--dataset", self.m.train,
-                   "--output", out, "--max_steps", "6", "--save_steps", "1" if i % 2 else "2"]
+                   "--output", out, "--max_steps", "8", "--save_steps", "1" if i % 2 else "2",
+                   "--max_completion_length", "64", "--num_generations", "4", "--per_device_train_batch_size", "8"]
             self.add(g, f"kill -9 after step {after} (save_steps {1 if i % 2 else 2}), then --resume vs an uninterrupted run",
                      cmd + ["--resume"], (SUCCESS,), custom=self.kill_resume(cmd, out, straight, after))
+        # Kills at random moments (during loading, generation, a checkpoint save or pruning).
+        for i in range(15):
+            delay = round(self.rng.uniform(0.05, 0.9), 2)
+            out = os.path.join(self.m.fresh(f"kill-t{i}"), "out")
+            straight = os.path.join(self.m.fresh(f"straight-t{i}"), "out")
+            cmd = [self.bins["grpo-train"], "--recipe", self.m.recipe, "--model", self.m.model, "--dataset", self.m.train,
+                   "--output", out, "--max_steps", "8", "--save_steps", "1", "--save_total_limit", "2",
+                   "--max_completion_length", "64", "--num_generations", "4", "--per_device_train_batch_size", "8"]
+            self.add(g, f"kill -9 at {delay:.0%} of the run's time (save_steps 1, save_total_limit 2), then --resume vs an uninterrupted run",
+                     cmd + ["--resume"], (SUCCESS,), custom=self.kill_resume(cmd, out, straight, 0, delay=delay))
         out = os.path.join(self.m.fresh("kill-eval"), "out")
         cmd = [self.bins["evaluate"], "--model", self.m.model, "--tasks", self.m.task, "--limit", "3", "--samples", "4",
                "--max-new-tokens", "32", "--weight-type", "f32", "--batch-size", "1", "--prompt", "raw", "--output", out]
@@ -1022,7 +1038,7 @@ class Builder:
             return classify(r, probe.check)
         return run
 
-    def kill_resume(self, cmd, out, straight, after):
+    def kill_resume(self, cmd, out, straight, after, delay=None):
         def run(probe):
             straight_cmd = list(cmd)
             straight_cmd[straight_cmd.index("--output") + 1] = straight
@@ -1030,8 +1046,12 @@ class Builder:
             if r.rc != 0:
                 return classify(r)[0], "the uninterrupted run failed: " + excerpt(r.err)
             p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=limit_memory)
-            deadline = time.time() + 120
+            # delay: a fraction of the uninterrupted run's time.
+            deadline = time.time() + (delay * r.seconds if delay is not None else 120)
             while p.poll() is None and time.time() < deadline:
+                if delay is not None:
+                    time.sleep(0.001)
+                    continue
                 steps = metrics_steps(out)
                 if isinstance(steps, list) and steps and steps[-1] is not None and steps[-1] >= after:
                     break
@@ -1039,13 +1059,17 @@ class Builder:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
             p.wait()
+            killed_at = metrics_steps(out)
+            killed_at = killed_at[-1] if isinstance(killed_at, list) and killed_at else 0
+            if p.returncode != -signal.SIGKILL or (delay is None and not after <= killed_at < 8):
+                return UNCLEAR, f"the kill did not land mid-run (exit {p.returncode}, step {killed_at}); the probe needs a slower run"
             # Every checkpoint-N left must be complete.
             for name in checkpoints(out):
                 files = os.listdir(os.path.join(out, name))
                 if not any(f.endswith(".safetensors") and "optimizer" not in f for f in files):
                     return SILENT, f"after the kill {name} has no weights but looks complete"
             r = execute(probe.cmd, 180)
-            c, d = classify(r, training_check(out, 6))
+            c, d = classify(r, training_check(out, 8))
             if c != SUCCESS:
                 return c, d
             last_a, last_b = checkpoints(straight)[-1], checkpoints(out)[-1]
@@ -1066,7 +1090,7 @@ class Builder:
                 return rows
             if strip(out) != strip(straight):
                 return SILENT, "metrics.jsonl differs from the uninterrupted run's"
-            return SUCCESS, ""
+            return SUCCESS, f"killed after step {killed_at}; resumed run identical to the uninterrupted one"
         return run
 
     def kill_evaluate(self, cmd, out):
@@ -1081,6 +1105,8 @@ class Builder:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
             p.wait()
+            if p.returncode != -signal.SIGKILL:
+                return UNCLEAR, f"the kill did not land mid-run (exit {p.returncode}); the probe needs a slower run"
             r = execute(cmd, probe.timeout)
             return classify(r, evaluate_check(out))
         return run
@@ -1446,7 +1472,9 @@ def run_probe(probe, material, default_timeout):
         if probe.custom:
             probe.observed, probe.detail = probe.custom(probe)
         else:
-            r = execute(probe.cmd, probe.timeout, stdin=probe.stdin)
+            # Line-buffered stdout where it can be had, so a long run killed at the timeout still shows its progress.
+            prefix = ["stdbuf", "-oL"] if probe.long_ok and shutil.which("stdbuf") else []
+            r = execute(prefix + probe.cmd, probe.timeout, stdin=probe.stdin)
             probe.observed, probe.detail = classify(r, probe.check)
             if probe.observed == HANG and probe.long_ok and re.search(r"step \d+|warm", r.out + r.err, re.I):
                 probe.observed, probe.detail = SUCCESS, "a legitimately long run, making progress, stopped at the timeout"
