@@ -72,6 +72,9 @@ struct ModelOptions: ParsableArguments {
             guard FileManager.default.fileExists(atPath: adapter) else { throw LMError("--adapter \(adapter): no such folder") }
             try model.attachAdapters(try LoRAAdapters.load(from: URL(fileURLWithPath: adapter), model: model.config))
         }
+        guard weightsAreFinite(model.parameters) else {
+            throw LMError("\(self.model): the weights hold NaN or infinite values; nothing it computes would be meaningful")
+        }
         return model
     }
 }
@@ -116,7 +119,11 @@ func checkVocabulary(_ ids: [Int32], model: any CausalLanguageModel, source: Str
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    let data: Data
+    do { data = try encoder.encode(value) } catch {
+        throw LMError("the model computed non-finite log-probabilities (NaN or infinite); its weights or config are broken")
+    }
+    print(String(decoding: data, as: UTF8.self))
 }
 
 extension LM {

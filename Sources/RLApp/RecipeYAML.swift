@@ -51,6 +51,11 @@ enum RecipeYAML {
     /// The deepest nesting of lists and mappings a recipe may have.
     static let maximumDepth = 32
 
+    /// The most values (scalars, lists, mappings) a recipe may hold. Yams resolves an alias to
+    /// the anchored node itself, so a few lines of nested aliases can stand for billions of
+    /// values; counting them stops such a file before it exhausts memory.
+    static let maximumValues = 100_000
+
     static func parse(_ source: String) throws -> [(String, RecipeValue)] {
         let text = source.first == "\u{FEFF}" ? String(source.dropFirst()) : source
         try checkFlowDepth(text)
@@ -64,11 +69,12 @@ enum RecipeYAML {
         guard case .mapping(let mapping) = document else {
             throw ParseError(line: document.mark?.line ?? 1, reason: "a recipe is a mapping of keys to values")
         }
+        var budget = maximumValues
         return try mapping.map { key, value in
             guard case .scalar(let name) = key else {
                 throw ParseError(line: key.mark?.line ?? 1, reason: "a key must be plain text")
             }
-            return (name.string, try convert(value, depth: 1))
+            return (name.string, try convert(value, depth: 1, budget: &budget))
         }
     }
 
@@ -78,18 +84,22 @@ enum RecipeYAML {
         return value
     }
 
-    private static func convert(_ node: Node, depth: Int) throws -> RecipeValue {
+    private static func convert(_ node: Node, depth: Int, budget: inout Int) throws -> RecipeValue {
         let line = node.mark?.line ?? 1
         guard depth <= maximumDepth else { throw ParseError(line: line, reason: "nested more than \(maximumDepth) levels deep") }
+        budget -= 1
+        guard budget >= 0 else {
+            throw ParseError(line: line, reason: "more than \(maximumValues) values (aliases of aliases?); a recipe is a short list of settings")
+        }
         switch node {
         case .scalar(let scalar):
             return scalar.style == .plain || scalar.style == .any ? RecipeValue.plain(scalar.string) : .string(scalar.string)
         case .sequence(let sequence):
-            return .list(try sequence.map { try convert($0, depth: depth + 1) })
+            return .list(try sequence.map { try convert($0, depth: depth + 1, budget: &budget) })
         case .mapping(let mapping):
             return .mapping(try mapping.map { key, value in
                 guard case .scalar(let name) = key else { throw ParseError(line: key.mark?.line ?? line, reason: "a key must be plain text") }
-                return (name.string, try convert(value, depth: depth + 1))
+                return (name.string, try convert(value, depth: depth + 1, budget: &budget))
             })
         case .alias:
             throw ParseError(line: line, reason: "aliases (*name) are not supported in recipes")

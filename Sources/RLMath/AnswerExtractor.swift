@@ -55,7 +55,11 @@ public enum AnswerExtractor {
         let boxStarts = scanner.boxStarts()
         if let lastBox = boxStarts.last, let end = scanner.phraseAnchorEnds(downTo: lastBox).final,
            scanner.mathFollows(end), offer(scanner.answerAfter(end), .finalAnswerPhrase) { return }
-        if offer(scanner.lastBoxedAnswer(boxStarts: boxStarts), .boxed) { return }
+        let boxed = scanner.lastBoxedAnswer(boxStarts: boxStarts)
+        if offer(boxed, .boxed) { return }
+        // A box too long to be an answer is still the answer the model gave: no fallback to a
+        // number inside it (`\boxed{1+1+…+1}` was marked correct against `1` by its last number).
+        if let boxed, CompletionScanner.trimAnswer(boxed).count > maximumAnswerLength { return }
         if let tag = scanner.lastAnswerTagContent() {
             let inner = CompletionScanner(bytes: Array(tag))
             // Prose inside the tag ("The area is 25 square units") gives the part after its last " is ".

@@ -77,7 +77,8 @@ struct Evaluator {
                 return .exact(r)
             }
             let denominator = y.complex
-            if denominator.magnitude == 0 { return nil }
+            // 1 / (a value that overflowed) is not 0: `1/10^{10^{10}}` equalled `0`.
+            if denominator.magnitude == 0 || !denominator.isFinite { return nil }
             return .approximate(x.complex / denominator)
         case .power(let a, let b):
             guard let x = evaluate(a, depth: depth + 1), let y = evaluate(b, depth: depth + 1) else { return nil }
@@ -130,7 +131,8 @@ struct Evaluator {
             }
         }
         let result = x.complex.power(y.complex)
-        return result.real.isNaN || result.imaginary.isNaN ? nil : .approximate(result)
+        // An overflowed power is no value: two different huge powers both gave infinity.
+        return result.isFinite ? .approximate(result) : nil
     }
 
     private mutating func apply(_ function: MathFunction, _ arguments: [MathNode], depth: Int) -> ScalarValue? {

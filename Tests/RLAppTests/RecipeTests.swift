@@ -213,6 +213,19 @@ struct RecipeTests {
         }
     }
 
+    /// Yams resolves an alias to the anchored node, so twelve lines of aliases of aliases stand
+    /// for 9^12 values; the value budget stops them at once instead of running out of memory
+    /// (found by the hardening probe).
+    @Test("an alias bomb is refused, not expanded")
+    func aliasBomb() {
+        var text = "learning_rate: 1.0e-3\na0: &a0 [x, x, x, x, x, x, x, x, x]\n"
+        for i in 1..<12 { text += "a\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 9).joined(separator: ", ") + "]\n" }
+        let started = ContinuousClock.now
+        let message = errorText { try recipe(text) }
+        #expect(message?.contains("more than 100000 values") == true, "\(message ?? "accepted")")
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
     @Test("a bad override is an error naming the key")
     func badOverride() {
         let text = errorText { try Recipe(contentsOf: nil, overrides: [("max_steps", "many")]) }

@@ -41,6 +41,16 @@ import RLMath
         #expect(timed("1", "\\boxed{0.\\overline{9}^{10^{9}}}").0.isCorrect)
     }
 
+    /// Found by the hardening probe: an overflowed power evaluated to infinity, so `1/10^{10^{10}}`
+    /// equalled 0; a box too long to be an answer fell back (eval mode) to its last number.
+    @Test func overflowAndOverlongBoxesAreNotCorrect() {
+        #expect(!timed("0", "\\boxed{1/10^{10^{10}}}").0.isCorrect)
+        #expect(!timed("0", "\\boxed{\\frac{1}{10^{10^{10}}}}").0.isCorrect)
+        let ones = Array(repeating: "1", count: 3_000).joined(separator: "+")
+        #expect(!timed("1", "\\boxed{\(ones)}", mode: .eval).0.isCorrect)
+        #expect(!timed("1", "\\boxed{\(ones)}").0.isCorrect)
+    }
+
     @Test func powerTowerIsNotEqualToANearbyValue() {
         #expect(!timed("5^{5^{5^5}}", "\\boxed{5^{5^{5^5}} + 1}").0.isCorrect)
     }

@@ -156,6 +156,43 @@ struct ModelLoadBadInputTests {
         #expect(file == configURL.path && key == "hidden_size")
     }
 
+    /// Sizes past any real model are refused when config.json is read, before anything computed
+    /// from the shapes (parameter counts, the memory plan) can overflow (found by the hardening probe).
+    @Test("config sizes beyond the library's limits", arguments: [
+        ("hidden_size", "1099511627776"), ("intermediate_size", "1099511627776"), ("vocab_size", "1099511627776"),
+        ("num_key_value_heads", "1073741824"),
+    ])
+    func configSizesBeyondTheLimits(key: String, value: String) throws {
+        let broken = try BrokenModelFolder()
+        let configURL = broken.url.appendingPathComponent("config.json")
+        let text = String(decoding: try Data(contentsOf: configURL), as: UTF8.self)
+            .replacing(try Regex("\"\(key)\"\\s*:\\s*\\d+"), with: "\"\(key)\": \(value)")
+        #expect(text.contains(value))
+        try Data(text.utf8).write(to: configURL)
+        let error = broken.loadError()
+        guard case let .invalidConfig(file, errorKey, reason)? = error as? CheckpointError else {
+            Issue.record("expected invalidConfig, got \(String(describing: error))")
+            return
+        }
+        #expect(file == configURL.path && errorKey == key, "\(errorKey): \(reason)")
+    }
+
+    /// A report of many problems lists a few of each kind and counts the rest, so the error stays short.
+    @Test("a weights report lists at most a few names of each kind")
+    func shortReport() {
+        var expected: [String: [Int]] = [:], found: [String: [Int]] = [:]
+        for i in 0..<50 {
+            expected["missing.\(i)"] = [1]
+            found["unexpected.\(i)"] = [1]
+            expected["mismatch.\(i)"] = [2]
+            found["mismatch.\(i)"] = [3]
+        }
+        let text = WeightNameReport(expected: expected, found: found).description
+        #expect(text.contains("missing (50): ") && text.contains("and 46 more"), "\(text)")
+        #expect(text.contains("and 46 more shape mismatches"), "\(text)")
+        #expect(text.count < 800, "\(text.count) characters")
+    }
+
     @Test("a tokenizer merge naming a token that is not in the vocabulary")
     func brokenMerge() throws {
         let folder = try TemporaryFolder()

@@ -272,6 +272,20 @@ struct EvaluationMetricTests {
         #expect(throws: EvaluationError.self) { try EvaluationTask(name: "x", file: "nope.jsonl").loadProblems() }
     }
 
+    /// An empty (or blank) task file is an error, not a summary of nothing with exit 0.
+    @Test func anEmptyTaskFileIsAnError() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rl-empty-task-\(UInt64.random(in: 0 ... .max))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("empty.jsonl")
+        for text in ["", "\n  \n"] {
+            try Data(text.utf8).write(to: file)
+            #expect { _ = try EvaluationTask(name: "empty", file: file.path).loadProblems() } throws: {
+                "\($0)" == "\(file.path):1: the task file holds no problems"
+            }
+        }
+    }
+
     @Test func openRSTaskFilesLoad() throws {
         let counts = try EvaluationTask.openRS.map { try $0.loadProblems().count }
         #expect(counts == [30, 500, 40, 272, 675])

@@ -62,6 +62,23 @@ struct ResumeManifestTests {
         #expect(stored.entries["model.weights"] == "abc" && stored.entries["learning_rate"] == "0.001")
     }
 
+    /// A damaged trainer_state.json is one plain line, not a `DecodingError.dataCorrupted(...)`
+    /// dump (found by the hardening probe).
+    @Test func aGarbageTrainerStateIsOnePlainLine() throws {
+        let output = folder("garbage-state")
+        defer { try? FileManager.default.removeItem(at: output) }
+        try trainer().train(output: output, stopAfterStep: 2)
+        let state = output.appendingPathComponent("checkpoint-2/trainer_state.json")
+        for (text, expected) in [("{\"global_step\": 1e400", "could not be read: not valid JSON"),
+                                 ("{\"global_step\": \"two\"}", "could not be read: ")] {
+            try Data(text.utf8).write(to: state)
+            #expect { try trainer().train(output: output, resume: true) } throws: { error in
+                let message = "\(error)"
+                return message.contains(expected) && !message.contains("DecodingError") && !message.contains("\n")
+            }
+        }
+    }
+
     @Test func aChangedSettingIsRefusedUnlessAllowed() throws {
         let output = folder("setting")
         defer { try? FileManager.default.removeItem(at: output) }

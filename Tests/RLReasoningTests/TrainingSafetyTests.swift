@@ -119,6 +119,27 @@ struct TrainingSafetyTests {
         }
     }
 
+    /// A run shorter than five steps whose every step is skipped (here: a NaN reference model, so
+    /// the KL term is NaN while the policy stays finite) ends with an error, not "done"
+    /// (found by the hardening probe with lora_alpha 1e308).
+    @Test func aRunWhoseEveryStepWasSkippedIsAnError() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("rl-all-skipped-\(UInt64.random(in: 0 ... .max))")
+        defer { try? FileManager.default.removeItem(at: output) }
+        var c = smallConfiguration()
+        c.maxSteps = 2
+        c.beta = 0.04
+        let trainer = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(), dataset: arithmeticDataset())
+        trainer.log = { _ in }
+        let reference = try #require(trainer.reference)
+        let hidden = reference.config.hiddenSize
+        reference.replaceParameters(["model.norm.weight": Tensor([Float](repeating: .nan, count: hidden), shape: [hidden])])
+        #expect { try trainer.train(output: output) } throws: { error in
+            guard case .nonFiniteWeights(let reason)? = error as? TrainingError else { return false }
+            return reason.contains("every step of this run (2)")
+        }
+        #expect(MetricsLog(url: output.appendingPathComponent("metrics.jsonl")).read().map(\.skipped) == [true, true])
+    }
+
     /// A skipped step is recorded in metrics.jsonl (its NaN loss as "nan"), and weights that are
     /// not finite are never written into a checkpoint.
     @Test func destroyedWeightsAreRecordedButNeverSaved() throws {

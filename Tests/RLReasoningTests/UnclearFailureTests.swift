@@ -79,6 +79,32 @@ struct UnclearFailureTests {
         }
     }
 
+    /// The fixture tokenizer with another chat template.
+    func tokenizer(template: String) throws -> Tokenizer {
+        let base = try fixtureTokenizer()
+        return try Tokenizer(vocabulary: Dictionary(uniqueKeysWithValues: Tokenizer.byteLevelAlphabet.enumerated().map { ($1, Int32($0)) }),
+                             merges: [], addedTokens: base.addedTokens, eosToken: "<|end|>", padToken: "<|end|>", chatTemplate: template)
+    }
+
+    /// A chat template that renders nothing used to reach `Generator.generate`'s precondition
+    /// (a trap in `evaluate` and `grpo-train`; found by the hardening probe).
+    @Test func aTemplateThatRendersAnEmptyPromptIsAnError() throws {
+        let empty = try tokenizer(template: "{% if false %}x{% endif %}")
+        var c = smallConfiguration()
+        c.maxSteps = 1
+        c.gradientAccumulationSteps = 1
+        #expect {
+            let run = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: empty, dataset: arithmeticDataset())
+            run.log = { _ in }
+            _ = try run.trainStep()
+        } throws: { "\($0)".contains("setting 'chat_template': renders an empty prompt") }
+        let generator = try ModelCompletionGenerator(model: try fixturePolicy(), tokenizer: empty, maxNewTokens: 2,
+                                                     sampling: SamplingParameters(temperature: 0, topP: 1))
+        #expect {
+            try generator.generate(messages: ["What is 1 + 1?"], samplesPerPrompt: 1, seeds: [1]) { _, _, _ in }
+        } throws: { "\($0)".contains("the chat template renders an empty prompt") }
+    }
+
     @Test func aBadRecordInTheMiddleOfAResultsFileIsAnErrorNotDropped() throws {
         let root = try folder("records")
         defer { try? FileManager.default.removeItem(at: root) }

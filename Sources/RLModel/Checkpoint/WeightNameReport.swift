@@ -32,15 +32,22 @@ public struct WeightNameReport: Equatable, Sendable, CustomStringConvertible {
     /// True when every expected tensor is present with its shape and nothing else is.
     public var isClean: Bool { missing.isEmpty && unexpected.isEmpty && mismatched.isEmpty }
 
-    /// One line per problem, or "all weights match".
+    /// The most names or mismatches listed per kind of problem; the rest are counted.
+    static let listed = 4
+
+    /// One line per kind of problem (at most `listed` items each, then a count), or "all weights match".
     public var description: String {
         if isClean { return "all weights match" }
+        func names(_ all: [String]) -> String {
+            all.prefix(Self.listed).joined(separator: ", ") + (all.count > Self.listed ? " and \(all.count - Self.listed) more" : "")
+        }
         var lines: [String] = []
-        if !missing.isEmpty { lines.append("missing (\(missing.count)): " + missing.joined(separator: ", ")) }
-        if !unexpected.isEmpty { lines.append("unexpected (\(unexpected.count)): " + unexpected.joined(separator: ", ")) }
-        for item in mismatched {
+        if !missing.isEmpty { lines.append("missing (\(missing.count)): " + names(missing)) }
+        if !unexpected.isEmpty { lines.append("unexpected (\(unexpected.count)): " + names(unexpected)) }
+        for item in mismatched.prefix(Self.listed) {
             lines.append("shape mismatch: \(item.name) expected \(item.expected), found \(item.found)")
         }
+        if mismatched.count > Self.listed { lines.append("and \(mismatched.count - Self.listed) more shape mismatches") }
         return lines.joined(separator: "\n")
     }
 }

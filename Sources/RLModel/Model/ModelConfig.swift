@@ -152,6 +152,25 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         for (key, value) in positive where value <= 0 {
             throw invalid(key, "must be positive, found \(value)")
         }
+        // Far above any real model, and low enough that sizes computed from the shapes (parameter
+        // counts, byte counts, memory plans) cannot overflow Int.
+        let largest: [(String, Int, Int)] = [
+            ("vocab_size", vocabSize, 1 << 24), ("hidden_size", hiddenSize, 1 << 20), ("intermediate_size", intermediateSize, 1 << 22),
+            ("num_hidden_layers", numHiddenLayers, 1 << 14), ("num_attention_heads", numAttentionHeads, 1 << 14),
+            ("num_key_value_heads", numKeyValueHeads, 1 << 14), ("head_dim", headDim, 1 << 14),
+        ]
+        for (key, value, limit) in largest where value > limit {
+            throw invalid(key, "\(value) is larger than this library supports (at most \(limit))")
+        }
+        var parameters = 0, overflow = false
+        for shape in checkpointTensorShapes.values where !overflow {
+            var count = 1
+            for dimension in shape where !overflow { (count, overflow) = count.multipliedReportingOverflow(by: dimension) }
+            if !overflow { (parameters, overflow) = parameters.addingReportingOverflow(count) }
+        }
+        guard !overflow, parameters <= 1 << 42 else {
+            throw invalid("num_hidden_layers", "the shapes describe more than 2^42 parameters, more than this library supports")
+        }
         guard numAttentionHeads % numKeyValueHeads == 0 else {
             throw invalid("num_key_value_heads", "\(numKeyValueHeads) does not divide num_attention_heads \(numAttentionHeads)")
         }

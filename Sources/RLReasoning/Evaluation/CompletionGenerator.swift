@@ -67,6 +67,9 @@ public struct ModelCompletionGenerator: CompletionGenerator {
                             sampling: SamplingParameters, batchSize: Int = 16) throws -> ModelCompletionGenerator {
         let model = try ModelLoader.load(from: folder, weightType: weightType, device: device)
         if let adapter { try model.attachAdapters(try LoRAAdapters.load(from: adapter, model: model.config, device: device)) }
+        guard weightsAreFinite(model.parameters) else {
+            throw EvaluationError.invalidOption("\(folder.path): the model's weights hold NaN or infinite values; its completions would be meaningless")
+        }
         let tokenizer = try Tokenizer(directory: folder)
         let stops = StopTokens.resolve(tokenizer: tokenizer, config: model.config, generationConfig: try StopTokens.generationConfig(in: folder))
         return try ModelCompletionGenerator(model: model, tokenizer: tokenizer, maxNewTokens: maxNewTokens,
@@ -77,7 +80,11 @@ public struct ModelCompletionGenerator: CompletionGenerator {
     /// prompt, encoded without adding special tokens (the template writes BOS itself).
     public func promptTokens(message: String) throws -> [Int32] {
         let text = try tokenizer.applyChatTemplate(messages: [ChatMessage(role: "user", content: message)], addGenerationPrompt: true)
-        return tokenizer.encode(text, addSpecialTokens: false)
+        let ids = tokenizer.encode(text, addSpecialTokens: false)
+        guard !ids.isEmpty else {
+            throw EvaluationError.invalidOption("the chat template renders an empty prompt for \"\(message.prefix(60))\"; check the model's chat_template")
+        }
+        return ids
     }
 
     /// Completions end at `maxNewTokens` or when prompt and completion fill the model's

@@ -119,6 +119,8 @@ public struct EvaluationTask: Sendable, Hashable {
             }
             problems.append(EvaluationProblem(id: id, problem: problem, golds: golds))
         }
+        // An empty file used to give a summary of nothing with exit 0 (found by the hardening probe).
+        guard !problems.isEmpty else { throw EvaluationError.badRow(file: path, line: 1, reason: "the task file holds no problems") }
         return problems
     }
 }

@@ -83,6 +83,7 @@ extension GRPOTrainer {
         }
         defer { onStep = previous }
         let lastStep = Swift.min(configuration.maxSteps, stopAfterStep ?? configuration.maxSteps)
+        let firstStep = step
         while step < lastStep {
             try trainStep()
             if step % configuration.saveSteps == 0 || step == lastStep {
@@ -93,6 +94,13 @@ extension GRPOTrainer {
                 let folder = try TrainerCheckpoint.save(trainer: self, to: output, keepLast: configuration.saveTotalLimit)
                 log("saved \(folder.lastPathComponent)")
             }
+        }
+        // A run shorter than `maximumSkippedSteps` whose every step was skipped trained nothing:
+        // that is not "done" (found by the hardening probe: lora_alpha 1e308 ended with exit 0).
+        if step > firstStep && consecutiveSkippedSteps >= step - firstStep {
+            throw TrainingError.nonFiniteWeights(reason: "every step of this run (\(step - firstStep)) had a non-finite loss or gradient; "
+                + "nothing was learned (likely causes: learning_rate \(configuration.learningRate), temperature "
+                + "\(configuration.temperature), lora_alpha, or damaged weights). The saved checkpoint holds the unchanged weights.")
         }
     }
 }

@@ -120,7 +120,8 @@ public struct MemoryPlan: Sendable {
             c.maxCompletionLength = length
             return MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, availableBytes: availableBytes).fits
         }
-        var low = 0, high = max(1, model.maxPositionEmbeddings - configuration.maxPromptLength)
+        // At most max_completion_length's own limit (a config may claim billions of positions).
+        var low = 0, high = max(1, min(model.maxPositionEmbeddings, 1 << 20) - configuration.maxPromptLength)
         if fits(high) { return high }
         while high - low > 1 {
             let middle = (low + high) / 2

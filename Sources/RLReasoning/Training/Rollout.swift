@@ -47,7 +47,11 @@ struct RolloutBuilder {
         if let system = configuration.systemPrompt { messages.append(ChatMessage(role: "system", content: system)) }
         messages.append(ChatMessage(role: "user", content: row[configuration.promptColumn] ?? ""))
         let text = try tokenizer.applyChatTemplate(messages: messages, addGenerationPrompt: true)
-        return Array(tokenizer.encode(text, addSpecialTokens: false).suffix(configuration.maxPromptLength))
+        let ids = tokenizer.encode(text, addSpecialTokens: false)
+        guard !ids.isEmpty else {
+            throw TrainingError.invalidSetting(key: "chat_template", reason: "renders an empty prompt for the row \"\((row[configuration.promptColumn] ?? "").prefix(60))\"")
+        }
+        return Array(ids.suffix(configuration.maxPromptLength))
     }
 
     /// Samples `numGenerations` completions for each row and scores them.
