@@ -83,7 +83,7 @@ struct TinyGRPO: ParsableCommand {
         let tokenizer = try TinyTokenizer.make()
         let task = ArithmeticTask(maxOperand: 9, operations: operations, directAnswerFraction: directFraction)
         let config = ModelConfig(vocabSize: tokenizer.vocabularySize, hiddenSize: 64, intermediateSize: 192, numHiddenLayers: 2,
-                                 numAttentionHeads: 4, numKeyValueHeads: 2, maxPositionEmbeddings: 256,
+                                 numAttentionHeads: 4, numKeyValueHeads: 2, maxPositionEmbeddings: 2048,
                                  eosTokenID: .single(Int(tokenizer.eosTokenID!)))
         let model = DecoderModel(randomWeights: config, seed: seed, initStd: 0.05)
         let promptIDs: (String) throws -> [Int32] = { question in

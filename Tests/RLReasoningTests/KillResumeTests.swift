@@ -99,6 +99,17 @@ private func expectCompleteCheckpoints(_ output: URL, _ when: String) {
     }
 }
 
+/// The fixture model (`model/`), twelve arithmetic rows (`train.jsonl`) and the small recipe
+/// (`recipe.yaml`) that `TrainRun` runs on, written into `folder`.
+private func writeRunInputs(in folder: URL) throws {
+    let model = folder.appendingPathComponent("model")
+    try fixturePolicy().save(to: model)
+    try fixtureTokenizer().save(to: model)
+    let rows = (0..<12).map { #"{"problem": "What is \#($0) + 2?", "answer": "\#($0 + 2)"}"# }
+    try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: folder.appendingPathComponent("train.jsonl"))
+    try Data(smallRecipe.utf8).write(to: folder.appendingPathComponent("recipe.yaml"))
+}
+
 /// Crash safety of the real `grpo-train` executable: SIGKILL in the middle of a run, then
 /// `--resume`, must give exactly the run that was never interrupted.
 @Suite("grpo-train: kill and resume", .serialized)
@@ -109,12 +120,7 @@ struct KillResumeTests {
     func killAndResume() throws {
         let folder = try temporaryFolder("kill-resume")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let model = folder.appendingPathComponent("model")
-        try fixturePolicy().save(to: model)
-        try fixtureTokenizer().save(to: model)
-        let rows = (0..<12).map { #"{"problem": "What is \#($0) + 2?", "answer": "\#($0 + 2)"}"# }
-        try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: folder.appendingPathComponent("train.jsonl"))
-        try Data(smallRecipe.utf8).write(to: folder.appendingPathComponent("recipe.yaml"))
+        try writeRunInputs(in: folder)
         let straight = folder.appendingPathComponent("straight"), killed = folder.appendingPathComponent("killed")
 
         // The uninterrupted run and the one to be killed run side by side.
@@ -184,12 +190,8 @@ struct ResumeManifestCommandTests {
     func aChangedSettingOrModelIsRefusedUnlessAllowed() throws {
         let folder = try temporaryFolder("resume-manifest")
         defer { try? FileManager.default.removeItem(at: folder) }
+        try writeRunInputs(in: folder)
         let model = folder.appendingPathComponent("model")
-        try fixturePolicy().save(to: model)
-        try fixtureTokenizer().save(to: model)
-        let rows = (0..<12).map { #"{"problem": "What is \#($0) + 2?", "answer": "\#($0 + 2)"}"# }
-        try Data((rows.joined(separator: "\n") + "\n").utf8).write(to: folder.appendingPathComponent("train.jsonl"))
-        try Data(smallRecipe.utf8).write(to: folder.appendingPathComponent("recipe.yaml"))
         let output = folder.appendingPathComponent("run")
         func run(_ name: String, resume: Bool, _ extra: [String]) throws -> (status: Int32, text: String) {
             let process = try TrainRun(folder: folder, output: output, resume: resume, name: name, extra: ["--max_steps", "2"] + extra)
