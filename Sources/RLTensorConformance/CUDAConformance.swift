@@ -72,7 +72,7 @@ extension CUDAConformance {
             ("gemm f32", { try $0.gemmF32AllTransposes() }),
             ("gemm bf16 weights", { try $0.gemmBF16Weights() }),
             ("softmax forward/backward", { try $0.softmaxForwardBackward() }),
-            ("token log-probs", { try $0.tokenLogProbsWithTemperature() }),
+            ("token log-probs and entropy", { try $0.tokenLogProbsWithTemperature() }),
             ("gather and embedding", { try $0.gatherAndEmbedding() }),
             ("rmsnorm forward/backward", { try $0.rmsNormForwardBackward() }),
             ("rope", { try $0.ropeBothWays() }),
@@ -347,7 +347,9 @@ extension CUDAConformance {
                     b.tokenLogProbs(logits: logits, targets: tg, logProbs: lp, logSumExp: lse, rows: rows, cols: cols, temperature: t)
                     b.tokenLogProbsBackward(logits: logits, targets: tg, logSumExp: lse, gradLogProbs: H.buffer(b, g),
                                             gradLogits: dl, rows: rows, cols: cols, temperature: t)
-                    return H.read(b, lp, rows) + H.read(b, lse, rows) + H.read(b, dl, rows * cols)
+                    let entropy = H.empty(b, rows)
+                    b.rowEntropy(logits: logits, logSumExp: lse, entropy: entropy, rows: rows, cols: cols, temperature: t)
+                    return H.read(b, lp, rows) + H.read(b, lse, rows) + H.read(b, dl, rows * cols) + H.read(b, entropy, rows)
                 }
             }
         }
