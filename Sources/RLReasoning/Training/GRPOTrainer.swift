@@ -186,7 +186,9 @@ public final class GRPOTrainer {
                     generatedTokens += groups.sequences.reduce(0) { $0 + $1.tokens.count }
                     if c.replayBufferSize > 0 {
                         let generated = groups
-                        (groups, replayedGroups) = replayBuffer.fillUninformative(generated)
+                        let filled = replayBuffer.fillUninformative(generated)
+                        groups = filled.groups
+                        replayedGroups += filled.replaced
                         replayBuffer.add(generated)
                     }
                     rollout = builder.assemble(groups, device: policy.device)
@@ -227,7 +229,7 @@ public final class GRPOTrainer {
                                       advantages: rollout.advantages, mask: rollout.completionMask, entropies: scored.entropies,
                                       configuration: lossConfiguration)
                 output = result
-                // dapo's and cispo's denominator already covers the whole generation batch.
+                // dapo's and cispo's denominator already covers the step's accumulated batch.
                 return [.dapo, .cispo].contains(c.lossType) ? result.loss : result.loss * (1 / Float(batch.count))
             }
             lossSum += Double(loss.item())
