@@ -64,3 +64,14 @@ struct LanguageModelTests {
         }
     }
 }
+
+@Suite("Saving refuses what it cannot write")
+struct SaveWeightTypeTests {
+    @Test("save(weightType: .f16) throws instead of trapping, and writes nothing")
+    func f16IsRefused() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rl-save-\(UInt64.random(in: 0...UInt64.max))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(throws: CheckpointError.self) { try fixturePolicy().save(to: folder, weightType: .f16) }
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path))
+    }
+}

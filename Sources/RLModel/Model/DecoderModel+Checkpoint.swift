@@ -42,7 +42,9 @@ extension DecoderModel {
     /// stored as `weightType` (f32 or bf16). Files are written atomically.
     public func save(to folder: URL, weightType: DType = .f32, generationConfig: GenerationConfig? = nil,
                      maxShardBytes: Int? = nil) throws {
-        precondition(weightType == .f32 || weightType == .bf16, "save: weights are stored as f32 or bf16")
+        guard weightType == .f32 || weightType == .bf16 else {
+            throw CheckpointError.writeFailed(file: folder.path, reason: "weights are saved as f32 or bf16, not \(weightType)")
+        }
         var config = self.config
         config.dtype = weightType == .bf16 ? "bfloat16" : "float32"
         let tensors: [(name: String, tensor: SafetensorsTensor)] = parameters.keys.sorted().map { name in
