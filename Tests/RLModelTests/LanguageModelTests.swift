@@ -75,3 +75,21 @@ struct SaveWeightTypeTests {
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("model.safetensors").path))
     }
 }
+
+/// The article "Load, score, generate" (`Sources/RLModel/RLModel.docc`), run on the fixture folder.
+@Suite("RLModel documentation examples")
+struct RLModelDocumentationExampleTests {
+    @Test("load, generate(chat:), generate(prompt:), logProbs as the article writes them")
+    func loadScoreGenerate() throws {
+        let folder = try LanguageModelTests.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let lm = try LanguageModel.load(from: folder)
+        let reply = try lm.generate(chat: [ChatMessage(role: "user", content: "What is 3 + 4?")], maxNewTokens: 32)
+        #expect(!reply.tokens.isEmpty && reply.tokens.count <= 32)
+        let continuation = try lm.generate(prompt: "1, 2, 3,", maxNewTokens: 8)
+        #expect(continuation.tokens.count <= 8)
+        let ids = lm.tokenizer.encode("3 + 4 = 7")
+        let logProbs = try lm.logProbs(ids: ids, lastTokens: 2)
+        #expect(logProbs.count == 2 && logProbs.allSatisfy { $0 <= 0 && $0.isFinite })
+    }
+}
