@@ -50,13 +50,12 @@ public struct MathVerifier: Sendable {
         AnswerExtractor.forEachCandidate(in: completion, mode: mode) { candidate in
             if firstCandidate == nil { firstCandidate = candidate.text }
             let prose = candidate.source != .boxed && !candidate.text.utf8.contains(UInt8(ascii: "\\"))
-            // An answer that does not parse as written may still parse with its decimal comma read as a point.
-            let parsed = LatexParser.parse(candidate.text.utf8, prose: prose)
-                ?? DecimalComma.reading(of: candidate.text).flatMap { LatexParser.parse($0.utf8, prose: prose) }
-            guard var answerNode = parsed else { return false }
+            // The answer with its decimal comma read as a point: tried when the text does not parse as
+            // written, or when its list reading cannot equal a single-valued gold.
+            lazy var decimalReading = DecimalComma.reading(of: candidate.text).flatMap { LatexParser.parse($0.utf8, prose: prose) }
+            guard var answerNode = LatexParser.parse(candidate.text.utf8, prose: prose) ?? decimalReading else { return false }
             var correct = comparer.equal(gold: goldNode, answer: answerNode)
-            if !correct, goldNode.isScalar, !answerNode.isScalar, let reading = DecimalComma.reading(of: candidate.text),
-               let decimal = LatexParser.parse(reading.utf8, prose: prose), comparer.equal(gold: goldNode, answer: decimal) {
+            if !correct, goldNode.isScalar, !answerNode.isScalar, let decimal = decimalReading, comparer.equal(gold: goldNode, answer: decimal) {
                 answerNode = decimal
                 correct = true
             }

@@ -183,7 +183,7 @@ public final class GRPOTrainer {
                 } else {
                     let rows = sampler.next(c.promptsPerMicroStep).map { dataset.rows[$0] }
                     var groups = try builder.generate(rows: rows, policy: policy, seed: generationSeed(micro: micro, atStep: generationStep))
-                    generatedTokens += groups.sequences.reduce(0) { $0 + $1.tokens.count }
+                    generatedTokens += groups.generatedTokens
                     if c.replayBufferSize > 0 {
                         let generated = groups
                         let filled = replayBuffer.fillUninformative(generated)
@@ -320,7 +320,7 @@ public final class GRPOTrainer {
             let base = generationSeed(micro: micro, atStep: generationStep)
             let seed = round == 0 ? base : Generator.sequenceSeed(base, 7_919 * round)
             let groups = try builder.generate(rows: rows, policy: policy, seed: seed)
-            generated += groups.sequences.reduce(0) { $0 + $1.tokens.count }
+            generated += groups.generatedTokens
             let informative = groups.informative.indices.filter { groups.informative[$0] }
             dropped += groups.groupCount - informative.count
             let selected = groups.selecting(informative)

@@ -22,7 +22,6 @@ struct Rollout {
     /// Generated tokens per completion (what TRL's `completions/*_length` measure).
     let completionTokens: [Int]
     let truncated: [Bool]
-    let generatedTokens: Int
     /// Prompt tokens (without padding) of all rows.
     let promptTokens: Int
     let unparseableGolds: Int
@@ -120,7 +119,7 @@ struct RolloutBuilder {
             advantages: advantages, totalRewards: total, rewardScores: groups.scores, groupStandardDeviations: stds,
             completionTexts: groups.texts, prompts: groups.rows.map { $0[c.promptColumn] ?? "" }, countedTokens: counted,
             completionTokens: generated.map(\.tokens.count), truncated: truncated,
-            generatedTokens: generated.reduce(0) { $0 + $1.tokens.count }, promptTokens: promptTokens, unparseableGolds: unparseable,
+            promptTokens: promptTokens, unparseableGolds: unparseable,
             referenceLogProbs: nil, oldLogProbs: nil)
     }
 }
@@ -148,6 +147,9 @@ struct ScoredGroups: Codable {
     }
 
     var groupCount: Int { rows.count }
+
+    /// Tokens generated for these groups' completions.
+    var generatedTokens: Int { sequences.reduce(0) { $0 + $1.tokens.count } }
 
     /// Whether each group's total rewards differ (an all-equal group has zero advantages and no gradient).
     var informative: [Bool] { rewardStandardDeviations.map { $0 > 0 } }
