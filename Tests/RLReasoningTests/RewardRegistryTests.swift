@@ -57,6 +57,7 @@ struct RewardRegistryTests {
     /// Scores every even completion of a batch 1 and has no opinion (nil) on the odd ones.
     struct EvenOnly: RewardFunction {
         let name = "even_only"
+        let weight: Float = 2
         func scores(_ batch: RewardBatch) -> [Float?] { batch.completions.indices.map { $0 % 2 == 0 ? 1 : nil } }
     }
 
@@ -64,17 +65,18 @@ struct RewardRegistryTests {
     struct Constant: RewardFunction {
         let name: String
         let value: Float?
+        var weight: Float = 1
         func scores(_ batch: RewardBatch) -> [Float?] { batch.completions.map { _ in value } }
     }
 
-    @Test("rollouts weight each reward by reward_weights and leave 'no score' out")
+    @Test("rollouts weight each custom reward by its own weight and leave 'no score' out")
     func weightedCombination() throws {
         var c = smallConfiguration()
-        c.rewardFuncs = [.format, .tagCount, .accuracy]  // placeholders: replaced by the rewards below
-        c.rewardWeights = [2, 1, 5]
+        c.rewardFuncs = []  // the custom rewards below replace them
+        c.rewardWeights = nil
         let trainer = try GRPOTrainer(configuration: c, policy: try fixturePolicy(), tokenizer: try fixtureTokenizer(),
                                       dataset: arithmeticDataset(),
-                                      rewards: [EvenOnly(), Constant(name: "half", value: 0.5), Constant(name: "silent", value: nil)])
+                                      rewards: [EvenOnly(), Constant(name: "half", value: 0.5), Constant(name: "silent", value: nil, weight: 5)])
         trainer.log = { _ in }
         let m = try trainer.trainStep()
         // Each micro-batch is 2 prompts × 3 completions, indices 0…5. Totals r = 2·even_only + 1·half + 5·silent:

@@ -25,7 +25,14 @@ public struct RewardBatch: Sendable {
 public protocol RewardFunction: Sendable {
     /// The name used in recipes (`reward_funcs`) and metrics (`rewards/<name>`).
     var name: String { get }
+    /// The reward's weight in the sum when it is given to `GRPOTrainer(rewards:)` (default 1).
+    /// Built-in rewards named in `rewardFuncs` are weighted by `rewardWeights` instead.
+    var weight: Float { get }
     func scores(_ batch: RewardBatch) -> [Float?]
+}
+
+extension RewardFunction {
+    public var weight: Float { 1 }
 }
 
 /// A reward computed independently per completion; scoring runs in parallel.

@@ -1,7 +1,19 @@
 import RLTensor
 
-/// Every setting of a GRPO run. Defaults are the Open-RS recipe (Open-RS's `recipes/grpo.yaml` with TRL
-/// 69ad852 defaults for what it leaves out); recipe keys map one to one (see RLApp's `Recipe`).
+/// Every setting of a GRPO run; recipe keys map one to one (see RLApp's `Recipe`).
+///
+/// `GRPOConfiguration()` is neutral: no system prompt, no KL term (`beta` 0), the `accuracy`
+/// reward alone with weight 1 (`rewardWeights` nil: 1 per reward), 256 completion tokens
+/// (TRL's default) sampled at temperature 1. ``openRS`` is the paper's recipe (its system
+/// prompt, `beta` 0.04, `format` + `cosine` weighted 1 and 2, 3,584 completion tokens,
+/// temperature 0.7). The optimisation and batch defaults (learning rate 1e-6, cosine schedule
+/// with a 10 % floor and 10 % warm-up, 500 steps, 6 completions per prompt, 6 per micro-step,
+/// 4 micro-steps per step, `bnpo` loss) are Open-RS's in both.
+///
+/// ```swift
+/// var settings = GRPOConfiguration.openRS   // the paper's recipe
+/// settings.maxCompletionLength = 1024       // ... with a shorter budget
+/// ```
 public struct GRPOConfiguration: Sendable, Equatable {
     // MARK: optimisation
     public var learningRate: Double = 1e-6
@@ -25,15 +37,15 @@ public struct GRPOConfiguration: Sendable, Equatable {
     // MARK: generation
     public var numGenerations: Int = 6
     public var maxPromptLength: Int = 512
-    public var maxCompletionLength: Int = 3584
-    public var temperature: Float = 0.7
+    public var maxCompletionLength: Int = 256
+    public var temperature: Float = 1
     public var topP: Float = 1
     public var topK: Int = 0
     public var minP: Float = 0
     public var repetitionPenalty: Float = 1
 
     // MARK: objective
-    public var beta: Float = 0.04
+    public var beta: Float = 0
     public var epsilon: Float = 0.2
     public var epsilonHigh: Float? = nil
     public var lossType: GRPOLossType = .bnpo
@@ -76,8 +88,8 @@ public struct GRPOConfiguration: Sendable, Equatable {
     public var temperatureConsistentLogProbs: Bool = false
 
     // MARK: rewards
-    public var rewardFuncs: [RewardName] = [.format, .cosine]
-    public var rewardWeights: [Float]? = [1, 2]
+    public var rewardFuncs: [RewardName] = [.accuracy]
+    public var rewardWeights: [Float]? = nil
     public var cosineMinValueWrong: Float = 0
     public var cosineMaxValueWrong: Float = -0.5
     public var cosineMinValueCorrect: Float = 0.5
@@ -95,7 +107,7 @@ public struct GRPOConfiguration: Sendable, Equatable {
     public var overlongPenaltyFactor: Float = 1
 
     // MARK: data
-    public var systemPrompt: String? = GRPOConfiguration.openRSSystemPrompt
+    public var systemPrompt: String? = nil
     public var promptColumn: String = "problem"
     public var goldColumns: [String] = ["solution", "answer"]
 
@@ -125,7 +137,25 @@ public struct GRPOConfiguration: Sendable, Equatable {
     /// Sample completions printed and saved per logged step.
     public var logCompletions: Bool = true
 
+    /// Which names errors use for settings: Swift properties (`rewardWeights`, the default) or
+    /// recipe keys (`reward_weights`; RLApp's `Recipe` sets this).
+    public var settingNames: SettingNames = .swift
+
     public init() {}
+
+    /// The Open-RS recipe (Open-RS's `recipes/grpo.yaml`, TRL 69ad852 defaults for what it
+    /// leaves out): `GRPOConfiguration()` with the paper's system prompt, `beta` 0.04, rewards
+    /// `format` and `cosine` weighted 1 and 2, 3,584 completion tokens and temperature 0.7.
+    public static var openRS: GRPOConfiguration {
+        var c = GRPOConfiguration()
+        c.systemPrompt = openRSSystemPrompt
+        c.beta = 0.04
+        c.rewardFuncs = [.format, .cosine]
+        c.rewardWeights = [1, 2]
+        c.maxCompletionLength = 3584
+        c.temperature = 0.7
+        return c
+    }
 
     /// The Open-RS system prompt, exactly (doubled braces and the space before the period
     /// included).
@@ -147,12 +177,14 @@ public struct GRPOConfiguration: Sendable, Equatable {
         }
     }
 
-    /// Checks the settings against each other; throws naming the first bad key.
+    /// Checks the settings against each other; throws `TrainingError.invalidSetting` naming the
+    /// first bad setting (as `settingNames` spells it) and its allowed range.
     public func validate() throws {
-        func fail(_ key: String, _ reason: String) throws { throw TrainingError.invalidSetting(key: key, reason: reason) }
+        let n = settingName
+        func fail(_ key: String, _ reason: String) throws { throw TrainingError.invalidSetting(key: n(key), reason: reason) }
         if numGenerations < 2 { try fail("num_generations", "must be at least 2 (advantages compare completions of one prompt)") }
         if perDeviceTrainBatchSize % numGenerations != 0 {
-            try fail("per_device_train_batch_size", "\(perDeviceTrainBatchSize) is not a multiple of num_generations (\(numGenerations))")
+            try fail("per_device_train_batch_size", "\(perDeviceTrainBatchSize) is not a multiple of \(n("num_generations")) (\(numGenerations))")
         }
         if maxSteps < 1 { try fail("max_steps", "must be at least 1") }
         if gradientAccumulationSteps < 1 { try fail("gradient_accumulation_steps", "must be at least 1") }
@@ -160,7 +192,7 @@ public struct GRPOConfiguration: Sendable, Equatable {
         if let stepsPerGeneration {
             try check("steps_per_generation", stepsPerGeneration, 1...4_096, "between 1 and 4096")
             if stepsPerGeneration % gradientAccumulationSteps != 0 {
-                try fail("steps_per_generation", "\(stepsPerGeneration) is not a multiple of gradient_accumulation_steps (\(gradientAccumulationSteps))")
+                try fail("steps_per_generation", "\(stepsPerGeneration) is not a multiple of \(n("gradient_accumulation_steps")) (\(gradientAccumulationSteps))")
             }
         }
         if saveSteps < 1 { try fail("save_steps", "must be at least 1") }
@@ -191,32 +223,34 @@ public struct GRPOConfiguration: Sendable, Equatable {
         try check("beta", beta, 0...1_000, "between 0 and 1000")
         try check("epsilon", epsilon, 0...1, "between 0 and 1")
         if let epsilonHigh { try check("epsilon_high", epsilonHigh, 0...10, "between 0 and 10") }
-        if let delta { try check("delta", delta, 1...1_000, "at least 1 (greater than 1 + epsilon_high is recommended)") }
+        if let delta { try check("delta", delta, 1...1_000, "at least 1 (greater than 1 + \(n("epsilon_high")) is recommended)") }
         try check("sapo_temperature_pos", sapoTemperaturePositive, 1e-6...1_000, "positive")
         try check("sapo_temperature_neg", sapoTemperatureNegative, 1e-6...1_000, "positive")
         try check("top_entropy_quantile", topEntropyQuantile, 0...1, "between 0 and 1")
         try check("max_dynamic_sampling_rounds", maxDynamicSamplingRounds, 0...1_000, "between 0 and 1000")
         try check("replay_buffer_size", replayBufferSize, 0...4_096, "between 0 (off) and 4096")
-        try check("overlong_buffer_len", overlongBufferLength, 0...maxCompletionLength, "between 0 and max_completion_length (\(maxCompletionLength))")
+        try check("overlong_buffer_len", overlongBufferLength, 0...maxCompletionLength,
+                  "between 0 and \(n("max_completion_length")) (\(maxCompletionLength))")
         try check("overlong_penalty_factor", overlongPenaltyFactor, 0...1_000, "between 0 and 1000")
         if cosineMaxLength < 1 { try fail("cosine_max_len", "must be at least 1, got \(cosineMaxLength)") }
         if repetitionNGramSize < 1 { try fail("repetition_n_grams", "must be at least 1, got \(repetitionNGramSize)") }
         try check("repetition_max_penalty", repetitionMaxPenalty, -1_000...0, "at most 0")
         if let saveTotalLimit, saveTotalLimit < 1 { try fail("save_total_limit", "must be at least 1, got \(saveTotalLimit)") }
         if perDeviceTrainBatchSize < numGenerations {
-            try fail("per_device_train_batch_size", "\(perDeviceTrainBatchSize) holds no full group of num_generations (\(numGenerations))")
+            try fail("per_device_train_batch_size", "\(perDeviceTrainBatchSize) holds no full group of \(n("num_generations")) (\(numGenerations))")
         }
         // Bounds on what one process can hold, so a typo is an error rather than an out-of-memory abort.
         try check("num_generations", numGenerations, 2...4_096, "between 2 and 4096")
         try check("per_device_train_batch_size", perDeviceTrainBatchSize, 1...65_536, "at most 65536")
         try check("max_completion_length", maxCompletionLength, 1...1_048_576, "between 1 and 1048576")
         try check("max_prompt_length", maxPromptLength, 1...1_048_576, "between 1 and 1048576")
+        // An empty rewardFuncs is fine here: custom rewards given to GRPOTrainer replace them
+        // (the trainer refuses a run with no reward at all).
         if let weights = rewardWeights, weights.count != rewardFuncs.count {
-            try fail("reward_weights", "\(weights.count) weights for \(rewardFuncs.count) reward functions")
+            try fail("reward_weights", "\(weights.count) weights for \(rewardFuncs.count) reward functions (\(n("reward_funcs")))")
         }
-        if rewardFuncs.isEmpty { try fail("reward_funcs", "name at least one reward function") }
         if rewardFuncs.contains(.overlong) && overlongBufferLength < 1 {
-            try fail("overlong_buffer_len", "must be at least 1 when reward_funcs has overlong (the length of its penalty zone, in tokens)")
+            try fail("overlong_buffer_len", "must be at least 1 when \(n("reward_funcs")) has overlong (the length of its penalty zone, in tokens)")
         }
     }
 }

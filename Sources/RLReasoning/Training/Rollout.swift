@@ -61,7 +61,7 @@ struct RolloutBuilder {
                                           repetitionPenalty: c.repetitionPenalty)
         let options = GenerationOptions(maxNewTokens: c.maxCompletionLength, sampling: sampling, samplesPerPrompt: c.numGenerations,
                                         stopTokenIDs: endTokenIDs, seed: seed)
-        let generated = Generator(model: policy).generate(prompts: prompts, options: options)
+        let generated = try Generator(model: policy).generate(prompts: prompts, options: options)
         let texts = generated.map { tokenizer.decode($0.tokens, skipSpecialTokens: true) }
         let batch = RewardBatch(completions: texts, tokenCounts: generated.map(\.tokens.count), rows: generated.map { rows[$0.promptIndex] })
         return ScoredGroups(rows: rows, promptIDs: prompts, sequences: generated, texts: texts, scores: rewards.map { $0.scores(batch) },
