@@ -180,7 +180,7 @@ struct Evaluate: ParsableCommand {
             dataDirectory: dataDirectory, outputDirectory: outputURL, samples: samples, seed: seed, limit: limit,
             passKs: try parsedPassK(), modelName: modelName, modelFingerprint: fingerprint, settings: settings,
             promptStyle: prompt)
-        let runner = EvaluationRunner(generator: generator, configuration: configuration)
+        let runner = try EvaluationRunner(generator: generator, configuration: configuration)
         var bar: ProgressBar?
         let terminal = isatty(1) != 0
         runner.log = { printError($0) }

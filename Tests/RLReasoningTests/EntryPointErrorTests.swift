@@ -43,6 +43,18 @@ struct EntryPointErrorTests {
         } == nil)
     }
 
+    @Test("advantages, reward batches, the repetition reward, pass@k and the evaluation runner throw on bad input")
+    func otherArguments() {
+        #expect(Self.argument { _ = try groupAdvantages(rewards: [1, 2, 3], groupSize: 2) } == "groupSize")
+        #expect(Self.argument { _ = try normalizedThenSummedAdvantages(scores: [[1, 2]], weights: [], groupSize: 2) } == "scores")
+        #expect(Self.argument { _ = try RewardBatch(completions: ["a", "b"], tokenCounts: [1], rows: [[:], [:]]) } == "tokenCounts")
+        #expect(Self.argument { _ = try RepetitionPenaltyReward(ngramSize: 3, maxPenalty: 0.5) } == "maxPenalty")
+        #expect(Self.argument { _ = try RepetitionPenaltyReward(ngramSize: 0) } == "ngramSize")
+        #expect(Self.argument { _ = try PassAtK.estimate(samples: 4, correct: 1, k: 5) } == "k")
+        #expect { _ = try EvaluationRunner(generator: CannedGenerator(answer: { _, _ in "1" }), configuration: EvaluationConfiguration(
+            outputDirectory: FileManager.default.temporaryDirectory, samples: 0)) } throws: { "\($0)" == "setting 'samples': must be at least 1, got 0" }
+    }
+
     @Test("PromptDataset(rows:) refuses no rows and names the row that lacks a required column")
     func inMemoryDataset() {
         #expect { _ = try PromptDataset(rows: []) } throws: { error in

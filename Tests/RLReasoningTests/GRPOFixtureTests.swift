@@ -33,7 +33,7 @@ struct GRPOFixtureTests {
     func maxAbs(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? .infinity }
 
     @Test func advantagesMatch() throws {
-        let advantages = groupAdvantages(rewards: try floats("rewards"), groupSize: 4)
+        let advantages = try groupAdvantages(rewards: try floats("rewards"), groupSize: 4)
         #expect(maxAbs(advantages, try floats("advantages")) <= 1e-5)
     }
 

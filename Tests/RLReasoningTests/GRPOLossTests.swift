@@ -21,10 +21,10 @@ struct GRPOLossTests {
     @Test("equal rewards give advantages of exactly 0 with every scaling")
     func equalRewards() throws {
         for scaling in RewardScaling.allCases {
-            #expect(groupAdvantages(rewards: [0.7, 0.7, 0.7], groupSize: 3, scaling: scaling) == [0, 0, 0], "\(scaling)")
+            #expect(try groupAdvantages(rewards: [0.7, 0.7, 0.7], groupSize: 3, scaling: scaling) == [0, 0, 0], "\(scaling)")
             // One flat group beside a varied one: the flat group stays exactly 0 even when the
             // batch standard deviation is not 0.
-            let mixed = groupAdvantages(rewards: [0.5, 0.5, 0.5, 0, 1, 2], groupSize: 3, scaling: scaling)
+            let mixed = try groupAdvantages(rewards: [0.5, 0.5, 0.5, 0, 1, 2], groupSize: 3, scaling: scaling)
             #expect(Array(mixed[0..<3]) == [0, 0, 0], "\(scaling)")
         }
     }
@@ -33,29 +33,29 @@ struct GRPOLossTests {
     func groupScaling() throws {
         // Group 1: [1, 2, 3], mean 2, std √((1 + 0 + 1)/2) = 1 → [−1, 0, 1] / 1.0001
         // Group 2: [0, 0, 3], mean 1, std √((1 + 1 + 4)/2) = √3 = 1.7320508 → [−1, −1, 2] / 1.7321508
-        let a = groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3, scaling: .group)
+        let a = try groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3, scaling: .group)
         let expected: [Float] = [-0.99990001, 0, 0.99990001, -0.57731694, -0.57731694, 1.15463388]
         #expect(close(a, expected, 1e-6), "\(a)")
         // Default scaling is group.
-        #expect(groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3) == a)
+        #expect(try groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3) == a)
     }
 
     @Test("batch scaling: group mean, standard deviation of the whole batch")
     func batchScaling() throws {
         // Batch [1, 2, 3, 0, 0, 3]: mean 1.5; squares .25 .25 2.25 2.25 2.25 2.25 = 9.5; /5 = 1.9;
         // std 1.3784049 → divide group-centred rewards [−1, 0, 1, −1, −1, 2] by 1.3785049.
-        let a = groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3, scaling: .batch)
+        let a = try groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3, scaling: .batch)
         let s: Float = 1 / 1.3785049
         #expect(close(a, [-s, 0, s, -s, -s, 2 * s], 1e-6), "\(a)")
     }
 
     @Test("no scaling (Dr. GRPO): r − group mean")
     func noScaling() throws {
-        let a = groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3, scaling: RewardScaling.none)
+        let a = try groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3, scaling: RewardScaling.none)
         #expect(close(a, [-1, 0, 1, -1, -1, 2], 1e-6), "\(a)")
         // G = 2, r = [0, 1]: mean 0.5 → [−0.5, 0.5]; with group scaling std = √(0.5) = 0.7071068 → ±0.5/0.7072068 = ±0.7070068
-        #expect(close(groupAdvantages(rewards: [0, 1], groupSize: 2, scaling: RewardScaling.none), [-0.5, 0.5], 1e-7))
-        #expect(close(groupAdvantages(rewards: [0, 1], groupSize: 2), [-0.70700680, 0.70700680], 1e-6))
+        #expect(close(try groupAdvantages(rewards: [0, 1], groupSize: 2, scaling: RewardScaling.none), [-0.5, 0.5], 1e-7))
+        #expect(close(try groupAdvantages(rewards: [0, 1], groupSize: 2), [-0.70700680, 0.70700680], 1e-6))
     }
 
     // MARK: completion mask

@@ -203,7 +203,7 @@ struct GRPOVariantTests {
         let summed: [Double] = [0.5 / s, -0.5 / s, 2 * (-0.5 / s), 2 * (0.5 / s)]
         let mean = summed.reduce(0, +) / 4
         let std = Foundation.sqrt(summed.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 3) + 1e-4
-        let (advantages, rewards) = normalizedThenSummedAdvantages(scores: scores, weights: weights, groupSize: 2)
+        let (advantages, rewards) = try normalizedThenSummedAdvantages(scores: scores, weights: weights, groupSize: 2)
         #expect(close(rewards, summed.map(Float.init), 1e-5))
         #expect(close(advantages, summed.map { Float(($0 - mean) / std) }, 1e-5), "\(advantages)")
     }

@@ -9,9 +9,12 @@ public struct RewardBatch: Sendable {
     /// The dataset row each completion answers (e.g. `solution`, `answer`).
     public var rows: [[String: String]]
 
-    public init(completions: [String], tokenCounts: [Int], rows: [[String: String]]) {
-        precondition(completions.count == tokenCounts.count && completions.count == rows.count,
-                     "RewardBatch: \(completions.count) completions, \(tokenCounts.count) lengths, \(rows.count) rows")
+    /// One token count and one row per completion, else throws `TrainingError.invalidArgument`.
+    public init(completions: [String], tokenCounts: [Int], rows: [[String: String]]) throws {
+        guard completions.count == tokenCounts.count && completions.count == rows.count else {
+            throw TrainingError.invalidArgument(name: "tokenCounts", reason: "\(completions.count) completions need as many token counts "
+                + "and rows, got \(tokenCounts.count) and \(rows.count)")
+        }
         self.completions = completions
         self.tokenCounts = tokenCounts
         self.rows = rows

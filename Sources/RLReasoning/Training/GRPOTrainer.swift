@@ -121,7 +121,7 @@ public final class GRPOTrainer {
             rewards = customRewards
             weights = customRewards.map(\.weight)
         } else {
-            rewards = configuration.rewardFuncs.map { RewardRegistry.make($0, configuration: configuration) }
+            rewards = try configuration.rewardFuncs.map { try RewardRegistry.make($0, configuration: configuration) }
             weights = configuration.rewardWeights ?? rewards.map { _ in 1 }
         }
         guard !rewards.isEmpty else {

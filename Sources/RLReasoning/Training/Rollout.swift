@@ -63,7 +63,7 @@ struct RolloutBuilder {
                                         stopTokenIDs: endTokenIDs, seed: seed)
         let generated = try Generator(model: policy).generate(prompts: prompts, options: options)
         let texts = generated.map { tokenizer.decode($0.tokens, skipSpecialTokens: true) }
-        let batch = RewardBatch(completions: texts, tokenCounts: generated.map(\.tokens.count), rows: generated.map { rows[$0.promptIndex] })
+        let batch = try RewardBatch(completions: texts, tokenCounts: generated.map(\.tokens.count), rows: generated.map { rows[$0.promptIndex] })
         return ScoredGroups(rows: rows, promptIDs: prompts, sequences: generated, texts: texts, scores: rewards.map { $0.scores(batch) },
                             groupSize: c.numGenerations, weights: weights)
     }
@@ -75,10 +75,11 @@ struct RolloutBuilder {
         let generated = groups.sequences
         let total = groups.totalRewards
         let advantages: [Float]
+        // Cannot throw: every group holds numGenerations completions, each reward scored them all, one weight each.
         switch c.multiObjectiveAggregation {
-        case .sumThenNormalize: advantages = groupAdvantages(rewards: total, groupSize: g, scaling: c.scaleRewards)
+        case .sumThenNormalize: advantages = try! groupAdvantages(rewards: total, groupSize: g, scaling: c.scaleRewards)
         case .normalizeThenSum:
-            advantages = normalizedThenSummedAdvantages(scores: groups.scores, weights: weights, groupSize: g).advantages
+            advantages = try! normalizedThenSummedAdvantages(scores: groups.scores, weights: weights, groupSize: g).advantages
         }
         let stds = stride(from: 0, to: total.count, by: g).map { Float(unbiasedStandardDeviation(total[$0..<($0 + g)])) }
         // Completions whose row has no gold answer RLMath can parse, whatever score the policy gave them.
