@@ -229,7 +229,7 @@ public struct Recipe: Sendable {
                 }
                 return name
             }
-        case "reward_weights": c.rewardWeights = try floats()
+        case "reward_weights": c.rewardWeights = value == .null ? nil : try floats()
         case "cosine_min_value_wrong": c.cosineMinValueWrong = Float(try double())
         case "cosine_max_value_wrong": c.cosineMaxValueWrong = Float(try double())
         case "cosine_min_value_correct": c.cosineMinValueCorrect = Float(try double())

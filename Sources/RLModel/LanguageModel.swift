@@ -6,6 +6,10 @@ import RLTensor
 /// end-of-sequence id (`StopTokens`). Inputs are plain arrays and strings; bad input throws
 /// `LanguageModelError` naming the argument, never traps.
 ///
+/// In async code `try await generate(chat:...)` checks for cancellation before every token and
+/// throws `CancellationError` when its task is cancelled. Safe to share between tasks: generating
+/// and scoring only read the weights.
+///
 /// ```swift
 /// let lm = try LanguageModel.load(from: URL(fileURLWithPath: "DeepSeek-R1-Distill-Qwen-1.5B"))
 /// let reply = try lm.generate(chat: [ChatMessage(role: "user", content: "What is 7 + 5?")], maxNewTokens: 64)

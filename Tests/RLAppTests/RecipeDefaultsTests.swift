@@ -23,7 +23,8 @@ struct RecipeDefaultsTests {
             "\($0)" == "setting 'per_device_train_batch_size': 7 is not a multiple of num_generations (6)"
         }
         // No built-in rewards (custom ones replace them) is a valid recipe.
-        let recipe = try Recipe(entries: [("reward_funcs", .list([])), ("reward_weights", .list([]))])
+        let recipe = try Recipe(entries: [("reward_funcs", .list([])), ("reward_weights", .null)])
+        #expect(recipe.configuration.rewardFuncs.isEmpty && recipe.configuration.rewardWeights == nil)
         #expect(recipe.configuration.settingName("reward_funcs") == "reward_funcs")
     }
 }
