@@ -39,7 +39,7 @@ struct GRPOBench {
             let ids = Tensor(generated.flatMap { prompt + $0.tokens }, shape: [groupSize, promptLength + newTokens])
             let mask = Tensor([Float](repeating: 1, count: groupSize * newTokens), shape: [groupSize, newTokens])
             let rewards = (0..<groupSize).map { Float(($0 * 7919) % 13) / 13 }
-            let advantages = groupAdvantages(rewards: rewards, groupSize: groupSize)
+            let advantages = try groupAdvantages(rewards: rewards, groupSize: groupSize)
             t = monotonicSeconds()
             let referenceLogProbs = try reference.tokenLogProbs(inputIDs: ids, lastTokens: newTokens)
             split["ref_logprobs"] = monotonicSeconds() - t
