@@ -47,12 +47,15 @@ public struct GenerationOptions: Sendable {
 
 /// One generated completion.
 public struct GeneratedSequence: Sendable, Codable {
+    /// The prompt it continues (its index in `prompts`).
     public var promptIndex: Int
+    /// Which of the prompt's `samplesPerPrompt` samples it is.
     public var sampleIndex: Int
     /// Completion token ids (the stopping EOS included).
     public var tokens: [Int32]
     /// Log-probability of each completion token under the model (temperature 1).
     public var logProbs: [Float]
+    /// Why it stopped: an end token, a stop string or the token budget.
     public var finishReason: FinishReason
     /// The decoded completion, when a decoder was given.
     public var text: String?
