@@ -47,6 +47,23 @@ struct ArgumentErrorTests {
         }
     }
 
+    @Test("DecoderModel(config:parameters:) and replaceParameters refuse missing or misshapen weights, changing nothing")
+    func weights() throws {
+        let model = try fixturePolicy()
+        var parameters = model.parameters
+        parameters["model.norm.weight"] = nil
+        #expect(Self.argument { _ = try DecoderModel(config: model.config, parameters: parameters) } == "parameters")
+        parameters["model.norm.weight"] = Tensor([1, 2] as [Float], shape: [2])
+        #expect(Self.argument { _ = try DecoderModel(config: model.config, parameters: parameters) } == "parameters")
+        let before = model.parameters["model.norm.weight"]!.toFloatArray()
+        let hidden = model.config.hiddenSize
+        #expect(Self.argument {
+            try model.replaceParameters(["model.norm.weight": .zeros([hidden]), "no.such.weight": .zeros([1])])
+        } == "new")
+        #expect(Self.argument { try model.replaceParameters(["model.norm.weight": .zeros([hidden + 1])]) } == "new")
+        #expect(model.parameters["model.norm.weight"]!.toFloatArray() == before, "a refused replacement changed a weight")
+    }
+
     @Test("Generator.generate: empty prompts, bad counts, stop strings without a decoder, seeds that do not match", arguments: [
         "prompts", "emptyPrompt", "vocabulary", "samplesPerPrompt", "maxNewTokens", "stopStrings", "sequenceSeeds",
     ])

@@ -24,7 +24,7 @@ struct StopTokensTests {
         let fixture = try fixturePolicy()
         var config = fixture.config
         config.eosTokenID = .list([2, 5])
-        let policy = DecoderModel(config: config, parameters: fixture.parameters)
+        let policy = try DecoderModel(config: config, parameters: fixture.parameters)
         var c = smallConfiguration()
         c.rewardWeights = nil
         let trainer = try GRPOTrainer(configuration: c, policy: policy, tokenizer: try fixtureTokenizer(), dataset: arithmeticDataset(),

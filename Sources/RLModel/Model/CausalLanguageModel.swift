@@ -40,8 +40,9 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     func forward(tokens: [Int32], mask: [Int32]?, cache: KVCache) -> Tensor
     /// An empty KV cache for `batch` sequences of up to `capacity` tokens on the model's device.
     func makeCache(batch: Int, capacity: Int) -> KVCache
-    /// Replaces weights by name (same names and shapes), e.g. to sync a reference copy.
-    func replaceParameters(_ new: [String: Tensor])
+    /// Replaces weights by name (same names and shapes, else throws
+    /// `LanguageModelError.invalidArgument` and replaces nothing), e.g. to sync a reference copy.
+    func replaceParameters(_ new: [String: Tensor]) throws
     /// A deep copy of the weights, cast to `dtype` when given (e.g. a frozen reference model),
     /// with a copy of the adapters when attached.
     func copy(as dtype: DType?) -> Self

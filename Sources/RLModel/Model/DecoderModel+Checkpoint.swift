@@ -34,7 +34,7 @@ extension DecoderModel {
             let target: DType = (weightType != .f32 && stored.shape.count == 2) ? weightType : .f32
             parameters[name] = raw.cast(to: target)
         }
-        return DecoderModel(config: config, parameters: parameters)
+        return try DecoderModel(config: config, parameters: parameters)
     }
 
     /// Saves the model as a folder transformers loads: `config.json`, `generation_config.json`

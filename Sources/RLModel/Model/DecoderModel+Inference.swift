@@ -31,7 +31,7 @@ extension DecoderModel {
             // Vectors are copied too: the copy must not change when the original is trained.
             parameters.mapValues { t in t.rank == 2 ? t.cast(to: dtype) : t.copied() }
         }
-        let model = DecoderModel(config: config, parameters: converted)
+        let model = DecoderModel(checked: config, parameters: converted)
         model.adapters = adapters
         return model
     }

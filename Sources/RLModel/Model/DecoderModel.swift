@@ -18,15 +18,23 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
     /// LoRA adapters applied live on top of the weights (nil: none).
     public internal(set) var adapters: LoRAAdapters?
 
-    /// Wraps existing weights; every expected tensor must be present with its expected shape.
-    public init(config: ModelConfig, parameters: [String: Tensor]) {
+    /// Wraps existing weights; every tensor `config` expects must be present with its shape, else
+    /// throws `LanguageModelError.invalidArgument` naming it.
+    public convenience init(config: ModelConfig, parameters: [String: Tensor]) throws {
+        for (name, shape) in config.checkpointTensorShapes {
+            guard let tensor = parameters[name] else { throw LanguageModelError.invalidArgument("parameters", "no weight \(name)") }
+            guard tensor.shape == shape else {
+                throw LanguageModelError.invalidArgument("parameters", "weight \(name) has shape \(tensor.shape), expected \(shape)")
+            }
+        }
+        self.init(checked: config, parameters: parameters)
+    }
+
+    /// Weights already known to fit `config` (copies, conversions, checked loads).
+    init(checked config: ModelConfig, parameters: [String: Tensor]) {
         self.config = config
         self.parameters = parameters
         layers = config.layerWeights
-        for (name, shape) in config.checkpointTensorShapes {
-            guard let tensor = parameters[name] else { preconditionFailure("DecoderModel: missing weight \(name)") }
-            precondition(tensor.shape == shape, "DecoderModel: weight \(name) has shape \(tensor.shape), expected \(shape)")
-        }
     }
 
     /// A model with random weights: normal(0, `initStd`) matrices and embeddings, zero biases,
@@ -42,7 +50,7 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
                 parameters[name] = .randomNormal(shape, std: initStd, seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15, device: device)
             }
         }
-        self.init(config: config, parameters: parameters)
+        self.init(checked: config, parameters: parameters)
     }
 
     /// The weight named `name` (a programmer error if absent).
@@ -57,11 +65,16 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
     /// The LM head matrix `[vocab, hidden]` (the embedding when tied).
     var lmHead: Tensor { weight(config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight") }
 
-    /// Replaces weights (same names and shapes), e.g. to sync a reference copy.
-    public func replaceParameters(_ new: [String: Tensor]) {
+    /// Replaces weights (same names and shapes), e.g. to sync a reference copy; an unknown name or
+    /// another shape throws `LanguageModelError.invalidArgument` and replaces nothing.
+    public func replaceParameters(_ new: [String: Tensor]) throws {
         for (name, tensor) in new {
-            guard let old = parameters[name] else { preconditionFailure("DecoderModel: unknown weight \(name)") }
-            precondition(old.shape == tensor.shape, "DecoderModel: weight \(name) shape \(tensor.shape) != \(old.shape)")
+            guard let old = parameters[name] else { throw LanguageModelError.invalidArgument("new", "no weight \(name) in the model") }
+            guard old.shape == tensor.shape else {
+                throw LanguageModelError.invalidArgument("new", "weight \(name) has shape \(tensor.shape), the model's \(old.shape)")
+            }
+        }
+        for (name, tensor) in new {
             parameters[name] = tensor
         }
     }
@@ -72,7 +85,7 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
         let copied = withoutGradients {
             parameters.mapValues { t in t.dtype == (dtype ?? t.dtype) ? t.copied() : t.cast(to: dtype!) }
         }
-        let model = DecoderModel(config: config, parameters: copied)
+        let model = DecoderModel(checked: config, parameters: copied)
         model.adapters = adapters?.copy()
         return model
     }
@@ -97,6 +110,6 @@ public final class DecoderModel: CausalLanguageModel, @unchecked Sendable {
     /// (`W + scaling · B A`, stored in each weight's type); a plain copy when none are attached.
     public func mergingAdapters() -> DecoderModel {
         guard let adapters else { return copy() }
-        return DecoderModel(config: config, parameters: adapters.merged(into: parameters))
+        return DecoderModel(checked: config, parameters: adapters.merged(into: parameters))
     }
 }
