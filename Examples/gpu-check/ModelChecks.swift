@@ -50,7 +50,7 @@ struct ModelChecks {
             let idsStored = try expected.tensor(named: "input_ids")
             let ids = Tensor(try idsStored.int64s().map { Int32($0) }, shape: idsStored.shape, device: device)
             let length = idsStored.shape[1]
-            expectClose("logits", model.logits(inputIDs: ids).toFloatArray(), try floats("logits"), atol: 1e-4, rtol: 1e-4)
+            expectClose("logits", try model.logits(inputIDs: ids).toFloatArray(), try floats("logits"), atol: 1e-4, rtol: 1e-4)
             let (loss, grads) = try valueAndGrad(at: model.parameters) { -(try model.tokenLogProbs(inputIDs: ids, lastTokens: length - 1)).mean() }
             expectClose("loss", [loss.item()], try floats("loss"), atol: 1e-5, rtol: 1e-5)
             for (param, grad) in grads.sorted(by: { $0.key < $1.key }) {

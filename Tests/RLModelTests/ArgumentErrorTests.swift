@@ -47,6 +47,29 @@ struct ArgumentErrorTests {
         }
     }
 
+    @Test("hiddenStates / logits refuse ids outside the vocabulary and masks of another shape")
+    func hiddenStates() throws {
+        let model = try fixturePolicy()
+        let ids = Tensor([1, 5, 600] as [Int32], shape: [1, 3])
+        #expect(Self.argument { _ = try model.logits(inputIDs: ids) } == "inputIDs")
+        #expect(Self.argument { _ = try model.hiddenStates(inputIDs: Tensor([1, 5] as [Float], shape: [1, 2])) } == "inputIDs")
+        #expect(Self.argument {
+            _ = try model.hiddenStates(inputIDs: Tensor([1, 5, 9] as [Int32], shape: [1, 3]), attentionMask: Tensor([1, 1] as [Int32], shape: [1, 2]))
+        } == "attentionMask")
+    }
+
+    @Test("forward(tokens:cache:) refuses partial rows, bad ids, a wrong mask and a full cache")
+    func forward() throws {
+        let model = try fixturePolicy()
+        let cache = model.makeCache(batch: 2, capacity: 4)
+        #expect(Self.argument { _ = try model.forward(tokens: [1, 2, 3], cache: cache) } == "tokens")
+        #expect(Self.argument { _ = try model.forward(tokens: [1, 9_999], cache: cache) } == "tokens")
+        #expect(Self.argument { _ = try model.forward(tokens: [1, 2], mask: [1], cache: cache) } == "mask")
+        #expect(Self.argument { _ = try model.forward(tokens: [Int32](repeating: 1, count: 10), cache: cache) } == "cache")
+        _ = try model.forward(tokens: [1, 2, 3, 4, 5, 6, 7, 8], cache: cache)  // fills it
+        #expect(Self.argument { _ = try model.forward(tokens: [1, 2], cache: cache) } == "cache")
+    }
+
     @Test("DecoderModel(config:parameters:) and replaceParameters refuse missing or misshapen weights, changing nothing")
     func weights() throws {
         let model = try fixturePolicy()

@@ -50,15 +50,15 @@ struct LoRAParityTests {
         let (model, _, expected) = try load(adapter)
         let (ids, mask) = try batch(expected)
         let vocab = model.config.vocabSize, maskValues = mask.toInt32Array()
-        let ours = realTokenLogits(model.logits(inputIDs: ids, attentionMask: mask).toFloatArray(), mask: maskValues, vocab: vocab)
+        let ours = realTokenLogits(try model.logits(inputIDs: ids, attentionMask: mask).toFloatArray(), mask: maskValues, vocab: vocab)
         let theirs = realTokenLogits(try expected.floats("logits"), mask: maskValues, vocab: vocab)
         #expect(ModelParityTests.maxAbsDifference(ours, theirs) <= 1e-4)
         // The adapters matter: the base model's logits are far from these.
-        let base = withExtendedLifetime(model) { model.adapters!.withoutAdapters { model.logits(inputIDs: ids, attentionMask: mask) } }
+        let base = try withExtendedLifetime(model) { try model.adapters!.withoutAdapters { try model.logits(inputIDs: ids, attentionMask: mask) } }
         #expect(ModelParityTests.maxAbsDifference(realTokenLogits(base.toFloatArray(), mask: maskValues, vocab: vocab), theirs) > 1e-2)
         let merged = model.mergingAdapters()
         #expect(merged.adapters == nil)
-        let mergedLogits = realTokenLogits(merged.logits(inputIDs: ids, attentionMask: mask).toFloatArray(), mask: maskValues, vocab: vocab)
+        let mergedLogits = realTokenLogits(try merged.logits(inputIDs: ids, attentionMask: mask).toFloatArray(), mask: maskValues, vocab: vocab)
         #expect(ModelParityTests.maxAbsDifference(mergedLogits, realTokenLogits(try expected.floats("merged_logits"), mask: maskValues, vocab: vocab)) <= 1e-4)
     }
 
@@ -86,7 +86,7 @@ struct LoRAParityTests {
         #expect(model.parameters["model.layers.0.self_attn.q_proj.weight"]!.dtype == .bf16)
         let (ids, mask) = try batch(expected)
         let vocab = model.config.vocabSize, maskValues = mask.toInt32Array()
-        let ours = realTokenLogits(model.logits(inputIDs: ids, attentionMask: mask).toFloatArray(), mask: maskValues, vocab: vocab)
+        let ours = realTokenLogits(try model.logits(inputIDs: ids, attentionMask: mask).toFloatArray(), mask: maskValues, vocab: vocab)
         #expect(ModelParityTests.relativeError(ours, realTokenLogits(try expected.floats("logits"), mask: maskValues, vocab: vocab)) <= 2e-2)
         let weights = Tensor([1, -2, 0.5, 3, -1, 2, 1, 0.25], shape: [2, 4])
         let (_, grads) = try valueAndGrad(at: model.trainableParameters) {
@@ -102,13 +102,13 @@ struct LoRAParityTests {
     func cachedDecoding() throws {
         let (model, _, expected) = try load("all-linear")
         let ids = try expected.ints("input_ids").prefix(9).map { $0 }
-        let full = model.logits(inputIDs: Tensor(ids, shape: [1, 9])).toFloatArray()
+        let full = try model.logits(inputIDs: Tensor(ids, shape: [1, 9])).toFloatArray()
         let vocab = model.config.vocabSize
         let cache = model.makeCache(batch: 1, capacity: 9)
-        var last = model.forward(tokens: Array(ids[0..<5]), cache: cache).toFloatArray()
+        var last = try model.forward(tokens: Array(ids[0..<5]), cache: cache).toFloatArray()
         #expect(ModelParityTests.maxAbsDifference(last, Array(full[(4 * vocab)..<(5 * vocab)])) <= 1e-4)
         for t in 5..<9 {
-            last = model.forward(tokens: [ids[t]], cache: cache).toFloatArray()
+            last = try model.forward(tokens: [ids[t]], cache: cache).toFloatArray()
             #expect(ModelParityTests.maxAbsDifference(last, Array(full[(t * vocab)..<((t + 1) * vocab)])) <= 1e-4)
         }
         // A bf16 inference copy shares the adapters.

@@ -45,7 +45,7 @@ struct ModelParityTests {
         let (model, expected) = try load(fixture)
         let ids = try expected.ints("input_ids"), shape = try expected.shape("input_ids")
         let input = Tensor(ids, shape: shape)
-        let logits = model.logits(inputIDs: input)
+        let logits = try model.logits(inputIDs: input)
         #expect(logits.shape == (try expected.shape("logits")))
         #expect(Self.maxAbsDifference(logits.toFloatArray(), try expected.floats("logits")) <= 1e-4)
         let logProbs = try model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1)
@@ -118,7 +118,7 @@ struct ModelParityTests {
         let pad = 3
         let paddedIDs = [Int32](repeating: 0, count: pad) + row
         let mask = [Int32](repeating: 0, count: pad) + [Int32](repeating: 1, count: row.count)
-        let logits = model.logits(inputIDs: Tensor(paddedIDs, shape: [1, pad + row.count]),
+        let logits = try model.logits(inputIDs: Tensor(paddedIDs, shape: [1, pad + row.count]),
                                   attentionMask: Tensor(mask, shape: [1, pad + row.count]))
         let vocab = model.config.vocabSize
         let realPart = Array(logits.toFloatArray()[(pad * vocab)...])
@@ -138,13 +138,13 @@ struct ModelParityTests {
     func cacheMatchesFullForward(_ fixture: String) throws {
         let (model, expected) = try load(fixture)
         let ids = Array(try expected.ints("input_ids")[0..<16])
-        let full = model.logits(inputIDs: Tensor(ids, shape: [1, 16])).toFloatArray()
+        let full = try model.logits(inputIDs: Tensor(ids, shape: [1, 16])).toFloatArray()
         let cache = model.makeCache(batch: 1, capacity: 16)
         let vocab = model.config.vocabSize
-        var last = model.forward(tokens: Array(ids[0..<10]), cache: cache).toFloatArray()
+        var last = try model.forward(tokens: Array(ids[0..<10]), cache: cache).toFloatArray()
         #expect(Self.maxAbsDifference(last, Array(full[(9 * vocab)..<(10 * vocab)])) <= 1e-4)
         for t in 10..<16 {
-            last = model.forward(tokens: [ids[t]], cache: cache).toFloatArray()
+            last = try model.forward(tokens: [ids[t]], cache: cache).toFloatArray()
             #expect(Self.maxAbsDifference(last, Array(full[(t * vocab)..<((t + 1) * vocab)])) <= 1e-4)
         }
     }

@@ -93,8 +93,8 @@ struct MemoryPlanTests {
         let ids = Tensor((0..<(batch * length)).map { Int32($0 * 7 % 300) }, shape: [batch, length])
         var kept = 0
         let scope = HostMemory.Scope()
-        _ = valueAndGrad(at: model.trainableParameters) {
-            let hidden = scope.measure { model.hiddenStates(inputIDs: ids) }
+        _ = try valueAndGrad(at: model.trainableParameters) {
+            let hidden = try scope.measure { try model.hiddenStates(inputIDs: ids) }
             kept = scope.liveBytes
             return hidden.sum()
         }

@@ -107,7 +107,7 @@ struct ModelBench {
         if suites.contains("sampler") {
             // Sampling alone on the rows of one batch-6 decode step's logits.
             let cache = KVCache(config: config, batch: 6, capacity: 65)
-            let logits = model.forward(tokens: Bench.randomIDs(6 * 64, vocab: config.vocabSize, seed: 3), cache: cache).toFloatArray()
+            let logits = try! model.forward(tokens: Bench.randomIDs(6 * 64, vocab: config.vocabSize, seed: 3), cache: cache).toFloatArray()
             for parameters in [SamplingParameters(temperature: 0.7, topP: 0.95), .greedy] {
                 let sampler = TokenSampler(parameters)
                 let perRow = (0..<6).map { row in
@@ -301,12 +301,13 @@ enum Bench {
         let vocab = model.config.vocabSize
         let sampler = TokenSampler(sampling)
         var totals: [Double] = [], forward: [Double] = [], copy: [Double] = [], sample: [Double] = []
+        // Inputs and caches below are built to fit the model: forward cannot refuse them (hence try!).
         for rep in 0..<(reps + 1) {
             let prompt = randomIDs(batch * promptLength, vocab: vocab, seed: UInt64(rep))
             let cache = KVCache(config: model.config, batch: batch, capacity: promptLength + newTokens)
             var stepForward: [Double] = [], stepCopy: [Double] = [], stepSample: [Double] = []
             let total = seconds {
-                var logitsTensor = model.forward(tokens: prompt, cache: cache)
+                var logitsTensor = try! model.forward(tokens: prompt, cache: cache)
                 for step in 0..<newTokens {
                     var logits: [Float] = []
                     stepCopy.append(seconds { logits = logitsTensor.toFloatArray() })
@@ -318,7 +319,7 @@ enum Bench {
                         }
                     })
                     if step + 1 < newTokens {
-                        stepForward.append(seconds { logitsTensor = model.forward(tokens: tokens, cache: cache) })
+                        stepForward.append(seconds { logitsTensor = try! model.forward(tokens: tokens, cache: cache) })
                     }
                 }
             }
@@ -339,7 +340,7 @@ enum Bench {
         let ids = Tensor(randomIDs(batch * length, vocab: model.config.vocabSize, seed: 9), shape: [batch, length])
         var times: [Double] = []
         for _ in 0..<(reps + 1) {
-            times.append(seconds { withoutGradients { _ = model.logits(inputIDs: ids).toFloatArray().count } })
+            times.append(seconds { withoutGradients { _ = try! model.logits(inputIDs: ids).toFloatArray().count } })
         }
         return median(Array(times.dropFirst()))
     }
@@ -351,7 +352,7 @@ enum Bench {
         var times: [Double] = []
         for _ in 0..<(reps + 1) {
             let cache = KVCache(config: model.config, batch: batch, capacity: length)
-            times.append(seconds { _ = model.forward(tokens: ids, cache: cache).toFloatArray().count })
+            times.append(seconds { _ = try! model.forward(tokens: ids, cache: cache).toFloatArray().count })
         }
         return median(Array(times.dropFirst()))
     }

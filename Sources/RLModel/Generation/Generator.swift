@@ -99,7 +99,7 @@ public struct Generator: Sendable {
         let batch = LeftPaddedBatch(prompts)
         let promptLength = batch.length
         var cache = model.makeCache(batch: prompts.count, capacity: promptLength + max(options.maxNewTokens, 1))
-        let promptLogits = model.forward(tokens: batch.ids, mask: batch.mask, cache: cache).toFloatArray()
+        let promptLogits = try model.forward(tokens: batch.ids, mask: batch.mask, cache: cache).toFloatArray()
 
         let g = options.samplesPerPrompt
         let total = prompts.count * g
@@ -139,7 +139,7 @@ public struct Generator: Sendable {
             if stillActive.isEmpty { break }
             if keptRows.count != active.count { cache = cache.selectRows(keptRows) }
             active = stillActive
-            logits = model.forward(tokens: nextTokens, cache: cache).toFloatArray()
+            logits = try model.forward(tokens: nextTokens, cache: cache).toFloatArray()
         }
         if let decode {
             for i in sequences.indices { sequences[i].text = decode(sequences[i].tokens) }

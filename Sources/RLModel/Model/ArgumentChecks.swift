@@ -3,25 +3,44 @@ import RLTensor
 // The checks of the model-level entry points (scoring, generation): bad input throws
 // `LanguageModelError.invalidArgument` naming the argument and the allowed range, never traps.
 extension CausalLanguageModel {
-    /// `tokenLogProbs`' requirements (see `CausalLanguageModel.tokenLogProbs`).
-    func checkScoring(inputIDs: Tensor, attentionMask: Tensor?, lastTokens: Int, temperature: Float, maxLogitBytes: Int) throws {
+    /// `hiddenStates`' requirements: i32 ids `[batch ≥ 1, length ≥ 1]` in the vocabulary, a mask of their shape.
+    func checkInput(inputIDs: Tensor, attentionMask: Tensor?) throws {
         func fail(_ argument: String, _ reason: String) -> LanguageModelError { .invalidArgument(argument, reason) }
         guard inputIDs.rank == 2, inputIDs.dtype == .i32 else {
             throw fail("inputIDs", "must be i32 [batch, length], got \(inputIDs.dtype) \(inputIDs.shape)")
         }
-        let length = inputIDs.shape[1]
-        guard inputIDs.shape[0] >= 1, length >= 2 else {
-            throw fail("inputIDs", "needs at least one row of at least 2 tokens, got shape \(inputIDs.shape)")
-        }
+        guard inputIDs.shape[0] >= 1, inputIDs.shape[1] >= 1 else { throw fail("inputIDs", "is empty (shape \(inputIDs.shape))") }
         if let attentionMask, attentionMask.shape != inputIDs.shape {
             throw fail("attentionMask", "must have the shape of inputIDs \(inputIDs.shape), got \(attentionMask.shape)")
         }
+        try checkTokenIDs(inputIDs.toInt32Array(), argument: "inputIDs")
+    }
+
+    /// `tokenLogProbs`' requirements (see `CausalLanguageModel.tokenLogProbs`).
+    func checkScoring(inputIDs: Tensor, attentionMask: Tensor?, lastTokens: Int, temperature: Float, maxLogitBytes: Int) throws {
+        func fail(_ argument: String, _ reason: String) -> LanguageModelError { .invalidArgument(argument, reason) }
+        try checkInput(inputIDs: inputIDs, attentionMask: attentionMask)
+        let length = inputIDs.shape[1]
         guard lastTokens >= 1 && lastTokens < length else {
             throw fail("lastTokens", "must be between 1 and \(length - 1) (the sequence length \(length) less one), got \(lastTokens)")
         }
         guard temperature > 0 && temperature.isFinite else { throw fail("temperature", "must be a positive number, got \(temperature)") }
         guard maxLogitBytes > 0 else { throw fail("maxLogitBytes", "must be positive, got \(maxLogitBytes)") }
-        try checkTokenIDs(inputIDs.toInt32Array(), argument: "inputIDs")
+    }
+
+    /// `forward(tokens:mask:cache:)`'s requirements.
+    func checkForward(tokens: [Int32], mask: [Int32]?, cache: KVCache) throws {
+        func fail(_ argument: String, _ reason: String) -> LanguageModelError { .invalidArgument(argument, reason) }
+        let batch = cache.batch
+        guard batch > 0, !tokens.isEmpty, tokens.count % batch == 0 else {
+            throw fail("tokens", "must fill the cache's \(batch) rows with at least one token each, got \(tokens.count) tokens")
+        }
+        if let mask, mask.count != tokens.count { throw fail("mask", "must have one entry per token (\(tokens.count)), got \(mask.count)") }
+        let count = tokens.count / batch
+        guard count <= cache.remaining else {
+            throw fail("cache", "has room for \(cache.remaining) more tokens per row, \(count) given (capacity \(cache.capacity))")
+        }
+        try checkTokenIDs(tokens, argument: "tokens")
     }
 
     /// Every id in `0..<config.vocabSize`.

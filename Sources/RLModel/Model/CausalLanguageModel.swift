@@ -17,8 +17,10 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
 
     /// Final hidden states `[batch, length, hidden]` of i32 ids `[batch, length]`, under autograd.
     /// `attentionMask` (1 = token, 0 = padding) allows left- or right-padded rows; with
-    /// `recomputeLayers` each decoder layer is recomputed during backward.
-    func hiddenStates(inputIDs: Tensor, attentionMask: Tensor?, recomputeLayers: Bool) -> Tensor
+    /// `recomputeLayers` each decoder layer is recomputed during backward. Throws
+    /// `LanguageModelError.invalidArgument` for ids that are not i32 `[batch, length]` within the
+    /// vocabulary or a mask of another shape.
+    func hiddenStates(inputIDs: Tensor, attentionMask: Tensor?, recomputeLayers: Bool) throws -> Tensor
     /// Logits `[..., vocab]` of hidden states `[..., hidden]`.
     func logits(hiddenStates: Tensor) -> Tensor
     /// Log-probability (natural log) of each of the last `lastTokens` tokens of every row given
@@ -37,7 +39,9 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
                                    recomputeLayers: Bool, maxLogitBytes: Int) throws -> (logProbs: Tensor, entropies: Tensor)
     /// Runs `tokens` (`[cache.batch, count]` row-major, padding `mask`) through the model, appends
     /// them to `cache` and returns the last position's logits `[batch, vocab]`. No autograd.
-    func forward(tokens: [Int32], mask: [Int32]?, cache: KVCache) -> Tensor
+    /// Throws `LanguageModelError.invalidArgument` for tokens that do not fill whole rows, ids
+    /// outside the vocabulary, a mask of another size or a cache without room for them.
+    func forward(tokens: [Int32], mask: [Int32]?, cache: KVCache) throws -> Tensor
     /// An empty KV cache for `batch` sequences of up to `capacity` tokens on the model's device.
     func makeCache(batch: Int, capacity: Int) -> KVCache
     /// Replaces weights by name (same names and shapes, else throws
@@ -61,13 +65,13 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
 }
 
 extension CausalLanguageModel {
-    public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor? = nil) -> Tensor {
-        hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, recomputeLayers: false)
+    public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor? = nil) throws -> Tensor {
+        try hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, recomputeLayers: false)
     }
 
-    /// Logits for every position: `[batch, length, vocab]`.
-    public func logits(inputIDs: Tensor, attentionMask: Tensor? = nil, recomputeLayers: Bool = false) -> Tensor {
-        logits(hiddenStates: hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, recomputeLayers: recomputeLayers))
+    /// Logits for every position: `[batch, length, vocab]` (same requirements as `hiddenStates`).
+    public func logits(inputIDs: Tensor, attentionMask: Tensor? = nil, recomputeLayers: Bool = false) throws -> Tensor {
+        logits(hiddenStates: try hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, recomputeLayers: recomputeLayers))
     }
 
     /// `tokenLogProbs` with defaults: no mask (no padding), temperature 1, no recomputation,
@@ -78,7 +82,7 @@ extension CausalLanguageModel {
                       recomputeLayers: recomputeLayers, maxLogitBytes: maxLogitBytes)
     }
 
-    public func forward(tokens: [Int32], cache: KVCache) -> Tensor { forward(tokens: tokens, mask: nil, cache: cache) }
+    public func forward(tokens: [Int32], cache: KVCache) throws -> Tensor { try forward(tokens: tokens, mask: nil, cache: cache) }
 
     public func copy() -> Self { copy(as: nil) }
 

@@ -62,11 +62,16 @@ extension DecoderModel {
     /// `attentionMask` (`[batch, length]`, 1 = token, 0 = padding) gives left- or right-padded
     /// batches: positions come from the mask and padding keys are never attended. With
     /// `recomputeLayers`, each decoder layer's activations are recomputed during backward.
-    public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor? = nil, recomputeLayers: Bool = false) -> Tensor {
-        precondition(inputIDs.rank == 2 && inputIDs.dtype == .i32, "inputIDs must be i32 [batch, length], got \(inputIDs.dtype) \(inputIDs.shape)")
+    /// Throws `LanguageModelError.invalidArgument` as `tokenLogProbs` does for bad ids or mask.
+    public func hiddenStates(inputIDs: Tensor, attentionMask: Tensor? = nil, recomputeLayers: Bool = false) throws -> Tensor {
+        try checkInput(inputIDs: inputIDs, attentionMask: attentionMask)
+        return computeHiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, recomputeLayers: recomputeLayers)
+    }
+
+    /// `hiddenStates` of checked input.
+    func computeHiddenStates(inputIDs: Tensor, attentionMask: Tensor?, recomputeLayers: Bool) -> Tensor {
         let (batch, length) = (inputIDs.shape[0], inputIDs.shape[1])
         let maskValues = attentionMask?.toInt32Array() ?? [Int32](repeating: 1, count: batch * length)
-        if let attentionMask { precondition(attentionMask.shape == inputIDs.shape, "attention mask \(attentionMask.shape) != ids \(inputIDs.shape)") }
         let device = self.device
         let positions = RotaryPositions(DecoderModel.positions(attentionMask: maskValues, batch: batch, length: length),
                                         batch: batch, length: length, config: config, device: device)
@@ -117,7 +122,7 @@ extension DecoderModel {
                              recomputeLayers: Bool, maxLogitBytes: Int, withEntropy: Bool) throws -> (logProbs: Tensor, entropies: Tensor?) {
         try checkScoring(inputIDs: inputIDs, attentionMask: attentionMask, lastTokens: count, temperature: temperature, maxLogitBytes: maxLogitBytes)
         let (batch, length) = (inputIDs.shape[0], inputIDs.shape[1])
-        let hidden = hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, recomputeLayers: recomputeLayers)
+        let hidden = computeHiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, recomputeLayers: recomputeLayers)
         let scoring = hidden.sliced(axis: 1, (length - count - 1)..<(length - 1))
         let targets = inputIDs.sliced(axis: 1, (length - count)..<length).contiguous().to(device)
         let rows = batch * count

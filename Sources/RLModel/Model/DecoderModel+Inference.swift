@@ -3,11 +3,13 @@ import RLTensor
 extension DecoderModel {
     /// Runs `tokens` (`[cache.batch, count]` row-major, with their padding `mask`) through the
     /// model, appending to `cache`, and returns the logits of the last position of each row
-    /// (`[batch, vocab]`). Records nothing for autograd.
-    public func forward(tokens: [Int32], mask: [Int32]? = nil, cache: KVCache) -> Tensor {
-        withoutGradients {
+    /// (`[batch, vocab]`). Records nothing for autograd. Throws `LanguageModelError.invalidArgument`
+    /// unless `tokens` fill whole rows, their ids are in the vocabulary, `mask` has one entry per
+    /// token and the cache has room for them.
+    public func forward(tokens: [Int32], mask: [Int32]? = nil, cache: KVCache) throws -> Tensor {
+        try checkForward(tokens: tokens, mask: mask, cache: cache)
+        return withoutGradients {
             let batch = cache.batch
-            precondition(batch > 0 && tokens.count % batch == 0, "forward: \(tokens.count) tokens for \(batch) rows")
             let count = tokens.count / batch
             let device = self.device
             let realMask = mask ?? [Int32](repeating: 1, count: tokens.count)
