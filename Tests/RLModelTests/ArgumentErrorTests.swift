@@ -70,6 +70,17 @@ struct ArgumentErrorTests {
         #expect(Self.argument { _ = try model.forward(tokens: [1, 2], cache: cache) } == "cache")
     }
 
+    @Test("TokenSampler and SafetensorsTensor refuse inputs that do not fit")
+    func samplerAndSafetensors() {
+        let sampler = TokenSampler(.greedy)
+        #expect(Self.argument { _ = try [Float]().withUnsafeBufferPointer { try sampler.sample(logits: $0, history: [], seed: 0, step: 0) } } == "logits")
+        #expect(Self.argument {
+            _ = try [Float](repeating: 0, count: 5).withUnsafeBufferPointer { try sampler.sample(rows: $0, vocab: 2, histories: [[], []], seeds: [1, 2], step: 0) }
+        } == "logits")
+        #expect(Self.argument { _ = try SafetensorsTensor(shape: [2, 2], floats: [1, 2, 3]) } == "bytes")
+        #expect(Self.argument { _ = try SafetensorsTensor(dtype: .float32, shape: [-1], bytes: Data()) } == "shape")
+    }
+
     @Test("DecoderModel(config:parameters:) and replaceParameters refuse missing or misshapen weights, changing nothing")
     func weights() throws {
         let model = try fixturePolicy()

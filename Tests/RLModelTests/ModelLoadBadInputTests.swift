@@ -15,12 +15,12 @@ final class BrokenModelFolder {
     var path: String { folder.url.path }
 
     /// Writes `config.json` and the weights `edit` leaves of a complete zero-filled checkpoint.
-    init(maxShardBytes: Int? = nil, edit: (inout [(name: String, tensor: SafetensorsTensor)]) -> Void = { _ in }) throws {
+    init(maxShardBytes: Int? = nil, edit: (inout [(name: String, tensor: SafetensorsTensor)]) throws -> Void = { _ in }) throws {
         folder = try TemporaryFolder()
-        var tensors = BrokenModelFolder.config.checkpointTensorShapes.sorted { $0.key < $1.key }.map { name, shape in
-            (name: name, tensor: SafetensorsTensor(shape: shape, floats: [Float](repeating: 0.01, count: shape.reduce(1, *))))
+        var tensors = try BrokenModelFolder.config.checkpointTensorShapes.sorted { $0.key < $1.key }.map { name, shape in
+            (name: name, tensor: try SafetensorsTensor(shape: shape, floats: [Float](repeating: 0.01, count: shape.reduce(1, *))))
         }
-        edit(&tensors)
+        try edit(&tensors)
         try CheckpointWriter.write(tensors, to: folder.url, maxShardBytes: maxShardBytes)
         try BrokenModelFolder.config.write(to: folder.url.appendingPathComponent("config.json"))
     }
@@ -72,7 +72,7 @@ struct ModelLoadBadInputTests {
     func misShapedTensor() throws {
         let broken = try BrokenModelFolder { tensors in
             let index = tensors.firstIndex { $0.name == Self.query }!
-            tensors[index].tensor = SafetensorsTensor(shape: [16, 8], floats: [Float](repeating: 0, count: 128))
+            tensors[index].tensor = try SafetensorsTensor(shape: [16, 8], floats: [Float](repeating: 0, count: 128))
         }
         let error = broken.loadError()
         #expect(report(error, folder: broken.path)?.mismatched == [.init(name: Self.query, expected: [16, 16], found: [16, 8])])
@@ -82,7 +82,7 @@ struct ModelLoadBadInputTests {
     @Test("an unexpected tensor")
     func unexpectedTensor() throws {
         let extra = "model.layers.7.self_attn.q_proj.weight"
-        let broken = try BrokenModelFolder { $0.append((extra, SafetensorsTensor(shape: [2], floats: [1, 2]))) }
+        let broken = try BrokenModelFolder { $0.append((extra, try SafetensorsTensor(shape: [2], floats: [1, 2]))) }
         let error = broken.loadError()
         #expect(report(error, folder: broken.path)?.unexpected == [extra])
         #expect("\(error!)".contains(extra))
@@ -93,7 +93,7 @@ struct ModelLoadBadInputTests {
         let name = "model.embed_tokens.weight"
         let broken = try BrokenModelFolder { tensors in
             let index = tensors.firstIndex { $0.name == name }!
-            tensors[index].tensor = SafetensorsTensor(dtype: .int32, shape: [32, 16], bytes: Data(count: 32 * 16 * 4))
+            tensors[index].tensor = try SafetensorsTensor(dtype: .int32, shape: [32, 16], bytes: Data(count: 32 * 16 * 4))
         }
         let error = broken.loadError()
         guard case let .unsupportedTensorType(folder, tensor, dtype)? = error as? ModelLoadError else {
@@ -179,7 +179,7 @@ struct ModelLoadBadInputTests {
 
     /// A report of many problems lists a few of each kind and counts the rest, so the error stays short.
     @Test("a weights report lists at most a few names of each kind")
-    func shortReport() {
+    func shortReport() throws {
         var expected: [String: [Int]] = [:], found: [String: [Int]] = [:]
         for i in 0..<50 {
             expected["missing.\(i)"] = [1]

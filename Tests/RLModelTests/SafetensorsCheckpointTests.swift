@@ -86,7 +86,7 @@ struct SafetensorsCheckpointTests {
     }
 
     @Test("shard file names count from 1 with five digits")
-    func shardNames() {
+    func shardNames() throws {
         #expect(CheckpointWriter.shardFileName(2, of: 8) == "model-00002-of-00008.safetensors")
         #expect(CheckpointWriter.shardFileName(12, of: 123_456) == "model-00012-of-123456.safetensors")
     }
@@ -156,7 +156,7 @@ struct SafetensorsCheckpointOpeningTests {
     @Test("a folder with both model.safetensors and an index opens model.safetensors, as transformers does")
     func prefersSingleFile() throws {
         let folder = try TemporaryFolder()
-        try CheckpointWriter.write([(name: "single", tensor: SafetensorsTensor(shape: [1], floats: [1]))], to: folder.url)
+        try CheckpointWriter.write([(name: "single", tensor: try SafetensorsTensor(shape: [1], floats: [1]))], to: folder.url)
         try FileManager.default.copyItem(at: SafetensorsCheckpointTests.sharded.appendingPathComponent(ShardIndex.fileName),
                                          to: folder.file(ShardIndex.fileName))
         let reader = try CheckpointReader(at: folder.url)
@@ -167,7 +167,7 @@ struct SafetensorsCheckpointOpeningTests {
     func int32Range() throws {
         var bytes = Data()
         for value: Int64 in [1, 1 << 40] { Swift.withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } }
-        let tensor = SafetensorsTensor(dtype: .int64, shape: [2], bytes: bytes)
+        let tensor = try SafetensorsTensor(dtype: .int64, shape: [2], bytes: bytes)
         #expect(try tensor.int64s() == [1, 1 << 40])
         #expect(checkpointError { _ = try tensor.int32s(name: "ids") } == .valueOutOfRange(tensor: "ids", value: 1 << 40, target: "Int32"))
     }

@@ -38,7 +38,7 @@ struct SafetensorsWriteTests {
     func headerLayout() throws {
         let folder = try TemporaryFolder()
         let target = folder.file("one.safetensors")
-        try SafetensorsWriter.write([(name: "w\"x", tensor: SafetensorsTensor(shape: [3], floats: [1, 2, 3]))], to: target)
+        try SafetensorsWriter.write([(name: "w\"x", tensor: try SafetensorsTensor(shape: [3], floats: [1, 2, 3]))], to: target)
         let bytes = try [UInt8](Data(contentsOf: target))
         let length = Int(bytes[0]) | Int(bytes[1]) << 8
         #expect(length % 8 == 0)
@@ -56,9 +56,9 @@ struct SafetensorsWriteTests {
     func atomicReplace() throws {
         let folder = try TemporaryFolder()
         let target = folder.file("model.safetensors")
-        try SafetensorsWriter.write([(name: "a", tensor: SafetensorsTensor(shape: [1], floats: [1]))], to: target)
+        try SafetensorsWriter.write([(name: "a", tensor: try SafetensorsTensor(shape: [1], floats: [1]))], to: target)
         let first = try SafetensorsFile(contentsOf: target)
-        try SafetensorsWriter.write([(name: "b", tensor: SafetensorsTensor(shape: [2], floats: [2, 3]))], to: target)
+        try SafetensorsWriter.write([(name: "b", tensor: try SafetensorsTensor(shape: [2], floats: [2, 3]))], to: target)
         // The first mapping still sees the old bytes: the new file arrived by rename.
         #expect(try first.tensor(named: "a").floats() == [1])
         #expect(try SafetensorsFile(contentsOf: target).tensorNames == ["b"])
@@ -69,7 +69,7 @@ struct SafetensorsWriteTests {
     func writeErrors() throws {
         let folder = try TemporaryFolder()
         let target = folder.file("dup.safetensors")
-        let tensor = SafetensorsTensor(shape: [1], floats: [0])
+        let tensor = try SafetensorsTensor(shape: [1], floats: [0])
         #expect(checkpointError { try SafetensorsWriter.write([(name: "x", tensor: tensor), (name: "x", tensor: tensor)], to: target) }
             == .duplicateTensorName(file: target.path, tensor: "x"))
         let missing = folder.file("no-such-folder/m.safetensors")

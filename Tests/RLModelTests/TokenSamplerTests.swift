@@ -80,7 +80,7 @@ struct TokenSamplerTests {
     }
 
     @Test("min-p, top-k and top-p keep exactly the tokens a full sort keeps", arguments: [1000, 40_000])
-    func truncationMatchesSort(vocab: Int) {
+    func truncationMatchesSort(vocab: Int) throws {
         var compared = 0
         for row in TokenSamplerTests.logitRows(vocab: vocab) {
             for parameters in TokenSamplerTests.truncations {
@@ -101,7 +101,7 @@ struct TokenSamplerTests {
     }
 
     @Test("the draw stops where u x mass runs out, walking kept tokens in id order")
-    func drawMatchesWalk() {
+    func drawMatchesWalk() throws {
         for row in TokenSamplerTests.logitRows(vocab: 5000) {
             for parameters in [SamplingParameters(temperature: 1), SamplingParameters(temperature: 0.7, topP: 0.9, minP: 0.05)] {
                 let (p, total) = TokenSamplerTests.probabilities(row.logits, temperature: parameters.temperature)
@@ -125,25 +125,25 @@ struct TokenSamplerTests {
     }
 
     @Test("log-probabilities are the untruncated log-softmax; greedy takes the first maximum")
-    func logProbabilitiesAndGreedy() {
+    func logProbabilitiesAndGreedy() throws {
         let logits: [Float] = [0.5, 3, -1, 3, 2.5, -7]
         let logNormaliser = log(logits.reduce(0) { $0 + exp(Double($1)) })
         for parameters in [SamplingParameters.greedy, SamplingParameters(temperature: 0.6, topP: 0.5, topK: 2)] {
             let sampler = TokenSampler(parameters)
             for step in 0..<20 {
-                let (token, logProb) = logits.withUnsafeBufferPointer { sampler.sample(logits: $0, history: [], seed: 3, step: UInt64(step)) }
+                let (token, logProb) = try logits.withUnsafeBufferPointer { try sampler.sample(logits: $0, history: [], seed: 3, step: UInt64(step)) }
                 #expect(abs(Double(logProb) - (Double(logits[Int(token)]) - logNormaliser)) < 1e-5)
                 if parameters.isGreedy { #expect(token == 1) } else { #expect(token == 1 || token == 3) }
             }
         }
         // The repetition penalty divides a positive logit already seen: 3 / 2 = 1.5 falls below 2.5.
         let penalised = TokenSampler(SamplingParameters(temperature: 0, repetitionPenalty: 2))
-        let choice = logits.withUnsafeBufferPointer { penalised.sample(logits: $0, history: [1, 3], seed: 0, step: 0) }
+        let choice = try logits.withUnsafeBufferPointer { try penalised.sample(logits: $0, history: [1, 3], seed: 0, step: 0) }
         #expect(choice.token == 4)
     }
 
     @Test("sampled frequencies follow the truncated, renormalised probabilities")
-    func frequencies() {
+    func frequencies() throws {
         let logits: [Float] = [1, 0.2, 2, -0.5, 1.5, 0, -3, 0.7]
         let parameters = SamplingParameters(temperature: 0.8, topP: 0.9)
         let (p, total) = TokenSamplerTests.probabilities(logits, temperature: parameters.temperature)
@@ -153,7 +153,7 @@ struct TokenSamplerTests {
         let draws = 40_000
         var counts = [Int](repeating: 0, count: logits.count)
         for step in 0..<draws {
-            let token = logits.withUnsafeBufferPointer { sampler.sample(logits: $0, history: [], seed: 17, step: UInt64(step)).token }
+            let token = try logits.withUnsafeBufferPointer { try sampler.sample(logits: $0, history: [], seed: 17, step: UInt64(step)).token }
             counts[Int(token)] += 1
         }
         for i in logits.indices {
@@ -164,17 +164,17 @@ struct TokenSamplerTests {
     }
 
     @Test("a batch of rows samples each row as on its own")
-    func rowsMatchSingleRows() {
+    func rowsMatchSingleRows() throws {
         let vocab = 3000
         let rows = TokenSamplerTests.logitRows(vocab: vocab).map(\.logits)
         let flat = rows.flatMap { $0 }
         let sampler = TokenSampler(SamplingParameters(temperature: 0.7, topP: 0.95))
         let seeds: [UInt64] = [4, 9, 1]
-        let batch = flat.withUnsafeBufferPointer {
-            sampler.sample(rows: $0, vocab: vocab, histories: [[], [], []], seeds: seeds, step: 12)
+        let batch = try flat.withUnsafeBufferPointer {
+            try sampler.sample(rows: $0, vocab: vocab, histories: [[], [], []], seeds: seeds, step: 12)
         }
         for (r, row) in rows.enumerated() {
-            let single = row.withUnsafeBufferPointer { sampler.sample(logits: $0, history: [], seed: seeds[r], step: 12) }
+            let single = try row.withUnsafeBufferPointer { try sampler.sample(logits: $0, history: [], seed: seeds[r], step: 12) }
             #expect(batch[r].token == single.token && batch[r].logProb == single.logProb)
         }
     }

@@ -114,7 +114,7 @@ struct ModelBench {
                     logits.withUnsafeBufferPointer { all in
                         let rowLogits = UnsafeBufferPointer(rebasing: all[row * config.vocabSize..<(row + 1) * config.vocabSize])
                         return Bench.median((0..<9).map { step in
-                            Bench.seconds { _ = sampler.sample(logits: rowLogits, history: [], seed: 1, step: UInt64(step)) }
+                            Bench.seconds { _ = try! sampler.sample(logits: rowLogits, history: [], seed: 1, step: UInt64(step)) }
                         })
                     }
                 }
@@ -314,7 +314,7 @@ enum Bench {
                     var tokens = [Int32](repeating: 0, count: batch)
                     stepSample.append(seconds {
                         tokens = logits.withUnsafeBufferPointer { all in
-                            sampler.sample(rows: all, vocab: vocab, histories: [[Int32]](repeating: [], count: batch),
+                            try! sampler.sample(rows: all, vocab: vocab, histories: [[Int32]](repeating: [], count: batch),
                                            seeds: (0..<batch).map { UInt64($0) }, step: UInt64(step)).map(\.token)
                         }
                     })

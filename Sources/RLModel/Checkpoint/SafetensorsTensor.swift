@@ -12,21 +12,24 @@ public struct SafetensorsTensor: Sendable {
         case owned(Data)
     }
 
-    /// A tensor owning `bytes`, which must hold exactly `shape` elements of `dtype`, little-endian.
-    public init(dtype: SafetensorsDType, shape: [Int], bytes: Data) {
-        let count = checkedElementCount(shape)
-        precondition(count != nil, "SafetensorsTensor: invalid shape \(shape)")
-        precondition(count! * dtype.byteSize == bytes.count,
-                     "SafetensorsTensor: \(bytes.count) bytes for shape \(shape) of \(dtype.rawValue)")
+    /// A tensor owning `bytes`, which must hold exactly `shape` elements of `dtype`, little-endian;
+    /// otherwise throws `LanguageModelError.invalidArgument`.
+    public init(dtype: SafetensorsDType, shape: [Int], bytes: Data) throws {
+        guard let count = checkedElementCount(shape) else { throw LanguageModelError.invalidArgument("shape", "\(shape) is not a valid shape") }
+        guard count * dtype.byteSize == bytes.count else {
+            throw LanguageModelError.invalidArgument("bytes", "\(bytes.count) bytes for shape \(shape) of \(dtype.rawValue) "
+                + "(\(count * dtype.byteSize) expected)")
+        }
         self.dtype = dtype
         self.shape = shape
         storage = .owned(bytes)
     }
 
-    /// An F32 tensor holding `values` in row-major order.
-    public init(shape: [Int], floats values: [Float]) {
+    /// An F32 tensor holding `values` in row-major order (as many as `shape` has elements, else
+    /// throws `LanguageModelError.invalidArgument`).
+    public init(shape: [Int], floats values: [Float]) throws {
         let bytes = values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { Data($0) }
-        self.init(dtype: .float32, shape: shape, bytes: bytes)
+        try self.init(dtype: .float32, shape: shape, bytes: bytes)
     }
 
     /// A view of `range` (absolute offsets) inside a mapped file; the header has been validated.

@@ -117,8 +117,8 @@ public struct Generator: Sendable {
             var stillActive: [Int] = []
             var keptRows: [Int] = []
             let histories = active.map { options.sampling.repetitionPenalty == 1 ? [] : prompts[$0 / g] + sequences[$0].tokens }
-            let picks = logits.withUnsafeBufferPointer {
-                sampler.sample(rows: $0, vocab: vocab, histories: histories, seeds: active.map { seeds[$0] }, step: UInt64(step))
+            let picks = try logits.withUnsafeBufferPointer {
+                try sampler.sample(rows: $0, vocab: vocab, histories: histories, seeds: active.map { seeds[$0] }, step: UInt64(step))
             }
             for (row, sequence) in active.enumerated() {
                 let (token, logProb) = picks[row]

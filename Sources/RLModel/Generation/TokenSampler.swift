@@ -22,9 +22,14 @@ public struct TokenSampler: Sendable {
     }
 
     /// The chosen token and its log-probability under the unmodified model distribution
-    /// (temperature 1, no truncation).
-    public func sample(logits raw: UnsafeBufferPointer<Float>, history: [Int32], seed: UInt64, step: UInt64) -> (token: Int32, logProb: Float) {
-        precondition(!raw.isEmpty, "TokenSampler: empty logits")
+    /// (temperature 1, no truncation). Empty `logits` throw `LanguageModelError.invalidArgument`.
+    public func sample(logits raw: UnsafeBufferPointer<Float>, history: [Int32], seed: UInt64, step: UInt64) throws -> (token: Int32, logProb: Float) {
+        guard !raw.isEmpty else { throw LanguageModelError.invalidArgument("logits", "is empty") }
+        return pick(logits: raw, history: history, seed: seed, step: step)
+    }
+
+    /// `sample(logits:...)` of non-empty logits.
+    func pick(logits raw: UnsafeBufferPointer<Float>, history: [Int32], seed: UInt64, step: UInt64) -> (token: Int32, logProb: Float) {
         let logNormaliser = TokenSampler.logSumExp(raw)
         let chosen: Int
         if parameters.repetitionPenalty != 1 {
@@ -42,17 +47,20 @@ public struct TokenSampler: Sendable {
 
     /// One token per row of `logits` (`rows x vocab` values, `rows = seeds.count`), the rows
     /// sampled in parallel on the CPU backend's worker threads; row `r` uses `histories[r]` and
-    /// `seeds[r]`.
+    /// `seeds[r]`. Throws `LanguageModelError.invalidArgument` unless `vocab` ≥ 1 and there are
+    /// `rows × vocab` logits and `rows` histories.
     public func sample(rows logits: UnsafeBufferPointer<Float>, vocab: Int, histories: [[Int32]], seeds: [UInt64],
-                       step: UInt64) -> [(token: Int32, logProb: Float)] {
+                       step: UInt64) throws -> [(token: Int32, logProb: Float)] {
         let rows = seeds.count
-        precondition(logits.count == rows * vocab && histories.count == rows,
-                     "TokenSampler: \(logits.count) logits, \(histories.count) histories and \(rows) seeds do not make rows of \(vocab)")
+        guard vocab >= 1, logits.count == rows * vocab, histories.count == rows else {
+            throw LanguageModelError.invalidArgument("logits", "\(logits.count) logits, \(histories.count) histories and \(rows) seeds "
+                + "do not make rows of \(vocab)")
+        }
         return [(token: Int32, logProb: Float)](unsafeUninitializedCapacity: rows) { picks, initialized in
             Parallel.ranges(rows, grain: 1) { first, end in
                 for row in first..<end {
                     let rowLogits = UnsafeBufferPointer(rebasing: logits[row * vocab..<(row + 1) * vocab])
-                    (picks.baseAddress! + row).initialize(to: sample(logits: rowLogits, history: histories[row], seed: seeds[row], step: step))
+                    (picks.baseAddress! + row).initialize(to: pick(logits: rowLogits, history: histories[row], seed: seeds[row], step: step))
                 }
             }
             initialized = rows

@@ -120,8 +120,8 @@ extension LoRAAdapters {
     /// (f32), atomically, with `baseModelNameOrPath` as `base_model_name_or_path`.
     public func save(to folder: URL) throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let tensors = parameters.keys.sorted().map { name in
-            (name: name, tensor: SafetensorsTensor(shape: parameters[name]!.shape, floats: parameters[name]!.toFloatArray()))
+        let tensors = try parameters.keys.sorted().map { name in
+            (name: name, tensor: try SafetensorsTensor(shape: parameters[name]!.shape, floats: parameters[name]!.toFloatArray()))
         }
         try SafetensorsWriter.write(tensors, to: folder.appendingPathComponent(LoRAAdapters.weightsFile))
         let c = configuration

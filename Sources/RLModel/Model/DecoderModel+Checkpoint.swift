@@ -48,9 +48,10 @@ extension DecoderModel {
         var config = self.config
         config.dtype = weightType == .bf16 ? "bfloat16" : "float32"
         let tensors: [(name: String, tensor: SafetensorsTensor)] = parameters.keys.sorted().map { name in
+            // Cannot throw: the bytes are the tensor's own, of its shape and type.
             let t = parameters[name]!.cast(to: weightType)
             let bytes = t.withHostBytes { Data($0) }
-            return (name, SafetensorsTensor(dtype: weightType == .bf16 ? .bfloat16 : .float32, shape: t.shape, bytes: bytes))
+            return (name, try! SafetensorsTensor(dtype: weightType == .bf16 ? .bfloat16 : .float32, shape: t.shape, bytes: bytes))
         }
         try CheckpointWriter.write(tensors, to: folder, maxShardBytes: maxShardBytes)
         try config.write(to: folder.appendingPathComponent("config.json"))

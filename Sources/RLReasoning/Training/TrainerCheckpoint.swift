@@ -76,9 +76,9 @@ enum TrainerCheckpoint {
             try trainer.tokenizer.save(to: partial)
             var tensors: [(name: String, tensor: SafetensorsTensor)] = []
             for (name, moment) in trainer.optimizer.firstMoments.sorted(by: { $0.key < $1.key }) {
-                tensors.append(("exp_avg." + name, SafetensorsTensor(shape: moment.shape, floats: moment.toFloatArray())))
+                tensors.append(("exp_avg." + name, try SafetensorsTensor(shape: moment.shape, floats: moment.toFloatArray())))
                 let second = trainer.optimizer.secondMoments[name]!
-                tensors.append(("exp_avg_sq." + name, SafetensorsTensor(shape: second.shape, floats: second.toFloatArray())))
+                tensors.append(("exp_avg_sq." + name, try SafetensorsTensor(shape: second.shape, floats: second.toFloatArray())))
             }
             try SafetensorsWriter.write(tensors, to: partial.appendingPathComponent(optimizerFile))
             try trainer.replayBuffer.save(to: partial)
