@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "RLMath", targets: ["RLMath"]),
         .library(name: "RLTensor", targets: ["RLTensor"]),
         .library(name: "RLModel", targets: ["RLModel"]),
+        .library(name: "RLDistributed", targets: ["RLDistributed"]),
         .library(name: "RLReasoning", targets: ["RLReasoning"]),
         .library(name: "RLApp", targets: ["RLApp"]),
     ],
@@ -42,9 +43,11 @@ let package = Package(
         // the gpu-check binary.
         .target(name: "RLTensorConformance", dependencies: ["RLTensor"]),
         .target(name: "RLModel", dependencies: ["RLTensor", "CRLKernels"]),
+        // Collectives for data-parallel runs: one process, or MPI opened at run time (dlopen).
+        .target(name: "RLDistributed", dependencies: ["RLTensor"]),
         // The evaluation benchmarks of Data/eval, compiled into the binary (C23 #embed).
         .target(name: "CRLBenchmarkData"),
-        .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath", "CRLBenchmarkData"]),
+        .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath", "RLDistributed", "CRLBenchmarkData"]),
         // What the executables add to the library: YAML recipes (Yams), the HTML report, terminal
         // progress, the paper's comparison table.
         .target(name: "RLApp", dependencies: ["RLReasoning", "RLModel", "RLTensor", .product(name: "Yams", package: "Yams"),
@@ -81,6 +84,8 @@ let package = Package(
             path: "Examples/gpu-check",
             exclude: ["torch_baseline.py"]
         ),
+        // The collectives checked on the ranks of an MPI job (`mpirun -np 2 mpi-check`).
+        .executableTarget(name: "mpi-check", dependencies: ["RLDistributed", "RLTensor"], path: "Examples/mpi-check"),
         .executableTarget(
             name: "check-answer",
             dependencies: ["RLMath", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -90,6 +95,7 @@ let package = Package(
         // Test-only: locates Tests/Fixtures and Data/ inside the clone (not a product).
         .target(name: "RLTestSupport", dependencies: ["RLReasoning", "RLModel"], path: "Tests/TestSupport"),
         .testTarget(name: "RLTensorTests", dependencies: ["RLTensor", "RLTensorConformance"]),
+        .testTarget(name: "RLDistributedTests", dependencies: ["RLDistributed", "RLTensor", "RLTestSupport", "mpi-check"]),
         .testTarget(name: "RLModelTests", dependencies: ["RLModel", "RLTestSupport", "lm"]),
         .testTarget(name: "RLReasoningTests", dependencies: ["RLReasoning", "RLModel", "RLTensor", "RLTestSupport"]),
         .testTarget(name: "RLMathTests", dependencies: ["RLMath", "RLTestSupport", "check-answer"]),
