@@ -53,9 +53,14 @@ final class MPILibrary: @unchecked Sendable {
 
     /// Opens MPI, or says what was looked for and why it failed.
     static func open() -> Result<MPILibrary, MPIUnavailable> {
-        var tried: [String] = []
         var candidates = sonames
         if let override = getenv("RL_MPI_LIBRARY").map({ String(cString: $0) }), !override.isEmpty { candidates.insert(override, at: 0) }
+        return open(candidates: candidates)
+    }
+
+    /// Opens the first of `candidates` (paths or sonames) that is a usable MPI library.
+    static func open(candidates: [String]) -> Result<MPILibrary, MPIUnavailable> {
+        var tried: [String] = []
         for name in candidates {
             // Open MPI's plugins resolve libmpi's symbols globally: RTLD_GLOBAL is required.
             guard let handle = dlopen(name, RTLD_NOW | RTLD_GLOBAL) else {

@@ -8,6 +8,18 @@ import Testing
 let mpirunPath: String? = ["/usr/bin/mpirun", "/usr/local/bin/mpirun", "/opt/openmpi/bin/mpirun"]
     .first { FileManager.default.isExecutableFile(atPath: $0) }
 
+/// Whether this machine lets the tests make network namespaces (root, iproute2, CAP_SYS_ADMIN).
+let networkNamespacesWork: Bool = {
+    guard mpirunPath != nil, getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip")
+            || FileManager.default.isExecutableFile(atPath: "/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/usr/bin/ip") else { return false }
+    let name = "rl-probe-\(getpid())"
+    let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(name).log")
+    defer { try? FileManager.default.removeItem(at: log) }
+    guard runProcess("/usr/bin/env", ["ip", "netns", "add", name], log: log) == 0 else { return false }
+    _ = runProcess("/usr/bin/env", ["ip", "netns", "del", name], log: log)
+    return true
+}()
+
 /// `grpo-train` as N MPI ranks against one process: the same steps, a resumable checkpoint, and a
 /// killed rank ending the job. The tiny random model's completions are noise, so the reward is
 /// the faithful cosine reward, whose value follows each completion's character length.
@@ -60,17 +72,30 @@ struct DistributedTrainingTests {
         }
     }
 
-    /// Runs `grpo-train` in one process (`ranks` nil) or as `ranks` MPI ranks, one thread each.
-    static func train(_ work: Work, ranks: Int?, _ arguments: [String]) -> (Int32, String) {
+    /// How `train` starts `grpo-train`.
+    enum Launch {
+        case oneProcess
+        /// `mpirun -np N` on this machine.
+        case ranks(Int)
+        /// One rank in each of two network namespaces, MPI over TCP (`scripts/mpi-two-namespaces`).
+        case twoNamespaces
+    }
+
+    /// Runs `grpo-train` as `launch` says, one thread per process.
+    static func train(_ work: Work, ranks launch: Launch, _ arguments: [String]) -> (Int32, String) {
         let tool = ModelFamilyEndToEndTests.executable("grpo-train")
         let log = work.folder.appendingPathComponent("log-\(UUID().uuidString).txt")
         let status: Int32
         setenv("RL_NUM_THREADS", "1", 1)
         defer { unsetenv("RL_NUM_THREADS") }
-        if let ranks, let mpirunPath {
-            status = runProcess(mpirunPath, ["--allow-run-as-root", "--oversubscribe", "-np", String(ranks), tool] + arguments, log: log)
-        } else {
+        switch launch {
+        case .oneProcess:
             status = runProcess(tool, arguments, log: log)
+        case .ranks(let ranks):
+            status = runProcess(mpirunPath ?? "mpirun", ["--allow-run-as-root", "--oversubscribe", "-np", String(ranks), tool] + arguments, log: log)
+        case .twoNamespaces:
+            let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/mpi-two-namespaces").path
+            status = runProcess(script, [tool] + arguments, log: log)
         }
         return (status, String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))
     }
@@ -92,9 +117,9 @@ struct DistributedTrainingTests {
     func twoRanksEqualOneProcess(lossType: String) throws {
         let work = try Work("dp-\(lossType)", lossType: lossType)
         defer { work.remove() }
-        let (single, singleLog) = Self.train(work, ranks: nil, work.arguments(output: "one", batch: 4))
+        let (single, singleLog) = Self.train(work, ranks: .oneProcess, work.arguments(output: "one", batch: 4))
         try #require(single == 0, "\(singleLog)")
-        let (double, doubleLog) = Self.train(work, ranks: 2, work.arguments(output: "two", batch: 2))
+        let (double, doubleLog) = Self.train(work, ranks: .ranks(2), work.arguments(output: "two", batch: 2))
         try #require(double == 0, "\(doubleLog)")
         #expect(doubleLog.contains("data-parallel: MPI") && doubleLog.contains("2 ranks"), "\(doubleLog)")
         let one = try work.metrics("one"), two = try work.metrics("two")
@@ -112,5 +137,108 @@ struct DistributedTrainingTests {
         }
         #expect(moved > 1e-3, "training must move the weights for the comparison to mean anything")
         #expect(differ < 1e-5, "largest weight difference between 1 process and 2 ranks: \(differ)")
+    }
+
+    @Test("Two ranks on two network namespaces (MPI over TCP) take the same steps as one process",
+          .enabled(if: networkNamespacesWork, "needs root and network namespaces (ip netns); CI runs as root"))
+    func twoHostsEqualOneProcess() throws {
+        let work = try Work("dp-netns")
+        defer { work.remove() }
+        let (single, singleLog) = Self.train(work, ranks: .oneProcess, work.arguments(output: "one", batch: 4))
+        try #require(single == 0, "\(singleLog)")
+        let (double, doubleLog) = Self.train(work, ranks: .twoNamespaces, work.arguments(output: "two", batch: 2))
+        try #require(double == 0, "\(doubleLog)")
+        #expect(doubleLog.contains("rank 1 in rl-b-") && doubleLog.contains("MPI over TCP"), "\(doubleLog)")
+        Self.expectSameSteps(try work.metrics("one"), try work.metrics("two"), keys: Self.compared)
+        let a = try work.weights("one", step: 3), b = try work.weights("two", step: 3)
+        let differ = a.map { name, values in zip(values, b[name] ?? []).map { Double(abs($0 - $1)) }.max() ?? .infinity }.max() ?? .infinity
+        #expect(differ < 1e-5, "largest weight difference between 1 process and 2 hosts: \(differ)")
+    }
+
+    @Test("A 2-rank checkpoint resumes in one process with batch 4 and continues with the same steps")
+    func twoRankCheckpointResumesInOneProcess() throws {
+        let work = try Work("dp-resume")
+        defer { work.remove() }
+        let schedule = ["--max_steps", "4", "--save_steps", "2"]
+        let (trained, trainLog) = Self.train(work, ranks: .ranks(2), work.arguments(output: "run", batch: 2, extra: schedule))
+        try #require(trained == 0, "\(trainLog)")
+        let uninterrupted = try work.metrics("run")
+        let finalWeights = try work.weights("run", step: 4)
+        try FileManager.default.removeItem(at: work.folder.appendingPathComponent("run/checkpoint-4"))
+        let (resumed, resumeLog) = Self.train(work, ranks: .oneProcess, work.arguments(output: "run", batch: 4, extra: schedule + ["--resume"]))
+        try #require(resumed == 0, "\(resumeLog)")
+        #expect(resumeLog.contains("resumed from checkpoint-2"), "\(resumeLog)")
+        let continued = try work.metrics("run")
+        #expect(continued.count == 4)
+        Self.expectSameSteps(Array(uninterrupted.dropFirst(2)), Array(continued.dropFirst(2)), keys: Self.compared)
+        #expect(continued.dropFirst(2).allSatisfy { $0["world_size"] as? Int == 1 })
+        let weights = try work.weights("run", step: 4)
+        let differ = weights.map { name, values in zip(values, finalWeights[name] ?? []).map { Double(abs($0 - $1)) }.max() ?? .infinity }.max() ?? .infinity
+        #expect(differ < 1e-5, "largest weight difference after resuming on one process: \(differ)")
+        // Another global batch is another run: refused, naming the keys.
+        try FileManager.default.removeItem(at: work.folder.appendingPathComponent("run/checkpoint-4"))
+        let (refused, refusedLog) = Self.train(work, ranks: .oneProcess, work.arguments(output: "run", batch: 2, extra: schedule + ["--resume"]))
+        #expect(refused != 0 && refusedLog.contains("per_device_train_batch_size × ranks 2×2 -> 2×1"), "\(refusedLog)")
+    }
+
+    @Test("A killed rank ends the whole job with an error naming it, and leaves only complete checkpoints")
+    func killedRankEndsTheJob() throws {
+        let work = try Work("dp-kill")
+        defer { work.remove() }
+        let output = work.folder.appendingPathComponent("run")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(mpirunPath))
+        process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", ModelFamilyEndToEndTests.executable("grpo-train")]
+            + work.arguments(output: "run", batch: 2, extra: ["--max_steps", "400", "--save_steps", "1"])
+        var environment = ProcessInfo.processInfo.environment
+        environment["RL_NUM_THREADS"] = "1"
+        process.environment = environment
+        let log = work.folder.appendingPathComponent("kill-log.txt")
+        try Data().write(to: log)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        // Wait for two steps, then kill rank 1 (found by the rank Open MPI puts in its environment).
+        let metrics = output.appendingPathComponent("metrics.jsonl")
+        let started = Date()
+        while ((try? String(contentsOf: metrics, encoding: .utf8))?.split(separator: "\n").count ?? 0) < 2 {
+            try #require(process.isRunning && Date().timeIntervalSince(started) < 120, "the run did not reach step 2")
+            usleep(100_000)
+        }
+        let rankOne = try #require(Self.childProcesses(of: process.processIdentifier).first { pid in
+            let environment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+            return environment.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == "OMPI_COMM_WORLD_RANK=1" }
+        }, "no rank-1 process under mpirun")
+        kill(rankOne, SIGKILL)
+        let killed = Date()
+        while process.isRunning && Date().timeIntervalSince(killed) < 60 { usleep(100_000) }
+        let ended = !process.isRunning
+        if !ended { process.terminate() }
+        process.waitUntilExit()
+        try handle.close()
+        let text = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
+        #expect(ended, "the job was still running 60 s after rank 1 died")
+        #expect(process.terminationStatus != 0)
+        #expect(text.contains("rank 1"), "the error must name the dead rank: \(text)")
+        // Every checkpoint that looks complete is complete (a save cut short is a hidden partial folder).
+        let names = try FileManager.default.contentsOfDirectory(atPath: output.path).filter { $0.hasPrefix("checkpoint-") }
+        #expect(!names.isEmpty)
+        for name in names {
+            let checkpoint = output.appendingPathComponent(name)
+            #expect(FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent("trainer_state.json").path), "\(name)")
+            _ = try ModelLoader.load(from: checkpoint)
+        }
+    }
+
+    /// The direct children of `pid` (from /proc).
+    static func childProcesses(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { child in
+            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[1]) == pid
+        }
     }
 }

@@ -31,10 +31,11 @@ public struct RunManifest: Equatable, Sendable {
     /// (absent: 1) count only through their product, the batch of all ranks together: a run of N
     /// ranks with batch b continues one of M ranks with batch N·b/M.
     public func differences(from other: RunManifest) -> [String] {
-        let sameBatch = globalBatchSize != nil && globalBatchSize == other.globalBatchSize
+        let sameBatch = globalBatchSize == other.globalBatchSize
         return Set(entries.keys).union(other.entries.keys).sorted().filter { key in
             if key == "model.weights" && (entries[key] == nil || other.entries[key] == nil) { return false }
-            if sameBatch && (key == "per_device_train_batch_size" || key == "world_size") { return false }
+            if key == "world_size" { return false }
+            if key == "per_device_train_batch_size" { return !sameBatch }
             return entries[key] != other.entries[key]
         }
     }
@@ -69,6 +70,10 @@ public struct RunManifest: Equatable, Sendable {
     /// manifest, e.g. `learning_rate 0.001 -> 0.002, dataset (changed)`.
     func describe(_ keys: [String], stored: RunManifest) -> String {
         keys.map { key in
+            if key == "per_device_train_batch_size" && (entries["world_size"] ?? stored.entries["world_size"]) != nil {
+                func batch(_ m: RunManifest) -> String { "\(m.entries[key] ?? "unset")×\(m.entries["world_size"] ?? "1")" }
+                return "per_device_train_batch_size × ranks \(batch(stored)) -> \(batch(self))"
+            }
             let old = stored.entries[key] ?? "unset", new = entries[key] ?? "unset"
             if old.count > 40 || new.count > 40 || old.contains("\n") || new.contains("\n") { return "\(key) (changed)" }
             return "\(key) \(old) -> \(new)"
