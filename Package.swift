@@ -56,7 +56,7 @@ let package = Package(
         // Examples: one executable per job (Examples/<name>/main.swift).
         .executableTarget(
             name: "grpo-train",
-            dependencies: ["RLApp", "RLReasoning", "RLModel", "RLTensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RLApp", "RLReasoning", "RLModel", "RLTensor", "RLDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/grpo-train"
         ),
         .executableTarget(
@@ -67,7 +67,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "evaluate",
-            dependencies: ["RLApp", "RLReasoning", "RLModel", "RLTensor", "RLMath",
+            dependencies: ["RLApp", "RLReasoning", "RLModel", "RLTensor", "RLMath", "RLDistributed",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/evaluate"
         ),

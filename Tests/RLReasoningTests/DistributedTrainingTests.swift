@@ -241,4 +241,41 @@ struct DistributedTrainingTests {
             return fields.count > 2 && Int32(fields[1]) == pid
         }
     }
+
+    @Test("evaluate on 2 ranks writes the records and summary one process writes, and resumes")
+    func evaluateSplitsProblemsAcrossRanks() throws {
+        let work = try Work("dp-eval")
+        defer { work.remove() }
+        let tool = ModelFamilyEndToEndTests.executable("evaluate")
+        func evaluate(ranks: Int?, output: String, limit: Int) -> (Int32, String) {
+            let log = work.folder.appendingPathComponent("eval-\(output)-\(limit).txt")
+            let arguments = ["--model", work.model.path, "--tasks", "aime24,amc23", "--limit", String(limit), "--samples", "2",
+                             "--temperature", "0.8", "--batch-size", "1", "--max-new-tokens", "5",
+                             "--output", work.folder.appendingPathComponent(output).path]
+            let status = ranks.map { runProcess(mpirunPath ?? "mpirun", ["--allow-run-as-root", "--oversubscribe", "-np", String($0), tool] + arguments, log: log) }
+                ?? runProcess(tool, arguments, log: log)
+            return (status, String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))
+        }
+        func records(_ output: String, _ task: String) throws -> Set<String> {
+            Set(try EvaluationRecordFile(url: work.folder.appendingPathComponent("\(output)/\(task).jsonl")).readRecords()
+                .map { "\($0.problemID)#\($0.sample)#\($0.completion)#\($0.correct)" })
+        }
+        let (single, singleLog) = evaluate(ranks: nil, output: "one", limit: 3)
+        try #require(single == 0, "\(singleLog)")
+        // Two ranks, interrupted after two problems and resumed to three.
+        let (first, firstLog) = evaluate(ranks: 2, output: "two", limit: 2)
+        try #require(first == 0, "\(firstLog)")
+        let (second, secondLog) = evaluate(ranks: 2, output: "two", limit: 3)
+        try #require(second == 0, "\(secondLog)")
+        #expect(secondLog.contains("4 completions already in"), "\(secondLog)")
+        for task in ["aime24", "amc23"] {
+            let one = try records("one", task), two = try records("two", task)
+            #expect(one.count == 6)
+            #expect(one == two, "\(task): \(one.symmetricDifference(two))")
+        }
+        let summaries = try ["one", "two"].map { name in
+            try JSONDecoder().decode(EvaluationSummary.self, from: Data(contentsOf: work.folder.appendingPathComponent("\(name)/summary.json")))
+        }
+        #expect(summaries[0].tasks == summaries[1].tasks)
+    }
 }

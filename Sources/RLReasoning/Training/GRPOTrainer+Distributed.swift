@@ -39,26 +39,9 @@ extension GRPOTrainer {
         }
     }
 
-    /// Runs `body` on every rank; when it throws on any rank, every rank throws (the failing
-    /// ones their own error, the others `TrainingError.otherRankFailed` with the first failing
-    /// rank's message), so the ranks never part ways.
-    func together<T>(_ operation: String, _ body: () throws -> T) throws -> T {
-        var outcome: Result<T, Error>
-        do { outcome = .success(try body()) } catch { outcome = .failure(error) }
-        guard collective.worldSize > 1 else { return try outcome.get() }
-        var failure: [UInt8] = []
-        if case .failure(let error) = outcome { failure = Array("\(error)".utf8) }
-        let failures = try collective.allGather(bytes: failure, label: operation)
-        if let rank = failures.firstIndex(where: { !$0.isEmpty }) {
-            if case .failure(let error) = outcome { throw error }
-            throw TrainingError.otherRankFailed(rank: rank, operation: operation, reason: String(decoding: failures[rank], as: UTF8.self))
-        }
-        return try outcome.get()
-    }
-
-    /// Runs `body` on rank 0 alone and gives its result to every rank (errors as `together`).
+    /// Runs `body` on rank 0 alone and gives its result to every rank (errors as `Collective.together`).
     func onFirstRank(_ operation: String, _ body: () throws -> String?) throws -> String? {
-        let result = try together(operation) { collective.rank == 0 ? try body() : nil }
+        let result = try collective.together(operation) { collective.rank == 0 ? try body() : nil }
         guard collective.worldSize > 1 else { return result }
         let bytes = try collective.broadcast(bytes: result.map { [1] + Array($0.utf8) } ?? [0], label: operation)
         return bytes.first == 1 ? String(decoding: bytes.dropFirst(), as: UTF8.self) : nil

@@ -70,7 +70,7 @@ extension GRPOTrainer {
         }
         if let resumeFrom {
             let checkpoint = output.appendingPathComponent(resumeFrom)
-            try together("restoring \(resumeFrom)") {
+            try collective.together("restoring \(resumeFrom)") {
                 try TrainerCheckpoint.restore(self, from: checkpoint)
                 guard isFirstRank else { return }
                 try metricsLog.truncate(after: step)

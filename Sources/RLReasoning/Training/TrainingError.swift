@@ -17,8 +17,6 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case resumeMismatch(path: String, differences: String, keys: [String])
     /// The run's planned peak memory exceeds what the machine has; `plan` is `MemoryPlan.table()`.
     case insufficientMemory(plan: String)
-    /// Another rank of a data-parallel run failed at `operation` (its error is `reason`); this rank stops too.
-    case otherRankFailed(rank: Int, operation: String, reason: String)
 
     public var description: String {
         switch self {
@@ -38,8 +36,6 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
         case let .insufficientMemory(plan):
             return "this run would not fit in memory; lower per_device_train_batch_size or max_completion_length, "
                 + "turn on gradient_checkpointing or use_peft, or set memory_check false to try anyway\n" + plan
-        case let .otherRankFailed(rank, operation, reason):
-            return "rank \(rank) failed while \(operation): \(reason)"
         }
     }
 }
