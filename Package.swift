@@ -44,7 +44,9 @@ let package = Package(
         .target(name: "RLTensorConformance", dependencies: ["RLTensor"]),
         .target(name: "RLModel", dependencies: ["RLTensor", "CRLKernels"]),
         // Collectives for data-parallel runs: one process, or MPI opened at run time (dlopen).
-        .target(name: "RLDistributed", dependencies: ["RLTensor"]),
+        // NCCL's entry points resolved at run time (C: ncclCommInitRank takes its id by value).
+        .target(name: "CRLDistributed"),
+        .target(name: "RLDistributed", dependencies: ["RLTensor", "CRLDistributed"]),
         // The evaluation benchmarks of Data/eval, compiled into the binary (C23 #embed).
         .target(name: "CRLBenchmarkData"),
         .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath", "RLDistributed", "CRLBenchmarkData"]),

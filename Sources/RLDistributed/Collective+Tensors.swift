@@ -1,11 +1,29 @@
 import RLTensor
 
 extension Collective {
+    /// Sums `tensors` across ranks, in place, in buckets of 32 MiB (see `allReduce(tensors:bucketBytes:label:)`).
+    public func allReduce(tensors: [Tensor], label: String) throws {
+        try allReduce(tensors: tensors, bucketBytes: 32 << 20, label: label)
+    }
+
+    /// Copies rank `root`'s `tensors` into every rank's, in buckets of 32 MiB.
+    public func broadcast(tensors: [Tensor], root: Int = 0, label: String) throws {
+        try broadcast(tensors: tensors, root: root, bucketBytes: 32 << 20, label: label)
+    }
+
+    public func allReduce(tensors: [Tensor], bucketBytes: Int, label: String) throws {
+        try hostAllReduce(tensors: tensors, bucketBytes: bucketBytes, label: label)
+    }
+
+    public func broadcast(tensors: [Tensor], root: Int, bucketBytes: Int, label: String) throws {
+        try hostBroadcast(tensors: tensors, root: root, bucketBytes: bucketBytes, label: label)
+    }
+
     /// Sums `tensors` across ranks, in place: they are packed in the order given into host
-    /// buckets of at most `bucketBytes` (default 32 MiB) as f32, each bucket is all-reduced in one
-    /// call, and the sums are written back (in the tensors' own dtype). Every rank must pass
-    /// tensors of the same shapes in the same order; the fixed order makes runs reproducible.
-    public func allReduce(tensors: [Tensor], bucketBytes: Int = 32 << 20, label: String) throws {
+    /// buckets of at most `bucketBytes` as f32, each bucket is all-reduced in one call, and the
+    /// sums are written back (in the tensors' own dtype). Every rank must pass tensors of the
+    /// same shapes in the same order; the fixed order makes runs reproducible.
+    public func hostAllReduce(tensors: [Tensor], bucketBytes: Int, label: String) throws {
         guard worldSize > 1 else { return }
         try forEachBucket(tensors, bucketBytes: bucketBytes) { bucket, index in
             try bucket.withUnsafeMutableBytes {
@@ -14,8 +32,9 @@ extension Collective {
         }
     }
 
-    /// Copies rank `root`'s `tensors` into every rank's (same shapes and order on every rank).
-    public func broadcast(tensors: [Tensor], root: Int = 0, bucketBytes: Int = 32 << 20, label: String) throws {
+    /// Copies rank `root`'s `tensors` into every rank's through host buckets (same shapes and
+    /// order on every rank).
+    public func hostBroadcast(tensors: [Tensor], root: Int, bucketBytes: Int, label: String) throws {
         guard worldSize > 1 else { return }
         try forEachBucket(tensors, bucketBytes: bucketBytes) { bucket, index in
             try bucket.withUnsafeMutableBytes { try broadcast($0.baseAddress!, byteCount: $0.count, root: root, label: "\(label), bucket \(index)") }

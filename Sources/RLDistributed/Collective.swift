@@ -55,6 +55,11 @@ public protocol Collective: AnyObject, Sendable {
                        label: String) throws
     /// Returns once every rank has called it.
     func barrier(label: String) throws
+    /// Sums `tensors` across ranks, in place, in buckets of at most `bucketBytes` (same shapes
+    /// and order on every rank). The default packs them into host buffers (`hostAllReduce`).
+    func allReduce(tensors: [Tensor], bucketBytes: Int, label: String) throws
+    /// Copies rank `root`'s `tensors` into every rank's. The default goes through host buffers.
+    func broadcast(tensors: [Tensor], root: Int, bucketBytes: Int, label: String) throws
 }
 
 /// A collective operation that failed: the rank, the operation and why.
