@@ -82,7 +82,7 @@ let package = Package(
         // (scripts/gpu-check links it statically and packs it with its libraries).
         .executableTarget(
             name: "gpu-check",
-            dependencies: ["RLTensor", "RLTensorConformance", "RLModel", "RLReasoning"],
+            dependencies: ["RLTensor", "RLTensorConformance", "RLModel", "RLReasoning", "RLDistributed"],
             path: "Examples/gpu-check",
             exclude: ["torch_baseline.py"]
         ),

@@ -76,7 +76,15 @@ struct GRPOTrain: ParsableCommand {
         // Rank 0 alone reports; the others print nothing but errors.
         let isFirstRank = collective.rank == 0
         func print(_ line: String) { if isFirstRank { Swift.print(line) } }
-        let device = try backend.device()
+        // Several ranks on GPUs: rank i of a machine uses GPU (ordinal + i), and NCCL reduces the gradients.
+        var collective = collective
+        let device: Device
+        if let ordinal = backend.cudaOrdinal, collective.worldSize > 1 {
+            device = try Device.named("cuda:\(ordinal + MPICollective.localRank)")
+            collective = try NCCLCollective.join(over: collective)
+        } else {
+            device = try backend.device()
+        }
         let badRowPolicy = onBadRow
         var pairs: [(key: String, value: String)] = []
         var index = 0

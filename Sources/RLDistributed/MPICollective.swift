@@ -36,6 +36,15 @@ public final class MPICollective: Collective, @unchecked Sendable {
         return names.contains { getenv($0) != nil }
     }
 
+    /// This process's index among the ranks on its machine, from the launcher's environment
+    /// (`OMPI_COMM_WORLD_LOCAL_RANK`, `MPI_LOCALRANKID`, `SLURM_LOCALID`, `PMI_LOCAL_RANK`); 0 when none says.
+    public static var localRank: Int {
+        for name in ["OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", "PMI_LOCAL_RANK"] {
+            if let value = getenvString(name).flatMap({ Int($0) }) { return value }
+        }
+        return 0
+    }
+
     /// Joins the MPI job (initialising MPI on first use). `timeout` (seconds) bounds every
     /// collective; default 1,800, or `RL_COLLECTIVE_TIMEOUT`.
     public static func join(timeout: Double? = nil) throws -> MPICollective {
