@@ -194,7 +194,7 @@ struct Evaluate: ParsableCommand {
             dataDirectory: dataDirectory, outputDirectory: outputURL, samples: samples, seed: seed, limit: limit,
             passKs: try parsedPassK(), modelName: modelName, modelFingerprint: fingerprint, settings: settings,
             promptStyle: prompt)
-        let runner = EvaluationRunner(generator: generator, configuration: configuration)
+        let runner = try EvaluationRunner(generator: generator, configuration: configuration)
         runner.collective = collective
         if collective.worldSize > 1 { printError("data-parallel: \(collective.summary); each rank generates every \(collective.worldSize)th batch") }
         var bar: ProgressBar?

@@ -51,7 +51,7 @@ struct ModelChecks {
             let ids = Tensor(try idsStored.int64s().map { Int32($0) }, shape: idsStored.shape, device: device)
             let length = idsStored.shape[1]
             expectClose("logits", model.logits(inputIDs: ids).toFloatArray(), try floats("logits"), atol: 1e-4, rtol: 1e-4)
-            let (loss, grads) = valueAndGrad(at: model.parameters) { -model.tokenLogProbs(inputIDs: ids, lastTokens: length - 1).mean() }
+            let (loss, grads) = try valueAndGrad(at: model.parameters) { -(try model.tokenLogProbs(inputIDs: ids, lastTokens: length - 1)).mean() }
             expectClose("loss", [loss.item()], try floats("loss"), atol: 1e-5, rtol: 1e-5)
             for (param, grad) in grads.sorted(by: { $0.key < $1.key }) {
                 expectRelative("grad \(param)", grad.toFloatArray(), try floats("grad." + param), limit: 1e-3)
@@ -59,7 +59,7 @@ struct ModelChecks {
             say("  gradients of \(grads.count) parameters checked")
             let prompt = try expected.tensor(named: "prompt_ids").int64s().map { Int32($0) }
             let greedy = try expected.tensor(named: "greedy_ids").int64s().map { Int32($0) }
-            let generated = Generator(model: model).generate(prompts: [prompt], options: GenerationOptions(maxNewTokens: greedy.count - prompt.count))
+            let generated = try Generator(model: model).generate(prompts: [prompt], options: GenerationOptions(maxNewTokens: greedy.count - prompt.count))
             let same = prompt + generated[0].tokens == greedy
             say("  \(same ? "ok  " : "FAIL") greedy generation of \(greedy.count - prompt.count) tokens")
             if !same { failures.append("\(name) greedy generation") }
@@ -82,12 +82,12 @@ struct ModelChecks {
             let reference = try DecoderModel.load(from: fixtures.appendingPathComponent("qwen2-tiny-bf16"), device: device)
             let input = Tensor(ids, shape: idsStored.shape, device: device)
             let maskTensor = Tensor(mask, shape: [idsStored.shape[0], completion], device: device)
-            let referenceLogProbs = reference.tokenLogProbs(inputIDs: input, lastTokens: completion)
+            let referenceLogProbs = try reference.tokenLogProbs(inputIDs: input, lastTokens: completion)
             let optimizer = AdamW()
             var losses: [Float] = [], firstGrads: [String: [Float]] = [:]
             for step in 0..<3 {
-                let (loss, grads) = valueAndGrad(at: policy.parameters) {
-                    grpoLoss(logProbs: policy.tokenLogProbs(inputIDs: input, lastTokens: completion), referenceLogProbs: referenceLogProbs,
+                let (loss, grads) = try valueAndGrad(at: policy.parameters) {
+                    try grpoLoss(logProbs: try policy.tokenLogProbs(inputIDs: input, lastTokens: completion), referenceLogProbs: referenceLogProbs,
                              advantages: advantages, mask: maskTensor, configuration: GRPOLossConfiguration(beta: 0.04)).loss
                 }
                 if step == 0 { firstGrads = grads.mapValues { $0.toFloatArray() } }

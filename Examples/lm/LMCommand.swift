@@ -224,7 +224,7 @@ extension LM {
             let generator = Generator(model: model, decode: decode)
             let run = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling,
                                         stopTokenIDs: stops, seed: seed)
-            let result = generator.generate(prompts: [promptTokens], options: run)[0]
+            let result = try generator.generate(prompts: [promptTokens], options: run)[0]
             if json {
                 try printJSON(Output(promptIDs: promptTokens, ids: result.tokens, text: result.text,
                                      finishReason: result.finishReason.rawValue, logProbs: result.logProbs))
@@ -261,8 +261,8 @@ extension LM {
             guard tokens.count <= model.config.maxPositionEmbeddings else {
                 throw LMError("--ids: \(tokens.count) tokens exceed the model's \(model.config.maxPositionEmbeddings) positions")
             }
-            let scores = withoutGradients {
-                model.tokenLogProbs(inputIDs: Tensor(tokens, shape: [1, tokens.count]), lastTokens: tokens.count - 1).toFloatArray()
+            let scores = try withoutGradients {
+                try model.tokenLogProbs(inputIDs: Tensor(tokens, shape: [1, tokens.count]), lastTokens: tokens.count - 1).toFloatArray()
             }
             try printJSON(Output(ids: tokens, logProbs: [nil] + scores, total: scores.reduce(0, +)))
         }

@@ -10,7 +10,7 @@ struct HeldOutEvaluation {
     func accuracy(of model: any CausalLanguageModel, tokenizer: Tokenizer, maxNewTokens: Int) throws -> Double {
         let prompts = try problems.map { try promptIDs($0.question) }
         let generator = Generator(model: model)
-        let results = generator.generate(prompts: prompts, options: GenerationOptions(
+        let results = try generator.generate(prompts: prompts, options: GenerationOptions(
             maxNewTokens: maxNewTokens, sampling: .greedy, stopTokenIDs: [tokenizer.eosTokenID!]))
         let verifier = MathVerifier()
         let correct = zip(problems, results).filter { problem, result in

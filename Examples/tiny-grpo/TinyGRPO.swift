@@ -139,7 +139,7 @@ struct TinyGRPO: ParsableCommand {
             try model.attachAdapters(LoRAAdapters(configuration: settings, model: config, seed: seed))
             print("LoRA: rank \(loraRank) on every projection, \(model.trainableParameters.values.reduce(0) { $0 + $1.count }) trainable parameters; the base is frozen")
         }
-        let dataset = PromptDataset(rows: training.map { ["problem": $0.question, "answer": String($0.answer)] })
+        let dataset = try PromptDataset(rows: training.map { ["problem": $0.question, "answer": String($0.answer)] })
         let trainer = try GRPOTrainer(configuration: grpo, policy: model, tokenizer: tokenizer, dataset: dataset)
         let outputFolder = URL(fileURLWithPath: output)
         print("GRPO: \(grpo.maxSteps) steps x \(grpo.promptsPerMicroStep) prompts x \(grpo.numGenerations) samples, rewards accuracy + format, "

@@ -31,8 +31,8 @@ struct WarmStart {
             let input = Tensor(ids, shape: [batchSize, width]), mask = Tensor(attention, shape: [batchSize, width])
             let weights = Tensor(lossMask, shape: [batchSize, completionLength])
             let tokens = Float(lossMask.reduce(0, +))
-            let (loss, gradients) = valueAndGrad(at: model.parameters) {
-                -(model.tokenLogProbs(inputIDs: input, attentionMask: mask, lastTokens: completionLength) * weights).sum() / tokens
+            let (loss, gradients) = try valueAndGrad(at: model.parameters) {
+                -(try model.tokenLogProbs(inputIDs: input, attentionMask: mask, lastTokens: completionLength) * weights).sum() / tokens
             }
             optimizer.update(model.parameters, gradients: gradients, learningRate: learningRate)
             lastLoss = loss.item()

@@ -6,6 +6,11 @@ import RLTensor
 /// An open-r1 style YAML recipe (the keys of Open-RS `recipes/grpo.yaml`) read into a
 /// `GRPOConfiguration`, with command-line overrides.
 ///
+/// A recipe starts from `GRPOConfiguration.openRS`: a key it leaves out keeps the Open-RS value
+/// (e.g. `beta` 0.04, `reward_funcs` format and cosine weighted 1 and 2), as the README's tables
+/// document, not the neutral `GRPOConfiguration()`. Its configuration names settings by recipe key
+/// in errors (`settingNames` is `.recipe`).
+///
 /// Keys that have no meaning here (vLLM, Hub, logging back ends, DeepSpeed) are accepted and
 /// listed in `ignored`; unknown keys are listed in `warnings`, never dropped silently.
 public struct Recipe: Sendable {
@@ -60,7 +65,8 @@ public struct Recipe: Sendable {
 
     /// Builds the configuration from parsed entries.
     public init(entries: [(String, RecipeValue)]) throws {
-        configuration = GRPOConfiguration()
+        configuration = .openRS
+        configuration.settingNames = .recipe
         ignored = []
         warnings = []
         for (key, value) in entries { try apply(key: key, value: value) }
@@ -223,7 +229,7 @@ public struct Recipe: Sendable {
                 }
                 return name
             }
-        case "reward_weights": c.rewardWeights = try floats()
+        case "reward_weights": c.rewardWeights = value == .null ? nil : try floats()
         case "cosine_min_value_wrong": c.cosineMinValueWrong = Float(try double())
         case "cosine_max_value_wrong": c.cosineMaxValueWrong = Float(try double())
         case "cosine_min_value_correct": c.cosineMinValueCorrect = Float(try double())

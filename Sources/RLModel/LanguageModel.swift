@@ -6,6 +6,10 @@ import RLTensor
 /// end-of-sequence id (`StopTokens`). Inputs are plain arrays and strings; bad input throws
 /// `LanguageModelError` naming the argument, never traps.
 ///
+/// In async code `try await generate(chat:...)` checks for cancellation before every token and
+/// throws `CancellationError` when its task is cancelled. Safe to share between tasks: generating
+/// and scoring only read the weights.
+///
 /// ```swift
 /// let lm = try LanguageModel.load(from: URL(fileURLWithPath: "DeepSeek-R1-Distill-Qwen-1.5B"))
 /// let reply = try lm.generate(chat: [ChatMessage(role: "user", content: "What is 7 + 5?")], maxNewTokens: 64)
@@ -79,10 +83,38 @@ public struct LanguageModel: @unchecked Sendable {
             throw LanguageModelError.invalidArgument("lastTokens", "must be between 1 and \(ids.count - 1) (ids.count - 1), got \(lastTokens)")
         }
         let input = Tensor(ids, shape: [1, ids.count], device: model.device)
-        return model.tokenLogProbs(inputIDs: input, lastTokens: lastTokens).toFloatArray()
+        return try model.tokenLogProbs(inputIDs: input, lastTokens: lastTokens).toFloatArray()
     }
 
-    private func complete(ids: [Int32], maxNewTokens: Int, sampling: SamplingParameters?, seed: UInt64) throws -> Completion {
+    /// `generate(chat:)` for async code: it checks for cancellation before each token and throws
+    /// `CancellationError` when its task is cancelled. `onToken` receives each token as it is chosen.
+    public func generate(chat messages: [ChatMessage], maxNewTokens: Int = 256, sampling: SamplingParameters? = nil,
+                         seed: UInt64 = 0, onToken: ((Int32) -> Void)? = nil) async throws -> Completion {
+        try Task.checkCancellation()
+        guard !messages.isEmpty else { throw LanguageModelError.invalidArgument("messages", "give at least one message") }
+        let text = try tokenizer.applyChatTemplate(messages: messages, addGenerationPrompt: true)
+        return try complete(ids: tokenizer.encode(text, addSpecialTokens: false), maxNewTokens: maxNewTokens, sampling: sampling,
+                            seed: seed, onToken: Self.cancellable(onToken))
+    }
+
+    /// `generate(prompt:)` for async code: cancellable between tokens, as `generate(chat:)`.
+    public func generate(prompt: String, maxNewTokens: Int = 256, sampling: SamplingParameters? = nil, seed: UInt64 = 0,
+                         onToken: ((Int32) -> Void)? = nil) async throws -> Completion {
+        try Task.checkCancellation()
+        return try complete(ids: tokenizer.encode(prompt, addSpecialTokens: true), maxNewTokens: maxNewTokens, sampling: sampling,
+                     seed: seed, onToken: Self.cancellable(onToken))
+    }
+
+    /// A token hook that throws `CancellationError` once the current task is cancelled.
+    private static func cancellable(_ onToken: ((Int32) -> Void)?) -> (Int, Int32) throws -> Void {
+        { _, token in
+            try Task.checkCancellation()
+            onToken?(token)
+        }
+    }
+
+    private func complete(ids: [Int32], maxNewTokens: Int, sampling: SamplingParameters?, seed: UInt64,
+                          onToken: ((Int, Int32) throws -> Void)? = nil) throws -> Completion {
         try check(ids: ids, argument: "prompt")
         let limit = model.config.maxPositionEmbeddings
         guard maxNewTokens >= 1, maxNewTokens <= limit - ids.count else {
@@ -90,30 +122,16 @@ public struct LanguageModel: @unchecked Sendable {
                 + "\(limit) positions less the prompt's \(ids.count) tokens), got \(maxNewTokens)")
         }
         let options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling ?? defaultSampling, stopTokenIDs: stopTokenIDs, seed: seed)
-        let sequence = Generator(model: model).generate(prompts: [ids], options: options)[0]
+        let sequence = try Generator(model: model).generate(prompts: [ids], options: options, onToken: onToken)[0]
         return Completion(text: tokenizer.decode(sequence.tokens, skipSpecialTokens: true), tokens: sequence.tokens,
                           finishReason: sequence.finishReason)
     }
 
     private func check(ids: [Int32], argument: String) throws {
         guard !ids.isEmpty else { throw LanguageModelError.invalidArgument(argument, "is empty") }
-        let vocabulary = model.config.vocabSize
-        if let bad = ids.first(where: { $0 < 0 || Int($0) >= vocabulary }) {
-            throw LanguageModelError.invalidArgument(argument, "token id \(bad) is outside the vocabulary (0..<\(vocabulary))")
-        }
+        try model.checkTokenIDs(ids, argument: argument)
         guard ids.count <= model.config.maxPositionEmbeddings else {
             throw LanguageModelError.invalidArgument(argument, "\(ids.count) tokens exceed the model's \(model.config.maxPositionEmbeddings) positions")
-        }
-    }
-}
-
-/// Bad input to `LanguageModel`: the argument and what is allowed.
-public enum LanguageModelError: Error, Equatable, CustomStringConvertible {
-    case invalidArgument(String, String)
-
-    public var description: String {
-        switch self {
-        case let .invalidArgument(name, reason): return "\(name): \(reason)"
         }
     }
 }

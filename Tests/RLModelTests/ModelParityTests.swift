@@ -48,12 +48,12 @@ struct ModelParityTests {
         let logits = model.logits(inputIDs: input)
         #expect(logits.shape == (try expected.shape("logits")))
         #expect(Self.maxAbsDifference(logits.toFloatArray(), try expected.floats("logits")) <= 1e-4)
-        let logProbs = model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1)
+        let logProbs = try model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1)
         #expect(Self.maxAbsDifference(logProbs.toFloatArray(), try expected.floats("token_logprobs")) <= 1e-4)
         let loss = -logProbs.mean().item()
         #expect(abs(loss - (try expected.floats("loss"))[0]) <= 1e-5)
         // Logits computed three rows at a time give the same log-probs.
-        let chunked = model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1, maxLogitBytes: Self.threeRows(model))
+        let chunked = try model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1, maxLogitBytes: Self.threeRows(model))
         #expect(Self.maxAbsDifference(chunked.toFloatArray(), try expected.floats("token_logprobs")) <= 1e-4)
     }
 
@@ -67,9 +67,9 @@ struct ModelParityTests {
         let input = Tensor(ids, shape: shape)
         for (recomputeLayers, chunkedLogits) in [(false, false), (true, false), (false, true)] {
             let budget = chunkedLogits ? Self.threeRows(model) : DecoderModel.defaultMaxLogitBytes
-            let (_, grads) = valueAndGrad(at: model.parameters) {
-                -model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1, recomputeLayers: recomputeLayers,
-                                     maxLogitBytes: budget).mean()
+            let (_, grads) = try valueAndGrad(at: model.parameters) {
+                -(try model.tokenLogProbs(inputIDs: input, lastTokens: shape[1] - 1, recomputeLayers: recomputeLayers,
+                                          maxLogitBytes: budget)).mean()
             }
             for (name, grad) in grads {
                 let reference = try expected.floats("grad." + name)
@@ -84,7 +84,7 @@ struct ModelParityTests {
         let (model, expected) = try load(fixture)
         let prompt = try expected.ints("prompt_ids")
         let reference = try expected.ints("greedy_ids")
-        let generated = Generator(model: model).generate(prompts: [prompt], options: GenerationOptions(maxNewTokens: reference.count - prompt.count))
+        let generated = try Generator(model: model).generate(prompts: [prompt], options: GenerationOptions(maxNewTokens: reference.count - prompt.count))
         #expect(prompt + generated[0].tokens == reference)
         #expect(generated[0].finishReason == .length)
     }
@@ -98,16 +98,16 @@ struct ModelParityTests {
         let first = Array(ids[0..<shape[1]]), second = Array(ids[shape[1]..<(2 * shape[1])])
         var options = GenerationOptions(maxNewTokens: 12, sampling: SamplingParameters(temperature: 1.5), samplesPerPrompt: 2)
         options.sequenceSeeds = [11, 12, 21, 22]
-        let together = Generator(model: model).generate(prompts: [first, second], options: options)
+        let together = try Generator(model: model).generate(prompts: [first, second], options: options)
         options.sequenceSeeds = [21, 22]
-        let alone = Generator(model: model).generate(prompts: [second], options: options)
+        let alone = try Generator(model: model).generate(prompts: [second], options: options)
         #expect(together[2].tokens == alone[0].tokens && together[3].tokens == alone[1].tokens)
         #expect(together[2].tokens != together[3].tokens, "two seeds drew the same 12 tokens")
         // Without them, the second prompt's samples take the streams of indices 0 and 1 when alone.
         options.sequenceSeeds = nil
-        let unseeded = Generator(model: model).generate(prompts: [second], options: options)
+        let unseeded = try Generator(model: model).generate(prompts: [second], options: options)
         options.sequenceSeeds = [Generator.sequenceSeed(0, 0), Generator.sequenceSeed(0, 1)]
-        #expect(Generator(model: model).generate(prompts: [second], options: options).map(\.tokens) == unseeded.map(\.tokens))
+        #expect(try Generator(model: model).generate(prompts: [second], options: options).map(\.tokens) == unseeded.map(\.tokens))
     }
 
     @Test("a left-padded batch gives each row's own logits", arguments: fixtures)

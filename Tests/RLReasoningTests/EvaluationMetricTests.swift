@@ -48,26 +48,26 @@ func temporaryDirectory(_ name: String) throws -> URL {
 
 @Suite("Evaluation metrics")
 struct EvaluationMetricTests {
-    @Test func passAtKMatchesHandComputedValues() {
-        #expect(abs(PassAtK.estimate(samples: 5, correct: 2, k: 1) - 0.4) < 1e-12)
+    @Test func passAtKMatchesHandComputedValues() throws {
+        #expect(abs(try PassAtK.estimate(samples: 5, correct: 2, k: 1) - 0.4) < 1e-12)
         // 1 - C(3,2)/C(5,2) = 1 - 3/10
-        #expect(abs(PassAtK.estimate(samples: 5, correct: 2, k: 2) - 0.7) < 1e-12)
+        #expect(abs(try PassAtK.estimate(samples: 5, correct: 2, k: 2) - 0.7) < 1e-12)
         // n - c < k: every k-subset holds a correct sample
-        #expect(PassAtK.estimate(samples: 5, correct: 2, k: 4) == 1)
+        #expect(try PassAtK.estimate(samples: 5, correct: 2, k: 4) == 1)
         // 1 - C(7,5)/C(10,5) = 1 - 21/252
-        #expect(abs(PassAtK.estimate(samples: 10, correct: 3, k: 5) - (1 - 21.0 / 252)) < 1e-12)
-        #expect(PassAtK.estimate(samples: 10, correct: 0, k: 5) == 0)
-        #expect(PassAtK.estimate(samples: 1, correct: 1, k: 1) == 1)
+        #expect(abs(try PassAtK.estimate(samples: 10, correct: 3, k: 5) - (1 - 21.0 / 252)) < 1e-12)
+        #expect(try PassAtK.estimate(samples: 10, correct: 0, k: 5) == 0)
+        #expect(try PassAtK.estimate(samples: 1, correct: 1, k: 1) == 1)
         // Large n stays finite and exact enough: 1 - C(900,10)/C(1000,10)
         var ratio = 1.0
         for i in 0..<10 { ratio *= Double(900 - i) / Double(1000 - i) }
-        #expect(abs(PassAtK.estimate(samples: 1000, correct: 100, k: 10) - (1 - ratio)) < 1e-12)
+        #expect(abs(try PassAtK.estimate(samples: 1000, correct: 100, k: 10) - (1 - ratio)) < 1e-12)
         #expect(PassAtK.defaultKs(samples: 1) == [1])
         #expect(PassAtK.defaultKs(samples: 8) == [1, 2, 4, 8])
         #expect(PassAtK.defaultKs(samples: 6) == [1, 2, 4, 6])
     }
 
-    @Test func standardErrorIsLightevals() {
+    @Test func standardErrorIsLightevals() throws {
         // The reference's example: 0.3 on n = 30 has stderr 0.0851.
         let values = [Double](repeating: 1, count: 9) + [Double](repeating: 0, count: 21)
         let (mean, se) = PassAtK.meanAndStandardError(values)
@@ -76,7 +76,7 @@ struct EvaluationMetricTests {
         #expect(PassAtK.meanAndStandardError([1]) == (1, 0))
     }
 
-    @Test func promptIsTheReferenceTemplate() {
+    @Test func promptIsTheReferenceTemplate() throws {
         let prompt = EvaluationPrompt.mathQuery("What is 1+1?")
         #expect(prompt == "Solve the following math problem efficiently and clearly.  The last line of your response should be of the following format: 'Therefore, the final answer is: $\\boxed{ANSWER}$. I hope it is correct' (without quotes) where ANSWER is just the final number or expression that solves the problem. Think step by step before answering.\n\nWhat is 1+1?")
     }
@@ -108,7 +108,7 @@ struct EvaluationMetricTests {
         let task = try writeTask(in: folder)
         let output = folder.appendingPathComponent("out")
         let generator = CannedGenerator(answer: Self.answer)
-        let runner = EvaluationRunner(generator: generator, configuration: EvaluationConfiguration(
+        let runner = try EvaluationRunner(generator: generator, configuration: EvaluationConfiguration(
             dataDirectory: folder, outputDirectory: output, samples: 1, modelName: "canned"))
         let summary = try runner.run(tasks: [task])
         let toy = try #require(summary.tasks.first)
@@ -253,7 +253,7 @@ struct EvaluationMetricTests {
         let folder = try temporaryDirectory("limit")
         defer { try? FileManager.default.removeItem(at: folder) }
         let task = try writeTask(in: folder)
-        let runner = EvaluationRunner(generator: CannedGenerator(answer: Self.answer), configuration: EvaluationConfiguration(
+        let runner = try EvaluationRunner(generator: CannedGenerator(answer: Self.answer), configuration: EvaluationConfiguration(
             dataDirectory: folder, outputDirectory: folder.appendingPathComponent("out"), samples: 2, limit: 3))
         var seen: [EvaluationProgress] = []
         runner.onProgress = { seen.append($0) }

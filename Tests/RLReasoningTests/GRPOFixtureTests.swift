@@ -33,7 +33,7 @@ struct GRPOFixtureTests {
     func maxAbs(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? .infinity }
 
     @Test func advantagesMatch() throws {
-        let advantages = groupAdvantages(rewards: try floats("rewards"), groupSize: 4)
+        let advantages = try groupAdvantages(rewards: try floats("rewards"), groupSize: 4)
         #expect(maxAbs(advantages, try floats("advantages")) <= 1e-5)
     }
 
@@ -44,11 +44,11 @@ struct GRPOFixtureTests {
     }
 
     @Test func logProbsAndKLMatch() throws {
-        let logps = policy.tokenLogProbs(inputIDs: ids, lastTokens: completionLength)
-        let refLogps = reference.tokenLogProbs(inputIDs: ids, lastTokens: completionLength)
+        let logps = try policy.tokenLogProbs(inputIDs: ids, lastTokens: completionLength)
+        let refLogps = try reference.tokenLogProbs(inputIDs: ids, lastTokens: completionLength)
         #expect(maxAbs(logps.toFloatArray(), try floats("logps")) <= 1e-4)
         #expect(maxAbs(refLogps.toFloatArray(), try floats("ref_logps")) <= 1e-4)
-        let t07 = policy.tokenLogProbs(inputIDs: ids, lastTokens: completionLength, temperature: 0.7)
+        let t07 = try policy.tokenLogProbs(inputIDs: ids, lastTokens: completionLength, temperature: 0.7)
         #expect(maxAbs(t07.toFloatArray(), try floats("logps_t07")) <= 1e-4)
         let delta = refLogps - logps
         let kl = delta.exp() - delta - 1
@@ -57,13 +57,13 @@ struct GRPOFixtureTests {
 
     @Test("loss values and every bnpo gradient", arguments: [GRPOLossType.bnpo, .grpo, .drGRPO])
     func lossAndGradients(_ lossType: GRPOLossType) throws {
-        let refLogps = reference.tokenLogProbs(inputIDs: ids, lastTokens: completionLength)
+        let refLogps = try reference.tokenLogProbs(inputIDs: ids, lastTokens: completionLength)
         let advantages = try floats("advantages")
         let maskTensor = Tensor(mask, shape: [ids.shape[0], completionLength])
         let configuration = GRPOLossConfiguration(beta: 0.04, epsilon: 0.2, lossType: lossType, maxCompletionLength: completionLength)
-        let (loss, grads) = valueAndGrad(at: policy.parameters) {
-            let logps = policy.tokenLogProbs(inputIDs: ids, lastTokens: completionLength)
-            return grpoLoss(logProbs: logps, referenceLogProbs: refLogps, advantages: advantages, mask: maskTensor,
+        let (loss, grads) = try valueAndGrad(at: policy.parameters) {
+            let logps = try policy.tokenLogProbs(inputIDs: ids, lastTokens: completionLength)
+            return try grpoLoss(logProbs: logps, referenceLogProbs: refLogps, advantages: advantages, mask: maskTensor,
                             configuration: configuration).loss
         }
         let expectedLoss = try floats("loss.\(lossType.rawValue)")[0]

@@ -19,49 +19,49 @@ struct GRPOLossTests {
     // MARK: advantages
 
     @Test("equal rewards give advantages of exactly 0 with every scaling")
-    func equalRewards() {
+    func equalRewards() throws {
         for scaling in RewardScaling.allCases {
-            #expect(groupAdvantages(rewards: [0.7, 0.7, 0.7], groupSize: 3, scaling: scaling) == [0, 0, 0], "\(scaling)")
+            #expect(try groupAdvantages(rewards: [0.7, 0.7, 0.7], groupSize: 3, scaling: scaling) == [0, 0, 0], "\(scaling)")
             // One flat group beside a varied one: the flat group stays exactly 0 even when the
             // batch standard deviation is not 0.
-            let mixed = groupAdvantages(rewards: [0.5, 0.5, 0.5, 0, 1, 2], groupSize: 3, scaling: scaling)
+            let mixed = try groupAdvantages(rewards: [0.5, 0.5, 0.5, 0, 1, 2], groupSize: 3, scaling: scaling)
             #expect(Array(mixed[0..<3]) == [0, 0, 0], "\(scaling)")
         }
     }
 
     @Test("group scaling: (r − group mean) / (unbiased group std + 1e-4)")
-    func groupScaling() {
+    func groupScaling() throws {
         // Group 1: [1, 2, 3], mean 2, std √((1 + 0 + 1)/2) = 1 → [−1, 0, 1] / 1.0001
         // Group 2: [0, 0, 3], mean 1, std √((1 + 1 + 4)/2) = √3 = 1.7320508 → [−1, −1, 2] / 1.7321508
-        let a = groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3, scaling: .group)
+        let a = try groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3, scaling: .group)
         let expected: [Float] = [-0.99990001, 0, 0.99990001, -0.57731694, -0.57731694, 1.15463388]
         #expect(close(a, expected, 1e-6), "\(a)")
         // Default scaling is group.
-        #expect(groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3) == a)
+        #expect(try groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3) == a)
     }
 
     @Test("batch scaling: group mean, standard deviation of the whole batch")
-    func batchScaling() {
+    func batchScaling() throws {
         // Batch [1, 2, 3, 0, 0, 3]: mean 1.5; squares .25 .25 2.25 2.25 2.25 2.25 = 9.5; /5 = 1.9;
         // std 1.3784049 → divide group-centred rewards [−1, 0, 1, −1, −1, 2] by 1.3785049.
-        let a = groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3, scaling: .batch)
+        let a = try groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3, scaling: .batch)
         let s: Float = 1 / 1.3785049
         #expect(close(a, [-s, 0, s, -s, -s, 2 * s], 1e-6), "\(a)")
     }
 
     @Test("no scaling (Dr. GRPO): r − group mean")
-    func noScaling() {
-        let a = groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3, scaling: RewardScaling.none)
+    func noScaling() throws {
+        let a = try groupAdvantages(rewards: [1, 2, 3, 0, 0, 3], groupSize: 3, scaling: RewardScaling.none)
         #expect(close(a, [-1, 0, 1, -1, -1, 2], 1e-6), "\(a)")
         // G = 2, r = [0, 1]: mean 0.5 → [−0.5, 0.5]; with group scaling std = √(0.5) = 0.7071068 → ±0.5/0.7072068 = ±0.7070068
-        #expect(close(groupAdvantages(rewards: [0, 1], groupSize: 2, scaling: RewardScaling.none), [-0.5, 0.5], 1e-7))
-        #expect(close(groupAdvantages(rewards: [0, 1], groupSize: 2), [-0.70700680, 0.70700680], 1e-6))
+        #expect(close(try groupAdvantages(rewards: [0, 1], groupSize: 2, scaling: RewardScaling.none), [-0.5, 0.5], 1e-7))
+        #expect(close(try groupAdvantages(rewards: [0, 1], groupSize: 2), [-0.70700680, 0.70700680], 1e-6))
     }
 
     // MARK: completion mask
 
     @Test("the mask counts tokens through the first end token; truncated rows count all (or none)")
-    func mask() {
+    func mask() throws {
         let end: Int32 = 9
         let rows: [[Int32]] = [[5, 9, 9, 9], [5, 6, 7, 8], [9, 1, 9, 2], [5, 6]]
         // row 0: EOS at 1 → 1 1 0 0; row 1: no EOS → all 4; row 2: EOS at 0 → 1 0 0 0; row 3: short, no EOS → 1 1 0 0
@@ -79,62 +79,62 @@ struct GRPOLossTests {
     static var lossMask: Tensor { Tensor([1, 1, 0, 1, 1, 1] as [Float], shape: [2, 3]) }
     static let advantages: [Float] = [1, -0.5]
 
-    func loss(_ type: GRPOLossType, maxCompletionLength: Int = 0, dapoTokens: Float? = nil) -> Float {
+    func loss(_ type: GRPOLossType, maxCompletionLength: Int = 0, dapoTokens: Float? = nil) throws -> Float {
         var c = GRPOLossConfiguration(beta: 0, lossType: type, maxCompletionLength: maxCompletionLength)
         c.dapoTokenCount = dapoTokens
-        return grpoLoss(logProbs: Self.logp, referenceLogProbs: nil, advantages: Self.advantages, mask: Self.lossMask, configuration: c).loss.item()
+        return try grpoLoss(logProbs: Self.logp, referenceLogProbs: nil, advantages: Self.advantages, mask: Self.lossMask, configuration: c).loss.item()
     }
 
     @Test("bnpo: token mean over the micro-batch")
-    func bnpo() {
+    func bnpo() throws {
         // −0.5 / 5 = −0.1
-        #expect(abs(loss(.bnpo) - -0.1) <= 1e-6)
+        #expect(abs(try loss(.bnpo) - -0.1) <= 1e-6)
     }
 
     @Test("grpo: per-sequence token mean, then mean over sequences")
-    func grpo() {
+    func grpo() throws {
         // row 0: −2/2 = −1; row 1: 1.5/3 = 0.5; mean −0.25
-        #expect(abs(loss(.grpo) - -0.25) <= 1e-6)
+        #expect(abs(try loss(.grpo) - -0.25) <= 1e-6)
     }
 
     @Test("a completion with no counted token (overlong filtering) still counts as a sequence in grpo; empty masks give 0")
-    func emptyRows() {
-        func value(_ type: GRPOLossType, _ mask: [Float]) -> Float {
-            grpoLoss(logProbs: Self.logp, referenceLogProbs: nil, advantages: Self.advantages, mask: Tensor(mask, shape: [2, 3]),
+    func emptyRows() throws {
+        func value(_ type: GRPOLossType, _ mask: [Float]) throws -> Float {
+            try grpoLoss(logProbs: Self.logp, referenceLogProbs: nil, advantages: Self.advantages, mask: Tensor(mask, shape: [2, 3]),
                      configuration: GRPOLossConfiguration(beta: 0, lossType: type)).loss.item()
         }
         // Row 1 fully masked: grpo = (−2/2 + 0)/2 = −0.5 (TRL clamps the row's count at 1); bnpo = −2/2 = −1
-        #expect(abs(value(.grpo, [1, 1, 0, 0, 0, 0]) - -0.5) <= 1e-6)
-        #expect(abs(value(.bnpo, [1, 1, 0, 0, 0, 0]) - -1) <= 1e-6)
+        #expect(abs(try value(.grpo, [1, 1, 0, 0, 0, 0]) - -0.5) <= 1e-6)
+        #expect(abs(try value(.bnpo, [1, 1, 0, 0, 0, 0]) - -1) <= 1e-6)
         // Nothing counted at all: 0 / max(0, 1) = 0, never NaN.
-        for type in GRPOLossType.allCases { #expect(value(type, [0, 0, 0, 0, 0, 0]) == 0, "\(type)") }
+        for type in GRPOLossType.allCases { #expect(try value(type, [0, 0, 0, 0, 0, 0]) == 0, "\(type)") }
     }
 
     @Test("dr_grpo: sum / (sequences × max_completion_length)")
-    func drGRPO() {
+    func drGRPO() throws {
         // −0.5 / (2 × 4) = −0.0625
-        #expect(abs(loss(.drGRPO, maxCompletionLength: 4) - -0.0625) <= 1e-6)
+        #expect(abs(try loss(.drGRPO, maxCompletionLength: 4) - -0.0625) <= 1e-6)
         // Without a configured length the tensor's width, 3: −0.5 / 6
-        #expect(abs(loss(.drGRPO) - -0.5 / 6) <= 1e-6)
+        #expect(abs(try loss(.drGRPO) - -0.5 / 6) <= 1e-6)
     }
 
     @Test("dapo: sum / token count of the generation batch")
-    func dapo() {
+    func dapo() throws {
         // Default: this micro-batch's 5 tokens → −0.1; a generation batch of 10 tokens → −0.05
-        #expect(abs(loss(.dapo) - -0.1) <= 1e-6)
-        #expect(abs(loss(.dapo, dapoTokens: 10) - -0.05) <= 1e-6)
+        #expect(abs(try loss(.dapo) - -0.1) <= 1e-6)
+        #expect(abs(try loss(.dapo, dapoTokens: 10) - -0.05) <= 1e-6)
     }
 
     @Test("with ratio 1 nothing is clipped and beta = 0 needs no reference")
-    func ratioOneNoReference() {
-        let out = grpoLoss(logProbs: Self.logp, referenceLogProbs: nil, advantages: Self.advantages, mask: Self.lossMask,
+    func ratioOneNoReference() throws {
+        let out = try grpoLoss(logProbs: Self.logp, referenceLogProbs: nil, advantages: Self.advantages, mask: Self.lossMask,
                            configuration: GRPOLossConfiguration(beta: 0))
         #expect(out.clipRatio == 0)
         #expect(out.meanKL == 0)
     }
 
     @Test("gradient with ratio 1: −A·mask/N plus β(1 − π_ref/π)·mask/N")
-    func gradientAtRatioOne() {
+    func gradientAtRatioOne() throws {
         // bnpo, N = 5. ref = logp + δ with δ = [[0, ln 2, 5], [−ln 2, 0, 0]] (the masked δ 5 must not leak).
         // ∂L/∂logp = m/N · (−A + β(1 − e^δ)), β = 0.1:
         // row 0: (−1 + 0)/5 = −0.2; (−1 + 0.1·(1 − 2))/5 = −0.22; masked 0
@@ -143,8 +143,8 @@ struct GRPOLossTests {
         let logp = Self.logp
         let ref = Tensor(zip(logp.toFloatArray(), [0, ln2, 5, -ln2, 0, 0]).map { $0 + $1 }, shape: [2, 3])
         let c = GRPOLossConfiguration(beta: 0.1, lossType: .bnpo)
-        let (_, grads) = valueAndGrad(at: [logp]) {
-            grpoLoss(logProbs: logp, referenceLogProbs: ref, advantages: Self.advantages, mask: Self.lossMask, configuration: c).loss
+        let (_, grads) = try valueAndGrad(at: [logp]) {
+            try grpoLoss(logProbs: logp, referenceLogProbs: ref, advantages: Self.advantages, mask: Self.lossMask, configuration: c).loss
         }
         #expect(close(grads[0].toFloatArray(), [-0.2, -0.22, 0, 0.11, 0.1, 0.1], 1e-6), "\(grads[0].toFloatArray())")
     }
@@ -166,7 +166,7 @@ struct GRPOLossTests {
     // MARK: KL
 
     @Test("k3 KL: exp(δ) − δ − 1 per token; loss token-mean, logged KL per-sequence mean")
-    func k3() {
+    func k3() throws {
         // δ = ref − logp. δ = 0 → 0; δ = ln 2 → 2 − ln 2 − 1 = 0.3068528; δ = −ln 2 → ½ + ln 2 − 1 = 0.1931472.
         // Row 0: δ = [0, ln 2, −ln 2], all counted: KLs sum 0.5, mean 0.1666667.
         // Row 1: δ = [ln 2, 3, 3], only the first counted: mean 0.3068528.
@@ -175,7 +175,7 @@ struct GRPOLossTests {
         let deltas: [Float] = [0, ln2, -ln2, ln2, 3, 3]
         let ref = Tensor(zip(logp.toFloatArray(), deltas).map { $0 + $1 }, shape: [2, 3])
         let mask = Tensor([1, 1, 1, 1, 0, 0] as [Float], shape: [2, 3])
-        let out = grpoLoss(logProbs: logp, referenceLogProbs: ref, advantages: [0, 0], mask: mask,
+        let out = try grpoLoss(logProbs: logp, referenceLogProbs: ref, advantages: [0, 0], mask: mask,
                            configuration: GRPOLossConfiguration(beta: 0.04, lossType: .bnpo))
         // Logged kl: mean over sequences of the per-sequence means = (0.1666667 + 0.3068528)/2 = 0.2367597
         #expect(abs(out.meanKL - 0.2367597) <= 1e-6)
@@ -201,47 +201,47 @@ struct GRPOLossTests {
     static var clipLogp: Tensor { Tensor([-1, -2, -0.5, -1.5, -1, -3] as [Float], shape: [2, 3]) }
     static var clipOld: Tensor { Tensor(zip(clipLogp.toFloatArray(), ratios).map { $0 - log($1) }, shape: [2, 3]) }
 
-    func clipLoss(epsilon: Float, epsilonHigh: Float?, mask: [Float] = [1, 1, 1, 1, 1, 1]) -> GRPOLossOutput {
-        grpoLoss(logProbs: Self.clipLogp, oldLogProbs: Self.clipOld, referenceLogProbs: nil, advantages: [1, -1],
+    func clipLoss(epsilon: Float, epsilonHigh: Float?, mask: [Float] = [1, 1, 1, 1, 1, 1]) throws -> GRPOLossOutput {
+        try grpoLoss(logProbs: Self.clipLogp, oldLogProbs: Self.clipOld, referenceLogProbs: nil, advantages: [1, -1],
                  mask: Tensor(mask, shape: [2, 3]), configuration: GRPOLossConfiguration(beta: 0, epsilon: epsilon, epsilonHigh: epsilonHigh))
     }
 
     @Test("symmetric clipping with ε = 0.2 and the clip ratio metric")
-    func symmetricClip() {
-        let out = clipLoss(epsilon: 0.2, epsilonHigh: nil)
+    func symmetricClip() throws {
+        let out = try clipLoss(epsilon: 0.2, epsilonHigh: nil)
         #expect(abs(out.loss.item() - 0.5 / 6) <= 1e-6)
         #expect(abs(out.clipRatio - 0.5) <= 1e-6)
         // A masked clipped token counts in neither: mask row 0 token 0 → (0.5 + 1.2)/5 = 0.34, clipped 2 of 5
-        let masked = clipLoss(epsilon: 0.2, epsilonHigh: nil, mask: [0, 1, 1, 1, 1, 1])
+        let masked = try clipLoss(epsilon: 0.2, epsilonHigh: nil, mask: [0, 1, 1, 1, 1, 1])
         #expect(abs(masked.loss.item() - 0.34) <= 1e-6)
         #expect(abs(masked.clipRatio - 0.4) <= 1e-6)
     }
 
     @Test("clip higher: ε_high widens only the upper bound")
-    func clipHigher() {
+    func clipHigher() throws {
         // ε = 0.2, ε_high = 0.45: clip to [0.8, 1.45]
         //   row 0: 1.5 → 1.45, ℓ −1.45 (binds); 0.5 → ℓ −0.5; 1.4 → ℓ −1.4 (no longer clipped)
         //   row 1: 1.5 → min(−1.5, −1.45) = −1.5, ℓ 1.5; 0.5 → ℓ 0.8 (binds, lower bound unchanged); 1.1 → ℓ 1.1
         //   bnpo = (−1.45 − 0.5 − 1.4 + 1.5 + 0.8 + 1.1)/6 = 0.05/6; clipped 2 of 6
-        let out = clipLoss(epsilon: 0.2, epsilonHigh: 0.45)
+        let out = try clipLoss(epsilon: 0.2, epsilonHigh: 0.45)
         #expect(abs(out.loss.item() - 0.05 / 6) <= 1e-6)
         #expect(abs(out.clipRatio - 2.0 / 6) <= 1e-6)
         // A wider lower bound alone: ε = 0.6, ε_high = 0.2 → [0.4, 1.2]: row 1 token 1 (0.5) is no longer
         // clipped: ℓ 0.5 instead of 0.8 → (0.5 − 0.3)/6 = 0.2/6; clipped 2 of 6 (row 0 tokens 0 and 2)
-        let low = clipLoss(epsilon: 0.6, epsilonHigh: 0.2)
+        let low = try clipLoss(epsilon: 0.6, epsilonHigh: 0.2)
         #expect(abs(low.loss.item() - 0.2 / 6) <= 1e-6)
         #expect(abs(low.clipRatio - 2.0 / 6) <= 1e-6)
     }
 
     @Test("where the clip binds the token's gradient is 0, elsewhere −A·r/N")
-    func clippedGradient() {
+    func clippedGradient() throws {
         // bnpo, N = 6, ε = ε_high = 0.2: ∂ℓ/∂logp = −A·r when the unclipped term is taken, 0 when clipped.
         // row 0: 0, −0.5/6, 0; row 1: 1.5/6, 0, 1.1/6
         let c = GRPOLossConfiguration(beta: 0, epsilon: 0.2)
         let mask = Tensor([Float](repeating: 1, count: 6), shape: [2, 3])
         let logp = Self.clipLogp
-        let (_, grads) = valueAndGrad(at: [logp]) {
-            grpoLoss(logProbs: logp, oldLogProbs: Self.clipOld, referenceLogProbs: nil, advantages: [1, -1],
+        let (_, grads) = try valueAndGrad(at: [logp]) {
+            try grpoLoss(logProbs: logp, oldLogProbs: Self.clipOld, referenceLogProbs: nil, advantages: [1, -1],
                      mask: mask, configuration: c).loss
         }
         #expect(close(grads[0].toFloatArray(), [0, -0.5 / 6, 0, 0.25, 0, 1.1 / 6], 1e-6), "\(grads[0].toFloatArray())")
@@ -250,7 +250,7 @@ struct GRPOLossTests {
     // MARK: finite differences
 
     @Test("autograd gradients equal central finite differences", arguments: GRPOLossType.allCases)
-    func finiteDifferences(_ lossType: GRPOLossType) {
+    func finiteDifferences(_ lossType: GRPOLossType) throws {
         // Ratios away from the clip edges (0.8 and 1.28), a masked token, KL on.
         let base: [Float] = [-1.2, -0.7, -2.1, -0.4, -1.6, -0.9]
         let ratios: [Float] = [1.5, 0.9, 0.6, 1.1, 0.7, 1.4]
@@ -260,13 +260,13 @@ struct GRPOLossTests {
         let mask = Tensor([1, 1, 1, 1, 1, 0] as [Float], shape: [2, 3])
         let advantages: [Float] = [0.8, -1.2]
         let c = GRPOLossConfiguration(beta: 0.1, epsilon: 0.2, epsilonHigh: 0.28, lossType: lossType, maxCompletionLength: 5)
-        func value(_ x: [Float]) -> Double {
-            Double(grpoLoss(logProbs: Tensor(x, shape: [2, 3]), oldLogProbs: old, referenceLogProbs: ref, advantages: advantages,
+        func value(_ x: [Float]) throws -> Double {
+            Double(try grpoLoss(logProbs: Tensor(x, shape: [2, 3]), oldLogProbs: old, referenceLogProbs: ref, advantages: advantages,
                             mask: mask, configuration: c).loss.item())
         }
         let logp = Tensor(base, shape: [2, 3])
-        let (_, grads) = valueAndGrad(at: [logp]) {
-            grpoLoss(logProbs: logp, oldLogProbs: old, referenceLogProbs: ref, advantages: advantages, mask: mask, configuration: c).loss
+        let (_, grads) = try valueAndGrad(at: [logp]) {
+            try grpoLoss(logProbs: logp, oldLogProbs: old, referenceLogProbs: ref, advantages: advantages, mask: mask, configuration: c).loss
         }
         let analytic = grads[0].toFloatArray()
         let h: Float = 1e-3
@@ -274,7 +274,7 @@ struct GRPOLossTests {
             var up = base, down = base
             up[i] += h
             down[i] -= h
-            let numeric = (value(up) - value(down)) / Double(2 * h)
+            let numeric = try (value(up) - value(down)) / Double(2 * h)
             #expect(abs(Double(analytic[i]) - numeric) <= 2e-3, "\(lossType) token \(i): autograd \(analytic[i]), numeric \(numeric)")
         }
         #expect(analytic[5] == 0, "a masked token gets no gradient")

@@ -20,35 +20,35 @@ struct GRPOVariantTests {
     static var fullMask: Tensor { Tensor([Float](repeating: 1, count: 6), shape: [2, 3]) }
 
     func loss(_ configure: (inout GRPOLossConfiguration) -> Void, beta: Float = 0, reference: Tensor? = nil,
-              entropies: Tensor? = nil) -> GRPOLossOutput {
+              entropies: Tensor? = nil) throws -> GRPOLossOutput {
         var c = GRPOLossConfiguration(beta: beta, epsilon: 0.2)
         configure(&c)
-        return grpoLoss(logProbs: Self.logpTensor, oldLogProbs: Self.old, referenceLogProbs: reference, advantages: Self.advantages,
+        return try grpoLoss(logProbs: Self.logpTensor, oldLogProbs: Self.old, referenceLogProbs: reference, advantages: Self.advantages,
                         mask: Self.fullMask, entropies: entropies, configuration: c)
     }
 
     @Test("GSPO: one ratio per completion, exp of the mean log-ratio, clipped like a token's")
-    func sequenceLevel() {
+    func sequenceLevel() throws {
         // grpo reduction: the per-token loss is the same for every token of a completion.
         let r = Self.ratios.map { row in Foundation.exp(row.map { Foundation.log($0) }.reduce(0, +) / 3) }
         let perSequence = zip(r, [1.0, -1.0]).map { ratio, a in -min(ratio * a, min(max(ratio, 0.8), 1.2) * a) }
         let expected = perSequence.reduce(0, +) / 2
-        let out = loss { $0.lossType = .grpo; $0.importanceSamplingLevel = .sequence }
+        let out = try loss { $0.lossType = .grpo; $0.importanceSamplingLevel = .sequence }
         #expect(abs(Double(out.loss.item()) - expected) <= 1e-6, "\(out.loss.item()) vs \(expected)")
         // Neither sequence ratio (1.016, 0.938) leaves [0.8, 1.2]: no clipping at sequence level.
         #expect(out.clipRatioRegion == 0)
     }
 
     @Test("CISPO: −sg(min(r, ε_high))·A·log π, summed over the batch's tokens")
-    func cispo() {
+    func cispo() throws {
         let capped = Self.ratios.map { $0.map { min($0, 1.2) } }
         var sum = 0.0
         for row in 0..<2 { for t in 0..<3 { sum += -capped[row][t] * Double(Self.advantages[row]) * Self.logp[row][t] } }
         let logp = Self.logpTensor
         var c = GRPOLossConfiguration(beta: 0, epsilon: 0.2, epsilonHigh: 1.2, lossType: .cispo)
         c.dapoTokenCount = 6
-        let (value, grads) = valueAndGrad(at: [logp]) {
-            grpoLoss(logProbs: logp, oldLogProbs: Self.old, referenceLogProbs: nil, advantages: Self.advantages,
+        let (value, grads) = try valueAndGrad(at: [logp]) {
+            try grpoLoss(logProbs: logp, oldLogProbs: Self.old, referenceLogProbs: nil, advantages: Self.advantages,
                      mask: Self.fullMask, configuration: c).loss
         }
         #expect(abs(Double(value.item()) - sum / 6) <= 1e-6)
@@ -58,23 +58,23 @@ struct GRPOVariantTests {
     }
 
     @Test("SAPO: −σ(τ(r − 1))·4/τ·A with τ by the advantage's sign, averaged like grpo")
-    func sapo() {
+    func sapo() throws {
         func sigmoid(_ x: Double) -> Double { 1 / (1 + Foundation.exp(-x)) }
         let rows = (0..<2).map { row -> Double in
             let a = Double(Self.advantages[row]), tau = a > 0 ? 1.0 : 1.05
             return Self.ratios[row].map { -sigmoid(tau * ($0 - 1)) * 4 / tau * a }.reduce(0, +) / 3
         }
-        let out = loss { $0.lossType = .sapo }
+        let out = try loss { $0.lossType = .sapo }
         #expect(abs(Double(out.loss.item()) - (rows[0] + rows[1]) / 2) <= 1e-6)
     }
 
     @Test("delta caps the unclipped ratio: a negative advantage's loss is bounded; clip metrics")
-    func delta() {
+    func delta() throws {
         // bnpo, [0.8, 1.2], δ = 1.3: row 0 ℓ = −1.2, −0.5, −1.2; row 1 ℓ = min(1.5, 1.3) → 1.3, 0.8, 1.1 → 0.3 / 6
-        let capped = loss { $0.delta = 1.3 }
+        let capped = try loss { $0.delta = 1.3 }
         #expect(abs(capped.loss.item() - 0.05) <= 1e-6)
         // Without δ the 1.5 of row 1 counts in full: (−2.9 + 1.5 + 0.8 + 1.1) / 6
-        let plain = loss { _ in }
+        let plain = try loss { _ in }
         #expect(abs(plain.loss.item() - 0.5 / 6) <= 1e-6)
         // Clip metrics: low = r < 0.8 with A < 0 (row 1: 0.5), high = r > 1.2 with A > 0 (row 0: 1.5, 1.4).
         #expect(abs(plain.clipRatioLow - 1.0 / 6) <= 1e-6 && abs(plain.clipRatioHigh - 2.0 / 6) <= 1e-6)
@@ -82,19 +82,19 @@ struct GRPOVariantTests {
     }
 
     @Test("use_bias_correction_kl multiplies each token's k3 KL by its ratio")
-    func biasCorrectedKL() {
+    func biasCorrectedKL() throws {
         let deltas: [Double] = [0.3, -0.2, 0.1, -0.4, 0.25, 0.5]
         let reference = Tensor(zip(Self.logp.flatMap { $0 }, deltas).map { Float($0 + $1) }, shape: [2, 3])
         let kl = deltas.map { Foundation.exp($0) - $0 - 1 }
-        let plain = loss({ _ in }, beta: 0.1, reference: reference)
-        let corrected = loss({ $0.useBiasCorrectionKL = true }, beta: 0.1, reference: reference)
+        let plain = try loss({ _ in }, beta: 0.1, reference: reference)
+        let corrected = try loss({ $0.useBiasCorrectionKL = true }, beta: 0.1, reference: reference)
         // The difference is β/6 · Σ kl·(r − 1).
         let expected = zip(kl, Self.ratios.flatMap { $0 }).map { $0 * ($1 - 1) }.reduce(0, +) * 0.1 / 6
         #expect(abs(Double(corrected.loss.item() - plain.loss.item()) - expected) <= 1e-6)
     }
 
     @Test("top_entropy_quantile keeps counted tokens at or above the interpolated quantile")
-    func entropyQuantileMask() {
+    func entropyQuantileMask() throws {
         // Counted entropies 0.1 0.5 0.3 0.9 0.2 (the sixth token is masked); keep 0.4 → the 0.6 quantile:
         // sorted 0.1 0.2 0.3 0.5 0.9, position 0.6·4 = 2.4 → 0.3 + 0.4·(0.5 − 0.3) = 0.38 → keep 0.5 and 0.9.
         let entropies = Tensor([0.1, 0.5, 0.3, 0.9, 0.2, 0.7] as [Float], shape: [2, 3])
@@ -103,7 +103,7 @@ struct GRPOVariantTests {
         #expect(highEntropyMask(entropies, mask: mask, keep: 1).toFloatArray() == [1, 1, 1, 1, 1, 0])
         #expect(highEntropyMask(entropies, mask: mask, keep: 0).toFloatArray() == [0, 0, 0, 1, 0, 0])
         // In the loss the masked-out tokens add nothing, and the logged mean entropy covers all counted tokens.
-        let out = grpoLoss(logProbs: Self.logpTensor, oldLogProbs: Self.old, referenceLogProbs: nil, advantages: Self.advantages,
+        let out = try grpoLoss(logProbs: Self.logpTensor, oldLogProbs: Self.old, referenceLogProbs: nil, advantages: Self.advantages,
                            mask: mask, entropies: entropies,
                            configuration: { var c = GRPOLossConfiguration(beta: 0, epsilon: 0.2); c.topEntropyQuantile = 0.4; return c }())
         // Kept: row 0 token 1 (r 0.5, A 1: ℓ −0.5) and row 1 token 0 (r 1.5, A −1: ℓ 1.5); bnpo over 5 counted tokens.
@@ -113,7 +113,7 @@ struct GRPOVariantTests {
     }
 
     @Test("the fused row entropy equals −Σ p log p of the softmax, at any temperature")
-    func rowEntropy() {
+    func rowEntropy() throws {
         let logits: [Float] = [2, -1, 0.5, 3, -2, 0, 0, 0, -.infinity, 1, 1, 4]
         let tensor = Tensor(logits, shape: [3, 4])
         for temperature: Float in [1, 0.7] {
@@ -130,7 +130,7 @@ struct GRPOVariantTests {
     @Test("autograd equals central finite differences for every variant", arguments: [
         "gspo-grpo", "gspo-dapo", "delta", "bias-kl", "top-entropy", "cispo-cap", "sapo",
     ])
-    func finiteDifferences(_ variant: String) {
+    func finiteDifferences(_ variant: String) throws {
         let base: [Float] = [-1.2, -0.7, -2.1, -0.4, -1.6, -0.9]
         let ratios: [Float] = [1.5, 0.9, 0.6, 1.1, 0.7, 1.4]
         let old = Tensor(zip(base, ratios).map { $0 - Foundation.log($1) }, shape: [2, 3])
@@ -148,13 +148,13 @@ struct GRPOVariantTests {
         default: c.lossType = .sapo
         }
         let advantages: [Float] = [0.8, -1.2]
-        func value(_ x: [Float]) -> Double {
-            Double(grpoLoss(logProbs: Tensor(x, shape: [2, 3]), oldLogProbs: old, referenceLogProbs: reference, advantages: advantages,
+        func value(_ x: [Float]) throws -> Double {
+            Double(try grpoLoss(logProbs: Tensor(x, shape: [2, 3]), oldLogProbs: old, referenceLogProbs: reference, advantages: advantages,
                             mask: mask, entropies: entropies, configuration: c).loss.item())
         }
         let logp = Tensor(base, shape: [2, 3])
-        let (_, grads) = valueAndGrad(at: [logp]) {
-            grpoLoss(logProbs: logp, oldLogProbs: old, referenceLogProbs: reference, advantages: advantages, mask: mask,
+        let (_, grads) = try valueAndGrad(at: [logp]) {
+            try grpoLoss(logProbs: logp, oldLogProbs: old, referenceLogProbs: reference, advantages: advantages, mask: mask,
                      entropies: entropies, configuration: c).loss
         }
         let analytic = grads[0].toFloatArray()
@@ -163,7 +163,7 @@ struct GRPOVariantTests {
             var up = base, down = base
             up[i] += h
             down[i] -= h
-            let numeric = (value(up) - value(down)) / Double(2 * h)
+            let numeric = try (value(up) - value(down)) / Double(2 * h)
             #expect(abs(Double(analytic[i]) - numeric) <= 2e-3, "\(variant) token \(i): autograd \(analytic[i]), numeric \(numeric)")
         }
         if variant == "cispo-cap" {
@@ -182,7 +182,7 @@ struct GRPOVariantTests {
     }
 
     @Test("overlong: 0 up to max − buffer, then a linear fall to −factor at the limit")
-    func overlongReward() {
+    func overlongReward() throws {
         let reward = OverlongReward(maxLength: 20, bufferLength: 5, penaltyFactor: 2)
         let scores = [10, 15, 16, 18, 20, 25].map { reward.score(completion: "", tokenCount: $0, row: [:])! }
         #expect(close(scores, [0, 0, -0.4, -1.2, -2, -2], 1e-6), "\(scores)")
@@ -195,7 +195,7 @@ struct GRPOVariantTests {
     }
 
     @Test("normalize_then_sum: each reward normalised per group, weighted sum, batch normalisation")
-    func normalizeThenSum() {
+    func normalizeThenSum() throws {
         let scores: [[Float?]] = [[1, 0, 1, 1], [0.5, nil, 0, 1]]
         let weights: [Float] = [1, 2]
         // Per group and function: (x − mean) / (unbiased std + 1e-4); a group with one score gives 0.
@@ -203,7 +203,7 @@ struct GRPOVariantTests {
         let summed: [Double] = [0.5 / s, -0.5 / s, 2 * (-0.5 / s), 2 * (0.5 / s)]
         let mean = summed.reduce(0, +) / 4
         let std = Foundation.sqrt(summed.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 3) + 1e-4
-        let (advantages, rewards) = normalizedThenSummedAdvantages(scores: scores, weights: weights, groupSize: 2)
+        let (advantages, rewards) = try normalizedThenSummedAdvantages(scores: scores, weights: weights, groupSize: 2)
         #expect(close(rewards, summed.map(Float.init), 1e-5))
         #expect(close(advantages, summed.map { Float(($0 - mean) / std) }, 1e-5), "\(advantages)")
     }

@@ -95,6 +95,6 @@ struct LeanMemoryTests {
         let policy = try fixturePolicy()
         try policy.attachAdapters(LoRAAdapters(configuration: try LoRAConfiguration(rank: 2), model: policy.config, seed: 1))
         #expect { try GRPOTrainer(configuration: configuration(lean: true), policy: policy, tokenizer: try fixtureTokenizer(),
-                                  dataset: arithmeticDataset()) } throws: { "\($0)".contains("lean_memory") }
+                                  dataset: arithmeticDataset()) } throws: { "\($0)".contains("leanMemory") }
     }
 }

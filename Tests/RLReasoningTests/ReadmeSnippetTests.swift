@@ -10,6 +10,7 @@ import Testing
 struct ReadmeSnippetTests {
     struct Brevity: PerCompletionReward {
         let name = "brevity"
+        let weight: Float = 0.5
         func score(completion: String, tokenCount: Int, row: [String: String]) -> Float? { tokenCount < 200 ? 1 : 0 }
     }
 
@@ -29,8 +30,7 @@ struct ReadmeSnippetTests {
         let logProbs = try lm.logProbs(ids: lm.tokenizer.encode("7 + 5 = 12"), lastTokens: 2)
         #expect(logProbs.count == 2 && logProbs.allSatisfy { $0 <= 0 })
 
-        var settings = GRPOConfiguration()
-        settings.rewardWeights = nil  // one weight per reward, 1 each
+        var settings = GRPOConfiguration()  // or .openRS for the paper's recipe
         settings.maxSteps = 1
         settings.maxCompletionLength = 8
         settings.maxPromptLength = 64
@@ -41,6 +41,7 @@ struct ReadmeSnippetTests {
         trainer.log = { _ in }
         try trainer.train(output: folder.appendingPathComponent("runs/brevity"))
         #expect(trainer.step == 1)
-        #expect(MetricsLog(url: folder.appendingPathComponent("runs/brevity/metrics.jsonl")).read().first?.rewards["brevity"] == 1)
+        let metrics = try #require(MetricsLog(url: folder.appendingPathComponent("runs/brevity/metrics.jsonl")).read().first)
+        #expect(metrics.rewards["brevity"] == 1 && metrics.reward == 0.5, "weighted 0.5")
     }
 }

@@ -15,12 +15,12 @@ struct ResumeManifestTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("rl-manifest-\(name)-\(UInt64.random(in: 0 ... .max))")
     }
 
-    func trainer(policy: DecoderModel? = nil, dataset: PromptDataset = arithmeticDataset(),
+    func trainer(policy: DecoderModel? = nil, dataset: PromptDataset? = nil,
                  _ change: (inout GRPOConfiguration) -> Void = { _ in }) throws -> GRPOTrainer {
         var c = smallConfiguration()
         change(&c)
         let trainer = try GRPOTrainer(configuration: c, policy: try policy ?? fixturePolicy(), tokenizer: try fixtureTokenizer(),
-                                      dataset: dataset)
+                                      dataset: try dataset ?? arithmeticDataset())
         trainer.log = { _ in }
         return trainer
     }

@@ -7,7 +7,8 @@ let unparseableGold = "\\frac{"
 
 /// Scores several completions of one row in one batch.
 func scores(_ reward: some RewardFunction, _ completions: [String], tokens: [Int]? = nil, row: [String: String]) -> [Float?] {
-    reward.scores(RewardBatch(completions: completions, tokenCounts: tokens ?? completions.map { _ in 1 },
+    // One row per completion; callers give one count per completion.
+    reward.scores(try! RewardBatch(completions: completions, tokenCounts: tokens ?? completions.map { _ in 1 },
                               rows: completions.map { _ in row }))
 }
 

@@ -3,7 +3,8 @@ import Testing
 
 /// Scores one completion with a reward (row and token count as given).
 func score(_ reward: some RewardFunction, _ completion: String, tokens: Int = 1, row: [String: String] = [:]) -> Float? {
-    reward.scores(RewardBatch(completions: [completion], tokenCounts: [tokens], rows: [row]))[0]
+    // One completion, one count, one row: the batch is always well formed.
+    reward.scores(try! RewardBatch(completions: [completion], tokenCounts: [tokens], rows: [row]))[0]
 }
 
 /// The text-only rewards (format, tag_count, reasoning_steps, repetition_penalty), each against
@@ -101,16 +102,16 @@ struct RewardFormatTests {
     ]
 
     @Test("repetition_penalty: n-grams of lower-cased whitespace words", arguments: repetitionCases)
-    func repetition(_ testCase: (String, Int, Float, Float, String)) {
-        let reward = RepetitionPenaltyReward(ngramSize: testCase.1, maxPenalty: testCase.2)
+    func repetition(_ testCase: (String, Int, Float, Float, String)) throws {
+        let reward = try RepetitionPenaltyReward(ngramSize: testCase.1, maxPenalty: testCase.2)
         let value = score(reward, testCase.0)!
         #expect(abs(value - testCase.3) <= 1e-6, "\(testCase.4): got \(value)")
     }
 
     @Test("per-completion rewards score a batch element by element, in order")
-    func batchOrder() {
+    func batchOrder() throws {
         let texts = ["a\n</think>\nb", "none", "x\n</think>\n", "", "two\n</think>\n\n</think>\n"]
-        let batch = RewardBatch(completions: texts, tokenCounts: texts.map { _ in 1 }, rows: texts.map { _ in [:] })
+        let batch = try RewardBatch(completions: texts, tokenCounts: texts.map { _ in 1 }, rows: texts.map { _ in [:] })
         // format: one, none, one, none, two → 1 0 1 0 0
         #expect(FormatReward().scores(batch) == [1, 0, 1, 0, 0])
     }

@@ -80,12 +80,12 @@ struct TRLLossFixtureTests {
 
         var output: GRPOLossOutput?
         var scoredLogProbs: [Float] = [], scoredEntropies: [Float] = []
-        let (loss, grads) = valueAndGrad(at: policy.parameters) {
-            let scored = policy.tokenLogProbsAndEntropies(inputIDs: ids, attentionMask: attentionMask, lastTokens: completionLength,
+        let (loss, grads) = try valueAndGrad(at: policy.parameters) {
+            let scored = try policy.tokenLogProbsAndEntropies(inputIDs: ids, attentionMask: attentionMask, lastTokens: completionLength,
                                                           temperature: item.temperature, recomputeLayers: false, maxLogitBytes: 1 << 30)
             scoredLogProbs = scored.logProbs.toFloatArray()
             scoredEntropies = scored.entropies.toFloatArray()
-            let result = grpoLoss(logProbs: scored.logProbs, oldLogProbs: old, referenceLogProbs: reference, advantages: advantages,
+            let result = try grpoLoss(logProbs: scored.logProbs, oldLogProbs: old, referenceLogProbs: reference, advantages: advantages,
                                   mask: maskTensor, entropies: scored.entropies, configuration: item.configuration)
             output = result
             // The trainer's accumulation scaling (TRL divides these loss types by the accumulation steps).

@@ -33,11 +33,11 @@ struct TrainerTests {
         for _ in 0..<5 {
             // With a detached old policy the loss value is -mean(A * ratio); a positive advantage on
             // one row and negative on the others: the policy learns to prefer row 0.
-            let (_, grads) = valueAndGrad(at: policy.parameters) {
-                let logps = policy.tokenLogProbs(inputIDs: ids, lastTokens: 4)
-                return grpoLoss(logProbs: logps, referenceLogProbs: nil, advantages: [1, -0.5, -0.5], mask: mask, configuration: configuration).loss
+            let (_, grads) = try valueAndGrad(at: policy.parameters) {
+                let logps = try policy.tokenLogProbs(inputIDs: ids, lastTokens: 4)
+                return try grpoLoss(logProbs: logps, referenceLogProbs: nil, advantages: [1, -0.5, -0.5], mask: mask, configuration: configuration).loss
             }
-            let logps = policy.tokenLogProbs(inputIDs: ids, lastTokens: 4).toFloatArray()
+            let logps = try policy.tokenLogProbs(inputIDs: ids, lastTokens: 4).toFloatArray()
             // The quantity the gradient descends: -(sum of A_i * logp_i) / tokens.
             losses.append(-(logps[0..<4].reduce(0, +) - 0.5 * logps[4..<12].reduce(0, +)) / 12)
             optimizer.update(policy.parameters, gradients: grads, learningRate: 1e-3)

@@ -38,16 +38,21 @@ struct TrainingSafetyTests {
     @Test(arguments: badSettings.indices)
     func settingThatCannotWorkIsRefused(_ index: Int) {
         let (key, change) = Self.badSettings[index]
-        var c = smallConfiguration()
-        change(&c)
-        do {
-            try c.validate()
-            Issue.record("\(key): accepted")
-        } catch let error as TrainingError {
-            guard case .invalidSetting(let named, _) = error else { Issue.record("\(error)"); return }
-            #expect(named == key, "\(error)")
-        } catch {
-            Issue.record("\(error)")
+        for names in SettingNames.allCases {
+            var c = smallConfiguration()
+            c.settingNames = names
+            change(&c)
+            do {
+                try c.validate()
+                Issue.record("\(key): accepted")
+            } catch let error as TrainingError {
+                guard case .invalidSetting(let named, _) = error else { Issue.record("\(error)"); return }
+                // The recipe key for a recipe's configuration, the Swift property otherwise.
+                #expect(named == (names == .recipe ? key : c.settingName(key)), "\(error)")
+                #expect(names == .recipe || !named.contains("_"), "\(error)")
+            } catch {
+                Issue.record("\(error)")
+            }
         }
     }
 

@@ -27,7 +27,7 @@ struct UnclearFailureTests {
         for (url, reason) in [(skipped, "no usable rows: all 2 rows were skipped, e.g. \(skipped.path):1: missing or empty column 'problem'"),
                               (empty, "no usable rows: the file has no rows"),
                               (noFiles, "no usable rows: the folder holds no .jsonl files")] {
-            #expect { _ = try PromptDataset(contentsOf: url, requiredColumns: ["problem"]) } throws: { error in
+            #expect { _ = try PromptDataset(contentsOf: url, requiredColumns: ["problem"], onMalformedRow: .skip) } throws: { error in
                 "\(error)" == "\(url.path): \(reason)"
             }
         }
@@ -44,11 +44,11 @@ struct UnclearFailureTests {
     }
 
     @Test func aGoldRewardWithoutAnyGoldColumnIsRefused() throws {
-        let rows = PromptDataset(rows: (0..<4).map { ["problem": "What is \($0) + 2?", "final": String($0 + 2)] })
+        let rows = try PromptDataset(rows: (0..<4).map { ["problem": "What is \($0) + 2?", "final": String($0 + 2)] })
         for reward in [RewardName.accuracy, .cosine, .length] {
             #expect { _ = try trainer(rows) { $0.rewardFuncs = [.format, reward]; $0.rewardWeights = nil } } throws: { error in
                 let text = "\(error)"
-                return text.contains("setting 'gold_columns': reward '\(reward.rawValue)' needs a gold answer")
+                return text.contains("setting 'goldColumns': reward '\(reward.rawValue)' needs a gold answer")
                     && text.contains("solution or answer") && text.contains("final, problem")
             }
         }
@@ -57,7 +57,7 @@ struct UnclearFailureTests {
     }
 
     @Test func rowsWithoutGoldAreAWarningWhenTheRunStarts() throws {
-        let rows = PromptDataset(rows: (0..<4).map { $0 % 2 == 0 ? ["problem": "What is \($0) + 2?"] : ["problem": "What is \($0)?", "answer": String($0)] })
+        let rows = try PromptDataset(rows: (0..<4).map { $0 % 2 == 0 ? ["problem": "What is \($0) + 2?"] : ["problem": "What is \($0)?", "answer": String($0)] })
         let run = try trainer(rows) { $0.rewardFuncs = [.accuracy]; $0.rewardWeights = nil }
         var lines: [String] = []
         run.log = { lines.append($0) }
@@ -71,7 +71,7 @@ struct UnclearFailureTests {
     /// With `unparseable_gold: reference` such completions score 1.0; `unparseable_golds` still
     /// counts them (it said 0).
     @Test func unparseableGoldsAreCountedUnderEveryPolicy() throws {
-        let rows = PromptDataset(rows: (0..<4).map { ["problem": "What is \($0)?", "answer": "\\frac{"] })
+        let rows = try PromptDataset(rows: (0..<4).map { ["problem": "What is \($0)?", "answer": "\\frac{"] })
         for policy in UnparseableGoldPolicy.allCases {
             let run = try trainer(rows) { $0.rewardFuncs = [.accuracy]; $0.rewardWeights = nil; $0.unparseableGold = policy }
             let metrics = try run.trainStep()

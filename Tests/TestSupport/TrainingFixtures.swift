@@ -22,8 +22,8 @@ public func fixturePolicy() throws -> DecoderModel {
     try DecoderModel.load(from: Fixtures.url("qwen2-tiny"))
 }
 
-public func arithmeticDataset(_ count: Int = 12) -> PromptDataset {
-    PromptDataset(rows: (0..<count).map { ["problem": "What is \($0) + 2?", "answer": String($0 + 2)] })
+public func arithmeticDataset(_ count: Int = 12) throws -> PromptDataset {
+    try PromptDataset(rows: (0..<count).map { ["problem": "What is \($0) + 2?", "answer": String($0 + 2)] })
 }
 
 /// A small, fast configuration for the fixture model.

@@ -32,7 +32,7 @@ struct GRPOBench {
         for repetition in 0..<repetitions {
             var split: [String: Double] = [:]
             var t = monotonicSeconds()
-            let generated = Generator(model: policy).generate(prompts: [prompt], options: GenerationOptions(
+            let generated = try Generator(model: policy).generate(prompts: [prompt], options: GenerationOptions(
                 maxNewTokens: newTokens, sampling: SamplingParameters(temperature: 0.7, topP: 0.95), samplesPerPrompt: groupSize,
                 seed: UInt64(repetition)))
             split["generate"] = monotonicSeconds() - t
@@ -41,13 +41,13 @@ struct GRPOBench {
             let rewards = (0..<groupSize).map { Float(($0 * 7919) % 13) / 13 }
             let advantages = groupAdvantages(rewards: rewards, groupSize: groupSize)
             t = monotonicSeconds()
-            let referenceLogProbs = reference.tokenLogProbs(inputIDs: ids, lastTokens: newTokens)
+            let referenceLogProbs = try reference.tokenLogProbs(inputIDs: ids, lastTokens: newTokens)
             split["ref_logprobs"] = monotonicSeconds() - t
             t = monotonicSeconds()
             var forwardEnd = 0.0
-            let (_, gradients) = valueAndGrad(at: policy.parameters) {
-                let logProbs = policy.tokenLogProbs(inputIDs: ids, lastTokens: newTokens)
-                let loss = grpoLoss(logProbs: logProbs, referenceLogProbs: referenceLogProbs, advantages: advantages, mask: mask,
+            let (_, gradients) = try valueAndGrad(at: policy.parameters) {
+                let logProbs = try policy.tokenLogProbs(inputIDs: ids, lastTokens: newTokens)
+                let loss = try grpoLoss(logProbs: logProbs, referenceLogProbs: referenceLogProbs, advantages: advantages, mask: mask,
                                     configuration: GRPOLossConfiguration(beta: 0.04, lossType: .grpo)).loss
                 forwardEnd = monotonicSeconds()
                 return loss

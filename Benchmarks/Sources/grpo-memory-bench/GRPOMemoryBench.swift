@@ -64,7 +64,7 @@ struct GRPOMemoryBench {
         if lean { c.logitsChunkBytes = 64 << 20 }
         // Long enough to be cut to exactly `promptLength` tokens (the plan assumes full prompts).
         let question = String(repeating: "Find all real numbers x such that the sum of the squares of the roots is twelve. ", count: 8)
-        let dataset = PromptDataset(rows: [["problem": question, "answer": "12"]])
+        let dataset = try PromptDataset(rows: [["problem": question, "answer": "12"]])
         let trainer = try GRPOTrainer(configuration: c, policy: policy, tokenizer: tokenizer, dataset: dataset,
                                       rewards: [CharacterSumReward()])
         trainer.log = { print("  \($0)") }

@@ -12,19 +12,26 @@ public enum FinishReason: String, Sendable, Codable {
 
 /// Options of a generation run.
 public struct GenerationOptions: Sendable {
+    /// The most tokens generated per sequence (≥ 0; 0 generates nothing). An end token counts.
     public var maxNewTokens: Int
+    /// How each token is chosen (default `.greedy`).
     public var sampling: SamplingParameters
-    /// Samples drawn per prompt (GRPO's group size G).
+    /// Samples drawn per prompt, ≥ 1 (GRPO's group size G; default 1).
     public var samplesPerPrompt: Int
-    /// Token ids that end a sequence (e.g. the EOS id).
+    /// Token ids that end a sequence, e.g. `StopTokens.resolve(...)` or
+    /// `LanguageModel.stopTokenIDs` (default none: only `maxNewTokens` ends it). The end token is
+    /// kept as the completion's last token.
     public var stopTokenIDs: Set<Int32>
-    /// Strings that end a sequence when they appear in its decoded text (needs a decoder).
+    /// Strings that end a sequence when they appear in its decoded text (default none; needs a
+    /// `Generator` made with a decoder).
     public var stopStrings: [String]
-    /// Seed of the run; each sequence derives its own stream from it and its index in the call.
+    /// Seed of the run; each sequence derives its own stream from it and its index in the call
+    /// (default 0).
     public var seed: UInt64
-    /// One seed per sequence (prompt-major, then sample), replacing `seed` when set: a sequence's
-    /// draws then do not depend on which other sequences share the call, so a caller can give
-    /// each sample a stable identity (evaluation resume, any batch size).
+    /// One seed per sequence (prompt-major, then sample; exactly prompts × `samplesPerPrompt` of
+    /// them), replacing `seed` when set: a sequence's draws then do not depend on which other
+    /// sequences share the call, so a caller can give each sample a stable identity (evaluation
+    /// resume, any batch size).
     public var sequenceSeeds: [UInt64]?
 
     public init(maxNewTokens: Int, sampling: SamplingParameters = .greedy, samplesPerPrompt: Int = 1,
@@ -55,7 +62,7 @@ public struct GeneratedSequence: Sendable, Codable {
 ///
 /// B prompts are left-padded and prefilled once; each prompt's cache rows are then shared by its
 /// G samples; finished sequences leave the batch so they stop costing compute.
-public struct Generator {
+public struct Generator: Sendable {
     public let model: any CausalLanguageModel
     /// Turns completion ids into text (for stop strings and `GeneratedSequence.text`).
     public let decode: (@Sendable ([Int32]) -> String)?
@@ -74,12 +81,17 @@ public struct Generator {
     }
 
     /// Generates `samplesPerPrompt` completions for every prompt; results are ordered by prompt,
-    /// then sample. `onToken(sequenceIndex, token)` streams tokens as they are chosen.
+    /// then sample. `onToken(sequenceIndex, token)` streams tokens as they are chosen; an error it
+    /// throws (e.g. `CancellationError` from `Task.checkCancellation()`) stops generation and is
+    /// rethrown.
+    ///
+    /// Throws `LanguageModelError.invalidArgument` when `prompts` is empty or holds an empty
+    /// prompt or an id outside the vocabulary, `maxNewTokens` < 0, `samplesPerPrompt` < 1,
+    /// `stopStrings` are given to a generator without a decoder, or `sequenceSeeds` does not have
+    /// one seed per sequence.
     public func generate(prompts: [[Int32]], options: GenerationOptions,
-                         onToken: ((Int, Int32) -> Void)? = nil) -> [GeneratedSequence] {
-        precondition(!prompts.isEmpty && prompts.allSatisfy { !$0.isEmpty }, "generate: every prompt needs at least one token")
-        precondition(options.samplesPerPrompt >= 1, "generate: samplesPerPrompt must be at least 1")
-        precondition(options.stopStrings.isEmpty || decode != nil, "generate: stop strings need a decoder")
+                         onToken: ((Int, Int32) throws -> Void)? = nil) throws -> [GeneratedSequence] {
+        try check(prompts: prompts, options: options)
         let vocab = model.config.vocabSize
         let batch = LeftPaddedBatch(prompts)
         let promptLength = batch.length
@@ -95,9 +107,6 @@ public struct Generator {
         cache = cache.selectRows(active.map { $0 / g })
         var logits = active.flatMap { promptLogits[($0 / g) * vocab..<($0 / g + 1) * vocab] }
         let sampler = TokenSampler(options.sampling)
-        if let given = options.sequenceSeeds {
-            precondition(given.count == total, "generate: \(given.count) sequence seeds for \(total) sequences")
-        }
         let seeds = options.sequenceSeeds ?? (0..<total).map { Generator.sequenceSeed(options.seed, $0) }
 
         for step in 0..<options.maxNewTokens {
@@ -112,7 +121,7 @@ public struct Generator {
                 let (token, logProb) = picks[row]
                 sequences[sequence].tokens.append(token)
                 sequences[sequence].logProbs.append(logProb)
-                onToken?(sequence, token)
+                try onToken?(sequence, token)
                 if options.stopTokenIDs.contains(token) {
                     sequences[sequence].finishReason = .eos
                 } else if !options.stopStrings.isEmpty, let decode,
@@ -133,5 +142,21 @@ public struct Generator {
             for i in sequences.indices { sequences[i].text = decode(sequences[i].tokens) }
         }
         return sequences
+    }
+
+    private func check(prompts: [[Int32]], options: GenerationOptions) throws {
+        func fail(_ argument: String, _ reason: String) -> LanguageModelError { .invalidArgument(argument, reason) }
+        guard !prompts.isEmpty else { throw fail("prompts", "give at least one prompt") }
+        if let empty = prompts.firstIndex(where: \.isEmpty) { throw fail("prompts", "prompt \(empty) is empty; every prompt needs a token") }
+        for prompt in prompts { try model.checkTokenIDs(prompt, argument: "prompts") }
+        guard options.maxNewTokens >= 0 else { throw fail("maxNewTokens", "must be at least 0, got \(options.maxNewTokens)") }
+        guard options.samplesPerPrompt >= 1 else { throw fail("samplesPerPrompt", "must be at least 1, got \(options.samplesPerPrompt)") }
+        guard options.stopStrings.isEmpty || decode != nil else {
+            throw fail("stopStrings", "need a decoder: make the Generator with decode: (e.g. { tokenizer.decode($0) })")
+        }
+        let total = prompts.count * options.samplesPerPrompt
+        if let seeds = options.sequenceSeeds, seeds.count != total {
+            throw fail("sequenceSeeds", "must hold one seed per sequence (\(prompts.count) prompts × \(options.samplesPerPrompt) samples = \(total)), got \(seeds.count)")
+        }
     }
 }

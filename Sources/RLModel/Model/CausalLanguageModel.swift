@@ -21,15 +21,20 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     func hiddenStates(inputIDs: Tensor, attentionMask: Tensor?, recomputeLayers: Bool) -> Tensor
     /// Logits `[..., vocab]` of hidden states `[..., hidden]`.
     func logits(hiddenStates: Tensor) -> Tensor
-    /// Log-probability of each of the last `lastTokens` tokens of every row given the ones before
-    /// it (`[batch, lastTokens]`, requires 1 <= lastTokens < length), logits divided by
-    /// `temperature`, computed in LM-head chunks (recomputed in backward) of at most `maxLogitBytes` of logits.
+    /// Log-probability (natural log) of each of the last `lastTokens` tokens of every row given
+    /// the ones before it, `[batch, lastTokens]`; logits divided by `temperature`, computed in
+    /// LM-head chunks (recomputed in backward) of at most `maxLogitBytes` bytes of f32 logits.
+    ///
+    /// Requires i32 `inputIDs` `[batch, length]` with every id below `config.vocabSize`, an
+    /// `attentionMask` (1 = token, 0 = padding) of the same shape when given,
+    /// 1 ≤ `lastTokens` < length, `temperature` > 0 and `maxLogitBytes` > 0; otherwise throws
+    /// `LanguageModelError.invalidArgument` naming the argument and the allowed range.
     func tokenLogProbs(inputIDs: Tensor, attentionMask: Tensor?, lastTokens: Int, temperature: Float,
-                       recomputeLayers: Bool, maxLogitBytes: Int) -> Tensor
+                       recomputeLayers: Bool, maxLogitBytes: Int) throws -> Tensor
     /// `tokenLogProbs` plus the entropy in nats (no gradient) of the model's distribution at each
-    /// scored position, both `[batch, lastTokens]`, from the same logits.
+    /// scored position, both `[batch, lastTokens]`, from the same logits. Same requirements.
     func tokenLogProbsAndEntropies(inputIDs: Tensor, attentionMask: Tensor?, lastTokens: Int, temperature: Float,
-                                   recomputeLayers: Bool, maxLogitBytes: Int) -> (logProbs: Tensor, entropies: Tensor)
+                                   recomputeLayers: Bool, maxLogitBytes: Int) throws -> (logProbs: Tensor, entropies: Tensor)
     /// Runs `tokens` (`[cache.batch, count]` row-major, padding `mask`) through the model, appends
     /// them to `cache` and returns the last position's logits `[batch, vocab]`. No autograd.
     func forward(tokens: [Int32], mask: [Int32]?, cache: KVCache) -> Tensor
@@ -64,9 +69,11 @@ extension CausalLanguageModel {
         logits(hiddenStates: hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, recomputeLayers: recomputeLayers))
     }
 
+    /// `tokenLogProbs` with defaults: no mask (no padding), temperature 1, no recomputation,
+    /// `DecoderModel.defaultMaxLogitBytes` of logits at a time.
     public func tokenLogProbs(inputIDs: Tensor, attentionMask: Tensor? = nil, lastTokens count: Int, temperature: Float = 1,
-                              recomputeLayers: Bool = false, maxLogitBytes: Int = DecoderModel.defaultMaxLogitBytes) -> Tensor {
-        tokenLogProbs(inputIDs: inputIDs, attentionMask: attentionMask, lastTokens: count, temperature: temperature,
+                              recomputeLayers: Bool = false, maxLogitBytes: Int = DecoderModel.defaultMaxLogitBytes) throws -> Tensor {
+        try tokenLogProbs(inputIDs: inputIDs, attentionMask: attentionMask, lastTokens: count, temperature: temperature,
                       recomputeLayers: recomputeLayers, maxLogitBytes: maxLogitBytes)
     }
 

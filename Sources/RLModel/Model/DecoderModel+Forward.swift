@@ -98,8 +98,8 @@ extension DecoderModel {
     /// pass. The result and the gradients do not depend on the chunking.
     public func tokenLogProbs(inputIDs: Tensor, attentionMask: Tensor? = nil, lastTokens count: Int,
                               temperature: Float = 1, recomputeLayers: Bool = false,
-                              maxLogitBytes: Int = DecoderModel.defaultMaxLogitBytes) -> Tensor {
-        scoreTokens(inputIDs: inputIDs, attentionMask: attentionMask, lastTokens: count, temperature: temperature,
+                              maxLogitBytes: Int = DecoderModel.defaultMaxLogitBytes) throws -> Tensor {
+        try scoreTokens(inputIDs: inputIDs, attentionMask: attentionMask, lastTokens: count, temperature: temperature,
                     recomputeLayers: recomputeLayers, maxLogitBytes: maxLogitBytes, withEntropy: false).logProbs
     }
 
@@ -107,17 +107,16 @@ extension DecoderModel {
     /// scored position, `[batch, count]` each, from the same logits (one more read of each chunk).
     public func tokenLogProbsAndEntropies(inputIDs: Tensor, attentionMask: Tensor? = nil, lastTokens count: Int,
                                           temperature: Float = 1, recomputeLayers: Bool = false,
-                                          maxLogitBytes: Int = DecoderModel.defaultMaxLogitBytes) -> (logProbs: Tensor, entropies: Tensor) {
-        let result = scoreTokens(inputIDs: inputIDs, attentionMask: attentionMask, lastTokens: count, temperature: temperature,
+                                          maxLogitBytes: Int = DecoderModel.defaultMaxLogitBytes) throws -> (logProbs: Tensor, entropies: Tensor) {
+        let result = try scoreTokens(inputIDs: inputIDs, attentionMask: attentionMask, lastTokens: count, temperature: temperature,
                                  recomputeLayers: recomputeLayers, maxLogitBytes: maxLogitBytes, withEntropy: true)
         return (result.logProbs, result.entropies!)  // computed when withEntropy is true
     }
 
     private func scoreTokens(inputIDs: Tensor, attentionMask: Tensor?, lastTokens count: Int, temperature: Float,
-                             recomputeLayers: Bool, maxLogitBytes: Int, withEntropy: Bool) -> (logProbs: Tensor, entropies: Tensor?) {
+                             recomputeLayers: Bool, maxLogitBytes: Int, withEntropy: Bool) throws -> (logProbs: Tensor, entropies: Tensor?) {
+        try checkScoring(inputIDs: inputIDs, attentionMask: attentionMask, lastTokens: count, temperature: temperature, maxLogitBytes: maxLogitBytes)
         let (batch, length) = (inputIDs.shape[0], inputIDs.shape[1])
-        precondition(count >= 1 && count < length, "tokenLogProbs: need 1 <= count < length (\(length)), got \(count)")
-        precondition(maxLogitBytes > 0, "tokenLogProbs: maxLogitBytes must be positive, got \(maxLogitBytes)")
         let hidden = hiddenStates(inputIDs: inputIDs, attentionMask: attentionMask, recomputeLayers: recomputeLayers)
         let scoring = hidden.sliced(axis: 1, (length - count - 1)..<(length - 1))
         let targets = inputIDs.sliced(axis: 1, (length - count)..<length).contiguous().to(device)

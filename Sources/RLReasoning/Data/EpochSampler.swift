@@ -1,20 +1,20 @@
 /// A seeded order over dataset rows: each epoch is a fresh Fisher-Yates shuffle drawn from
 /// `seed` and the epoch number, so the order at any position is reproducible (for resume).
-public struct EpochSampler: Sendable, Equatable {
-    public let count: Int
-    public let seed: UInt64
+struct EpochSampler: Sendable, Equatable {
+    let count: Int
+    let seed: UInt64
     /// Rows handed out so far.
-    public private(set) var position = 0
+    private(set) var position = 0
 
-    public init(count: Int, seed: UInt64, position: Int = 0) {
-        precondition(count > 0, "EpochSampler needs at least one row")
+    init(count: Int, seed: UInt64, position: Int = 0) {
+        precondition(count > 0, "internal: PromptDataset guarantees at least one row")
         self.count = count
         self.seed = seed
         self.position = position
     }
 
     /// The next `n` row indices.
-    public mutating func next(_ n: Int) -> [Int] {
+    mutating func next(_ n: Int) -> [Int] {
         var result: [Int] = []
         result.reserveCapacity(n)
         var epoch = position / count

@@ -19,14 +19,25 @@ public struct PromptDataset: Sendable {
     /// Rows skipped under `.skip`, for the caller to report.
     public let issues: [Issue]
 
-    public init(rows: [[String: String]]) {
+    /// Rows held in memory. Throws `TrainingError.emptyDataset` when there are none, and
+    /// `TrainingError.datasetRow` naming the row (1-based) that lacks a non-empty
+    /// `requiredColumns` value.
+    public init(rows: [[String: String]], requiredColumns: [String] = []) throws {
+        guard !rows.isEmpty else { throw TrainingError.emptyDataset(file: "the rows given to PromptDataset", reason: "there are none") }
+        for (index, row) in rows.enumerated() {
+            if let problem = PromptDataset.missingColumn(in: row, requiredColumns: requiredColumns) {
+                throw TrainingError.datasetRow(file: "the rows given to PromptDataset", line: index + 1, reason: problem.text)
+            }
+        }
         self.rows = rows
         issues = []
     }
 
-    /// Reads `url` (a `.jsonl` file or a folder of them, in name order). Every row must have a
-    /// non-empty `requiredColumns` value.
-    public init(contentsOf url: URL, requiredColumns: [String], onMalformedRow policy: MalformedRowPolicy = .skip) throws {
+    /// Reads `url` (a `.jsonl` file or a folder of them, in name order). Every row must be a JSON
+    /// object with a non-empty `requiredColumns` value: by default a row that is not throws
+    /// `TrainingError.datasetRow` naming its file and line; `.skip` leaves such rows out and lists
+    /// them in `issues`. No usable row at all throws `TrainingError.emptyDataset`.
+    public init(contentsOf url: URL, requiredColumns: [String], onMalformedRow policy: MalformedRowPolicy = .fail) throws {
         var files: [URL] = []
         var isFolder = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
@@ -80,10 +91,16 @@ public struct PromptDataset: Sendable {
         }
         var row: [String: String] = [:]
         for (key, value) in object { if let text = value.text { row[key] = text } }
-        for column in requiredColumns where !(row[column].map { $0.contains { !$0.isWhitespace } } ?? false) {
-            return .failure(RowProblem(text: "missing or empty column '\(column)'"))
-        }
+        if let problem = missingColumn(in: row, requiredColumns: requiredColumns) { return .failure(problem) }
         return .success(row)
+    }
+
+    /// The first of `requiredColumns` that `row` lacks or holds only whitespace in.
+    static func missingColumn(in row: [String: String], requiredColumns: [String]) -> RowProblem? {
+        for column in requiredColumns where !(row[column].map { $0.contains { !$0.isWhitespace } } ?? false) {
+            return RowProblem(text: "missing or empty column '\(column)'")
+        }
+        return nil
     }
 }
 

@@ -119,7 +119,7 @@ public struct ModelCompletionGenerator: CompletionGenerator {
             }
             // A sequence is finished when it samples a stop token or reaches the budget; report it
             // at once so it is written to disk while the rest of the batch still runs.
-            let results = Generator(model: model).generate(prompts: prompts, options: options) { sequence, token in
+            let results = try Generator(model: model).generate(prompts: prompts, options: options) { sequence, token in
                 tokens[sequence].append(token)
                 if stops.contains(token) { emit(sequence, .eos) } else if tokens[sequence].count >= budgets[sequence] { emit(sequence, .length) }
             }

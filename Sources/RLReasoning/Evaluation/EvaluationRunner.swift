@@ -69,8 +69,11 @@ public final class EvaluationRunner {
     /// Called with notes worth showing (resumed counts, unparseable golds).
     public var log: ((String) -> Void)?
 
-    public init(generator: any CompletionGenerator, configuration: EvaluationConfiguration, scorer: EvaluationScorer = EvaluationScorer()) {
-        precondition(configuration.samples >= 1, "samples must be at least 1")
+    /// Throws `TrainingError.invalidSetting` when `configuration.samples` is below 1.
+    public init(generator: any CompletionGenerator, configuration: EvaluationConfiguration, scorer: EvaluationScorer = EvaluationScorer()) throws {
+        guard configuration.samples >= 1 else {
+            throw TrainingError.invalidSetting(key: "samples", reason: "must be at least 1, got \(configuration.samples)")
+        }
         self.generator = generator
         self.configuration = configuration
         self.scorer = scorer

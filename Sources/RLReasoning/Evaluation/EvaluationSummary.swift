@@ -75,7 +75,8 @@ public struct TaskSummary: Codable, Sendable, Hashable {
         for k in (ks ?? PassAtK.defaultKs(samples: samples)) where k >= 1 && k <= samples {
             let values = problems.compactMap { problem -> Double? in
                 guard let samples = byProblem[problem.id], samples.count >= k else { return nil }
-                return PassAtK.estimate(samples: samples.count, correct: samples.values.filter(\.correct).count, k: k)
+                // Cannot throw: 1 ≤ k ≤ samples.count by the filters above.
+                return try! PassAtK.estimate(samples: samples.count, correct: samples.values.filter(\.correct).count, k: k)
             }
             let (mean, se) = PassAtK.meanAndStandardError(values)
             passAtK.append(PassAtKValue(k: k, value: mean, standardError: se, problems: values.count))

@@ -2,9 +2,13 @@
 public enum PassAtK {
     /// The unbiased estimate of pass@k from `n` samples of which `c` are correct (Chen et al. 2021):
     /// `1 - C(n-c, k) / C(n, k)`, computed as the product `prod_{i=n-c+1}^{n} (1 - k/i)`, which
-    /// neither overflows nor loses precision.
-    public static func estimate(samples n: Int, correct c: Int, k: Int) -> Double {
-        precondition(n >= 1 && k >= 1 && k <= n && c >= 0 && c <= n, "pass@k needs 1 <= k <= n and 0 <= c <= n")
+    /// neither overflows nor loses precision. Needs 1 ≤ `k` ≤ `n` and 0 ≤ `c` ≤ `n`, else throws
+    /// `TrainingError.invalidArgument`.
+    public static func estimate(samples n: Int, correct c: Int, k: Int) throws -> Double {
+        guard n >= 1 && k >= 1 && k <= n && c >= 0 && c <= n else {
+            throw TrainingError.invalidArgument(name: "k", reason: "pass@k needs 1 ≤ k ≤ samples and 0 ≤ correct ≤ samples, got k \(k), "
+                + "samples \(n), correct \(c)")
+        }
         if c == 0 { return 0 }
         if n - c < k { return 1 }
         var product = 1.0

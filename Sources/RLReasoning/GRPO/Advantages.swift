@@ -20,9 +20,17 @@ public enum MultiObjectiveAggregation: String, Sendable, Codable, CaseIterable {
 /// GDPO advantages: `scores[k][i]` (reward function k, completion i; nil = no score) normalised
 /// per group and function, summed with `weights`, then `(x - batch mean) / (batch std + 1e-4)`.
 /// Also returns the summed normalised rewards. Standard deviations are unbiased, as TRL's `nanstd`.
-public func normalizedThenSummedAdvantages(scores: [[Float?]], weights: [Float], groupSize: Int) -> (advantages: [Float], rewards: [Float]) {
+/// Throws `TrainingError.invalidArgument` unless the scores split into groups of `groupSize` and
+/// every function has a weight and one score per completion.
+public func normalizedThenSummedAdvantages(scores: [[Float?]], weights: [Float], groupSize: Int) throws -> (advantages: [Float], rewards: [Float]) {
     let count = scores.first?.count ?? 0
-    precondition(groupSize >= 1 && count % groupSize == 0, "normalizedThenSummedAdvantages: \(count) scores do not split into groups of \(groupSize)")
+    guard groupSize >= 1 && count % groupSize == 0 else {
+        throw TrainingError.invalidArgument(name: "groupSize", reason: "\(count) scores do not split into groups of \(groupSize)")
+    }
+    guard weights.count == scores.count, scores.allSatisfy({ $0.count == count }) else {
+        throw TrainingError.invalidArgument(name: "scores", reason: "need one weight per reward function (\(scores.count), got \(weights.count)) "
+            + "and one score per completion from each")
+    }
     var summed = [Float](repeating: 0, count: count)
     for (k, column) in scores.enumerated() {
         for start in stride(from: 0, to: count, by: groupSize) {
@@ -45,9 +53,10 @@ public func normalizedThenSummedAdvantages(scores: [[Float?]], weights: [Float],
 /// `rewards` holds consecutive groups of `groupSize` completions of the same prompt. The standard
 /// deviation is the unbiased one (divisor n - 1), as `torch.std`. A group whose rewards are all
 /// equal gets advantages of exactly 0.
-public func groupAdvantages(rewards: [Float], groupSize: Int, scaling: RewardScaling = .group) -> [Float] {
-    precondition(groupSize >= 1 && rewards.count % groupSize == 0,
-                 "groupAdvantages: \(rewards.count) rewards do not split into groups of \(groupSize)")
+public func groupAdvantages(rewards: [Float], groupSize: Int, scaling: RewardScaling = .group) throws -> [Float] {
+    guard groupSize >= 1 && rewards.count % groupSize == 0 else {
+        throw TrainingError.invalidArgument(name: "groupSize", reason: "\(rewards.count) rewards do not split into groups of \(groupSize)")
+    }
     let batchStd = unbiasedStandardDeviation(rewards[...])
     var advantages = [Float](repeating: 0, count: rewards.count)
     for start in stride(from: 0, to: rewards.count, by: groupSize) {

@@ -71,7 +71,7 @@ public struct GRPOLossConfiguration: Sendable, Equatable {
 }
 
 /// The GRPO loss of one micro-batch and what TRL logs about it.
-public struct GRPOLossOutput {
+public struct GRPOLossOutput: Sendable {
     public let loss: Tensor
     /// Mean over sequences of each sequence's token-mean k3 KL (TRL 0.15's logged `kl`).
     public let meanKL: Float
@@ -99,13 +99,26 @@ public struct GRPOLossOutput {
 /// - `advantages`: one per completion; `mask`: `[G, C]` f32, 1 for counted tokens.
 /// - `entropies`: `[G, C]` policy entropies (no gradient), needed when `topEntropyQuantile < 1`;
 ///   when given, their mean is reported.
+///
+/// Throws `TrainingError.invalidArgument` naming the argument when the shapes disagree, when
+/// `referenceLogProbs` is missing with `beta` ≠ 0, or when `entropies` are missing with
+/// `topEntropyQuantile` < 1.
 public func grpoLoss(logProbs: Tensor, oldLogProbs: Tensor? = nil, referenceLogProbs: Tensor?,
                      advantages: [Float], mask: Tensor, entropies: Tensor? = nil,
-                     configuration c: GRPOLossConfiguration) -> GRPOLossOutput {
+                     configuration c: GRPOLossConfiguration) throws -> GRPOLossOutput {
+    func fail(_ name: String, _ reason: String) -> TrainingError { .invalidArgument(name: name, reason: reason) }
+    guard logProbs.rank == 2 else { throw fail("logProbs", "must be [completions, tokens], got shape \(logProbs.shape)") }
     let (g, length) = (logProbs.shape[0], logProbs.shape[1])
-    precondition(advantages.count == g, "grpoLoss: \(advantages.count) advantages for \(g) completions")
-    precondition(mask.shape == logProbs.shape, "grpoLoss: mask \(mask.shape) != log-probs \(logProbs.shape)")
-    precondition(c.topEntropyQuantile >= 1 || entropies != nil, "grpoLoss: top_entropy_quantile < 1 needs entropies")
+    guard advantages.count == g else { throw fail("advantages", "must hold one per completion (\(g)), got \(advantages.count)") }
+    guard mask.shape == logProbs.shape else { throw fail("mask", "must have the shape of logProbs \(logProbs.shape), got \(mask.shape)") }
+    for (name, tensor) in [("oldLogProbs", oldLogProbs), ("referenceLogProbs", referenceLogProbs), ("entropies", entropies)] {
+        if let tensor, tensor.shape != logProbs.shape {
+            throw fail(name, "must have the shape of logProbs \(logProbs.shape), got \(tensor.shape)")
+        }
+    }
+    guard c.topEntropyQuantile >= 1 || entropies != nil else {
+        throw fail("entropies", "are needed when topEntropyQuantile < 1 (it is \(c.topEntropyQuantile)); pass tokenLogProbsAndEntropies' entropies")
+    }
     let old = oldLogProbs ?? logProbs.detached()
     let logRatio = logProbs - old
     // [G, C] per token, or [G, 1] per completion (broadcast over its tokens below).
@@ -149,7 +162,7 @@ public func grpoLoss(logProbs: Tensor, oldLogProbs: Tensor? = nil, referenceLogP
     }
     var meanKL: Float = 0
     if c.beta != 0 {
-        guard let referenceLogProbs else { preconditionFailure("grpoLoss: beta = \(c.beta) needs reference log-probs") }
+        guard let referenceLogProbs else { throw fail("referenceLogProbs", "are needed when beta ≠ 0 (it is \(c.beta))") }
         let delta = referenceLogProbs - logProbs
         var kl = delta.exp() - delta - 1
         if c.useBiasCorrectionKL { kl = kl * ratio }

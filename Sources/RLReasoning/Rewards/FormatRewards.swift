@@ -67,8 +67,10 @@ public struct RepetitionPenaltyReward: PerCompletionReward {
     public let ngramSize: Int
     public let maxPenalty: Float
 
-    public init(ngramSize: Int = 3, maxPenalty: Float = -1) {
-        precondition(maxPenalty <= 0, "repetition penalty must be <= 0, got \(maxPenalty)")
+    /// `ngramSize` ≥ 1 and `maxPenalty` ≤ 0, else throws `TrainingError.invalidArgument`.
+    public init(ngramSize: Int = 3, maxPenalty: Float = -1) throws {
+        guard ngramSize >= 1 else { throw TrainingError.invalidArgument(name: "ngramSize", reason: "must be at least 1, got \(ngramSize)") }
+        guard maxPenalty <= 0 else { throw TrainingError.invalidArgument(name: "maxPenalty", reason: "must be at most 0, got \(maxPenalty)") }
         self.ngramSize = ngramSize
         self.maxPenalty = maxPenalty
     }

@@ -9,9 +9,12 @@ public struct RewardBatch: Sendable {
     /// The dataset row each completion answers (e.g. `solution`, `answer`).
     public var rows: [[String: String]]
 
-    public init(completions: [String], tokenCounts: [Int], rows: [[String: String]]) {
-        precondition(completions.count == tokenCounts.count && completions.count == rows.count,
-                     "RewardBatch: \(completions.count) completions, \(tokenCounts.count) lengths, \(rows.count) rows")
+    /// One token count and one row per completion, else throws `TrainingError.invalidArgument`.
+    public init(completions: [String], tokenCounts: [Int], rows: [[String: String]]) throws {
+        guard completions.count == tokenCounts.count && completions.count == rows.count else {
+            throw TrainingError.invalidArgument(name: "tokenCounts", reason: "\(completions.count) completions need as many token counts "
+                + "and rows, got \(tokenCounts.count) and \(rows.count)")
+        }
         self.completions = completions
         self.tokenCounts = tokenCounts
         self.rows = rows
@@ -25,7 +28,14 @@ public struct RewardBatch: Sendable {
 public protocol RewardFunction: Sendable {
     /// The name used in recipes (`reward_funcs`) and metrics (`rewards/<name>`).
     var name: String { get }
+    /// The reward's weight in the sum when it is given to `GRPOTrainer(rewards:)` (default 1).
+    /// Built-in rewards named in `rewardFuncs` are weighted by `rewardWeights` instead.
+    var weight: Float { get }
     func scores(_ batch: RewardBatch) -> [Float?]
+}
+
+extension RewardFunction {
+    public var weight: Float { 1 }
 }
 
 /// A reward computed independently per completion; scoring runs in parallel.

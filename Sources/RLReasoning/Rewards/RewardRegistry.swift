@@ -20,8 +20,9 @@ public enum RewardName: String, Sendable, Codable, CaseIterable {
 /// The built-in rewards, configured from a `GRPOConfiguration`.
 public enum RewardRegistry {
     /// The reward function `name` with the configuration's settings (gold columns, cosine and
-    /// repetition parameters, the unparseable-gold policy).
-    public static func make(_ name: RewardName, configuration c: GRPOConfiguration) -> any RewardFunction {
+    /// repetition parameters, the unparseable-gold policy). Throws `TrainingError.invalidArgument`
+    /// for parameters the reward cannot use (`validate()` refuses them first).
+    public static func make(_ name: RewardName, configuration c: GRPOConfiguration) throws -> any RewardFunction {
         let columns = GoldColumns(c.goldColumns)
         switch name {
         case .accuracy: return AccuracyReward(goldColumns: columns, unparseableGold: c.unparseableGold)
@@ -38,7 +39,7 @@ public enum RewardRegistry {
             var reward = LengthReward()
             reward.goldColumns = columns
             return reward
-        case .repetitionPenalty: return RepetitionPenaltyReward(ngramSize: c.repetitionNGramSize, maxPenalty: c.repetitionMaxPenalty)
+        case .repetitionPenalty: return try RepetitionPenaltyReward(ngramSize: c.repetitionNGramSize, maxPenalty: c.repetitionMaxPenalty)
         case .overlong:
             return OverlongReward(maxLength: c.maxCompletionLength, bufferLength: c.overlongBufferLength, penaltyFactor: c.overlongPenaltyFactor)
         }

@@ -1,49 +1,93 @@
 import RLTensor
 
-/// Every setting of a GRPO run. Defaults are the Open-RS recipe (Open-RS's `recipes/grpo.yaml` with TRL
-/// 69ad852 defaults for what it leaves out); recipe keys map one to one (see RLApp's `Recipe`).
+/// Every setting of a GRPO run; recipe keys map one to one (see RLApp's `Recipe`).
+///
+/// `GRPOConfiguration()` is neutral: no system prompt, no KL term (`beta` 0), the `accuracy`
+/// reward alone with weight 1 (`rewardWeights` nil: 1 per reward), 256 completion tokens
+/// (TRL's default) sampled at temperature 1. ``openRS`` is the paper's recipe (its system
+/// prompt, `beta` 0.04, `format` + `cosine` weighted 1 and 2, 3,584 completion tokens,
+/// temperature 0.7). The optimisation and batch defaults (learning rate 1e-6, cosine schedule
+/// with a 10 % floor and 10 % warm-up, 500 steps, 6 completions per prompt, 6 per micro-step,
+/// 4 micro-steps per step, `bnpo` loss) are Open-RS's in both.
+///
+/// ```swift
+/// var settings = GRPOConfiguration.openRS   // the paper's recipe
+/// settings.maxCompletionLength = 1024       // ... with a shorter budget
+/// ```
 public struct GRPOConfiguration: Sendable, Equatable {
     // MARK: optimisation
+    /// `learning_rate`: AdamW's peak learning rate, in [0, 1] (default 1e-6).
     public var learningRate: Double = 1e-6
+    /// `adam_beta1`: AdamW's first-moment decay, in [0, 1) (default 0.9).
     public var adamBeta1: Float = 0.9
+    /// `adam_beta2`: AdamW's second-moment decay, in [0, 1) (default 0.999).
     public var adamBeta2: Float = 0.999
+    /// `adam_epsilon`: AdamW's denominator term, positive (default 1e-8).
     public var adamEpsilon: Float = 1e-8
+    /// `weight_decay`: AdamW's decoupled weight decay, in [0, 1] (default 0).
     public var weightDecay: Float = 0
+    /// `max_grad_norm`: the global gradient norm is clipped to this, positive (default 1).
     public var maxGradNorm: Double = 1
-    /// `constant`, `constant_with_warmup`, `linear`, `cosine` or `cosine_with_min_lr`.
+    /// `lr_scheduler_type`: `constant`, `constant_with_warmup`, `linear`, `cosine` or
+    /// `cosine_with_min_lr` (default).
     public var lrSchedulerType: LearningRateScheduleType = .cosineWithMinLR
-    /// `min_lr_rate` of `cosine_with_min_lr` (from `lr_scheduler_kwargs`).
+    /// `min_lr_rate` of `cosine_with_min_lr` (from `lr_scheduler_kwargs`): the floor as a fraction
+    /// of `learningRate`, in [0, 1] (default 0.1).
     public var minLRRate: Double = 0.1
+    /// `warmup_ratio`: the fraction of `maxSteps` the learning rate warms up over, in [0, 1] (default 0.1).
     public var warmupRatio: Double = 0.1
+    /// `max_steps`: optimizer steps of the run, ≥ 1 (default 500).
     public var maxSteps: Int = 500
+    /// `gradient_accumulation_steps`: micro-steps whose gradients make one optimizer step, ≥ 1 (default 4).
     public var gradientAccumulationSteps: Int = 4
-    /// Completions per micro-step (a multiple of `numGenerations`).
+    /// `per_device_train_batch_size`: completions per micro-step, a multiple of `numGenerations`
+    /// (default 6: one prompt's group).
     public var perDeviceTrainBatchSize: Int = 6
-    /// Recompute each decoder layer's activations during backward.
+    /// `gradient_checkpointing`: recompute each decoder layer's activations during backward
+    /// (less memory, about a third more compute; default true).
     public var gradientCheckpointing: Bool = true
 
     // MARK: generation
+    /// `num_generations`: completions sampled per prompt (the group size G), 2...4096 (default 6).
     public var numGenerations: Int = 6
+    /// `max_prompt_length`: prompts are cut to their last this many tokens (default 512).
+    /// Prompt plus completion must fit the model's positions.
     public var maxPromptLength: Int = 512
-    public var maxCompletionLength: Int = 3584
-    public var temperature: Float = 0.7
+    /// `max_completion_length`: the most tokens sampled per completion (default 256, TRL's;
+    /// `openRS`: 3584).
+    public var maxCompletionLength: Int = 256
+    /// `temperature`: sampling temperature, in [0, 100] (0 is greedy; default 1; `openRS`: 0.7).
+    public var temperature: Float = 1
+    /// `top_p`: nucleus sampling's probability mass, in (0, 1] (default 1: off).
     public var topP: Float = 1
+    /// `top_k`: sample among the k most likely tokens (default 0: off).
     public var topK: Int = 0
+    /// `min_p`: drop tokens below this fraction of the top token's probability, in [0, 1] (default 0: off).
     public var minP: Float = 0
+    /// `repetition_penalty`: penalises tokens already in the sequence (positive logits divided by it,
+    /// negative ones multiplied), positive (default 1: off).
     public var repetitionPenalty: Float = 1
 
     // MARK: objective
-    public var beta: Float = 0.04
+    /// `beta`: the k3 KL term's coefficient, in [0, 1000]; 0 (default) needs no reference model
+    /// (`openRS`: 0.04).
+    public var beta: Float = 0
+    /// `epsilon`: the ratio is clipped to [1 − ε, 1 + `epsilonHigh`], ε in [0, 1] (default 0.2).
     public var epsilon: Float = 0.2
+    /// `epsilon_high`: the upper clip (DAPO's clip-higher: 0.28; `cispo`: the weight cap), in
+    /// [0, 10]; nil (default) = `epsilon`.
     public var epsilonHigh: Float? = nil
+    /// `loss_type`: how token losses are reduced (default `bnpo`, as Open-RS; see `GRPOLossType`).
     public var lossType: GRPOLossType = .bnpo
+    /// `scale_rewards`: advantages divided by the group's (default), the batch's or no standard deviation.
     public var scaleRewards: RewardScaling = .group
     /// `importance_sampling_level`: `token` (default) or `sequence` (GSPO).
     public var importanceSamplingLevel: ImportanceSamplingLevel = .token
     /// `delta`: two-sided clipping, the unclipped ratio capped at this value (INTELLECT-2); nil = off.
     public var delta: Float? = nil
-    /// `sapo_temperature_pos` / `sapo_temperature_neg`: the `sapo` gate's temperatures (TRL: 1.0 / 1.05).
+    /// `sapo_temperature_pos`: the `sapo` gate's temperature for positive advantages, positive (default 1.0).
     public var sapoTemperaturePositive: Float = 1.0
+    /// `sapo_temperature_neg`: the `sapo` gate's temperature for other advantages, positive (default 1.05).
     public var sapoTemperatureNegative: Float = 1.05
     /// `use_bias_correction_kl`: multiply the k3 KL by the importance ratio (default false).
     public var useBiasCorrectionKL: Bool = false
@@ -58,7 +102,7 @@ public struct GRPOConfiguration: Sendable, Equatable {
     /// one step's worth); a multiple of `gradientAccumulationSteps`, so one generation batch serves
     /// `stepsPerGeneration / gradientAccumulationSteps × numIterations` optimizer steps.
     public var stepsPerGeneration: Int? = nil
-    /// Give completions without an end token an all-zero loss mask.
+    /// `mask_truncated_completions`: give completions without an end token an all-zero loss mask (default false).
     public var maskTruncatedCompletions: Bool = false
     /// `dynamic_sampling` (DAPO's dynamic sampling, verl's `filter_groups`): drop groups whose
     /// rewards are all equal (they carry no gradient) and generate for further prompts until each
@@ -71,22 +115,36 @@ public struct GRPOConfiguration: Sendable, Equatable {
     /// groups whose rewards are all equal, each used once (TRL's replay-buffer variant); with
     /// dynamic sampling they fill a micro-batch its rounds left short. 0 = off (default).
     public var replayBufferSize: Int = 0
-    /// Divide the logits by the sampling temperature when scoring (TRL >= 0.16); Open-RS
-    /// scored at temperature 1.
+    /// `temperature_consistent_logprobs`: divide the logits by the sampling temperature when
+    /// scoring (TRL >= 0.16; default false: Open-RS scored at temperature 1).
     public var temperatureConsistentLogProbs: Bool = false
 
     // MARK: rewards
-    public var rewardFuncs: [RewardName] = [.format, .cosine]
-    public var rewardWeights: [Float]? = [1, 2]
+    /// `reward_funcs`: the built-in rewards (default `accuracy`; `openRS`: `format`, `cosine`).
+    /// Custom rewards given to `GRPOTrainer(rewards:)` replace them; it may then be empty.
+    public var rewardFuncs: [RewardName] = [.accuracy]
+    /// `reward_weights`: one weight per `rewardFuncs` entry; nil (default) weights each 1
+    /// (`openRS`: 1, 2). Must be nil with custom rewards, which bring their own.
+    public var rewardWeights: [Float]? = nil
+    /// `cosine_min_value_wrong`: the `cosine` reward of a wrong answer at length 0 (default 0).
     public var cosineMinValueWrong: Float = 0
+    /// `cosine_max_value_wrong`: the `cosine` reward of a wrong answer at `cosineMaxLength` (default −0.5).
     public var cosineMaxValueWrong: Float = -0.5
+    /// `cosine_min_value_correct`: the `cosine` reward of a right answer at `cosineMaxLength` (default 0.5).
     public var cosineMinValueCorrect: Float = 0.5
+    /// `cosine_max_value_correct`: the `cosine` reward of a right answer at length 0 (default 1).
     public var cosineMaxValueCorrect: Float = 1
+    /// `cosine_max_len`: the length the `cosine` reward's curve spans, ≥ 1 (characters or
+    /// tokens, see `cosineVariant`; default 1000).
     public var cosineMaxLength: Int = 1000
-    /// `faithful` (characters, unclamped; as Open-RS) or `fixed` (tokens, clamped).
+    /// `cosine_variant`: `faithful` (characters, unclamped; as Open-RS; default) or `fixed` (tokens, clamped).
     public var cosineVariant: CosineReward.Variant = .faithful
+    /// `repetition_n_grams`: the n of the `repetition_penalty` reward's n-grams, ≥ 1 (default 3).
     public var repetitionNGramSize: Int = 3
+    /// `repetition_max_penalty`: the `repetition_penalty` reward of a fully repetitive text, ≤ 0 (default −1).
     public var repetitionMaxPenalty: Float = -1
+    /// `unparseable_gold`: what gold-answer rewards give when the gold does not parse (default
+    /// `no_score`; `reference` scores 1 as Open-RS).
     public var unparseableGold: UnparseableGoldPolicy = .noScore
     /// `overlong_buffer_len`: the `overlong` reward's linear penalty zone, the last this many
     /// tokens before `max_completion_length` (DAPO: 4096 of 20480; default 0 = only the limit).
@@ -95,12 +153,19 @@ public struct GRPOConfiguration: Sendable, Equatable {
     public var overlongPenaltyFactor: Float = 1
 
     // MARK: data
-    public var systemPrompt: String? = GRPOConfiguration.openRSSystemPrompt
+    /// `system_prompt`: the system message of every training prompt; nil (default) sends the
+    /// problem as the only message (`openRS`: `openRSSystemPrompt`).
+    public var systemPrompt: String? = nil
+    /// `dataset_prompt_column`: the dataset column holding the problem (default `problem`).
     public var promptColumn: String = "problem"
+    /// `gold_columns`: the columns gold-answer rewards read, the first non-empty wins (default
+    /// `solution`, `answer`).
     public var goldColumns: [String] = ["solution", "answer"]
 
     // MARK: bookkeeping
+    /// `seed`: seeds sampling, data order, dropout and stochastic rounding (default 42).
     public var seed: UInt64 = 42
+    /// `save_steps`: a checkpoint every this many steps (and at the end), ≥ 1 (default 50).
     public var saveSteps: Int = 50
     /// Keep only the newest this many checkpoints (nil = all).
     public var saveTotalLimit: Int? = nil
@@ -121,11 +186,30 @@ public struct GRPOConfiguration: Sendable, Equatable {
     /// The most logits (f32 bytes) the loss computes at once; more rows are scored in chunks,
     /// recomputed in backward (`logits_chunk_bytes`, default 256 MiB).
     public var logitsChunkBytes: Int = 256 << 20
+    /// `logging_steps`: accepted for recipes; every step is logged (default 1).
     public var loggingSteps: Int = 1
-    /// Sample completions printed and saved per logged step.
+    /// `log_completions`: sample completions printed and saved to `completions.jsonl` each step (default true).
     public var logCompletions: Bool = true
 
+    /// Which names errors use for settings: Swift properties (`rewardWeights`, the default) or
+    /// recipe keys (`reward_weights`; RLApp's `Recipe` sets this).
+    public var settingNames: SettingNames = .swift
+
     public init() {}
+
+    /// The Open-RS recipe (Open-RS's `recipes/grpo.yaml`, TRL 69ad852 defaults for what it
+    /// leaves out): `GRPOConfiguration()` with the paper's system prompt, `beta` 0.04, rewards
+    /// `format` and `cosine` weighted 1 and 2, 3,584 completion tokens and temperature 0.7.
+    public static var openRS: GRPOConfiguration {
+        var c = GRPOConfiguration()
+        c.systemPrompt = openRSSystemPrompt
+        c.beta = 0.04
+        c.rewardFuncs = [.format, .cosine]
+        c.rewardWeights = [1, 2]
+        c.maxCompletionLength = 3584
+        c.temperature = 0.7
+        return c
+    }
 
     /// The Open-RS system prompt, exactly (doubled braces and the space before the period
     /// included).
@@ -147,12 +231,14 @@ public struct GRPOConfiguration: Sendable, Equatable {
         }
     }
 
-    /// Checks the settings against each other; throws naming the first bad key.
+    /// Checks the settings against each other; throws `TrainingError.invalidSetting` naming the
+    /// first bad setting (as `settingNames` spells it) and its allowed range.
     public func validate() throws {
-        func fail(_ key: String, _ reason: String) throws { throw TrainingError.invalidSetting(key: key, reason: reason) }
+        let n = settingName
+        func fail(_ key: String, _ reason: String) throws { throw TrainingError.invalidSetting(key: n(key), reason: reason) }
         if numGenerations < 2 { try fail("num_generations", "must be at least 2 (advantages compare completions of one prompt)") }
         if perDeviceTrainBatchSize % numGenerations != 0 {
-            try fail("per_device_train_batch_size", "\(perDeviceTrainBatchSize) is not a multiple of num_generations (\(numGenerations))")
+            try fail("per_device_train_batch_size", "\(perDeviceTrainBatchSize) is not a multiple of \(n("num_generations")) (\(numGenerations))")
         }
         if maxSteps < 1 { try fail("max_steps", "must be at least 1") }
         if gradientAccumulationSteps < 1 { try fail("gradient_accumulation_steps", "must be at least 1") }
@@ -160,7 +246,7 @@ public struct GRPOConfiguration: Sendable, Equatable {
         if let stepsPerGeneration {
             try check("steps_per_generation", stepsPerGeneration, 1...4_096, "between 1 and 4096")
             if stepsPerGeneration % gradientAccumulationSteps != 0 {
-                try fail("steps_per_generation", "\(stepsPerGeneration) is not a multiple of gradient_accumulation_steps (\(gradientAccumulationSteps))")
+                try fail("steps_per_generation", "\(stepsPerGeneration) is not a multiple of \(n("gradient_accumulation_steps")) (\(gradientAccumulationSteps))")
             }
         }
         if saveSteps < 1 { try fail("save_steps", "must be at least 1") }
@@ -191,32 +277,34 @@ public struct GRPOConfiguration: Sendable, Equatable {
         try check("beta", beta, 0...1_000, "between 0 and 1000")
         try check("epsilon", epsilon, 0...1, "between 0 and 1")
         if let epsilonHigh { try check("epsilon_high", epsilonHigh, 0...10, "between 0 and 10") }
-        if let delta { try check("delta", delta, 1...1_000, "at least 1 (greater than 1 + epsilon_high is recommended)") }
+        if let delta { try check("delta", delta, 1...1_000, "at least 1 (greater than 1 + \(n("epsilon_high")) is recommended)") }
         try check("sapo_temperature_pos", sapoTemperaturePositive, 1e-6...1_000, "positive")
         try check("sapo_temperature_neg", sapoTemperatureNegative, 1e-6...1_000, "positive")
         try check("top_entropy_quantile", topEntropyQuantile, 0...1, "between 0 and 1")
         try check("max_dynamic_sampling_rounds", maxDynamicSamplingRounds, 0...1_000, "between 0 and 1000")
         try check("replay_buffer_size", replayBufferSize, 0...4_096, "between 0 (off) and 4096")
-        try check("overlong_buffer_len", overlongBufferLength, 0...maxCompletionLength, "between 0 and max_completion_length (\(maxCompletionLength))")
+        try check("overlong_buffer_len", overlongBufferLength, 0...maxCompletionLength,
+                  "between 0 and \(n("max_completion_length")) (\(maxCompletionLength))")
         try check("overlong_penalty_factor", overlongPenaltyFactor, 0...1_000, "between 0 and 1000")
         if cosineMaxLength < 1 { try fail("cosine_max_len", "must be at least 1, got \(cosineMaxLength)") }
         if repetitionNGramSize < 1 { try fail("repetition_n_grams", "must be at least 1, got \(repetitionNGramSize)") }
         try check("repetition_max_penalty", repetitionMaxPenalty, -1_000...0, "at most 0")
         if let saveTotalLimit, saveTotalLimit < 1 { try fail("save_total_limit", "must be at least 1, got \(saveTotalLimit)") }
         if perDeviceTrainBatchSize < numGenerations {
-            try fail("per_device_train_batch_size", "\(perDeviceTrainBatchSize) holds no full group of num_generations (\(numGenerations))")
+            try fail("per_device_train_batch_size", "\(perDeviceTrainBatchSize) holds no full group of \(n("num_generations")) (\(numGenerations))")
         }
         // Bounds on what one process can hold, so a typo is an error rather than an out-of-memory abort.
         try check("num_generations", numGenerations, 2...4_096, "between 2 and 4096")
         try check("per_device_train_batch_size", perDeviceTrainBatchSize, 1...65_536, "at most 65536")
         try check("max_completion_length", maxCompletionLength, 1...1_048_576, "between 1 and 1048576")
         try check("max_prompt_length", maxPromptLength, 1...1_048_576, "between 1 and 1048576")
+        // An empty rewardFuncs is fine here: custom rewards given to GRPOTrainer replace them
+        // (the trainer refuses a run with no reward at all).
         if let weights = rewardWeights, weights.count != rewardFuncs.count {
-            try fail("reward_weights", "\(weights.count) weights for \(rewardFuncs.count) reward functions")
+            try fail("reward_weights", "\(weights.count) weights for \(rewardFuncs.count) reward functions (\(n("reward_funcs")))")
         }
-        if rewardFuncs.isEmpty { try fail("reward_funcs", "name at least one reward function") }
         if rewardFuncs.contains(.overlong) && overlongBufferLength < 1 {
-            try fail("overlong_buffer_len", "must be at least 1 when reward_funcs has overlong (the length of its penalty zone, in tokens)")
+            try fail("overlong_buffer_len", "must be at least 1 when \(n("reward_funcs")) has overlong (the length of its penalty zone, in tokens)")
         }
     }
 }

@@ -21,6 +21,19 @@ extension GRPOTrainer {
     /// The folder is locked for the call (a second run into it is refused), and a new run into a
     /// folder an earlier run wrote to is refused unless `overwriteOutputDir` is set.
     public func train(output: URL, resume: Bool = false, allowedChanges: Set<String> = [], stopAfterStep: Int? = nil) throws {
+        try run(output: output, resume: resume, allowedChanges: allowedChanges, stopAfterStep: stopAfterStep, beforeStep: {})
+    }
+
+    /// `train(output:)` for async code: before each step it checks for cancellation and throws
+    /// `CancellationError` when its task is cancelled. The step in progress finishes first;
+    /// checkpoints already saved stay intact (resume from the newest with `resume: true`).
+    public func train(output: URL, resume: Bool = false, allowedChanges: Set<String> = [], stopAfterStep: Int? = nil) async throws {
+        try run(output: output, resume: resume, allowedChanges: allowedChanges, stopAfterStep: stopAfterStep,
+                beforeStep: { try Task.checkCancellation() })
+    }
+
+    /// The run; `beforeStep` is called before every step and may end it by throwing.
+    private func run(output: URL, resume: Bool, allowedChanges: Set<String>, stopAfterStep: Int?, beforeStep: () throws -> Void) throws {
         let current = manifest
         if let unknown = allowedChanges.subtracting(current.entries.keys).subtracting(RunManifest.optionalKeys).sorted().first {
             throw TrainingError.invalidSetting(key: "resume_allow_changes", reason: "'\(unknown)' is not a run manifest key; "
@@ -99,6 +112,7 @@ extension GRPOTrainer {
         let lastStep = Swift.min(configuration.maxSteps, stopAfterStep ?? configuration.maxSteps)
         let firstStep = step
         while step < lastStep {
+            try beforeStep()
             try trainStep()
             if step % configuration.saveSteps == 0 || step == lastStep {
                 guard weightsAreFinite(policy.trainableParameters) else {

@@ -36,6 +36,8 @@ public final class GRPOTrainer {
     let schedule: LearningRateSchedule
     let builder: RolloutBuilder
     let rewardNames: [String]
+    /// The weight of each reward, in `rewardNames` order.
+    let rewardWeights: [Float]
     var sampler: EpochSampler
     /// Optimizer steps taken.
     public internal(set) var step = 0
@@ -61,31 +63,32 @@ public final class GRPOTrainer {
     /// Called after every step with its metrics and the micro-batches' sample completions.
     public var onStep: ((StepMetrics, [CompletionSample]) -> Void)?
 
-    /// `rewards` replaces the configuration's `rewardFuncs` with your own functions (weighted by
-    /// `rewardWeights`, which must then have one weight each, or 1 each when nil).
+    /// `rewards` replaces the configuration's `rewardFuncs` with your own functions, each
+    /// weighted by its `weight` (then `rewardFuncs` may be empty and `rewardWeights` must be nil).
     /// Completions end at any of the tokenizer's and the model config's end-of-sequence ids plus
     /// `extraStopTokenIDs` (pass the `generation_config.json` ids, `StopTokens`, when the model
     /// came from a folder that has one). `collective` makes this process one rank of a
-    /// data-parallel run (every rank builds its trainer with the same arguments).
+    /// data-parallel run (every rank builds its trainer with the same arguments). Bad settings
+    /// throw `TrainingError.invalidSetting` naming the setting as `configuration.settingNames` spells it.
     public init(configuration: GRPOConfiguration, policy: any CausalLanguageModel, tokenizer: Tokenizer, dataset: PromptDataset,
                 rewards customRewards: [any RewardFunction]? = nil, extraStopTokenIDs: Set<Int32> = [],
                 collective: any Collective = SingleProcess()) throws {
         try configuration.validate()
+        let n = configuration.settingName
         if collective.worldSize > 1 {
             let unsupported: [(key: String, isSet: Bool)] = [("dynamic_sampling", configuration.dynamicSampling),
                                                              ("replay_buffer_size", configuration.replayBufferSize > 0),
                                                              ("top_entropy_quantile", configuration.topEntropyQuantile < 1)]
             if let setting = unsupported.first(where: \.isSet) {
-                throw TrainingError.invalidSetting(key: setting.key, reason: "is not supported in a run of \(collective.worldSize) processes yet "
+                throw TrainingError.invalidSetting(key: n(setting.key), reason: "is not supported in a run of \(collective.worldSize) processes yet "
                     + "(its choices depend on the whole batch); train it in one process")
             }
         }
         let limit = policy.config.maxPositionEmbeddings
         if configuration.maxPromptLength + configuration.maxCompletionLength > limit {
-            throw TrainingError.invalidSetting(key: "max_completion_length", reason: "max_prompt_length + max_completion_length "
+            throw TrainingError.invalidSetting(key: n("max_completion_length"), reason: "\(n("max_prompt_length")) + \(n("max_completion_length")) "
                 + "(\(configuration.maxPromptLength) + \(configuration.maxCompletionLength)) exceeds the model's max_position_embeddings \(limit)")
         }
-        guard !dataset.rows.isEmpty else { throw TrainingError.emptyDataset(file: "the dataset given to GRPOTrainer", reason: "it has no rows") }
         if let row = dataset.rows.firstIndex(where: { ($0[configuration.promptColumn] ?? "").isEmpty }) {
             throw TrainingError.datasetRow(file: "the dataset given to GRPOTrainer", line: row + 1,
                                            reason: "no \"\(configuration.promptColumn)\" column (the prompt); every row needs one")
@@ -113,10 +116,10 @@ public final class GRPOTrainer {
         if collective.rank != 0 { log = { _ in } }
         if configuration.leanMemory {
             guard policy.adapters == nil else {
-                throw TrainingError.invalidSetting(key: "lean_memory", reason: "is for full fine-tuning; a LoRA run already keeps only the adapters' state")
+                throw TrainingError.invalidSetting(key: n("lean_memory"), reason: "is for full fine-tuning; a LoRA run already keeps only the adapters' state")
             }
             guard policy.device == .cpu else {
-                throw TrainingError.invalidSetting(key: "lean_memory", reason: "needs the CPU backend (the bf16 state kernels are CPU kernels)")
+                throw TrainingError.invalidSetting(key: n("lean_memory"), reason: "needs the CPU backend (the bf16 state kernels are CPU kernels)")
             }
         }
         // With adapters the reference is the same base with them switched off: no second copy.
@@ -130,11 +133,27 @@ public final class GRPOTrainer {
                           weightDecay: configuration.weightDecay, momentType: configuration.leanMemory ? .bf16 : .f32)
         optimizer.seed = configuration.seed
         schedule = configuration.learningRateSchedule()
-        let rewards = customRewards ?? configuration.rewardFuncs.map { RewardRegistry.make($0, configuration: configuration) }
-        if let weights = configuration.rewardWeights, weights.count != rewards.count {
-            throw TrainingError.invalidSetting(key: "reward_weights", reason: "\(weights.count) weights for \(rewards.count) reward functions")
+        let rewards: [any RewardFunction]
+        let weights: [Float]
+        if let customRewards {
+            if let given = configuration.rewardWeights {
+                throw TrainingError.invalidSetting(key: n("reward_weights"), reason: "is \(given), but it weights \(n("reward_funcs")); custom "
+                    + "rewards bring their own (RewardFunction.weight): set it to nil")
+            }
+            rewards = customRewards
+            weights = customRewards.map(\.weight)
+        } else {
+            rewards = try configuration.rewardFuncs.map { try RewardRegistry.make($0, configuration: configuration) }
+            weights = configuration.rewardWeights ?? rewards.map { _ in 1 }
+        }
+        guard !rewards.isEmpty else {
+            throw TrainingError.invalidSetting(key: n("reward_funcs"), reason: "name at least one reward function (or give GRPOTrainer custom rewards)")
+        }
+        if let bad = weights.first(where: { !$0.isFinite }) {
+            throw TrainingError.invalidSetting(key: customRewards == nil ? n("reward_weights") : "rewards", reason: "weights must be finite, got \(bad)")
         }
         rewardNames = rewards.map(\.name)
+        rewardWeights = weights
         // A reward that needs the gold answer must find one: none at all is an error (the reward
         // would silently score nothing), some rows without one a warning when training starts.
         for reward in rewards {
@@ -144,8 +163,8 @@ public final class GRPOTrainer {
             let missing = dataset.rows.indices.filter { columns.gold(in: dataset.rows[$0]) == nil }
             if missing.count == dataset.rows.count {
                 let seen = Set(dataset.rows.flatMap(\.keys)).sorted().prefix(12).joined(separator: ", ")
-                throw TrainingError.invalidSetting(key: "gold_columns", reason: "reward '\(reward.name)' needs a gold answer, but no row has "
-                    + "a non-empty \(columns.names.joined(separator: " or ")) column (the rows have: \(seen)); name the answer column in gold_columns")
+                throw TrainingError.invalidSetting(key: n("gold_columns"), reason: "reward '\(reward.name)' needs a gold answer, but no row has "
+                    + "a non-empty \(columns.names.joined(separator: " or ")) column (the rows have: \(seen)); name the answer column in \(n("gold_columns"))")
             }
             if let first = missing.first, !startWarnings.contains(where: { $0.contains("no gold answer") }) {
                 startWarnings.append("warning: \(missing.count) of \(dataset.rows.count) rows have no gold answer "
@@ -153,7 +172,7 @@ public final class GRPOTrainer {
             }
         }
         builder = RolloutBuilder(configuration: configuration, tokenizer: tokenizer,
-                                 rewards: rewards, weights: configuration.rewardWeights ?? rewards.map { _ in 1 },
+                                 rewards: rewards, weights: weights,
                                  endTokenIDs: extraStopTokenIDs.union(StopTokens.resolve(tokenizer: tokenizer, config: policy.config, generationConfig: nil)),
                                  padTokenID: tokenizer.padTokenID ?? eos)
         sampler = EpochSampler(count: dataset.rows.count, seed: configuration.seed)
@@ -222,11 +241,11 @@ public final class GRPOTrainer {
                                                offset: rank * c.promptsPerMicroStep * c.numGenerations)
                 }
                 if c.beta != 0 {
-                    rollout.referenceLogProbs = referenceLogProbs(rollout, temperature: scoringTemperature)
+                    rollout.referenceLogProbs = try referenceLogProbs(rollout, temperature: scoringTemperature)
                 }
                 // Later steps of this batch see an updated policy: their ratios need the log-probs of now.
                 if cycle > 1 {
-                    rollout.oldLogProbs = policy.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
+                    rollout.oldLogProbs = try policy.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
                                                                lastTokens: rollout.completionLength, temperature: scoringTemperature,
                                                                maxLogitBytes: c.logitsChunkBytes)
                 }
@@ -252,8 +271,8 @@ public final class GRPOTrainer {
         for (index, rollout) in batch.enumerated() {
             var output: GRPOLossOutput?
             policy.adapters?.dropoutSeed = Generator.sequenceSeed(configuration.seed ^ 0xD80F, step * 1_000 + index)
-            let loss = valueAndAccumulatedGrad(at: trainable, into: gradients, seed: generationSeed(micro: index) ^ 0xACC) {
-                let scored = policy.tokenLogProbsAndEntropies(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
+            let loss = try valueAndAccumulatedGrad(at: trainable, into: gradients, seed: generationSeed(micro: index) ^ 0xACC) {
+                let scored = try policy.tokenLogProbsAndEntropies(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
                                                               lastTokens: rollout.completionLength, temperature: scoringTemperature,
                                                               recomputeLayers: c.gradientCheckpointing, maxLogitBytes: c.logitsChunkBytes)
                 var configuration = lossConfiguration
@@ -261,7 +280,7 @@ public final class GRPOTrainer {
                     configuration.batchTokenCount = Float(tokenCounts[index])
                     configuration.batchRows = rollout.advantages.count * world
                 }
-                let result = grpoLoss(logProbs: scored.logProbs, oldLogProbs: rollout.oldLogProbs, referenceLogProbs: rollout.referenceLogProbs,
+                let result = try grpoLoss(logProbs: scored.logProbs, oldLogProbs: rollout.oldLogProbs, referenceLogProbs: rollout.referenceLogProbs,
                                       advantages: rollout.advantages, mask: rollout.completionMask, entropies: scored.entropies,
                                       configuration: configuration)
                 output = result
@@ -328,14 +347,14 @@ public final class GRPOTrainer {
 
     /// The reference model's log-probs of a rollout's completions: the frozen copy, or the
     /// policy with its adapters switched off.
-    func referenceLogProbs(_ rollout: Rollout, temperature: Float) -> Tensor {
-        func score(_ model: any CausalLanguageModel) -> Tensor {
-            model.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
+    func referenceLogProbs(_ rollout: Rollout, temperature: Float) throws -> Tensor {
+        func score(_ model: any CausalLanguageModel) throws -> Tensor {
+            try model.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
                                 lastTokens: rollout.completionLength, temperature: temperature, maxLogitBytes: configuration.logitsChunkBytes)
         }
-        if let reference { return score(reference) }
+        if let reference { return try score(reference) }
         guard let adapters = policy.adapters else { preconditionFailure("internal: beta > 0 without a reference model") }
-        return adapters.withoutAdapters { score(policy) }
+        return try adapters.withoutAdapters { try score(policy) }
     }
 
     /// The loss settings of this step; `tokenCounts` are the counted tokens of each micro-batch

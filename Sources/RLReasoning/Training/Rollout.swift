@@ -96,9 +96,9 @@ struct RolloutBuilder {
         if firstSequence != 0 {
             options.sequenceSeeds = (0..<(rows.count * c.numGenerations)).map { Generator.sequenceSeed(seed, firstSequence + $0) }
         }
-        let generated = Generator(model: policy).generate(prompts: prompts, options: options)
+        let generated = try Generator(model: policy).generate(prompts: prompts, options: options)
         let texts = generated.map { tokenizer.decode($0.tokens, skipSpecialTokens: true) }
-        let batch = RewardBatch(completions: texts, tokenCounts: generated.map(\.tokens.count), rows: generated.map { rows[$0.promptIndex] })
+        let batch = try RewardBatch(completions: texts, tokenCounts: generated.map(\.tokens.count), rows: generated.map { rows[$0.promptIndex] })
         return ScoredGroups(rows: rows, promptIDs: prompts, sequences: generated, texts: texts, scores: rewards.map { $0.scores(batch) },
                             groupSize: c.numGenerations, weights: weights)
     }
@@ -111,14 +111,15 @@ struct RolloutBuilder {
         let g = c.numGenerations
         let generated = groups.sequences
         let total = groups.totalRewards
+        // Cannot throw: every group holds numGenerations completions, each reward scored them all, one weight each.
         let scores = batchScores ?? groups.scores
         let batchAdvantages: [Float]
         switch c.multiObjectiveAggregation {
         case .sumThenNormalize:
             let batchTotal = batchScores.map { ScoredGroups.weightedTotals($0, weights: weights, count: $0.first?.count ?? 0) } ?? total
-            batchAdvantages = groupAdvantages(rewards: batchTotal, groupSize: g, scaling: c.scaleRewards)
+            batchAdvantages = try! groupAdvantages(rewards: batchTotal, groupSize: g, scaling: c.scaleRewards)
         case .normalizeThenSum:
-            batchAdvantages = normalizedThenSummedAdvantages(scores: scores, weights: weights, groupSize: g).advantages
+            batchAdvantages = try! normalizedThenSummedAdvantages(scores: scores, weights: weights, groupSize: g).advantages
         }
         let advantages = Array(batchAdvantages[offset..<(offset + generated.count)])
         let stds = stride(from: 0, to: total.count, by: g).map { Float(unbiasedStandardDeviation(total[$0..<($0 + g)])) }

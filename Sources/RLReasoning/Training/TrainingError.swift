@@ -1,6 +1,8 @@
 /// Errors of a training or evaluation run; each says what was wrong and what to do.
 public enum TrainingError: Error, CustomStringConvertible, Sendable {
     case invalidSetting(key: String, reason: String)
+    /// Bad input to a function (e.g. `grpoLoss`): the argument's name and what is allowed.
+    case invalidArgument(name: String, reason: String)
     case datasetRow(file: String, line: Int, reason: String)
     /// No row could be used; `reason` says why (no files, empty files, every row skipped and the first reason).
     case emptyDataset(file: String, reason: String)
@@ -21,6 +23,7 @@ public enum TrainingError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case let .invalidSetting(key, reason): return "setting '\(key)': \(reason)"
+        case let .invalidArgument(name, reason): return "\(name): \(reason)"
         case let .datasetRow(file, line, reason): return "\(file):\(line): \(reason)"
         case let .emptyDataset(file, reason): return "\(file): no usable rows: \(reason)"
         case let .noChatTemplate(model): return "\(model): the tokenizer has no chat_template; add one to tokenizer_config.json"

@@ -71,10 +71,11 @@ extension CPUBackend {
 
     /// OpenBLAS runs single-threaded inside the library: products are split across the
     /// library's own worker pool instead, so two thread pools never compete for the cores
-    /// (OpenBLAS's idle workers spin for about 0.1 s after each call). Set before every product,
-    /// as the setting is process-wide.
+    /// (OpenBLAS's idle workers spin for about 0.1 s after each call). Checked before every
+    /// product, as the setting is process-wide; `ComputeOptions.setsOpenBLASThreads` false leaves
+    /// it alone.
     static func useSingleThreadedBLAS() {
-        rl_blas_set_num_threads(1)
+        if ComputeOptions.setsOpenBLASThreads && rl_blas_get_num_threads() != 1 { rl_blas_set_num_threads(1) }
     }
 
     /// `cblas_sgemm` on the block `rows x columns` of `C = alpha op(A) op(B) + beta C`.

@@ -20,7 +20,7 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     /// see `BLASStatus`).
     public var blas: BLASStatus { BLASLibrary.status }
 
-    /// Threads used by OpenBLAS and by the parallel loops.
+    /// Threads of the parallel loops (`ComputeOptions.threadCount`; OpenBLAS itself runs single-threaded).
     public var threadCount: Int { Parallel.threadCount }
 
     // MARK: memory

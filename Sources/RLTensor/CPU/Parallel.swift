@@ -1,19 +1,27 @@
 import CRLKernels
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// Splits loops across the machine's cores (or `RL_NUM_THREADS`), on the process-wide worker
+/// Splits loops across `ComputeOptions.threadCount` threads (the machine's cores, `RL_NUM_THREADS`
+/// or `ComputeOptions.setThreadCount(_:)`), on the process-wide worker
 /// pool of `rl_parallel_run`: workers spin briefly between kernels and then sleep, so
 /// back-to-back small kernels (decoding) start without a thread wake-up. Shared with the
 /// package's other modules (token sampling), so all CPU work uses one set of threads.
 package enum Parallel {
-    package static let threadCount: Int = {
+    /// Threads the loops use now.
+    package static var threadCount: Int { count.load(ordering: .relaxed) }
+
+    static func setThreadCount(_ threads: Int) { count.store(threads, ordering: .relaxed) }
+
+    /// `RL_NUM_THREADS` when it is a positive number, otherwise the CPUs online.
+    private static let count = Atomic<Int>({
         if let text = getenv("RL_NUM_THREADS").map({ String(cString: $0) }), let n = Int(text), n > 0 { return n }
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    }()
+    }())
 
     /// Calls `body(start, end)` over disjoint ranges covering `0..<total`, in parallel when each
     /// range gets at least `grain` items.
