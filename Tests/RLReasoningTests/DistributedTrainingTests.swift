@@ -113,15 +113,32 @@ struct DistributedTrainingTests {
 
     static let compared = ["loss", "reward", "reward_std", "grad_norm", "num_tokens", "completion_length"]
 
-    @Test("2 ranks × batch 2 take the same steps as 1 process × batch 4", arguments: ["bnpo", "grpo", "dapo"])
-    func twoRanksEqualOneProcess(lossType: String) throws {
+    @Test("2 ranks × batch 2 take the same steps as 1 process × batch 4",
+          arguments: ["bnpo", "grpo", "dapo", "bnpo, zero_stage 1"])
+    func twoRanksEqualOneProcess(setting: String) throws {
+        let lossType = String(setting.prefix { $0 != "," })
+        let sharded = setting.hasSuffix("zero_stage 1")
         let work = try Work("dp-\(lossType)", lossType: lossType)
         defer { work.remove() }
         let (single, singleLog) = Self.train(work, ranks: .oneProcess, work.arguments(output: "one", batch: 4))
         try #require(single == 0, "\(singleLog)")
-        let (double, doubleLog) = Self.train(work, ranks: .ranks(2), work.arguments(output: "two", batch: 2))
+        let (double, doubleLog) = Self.train(work, ranks: .ranks(2), work.arguments(output: "two", batch: 2,
+                                                                                    extra: sharded ? ["--zero_stage", "1"] : []))
         try #require(double == 0, "\(doubleLog)")
         #expect(doubleLog.contains("data-parallel: MPI") && doubleLog.contains("2 ranks"), "\(doubleLog)")
+        if sharded {
+            #expect(doubleLog.contains("optimizer state sharded over 2 ranks (zero_stage 1): rank 0 keeps"), "\(doubleLog)")
+            // The checkpoint holds every rank's moments, as the one-process run's.
+            let moments = try ["one", "two"].map { name in
+                try CheckpointReader(at: work.folder.appendingPathComponent("\(name)/checkpoint-3/optimizer.safetensors"))
+            }
+            #expect(moments[0].tensorNames.sorted() == moments[1].tensorNames.sorted())
+            for name in moments[0].tensorNames {
+                let a = try moments[0].tensor(named: name).floats(name: name), b = try moments[1].tensor(named: name).floats(name: name)
+                let differ = zip(a, b).map { Double(abs($0 - $1)) }.max() ?? 0
+                #expect(differ <= 1e-6 * max(1, Double(a.map { abs($0) }.max() ?? 0)), "\(name): \(differ)")
+            }
+        }
         let one = try work.metrics("one"), two = try work.metrics("two")
         #expect(one.contains { ($0["reward_std"] as? Double ?? 0) > 0 }, "the rewards must differ for the steps to train: \(one)")
         Self.expectSameSteps(one, two, keys: Self.compared)
@@ -155,12 +172,14 @@ struct DistributedTrainingTests {
         #expect(differ < 1e-5, "largest weight difference between 1 process and 2 hosts: \(differ)")
     }
 
-    @Test("A 2-rank checkpoint resumes in one process with batch 4 and continues with the same steps")
+    @Test("A 2-rank checkpoint (sharded optimizer state) resumes in one process with batch 4 and continues with the same steps")
     func twoRankCheckpointResumesInOneProcess() throws {
         let work = try Work("dp-resume")
         defer { work.remove() }
         let schedule = ["--max_steps", "4", "--save_steps", "2"]
-        let (trained, trainLog) = Self.train(work, ranks: .ranks(2), work.arguments(output: "run", batch: 2, extra: schedule))
+        // Sharded optimizer state: the checkpoint must still hold every rank's moments.
+        let (trained, trainLog) = Self.train(work, ranks: .ranks(2), work.arguments(output: "run", batch: 2,
+                                                                                    extra: schedule + ["--zero_stage", "1"]))
         try #require(trained == 0, "\(trainLog)")
         let uninterrupted = try work.metrics("run")
         let finalWeights = try work.weights("run", step: 4)

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import RLDistributed
+import RLTensor
 
 extension GRPOTrainer {
     /// The whole micro-batch's reward scores: every rank's, in rank order, per reward function
@@ -45,5 +46,35 @@ extension GRPOTrainer {
         guard collective.worldSize > 1 else { return result }
         let bytes = try collective.broadcast(bytes: result.map { [1] + Array($0.utf8) } ?? [0], label: operation)
         return bytes.first == 1 ? String(decoding: bytes.dropFirst(), as: UTF8.self) : nil
+    }
+
+    /// With sharded optimizer state: every rank's AdamW moments, on every rank, for a checkpoint
+    /// (rank 0 writes them; the others drop them). nil without sharding or before the first update.
+    func gatheredMoments() throws -> (first: [String: Tensor], second: [String: Tensor])? {
+        guard let shards, optimizer.step > 0 else { return nil }
+        let trainable = policy.trainableParameters
+        var first = optimizer.firstMoments, second = optimizer.secondMoments
+        for owner in 0..<collective.worldSize {
+            let names = shards.names(of: owner)
+            if owner != collective.rank {
+                for name in names {
+                    let parameter = trainable[name]!
+                    first[name] = .zeros(parameter.shape, dtype: optimizer.momentType, device: parameter.device)
+                    second[name] = .zeros(parameter.shape, dtype: optimizer.momentType, device: parameter.device)
+                }
+            }
+            try collective.broadcast(tensors: names.map { first[$0]! } + names.map { second[$0]! }, root: owner,
+                                     label: "optimizer state of rank \(owner)")
+        }
+        return (first, second)
+    }
+
+    /// With sharded optimizer state: drops the moments of the tensors other ranks keep (after a
+    /// checkpoint restored all of them).
+    func keepOwnShareOfMoments() {
+        guard let shards else { return }
+        let mine = Set(shards.names(of: collective.rank))
+        optimizer.restore(step: optimizer.step, firstMoments: optimizer.firstMoments.filter { mine.contains($0.key) },
+                          secondMoments: optimizer.secondMoments.filter { mine.contains($0.key) })
     }
 }

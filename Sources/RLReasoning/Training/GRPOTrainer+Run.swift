@@ -85,6 +85,7 @@ extension GRPOTrainer {
             let checkpoint = output.appendingPathComponent(resumeFrom)
             try collective.together("restoring \(resumeFrom)") {
                 try TrainerCheckpoint.restore(self, from: checkpoint)
+                keepOwnShareOfMoments()
                 guard isFirstRank else { return }
                 try metricsLog.truncate(after: step)
                 // Completions of steps after the checkpoint will be generated again.
@@ -120,8 +121,9 @@ extension GRPOTrainer {
                         + "(the last saved checkpoint is intact)")
                 }
                 // Every rank holds the same weights and state: rank 0 writes them, the others wait.
+                let moments = try gatheredMoments()
                 let folder = try onFirstRank("saving checkpoint-\(step)") {
-                    try TrainerCheckpoint.save(trainer: self, to: output, keepLast: configuration.saveTotalLimit).lastPathComponent
+                    try TrainerCheckpoint.save(trainer: self, to: output, keepLast: configuration.saveTotalLimit, moments: moments).lastPathComponent
                 }
                 log("saved \(folder ?? TrainerCheckpoint.folderName(step: step))")
             }

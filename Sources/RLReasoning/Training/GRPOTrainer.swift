@@ -43,6 +43,8 @@ public final class GRPOTrainer {
     public internal(set) var step = 0
     /// Rollouts kept for reuse while μ > 1.
     var buffer: [Rollout] = []
+    /// The AdamW moments each rank keeps (`zeroStage` 1 with several ranks), else nil.
+    let shards: OptimizerShards?
     /// Steps skipped in a row for a non-finite loss or gradient.
     var consecutiveSkippedSteps = 0
     /// Informative groups kept for replay (`replayBufferSize`).
@@ -132,6 +134,11 @@ public final class GRPOTrainer {
         optimizer = AdamW(beta1: configuration.adamBeta1, beta2: configuration.adamBeta2, epsilon: configuration.adamEpsilon,
                           weightDecay: configuration.weightDecay, momentType: configuration.leanMemory ? .bf16 : .f32)
         optimizer.seed = configuration.seed
+        shards = configuration.zeroStage == 1 && collective.worldSize > 1
+            ? OptimizerShards(parameters: policy.trainableParameters, worldSize: collective.worldSize) : nil
+        if let shards {
+            startWarnings.append(shards.summary(rank: collective.rank, bytesPerElement: configuration.leanMemory ? 2 : 4))
+        }
         schedule = configuration.learningRateSchedule()
         let rewards: [any RewardFunction]
         let weights: [Float]
@@ -317,7 +324,18 @@ public final class GRPOTrainer {
             }
         } else {
             consecutiveSkippedSteps = 0
-            optimizer.update(trainable, gradients: gradients, learningRate: Float(learningRate), gradientScale: gradientScale)
+            if let shards {
+                // Each rank updates the tensors whose moments it keeps, then sends them to the others.
+                let mine = Set(shards.names(of: rank))
+                optimizer.update(trainable.filter { mine.contains($0.key) }, gradients: gradients.filter { mine.contains($0.key) },
+                                 learningRate: Float(learningRate), gradientScale: gradientScale)
+                for owner in 0..<world {
+                    try collective.broadcast(tensors: shards.names(of: owner).map { trainable[$0]! }, root: owner,
+                                             label: "weights updated by rank \(owner), step \(step + 1)")
+                }
+            } else {
+                optimizer.update(trainable, gradients: gradients, learningRate: Float(learningRate), gradientScale: gradientScale)
+            }
             // The update itself can overflow: never go on (or save) with destroyed weights.
             guard weightsAreFinite(policy.trainableParameters) else {
                 throw TrainingError.nonFiniteWeights(reason: "step \(step + 1): the update made weights non-finite; stopping without "
