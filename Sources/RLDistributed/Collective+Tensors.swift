@@ -1,15 +1,21 @@
 import RLTensor
 
 extension Collective {
-    /// Sums `tensors` across ranks, in place, in buckets of 32 MiB (see `allReduce(tensors:bucketBytes:label:)`).
+    /// Sums `tensors` across ranks, in place, in buckets of `defaultBucketBytes` (see
+    /// `allReduce(tensors:bucketBytes:label:)`).
     public func allReduce(tensors: [Tensor], label: String) throws {
-        try allReduce(tensors: tensors, bucketBytes: 32 << 20, label: label)
+        try allReduce(tensors: tensors, bucketBytes: defaultBucketBytes, label: label)
     }
 
-    /// Copies rank `root`'s `tensors` into every rank's, in buckets of 32 MiB.
+    /// Copies rank `root`'s `tensors` into every rank's, in buckets of `defaultBucketBytes`.
     public func broadcast(tensors: [Tensor], root: Int = 0, label: String) throws {
-        try broadcast(tensors: tensors, root: root, bucketBytes: 32 << 20, label: label)
+        try broadcast(tensors: tensors, root: root, bucketBytes: defaultBucketBytes, label: label)
     }
+
+    /// 4 MiB: host buckets that stay in cache; Open MPI's all-reduce over shared memory runs
+    /// 5–6 GB/s up to 4 MiB and under 1 GB/s from 16 MiB on the machines measured
+    /// (`Benchmarks/results/distributed.md`).
+    public var defaultBucketBytes: Int { 4 << 20 }
 
     public func allReduce(tensors: [Tensor], bucketBytes: Int, label: String) throws {
         try hostAllReduce(tensors: tensors, bucketBytes: bucketBytes, label: label)

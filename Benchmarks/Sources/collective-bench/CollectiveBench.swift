@@ -43,7 +43,7 @@ struct CollectiveBench {
         let n = collective.worldSize
         say(collective, "all-reduce over \(collective.summary)\n")
         say(collective, "| size | all-reduce ms | bus GB/s | memcpy GB/s | bus / memcpy |\n|---|---|---|---|---|")
-        for mebibytes in [1, 4, 16, 64, 256] {
+        for mebibytes in [1, 4, 8, 16, 64, 256] {
             let count = mebibytes << 18
             var buffer = [Float](repeating: 1, count: count)
             var copy = [Float](repeating: 0, count: count)
@@ -88,8 +88,7 @@ struct CollectiveBench {
         var c = GRPOConfiguration()
         c.systemPrompt = nil
         c.beta = 0.04
-        c.rewardFuncs = [.format]  // replaced by the custom reward below
-        c.rewardWeights = nil
+        c.rewardFuncs = []  // the custom reward below
         c.numGenerations = 4
         c.perDeviceTrainBatchSize = batch
         c.gradientAccumulationSteps = 1
@@ -98,7 +97,7 @@ struct CollectiveBench {
         c.temperature = 1
         c.maxSteps = steps + 1
         c.memoryCheck = false
-        let dataset = PromptDataset(rows: (0..<64).map { ["problem": "Add \($0) and \($0 * 7 % 13), then say why."] })
+        let dataset = try PromptDataset(rows: (0..<64).map { ["problem": "Add \($0) and \($0 * 7 % 13), then say why."] })
         let trainer = try GRPOTrainer(configuration: c, policy: policy, tokenizer: tokenizer, dataset: dataset,
                                       rewards: [DigitShare()], collective: collective)
         var times: [Double] = []
