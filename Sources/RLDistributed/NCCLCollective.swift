@@ -119,40 +119,36 @@ public final class NCCLCollective: Collective, @unchecked Sendable {
     /// Sums packed f32 CUDA tensors in place on the GPU (one NCCL group); any other tensors go
     /// through `host`'s buckets.
     public func allReduce(tensors: [Tensor], bucketBytes: Int, label: String) throws {
-        let onDevice = tensors.filter { $0.dtype == .f32 && $0.cudaMemory != nil }
-        try grouped("all-reduce (\(label))", onDevice) { tensor, memory in
-            let address = UnsafeMutableRawPointer(bitPattern: UInt(memory.address))
-            return rl_nccl_all_reduce(address, address, tensor.count, Int32(RL_NCCL_FLOAT32), Int32(RL_NCCL_SUM), communicator,
-                                      UnsafeMutableRawPointer(memory.stream))
+        let rest = try grouped("all-reduce (\(label))", tensors) { tensor, address, stream in
+            rl_nccl_all_reduce(address, address, tensor.count, Int32(RL_NCCL_FLOAT32), Int32(RL_NCCL_SUM), communicator, stream)
         }
-        let rest = tensors.filter { !($0.dtype == .f32 && $0.cudaMemory != nil) }
         if !rest.isEmpty { try host.allReduce(tensors: rest, bucketBytes: bucketBytes, label: label) }
     }
 
     /// Copies rank `root`'s packed f32 CUDA tensors to every rank on the GPU; others through `host`.
     public func broadcast(tensors: [Tensor], root: Int, bucketBytes: Int, label: String) throws {
-        let onDevice = tensors.filter { $0.dtype == .f32 && $0.cudaMemory != nil }
-        try grouped("broadcast (\(label))", onDevice) { tensor, memory in
-            let address = UnsafeMutableRawPointer(bitPattern: UInt(memory.address))
-            return rl_nccl_broadcast(address, address, tensor.count, Int32(RL_NCCL_FLOAT32), Int32(root), communicator,
-                                     UnsafeMutableRawPointer(memory.stream))
+        let rest = try grouped("broadcast (\(label))", tensors) { tensor, address, stream in
+            rl_nccl_broadcast(address, address, tensor.count, Int32(RL_NCCL_FLOAT32), Int32(root), communicator, stream)
         }
-        let rest = tensors.filter { !($0.dtype == .f32 && $0.cudaMemory != nil) }
         if !rest.isEmpty { try host.broadcast(tensors: rest, root: root, bucketBytes: bucketBytes, label: label) }
     }
 
-    /// Runs one NCCL call per tensor inside a group (one launch), then waits for the stream.
+    /// Runs `call` (one NCCL operation) on each packed f32 CUDA tensor inside one group, waits
+    /// for the stream, and returns the tensors it could not take (other dtypes or devices).
     private func grouped(_ operation: String, _ tensors: [Tensor],
-                         _ call: (Tensor, (address: UInt64, stream: OpaquePointer?)) -> Int32) throws {
-        guard !tensors.isEmpty else { return }
+                         _ call: (Tensor, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Int32) throws -> [Tensor] {
+        let onDevice = tensors.compactMap { tensor in tensor.dtype == .f32 ? tensor.cudaMemory.map { (tensor, $0) } : nil }
+        let rest = tensors.filter { $0.dtype != .f32 || $0.cudaMemory == nil }
+        guard let first = onDevice.first else { return rest }
         var status = rl_nccl_group_start()
-        for tensor in tensors where status == 0 {
-            status = call(tensor, tensor.cudaMemory!)
+        for (tensor, memory) in onDevice where status == 0 {
+            status = call(tensor, UnsafeMutableRawPointer(bitPattern: UInt(memory.address)), UnsafeMutableRawPointer(memory.stream))
         }
         let ended = rl_nccl_group_end()
         if status == 0 { status = ended }
         guard status == 0 else { throw CollectiveError(rank: rank, operation: operation, reason: Self.describe(status)) }
-        try tensors[0].storage.backend.synchronize()
+        try first.0.storage.backend.synchronize()
+        return rest
     }
 }
 
