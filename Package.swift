@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "RLMath", targets: ["RLMath"]),
         .library(name: "RLTensor", targets: ["RLTensor"]),
         .library(name: "RLModel", targets: ["RLModel"]),
+        .library(name: "RLDistributed", targets: ["RLDistributed"]),
         .library(name: "RLReasoning", targets: ["RLReasoning"]),
         .library(name: "RLApp", targets: ["RLApp"]),
     ],
@@ -42,9 +43,13 @@ let package = Package(
         // the gpu-check binary.
         .target(name: "RLTensorConformance", dependencies: ["RLTensor"]),
         .target(name: "RLModel", dependencies: ["RLTensor", "CRLKernels"]),
+        // Collectives for data-parallel runs: one process, or MPI opened at run time (dlopen).
+        // NCCL's entry points resolved at run time (C: ncclCommInitRank takes its id by value).
+        .target(name: "CRLDistributed"),
+        .target(name: "RLDistributed", dependencies: ["RLTensor", "CRLDistributed"]),
         // The evaluation benchmarks of Data/eval, compiled into the binary (C23 #embed).
         .target(name: "CRLBenchmarkData"),
-        .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath", "CRLBenchmarkData"]),
+        .target(name: "RLReasoning", dependencies: ["RLModel", "RLTensor", "RLMath", "RLDistributed", "CRLBenchmarkData"]),
         // What the executables add to the library: YAML recipes (Yams), the HTML report, terminal
         // progress, the paper's comparison table.
         .target(name: "RLApp", dependencies: ["RLReasoning", "RLModel", "RLTensor", .product(name: "Yams", package: "Yams"),
@@ -53,7 +58,7 @@ let package = Package(
         // Examples: one executable per job (Examples/<name>/main.swift).
         .executableTarget(
             name: "grpo-train",
-            dependencies: ["RLApp", "RLReasoning", "RLModel", "RLTensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RLApp", "RLReasoning", "RLModel", "RLTensor", "RLDistributed", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/grpo-train"
         ),
         .executableTarget(
@@ -64,7 +69,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "evaluate",
-            dependencies: ["RLApp", "RLReasoning", "RLModel", "RLTensor", "RLMath",
+            dependencies: ["RLApp", "RLReasoning", "RLModel", "RLTensor", "RLMath", "RLDistributed",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/evaluate"
         ),
@@ -77,10 +82,12 @@ let package = Package(
         // (scripts/gpu-check links it statically and packs it with its libraries).
         .executableTarget(
             name: "gpu-check",
-            dependencies: ["RLTensor", "RLTensorConformance", "RLModel", "RLReasoning"],
+            dependencies: ["RLTensor", "RLTensorConformance", "RLModel", "RLReasoning", "RLDistributed"],
             path: "Examples/gpu-check",
             exclude: ["torch_baseline.py"]
         ),
+        // The collectives checked on the ranks of an MPI job (`mpirun -np 2 mpi-check`).
+        .executableTarget(name: "mpi-check", dependencies: ["RLDistributed", "RLTensor"], path: "Examples/mpi-check"),
         .executableTarget(
             name: "check-answer",
             dependencies: ["RLMath", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -90,6 +97,7 @@ let package = Package(
         // Test-only: locates Tests/Fixtures and Data/ inside the clone (not a product).
         .target(name: "RLTestSupport", dependencies: ["RLReasoning", "RLModel"], path: "Tests/TestSupport"),
         .testTarget(name: "RLTensorTests", dependencies: ["RLTensor", "RLTensorConformance"]),
+        .testTarget(name: "RLDistributedTests", dependencies: ["RLDistributed", "RLTensor", "RLTestSupport", "mpi-check"]),
         .testTarget(name: "RLModelTests", dependencies: ["RLModel", "RLTestSupport", "lm"]),
         .testTarget(name: "RLReasoningTests", dependencies: ["RLReasoning", "RLModel", "RLTensor", "RLTestSupport"]),
         .testTarget(name: "RLMathTests", dependencies: ["RLMath", "RLTestSupport", "check-answer"]),

@@ -47,6 +47,17 @@ let package = Package(
             ],
             path: "Sources/grpo-memory-bench"
         ),
+        // The MPI path: all-reduce bus bandwidth against memcpy, and a GRPO step on 1 rank vs 2
+        // (run by collective-bench.sh under mpirun; issue 15).
+        .executableTarget(
+            name: "collective-bench",
+            dependencies: [
+                .product(name: "RLDistributed", package: "swift-rl-reasoning"),
+                .product(name: "RLReasoning", package: "swift-rl-reasoning"),
+                .product(name: "RLModel", package: "swift-rl-reasoning"),
+                .product(name: "RLTensor", package: "swift-rl-reasoning"),
+            ]
+        ),
         // One GRPO step on the "mini" Qwen2, split into its parts (issue 5's grpo.step.mini).
         .executableTarget(
             name: "grpo-bench",

@@ -2,6 +2,7 @@ import ArgumentParser
 import FoundationEssentials
 import RLMath
 import RLApp
+import RLDistributed
 import RLModel
 import RLReasoning
 import RLTensor
@@ -137,18 +138,31 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
+        // Started by mpirun/srun: this process is one rank; the ranks split the problems.
+        var collective: any Collective = SingleProcess()
         do {
-            try evaluate()
+            if MPICollective.launchedByMPI { collective = try MPICollective.join() }
+        } catch {
+            printError("evaluate: started by an MPI launcher, but \(error)")
+            throw ExitCode.failure
+        }
+        do {
+            try evaluate(collective: collective)
+            (collective as? MPICollective)?.finalize()
         } catch let error as ValidationError {
             throw error
         } catch {
             // One line for every refusal (file, config, tokenizer and evaluation errors alike).
-            printError("evaluate: \(error)")
+            printError("evaluate: \(collective.worldSize > 1 ? "rank \(collective.rank): " : "")\(error)")
             throw ExitCode.failure
         }
     }
 
-    func evaluate() throws {
+    func evaluate(collective: any Collective) throws {
+        // Rank 0 alone reports and writes; the others print errors only.
+        let isFirstRank = collective.rank == 0
+        func printError(_ text: String) { if isFirstRank { writeAll(2, text + "\n") } }
+        func print(_ text: String) { if isFirstRank { Swift.print(text) } }
         let device: Device
         do { device = try backend.device() } catch {
             throw EvaluationError.backendUnavailable("--backend \(backend): \(error)")
@@ -181,6 +195,8 @@ struct Evaluate: ParsableCommand {
             passKs: try parsedPassK(), modelName: modelName, modelFingerprint: fingerprint, settings: settings,
             promptStyle: prompt)
         let runner = try EvaluationRunner(generator: generator, configuration: configuration)
+        runner.collective = collective
+        if collective.worldSize > 1 { printError("data-parallel: \(collective.summary); each rank generates every \(collective.worldSize)th batch") }
         var bar: ProgressBar?
         let terminal = isatty(1) != 0
         runner.log = { printError($0) }
@@ -190,6 +206,7 @@ struct Evaluate: ParsableCommand {
         }
         let started = ContinuousClock.now
         let summary = try runner.run(tasks: tasks)
+        guard isFirstRank else { return }
         do { try summary.writeMarkdown(to: outputURL) } catch {
             throw EvaluationError.output("\(outputURL.path): cannot write summary.md (\(fileErrorText(error)))")
         }

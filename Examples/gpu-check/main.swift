@@ -7,6 +7,7 @@ import RLTensorConformance
 //   gpu-check decode [batches]    decode tokens/s of a random Qwen2-1.5B-shape model (default 1,6,64)
 //   gpu-check model [fixtures]    the Qwen2 fixtures and GRPO steps on CUDA vs transformers/torch and the CPU
 //   gpu-check model-cpu [fixtures] the same checks on the CPU backend (checks the checks; no GPU needed)
+//   gpu-check nccl                NCCL on one GPU: collectives on CUDA tensors and a GRPO step with them
 //   gpu-check all                 all of the above but model-cpu (exit status 1 if any check fails)
 #if canImport(Glibc)
 import Glibc
@@ -79,6 +80,12 @@ if command == "check" || command == "all" {
 
 if command == "model" || command == "all" {
     if !runModelChecks(on: gpu.device) { failed = true }
+}
+
+// MARK: NCCL
+
+if command == "nccl" || command == "all" {
+    if !runNCCLChecks(on: gpu.device) { failed = true }
 }
 
 // MARK: GEMM

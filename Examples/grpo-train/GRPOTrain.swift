@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import RLApp
+import RLDistributed
 import RLModel
 import RLReasoning
 import RLTensor
@@ -51,18 +52,39 @@ struct GRPOTrain: ParsableCommand {
     var overrides: [String] = []
 
     mutating func run() throws {
+        // Started by mpirun/srun: this process is one rank of a data-parallel run.
+        var collective: any Collective = SingleProcess()
         do {
-            try train()
+            if MPICollective.launchedByMPI { collective = try MPICollective.join() }
+        } catch {
+            FileHandleStandardError.write("grpo-train: started by an MPI launcher, but \(error)")
+            throw ExitCode.failure
+        }
+        do {
+            try train(collective: collective)
+            (collective as? MPICollective)?.finalize()
         } catch let error as ValidationError {
             throw error
         } catch {
-            FileHandleStandardError.write("grpo-train: \(error)")
+            let rank = collective.worldSize > 1 ? "rank \(collective.rank): " : ""
+            FileHandleStandardError.write("grpo-train: \(rank)\(error)")
             throw ExitCode.failure
         }
     }
 
-    func train() throws {
-        let device = try backend.device()
+    func train(collective: any Collective) throws {
+        // Rank 0 alone reports; the others print nothing but errors.
+        let isFirstRank = collective.rank == 0
+        func print(_ line: String) { if isFirstRank { Swift.print(line) } }
+        // Several ranks on GPUs: rank i of a machine uses GPU (ordinal + i), and NCCL reduces the gradients.
+        var collective = collective
+        let device: Device
+        if let ordinal = backend.cudaOrdinal, collective.worldSize > 1 {
+            device = try Device.named("cuda:\(ordinal + MPICollective.localRank)")
+            collective = try NCCLCollective.join(over: collective)
+        } else {
+            device = try backend.device()
+        }
         let badRowPolicy = onBadRow
         var pairs: [(key: String, value: String)] = []
         var index = 0
@@ -77,7 +99,7 @@ struct GRPOTrain: ParsableCommand {
         if let maxSteps { pairs.append(("max_steps", String(maxSteps))) }
         let parsed = try Recipe(contentsOf: recipe.map { URL(fileURLWithPath: $0) }, overrides: pairs)
         if !parsed.ignored.isEmpty { print("recipe keys with no effect here: \(parsed.ignored.joined(separator: ", "))") }
-        for key in parsed.warnings { FileHandleStandardError.write("warning: unknown recipe key '\(key)' (ignored; is it misspelt?)") }
+        for key in parsed.warnings where isFirstRank { FileHandleStandardError.write("warning: unknown recipe key '\(key)' (ignored; is it misspelt?)") }
 
         let folder = URL(fileURLWithPath: model)
         let modelConfig = try ModelConfig.load(from: folder.appendingPathComponent("config.json"))
@@ -96,7 +118,7 @@ struct GRPOTrain: ParsableCommand {
         guard let dataset, let output else { throw ValidationError("--dataset and --output are required (only --plan runs without them)") }
         let data = try PromptDataset(contentsOf: URL(fileURLWithPath: dataset), requiredColumns: [configuration.promptColumn],
                                      onMalformedRow: badRowPolicy)
-        if !data.issues.isEmpty {
+        if !data.issues.isEmpty && isFirstRank {
             FileHandleStandardError.write("skipped \(data.issues.count) malformed rows, e.g. \(data.issues.prefix(3).map(\.description).joined(separator: "; "))")
         }
         print("model \(folder.lastPathComponent): \(policy.config.numHiddenLayers) layers, hidden \(policy.config.hiddenSize); dataset \(data.rows.count) rows")
@@ -112,8 +134,12 @@ struct GRPOTrain: ParsableCommand {
         }
         // generation_config.json may name end tokens the tokenizer and config.json do not (Qwen3, Llama 3).
         let generationStops = StopTokens.resolve(tokenizer: nil, config: nil, generationConfig: try StopTokens.generationConfig(in: folder))
+        if collective.worldSize > 1 {
+            print("data-parallel: \(collective.summary); \(configuration.perDeviceTrainBatchSize) completions per rank and micro-step, "
+                + "\(configuration.perDeviceTrainBatchSize * collective.worldSize) in all")
+        }
         let trainer = try GRPOTrainer(configuration: configuration, policy: policy, tokenizer: tokenizer, dataset: data,
-                                      extraStopTokenIDs: generationStops)
+                                      extraStopTokenIDs: generationStops, collective: collective)
         let hashing = ContinuousClock.now
         trainer.modelFingerprint = try ModelFingerprint.of(folder: folder)
         let elapsed = ContinuousClock.now - hashing
@@ -121,9 +147,9 @@ struct GRPOTrain: ParsableCommand {
         let outputURL = URL(fileURLWithPath: output)
         let allowed = Set((resumeAllowChanges ?? "").split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty })
         if !allowed.isEmpty && !resume { throw ValidationError("--resume-allow-changes only applies with --resume") }
-        _ = TrainingRunReporter(trainer: trainer, output: outputURL) { print($0) }
+        if isFirstRank { _ = TrainingRunReporter(trainer: trainer, output: outputURL) { print($0) } }
         try trainer.train(output: outputURL, resume: resume, allowedChanges: allowed)
-        if merge {
+        if merge && isFirstRank {
             let merged = outputURL.appendingPathComponent("merged")
             try? FileManager.default.removeItem(at: merged)
             try policy.mergingAdapters().save(to: merged, weightType: parsed.loraBaseWeightType)

@@ -9,8 +9,11 @@ public enum ProgressLine {
         }
         let accuracy = m.accuracy.map { " | accuracy \(f($0, 3))" } ?? ""
         let skipped = m.skipped ? " | SKIPPED (non-finite)" : ""
+        // Several ranks: the whole job's rate and each rank's share.
+        let rate = m.worldSize > 1 ? "\(Int(m.tokensPerSecond)) tok/s (\(m.worldSize) ranks, \(Int(m.tokensPerSecond / Double(m.worldSize))) each)"
+            : "\(Int(m.tokensPerSecond)) tok/s"
         return "step \(m.step)/\(total) | reward \(f(m.reward, 3)) ± \(f(m.rewardStd, 3))\(accuracy) | kl \(f(m.kl, 5))"
-            + " | length \(f(m.completionLength, 1)) | \(Int(m.tokensPerSecond)) tok/s | gen \(f(m.generationSeconds, 1))s"
+            + " | length \(f(m.completionLength, 1)) | \(rate) | gen \(f(m.generationSeconds, 1))s"
             + " train \(f(m.trainingSeconds, 1))s | ETA \(duration(eta))\(skipped)"
     }
 

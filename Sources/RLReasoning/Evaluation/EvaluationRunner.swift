@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RLDistributed
 import RLModel
 
 /// Settings of an evaluation run that are not the generator's.
@@ -59,6 +60,10 @@ public final class EvaluationRunner {
     public let generator: any CompletionGenerator
     public let configuration: EvaluationConfiguration
     public let scorer: EvaluationScorer
+    /// The ranks that share the work (default: this process alone). Each rank generates every
+    /// N-th batch of prompts; rank 0 alone reads and writes the output folder and reports
+    /// progress, so the records, the summary and resuming are those of one process.
+    public var collective: any Collective = SingleProcess()
     /// Called after every completion and once at the start.
     public var onProgress: ((EvaluationProgress) -> Void)?
     /// Called with notes worth showing (resumed counts, unparseable golds).
@@ -91,21 +96,35 @@ public final class EvaluationRunner {
     @discardableResult
     public func run(tasks: [EvaluationTask]) throws -> EvaluationSummary {
         let output = configuration.outputDirectory
-        do {
-            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        } catch {
-            throw EvaluationError.output("\(output.path): cannot create the folder (\(fileErrorText(error)))")
+        let (rank, world) = (collective.rank, collective.worldSize)
+        let isFirstRank = rank == 0
+        try collective.together("checking \(output.path)") {
+            guard isFirstRank else { return }
+            do {
+                try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            } catch {
+                throw EvaluationError.output("\(output.path): cannot create the folder (\(fileErrorText(error)))")
+            }
+            try checkRunSettings(in: output)
         }
-        try checkRunSettings(in: output)
+        let log = isFirstRank ? self.log : nil
+        let onProgress = isFirstRank ? self.onProgress : nil
         let n = configuration.samples
         // Read every task and its finished records first, so the progress total is known.
         var plans: [(task: EvaluationTask, problems: [EvaluationProblem], file: EvaluationRecordFile, pending: [Pending])] = []
         for task in tasks {
             let problems = try problems(of: task)
             let file = EvaluationRecordFile(url: output.appendingPathComponent("\(task.name).jsonl"))
-            let records = try file.readRecords()
+            // Rank 0 reads what is done; every rank plans from its list.
+            let finishedKeys = try collective.together("reading \(file.url.lastPathComponent)") {
+                isFirstRank ? try file.readRecords().map { "\($0.sample)#\($0.problemID)" }.joined(separator: "\n") : ""
+            }
+            let shared = try collective.broadcast(bytes: Array(finishedKeys.utf8), label: "finished completions of \(task.name)")
             var done: [String: Set<Int>] = [:]
-            for record in records { done[record.problemID, default: []].insert(record.sample) }
+            for key in String(decoding: shared, as: UTF8.self).split(separator: "\n") {
+                guard let hash = key.firstIndex(of: "#"), let sample = Int(key[..<hash]) else { continue }
+                done[String(key[key.index(after: hash)...]), default: []].insert(sample)
+            }
             var pending: [Pending] = []
             var unparseable: [String] = []
             for problem in problems {
@@ -146,33 +165,70 @@ public final class EvaluationRunner {
             for start in stride(from: 0, to: partial.count, by: singleBatch) {
                 groups.append((Array(partial[start..<min(start + singleBatch, partial.count)]), 1))
             }
-            for group in groups {
-                // Each completion's seed depends only on (run seed, task, problem, sample), so a
-                // resumed run or another batch size draws the same samples.
-                let seeds = group.items.flatMap { item in
-                    (0..<group.samplesPerPrompt).map { s in
-                        Self.sampleSeed(configuration.seed, task: plan.task.name, problemID: item.problem.id,
-                                        sample: group.samplesPerPrompt == 1 ? item.samples[0] : s)
+            // Rank r takes groups r, r + N, ...; after each round of N groups the records go to rank 0.
+            for round in stride(from: 0, to: groups.count, by: world) {
+                let roundGroups = groups[round..<min(round + world, groups.count)]
+                var produced: [EvaluationRecord] = []
+                if round + rank < groups.count {
+                    try generate(groups[round + rank], task: plan.task.name) { record in
+                        if world == 1 { try plan.file.append(record) } else { produced.append(record) }
+                        done += 1
+                        onProgress?(EvaluationProgress(task: plan.task.name, done: done, total: total))
                     }
                 }
-                try generator.generate(messages: group.items.map { configuration.promptStyle.message(for: $0.problem.problem) },
-                                       samplesPerPrompt: group.samplesPerPrompt, seeds: seeds) { promptIndex, sampleIndex, completion in
-                    let item = group.items[promptIndex]
-                    let sample = group.samplesPerPrompt == 1 ? item.samples[0] : sampleIndex
-                    let record = scorer.score(task: plan.task.name, problem: item.problem, parseableGolds: item.golds,
-                                              sample: sample, completion: completion)
-                    try plan.file.append(record)
-                    done += 1
-                    generated.completionsGenerated += 1
+                if world > 1 {
+                    let encoded = try produced.map { try $0.jsonLine() }.joined(separator: "\n")
+                    let all = try collective.allGather(bytes: Array(encoded.utf8), label: "\(plan.task.name) records")
+                    let lines = all.flatMap { String(decoding: $0, as: UTF8.self).split(separator: "\n") }
+                    done += lines.count - produced.count
+                    try collective.together("writing \(plan.file.url.lastPathComponent)") {
+                        guard isFirstRank else { return }
+                        for line in lines { try plan.file.append(try JSONDecoder().decode(EvaluationRecord.self, from: Data(line.utf8))) }
+                    }
                     onProgress?(EvaluationProgress(task: plan.task.name, done: done, total: total))
                 }
-                generated.problemsGenerated += Set(group.items.map(\.problem.id)).count
+                generated.completionsGenerated += roundGroups.reduce(0) { $0 + $1.items.count * $1.samplesPerPrompt }
+                generated.problemsGenerated += roundGroups.reduce(0) { $0 + Set($1.items.map(\.problem.id)).count }
             }
             let elapsed = ContinuousClock.now - started
             generated.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             if generated.completionsGenerated > 0 { timing[plan.task.name] = generated }
         }
+        // Rank 0 summarises; the others receive its summary.
+        let summaryJSON = try collective.together("summarising") { () -> [UInt8] in
+            guard isFirstRank else { return [] }
+            return Array(try summarize(plans.map { ($0.task, $0.problems, $0.file) }, timing: timing).jsonData())
+        }
+        let shared = try collective.broadcast(bytes: summaryJSON, label: "summary")
+        do {
+            return try JSONDecoder().decode(EvaluationSummary.self, from: Data(shared))
+        } catch {
+            throw EvaluationError.output("the summary rank 0 sent cannot be read: \(error)")
+        }
+    }
 
+    /// One batch of prompts: each completion's seed depends only on (run seed, task, problem,
+    /// sample), so a resumed run, another batch size or another rank draws the same samples.
+    private func generate(_ group: (items: [Pending], samplesPerPrompt: Int), task: String,
+                          record: (EvaluationRecord) throws -> Void) throws {
+        let seeds = group.items.flatMap { item in
+            (0..<group.samplesPerPrompt).map { s in
+                Self.sampleSeed(configuration.seed, task: task, problemID: item.problem.id,
+                                sample: group.samplesPerPrompt == 1 ? item.samples[0] : s)
+            }
+        }
+        try generator.generate(messages: group.items.map { configuration.promptStyle.message(for: $0.problem.problem) },
+                               samplesPerPrompt: group.samplesPerPrompt, seeds: seeds) { promptIndex, sampleIndex, completion in
+            let item = group.items[promptIndex]
+            let sample = group.samplesPerPrompt == 1 ? item.samples[0] : sampleIndex
+            try record(scorer.score(task: task, problem: item.problem, parseableGolds: item.golds, sample: sample, completion: completion))
+        }
+    }
+
+    /// Writes `summary.json` from the task files and returns the summary.
+    private func summarize(_ plans: [(task: EvaluationTask, problems: [EvaluationProblem], file: EvaluationRecordFile)],
+                           timing: [String: EvaluationTiming]) throws -> EvaluationSummary {
+        let n = configuration.samples
         let summaries = try plans.map { plan in
             TaskSummary(task: plan.task, problems: plan.problems, records: try plan.file.readRecords(), samples: n,
                         ks: configuration.passKs)
@@ -184,9 +240,9 @@ public final class EvaluationRunner {
         if let limit = configuration.limit { settings["limit"] = String(limit) }
         let summary = EvaluationSummary(model: configuration.modelName, settings: settings, tasks: summaries, timing: timing)
         do {
-            try summary.jsonData().write(to: output.appendingPathComponent("summary.json"), options: .atomic)
+            try summary.jsonData().write(to: configuration.outputDirectory.appendingPathComponent("summary.json"), options: .atomic)
         } catch {
-            throw EvaluationError.output("\(output.path): cannot write the summary (\(fileErrorText(error)))")
+            throw EvaluationError.output("\(configuration.outputDirectory.path): cannot write the summary (\(fileErrorText(error)))")
         }
         return summary
     }

@@ -40,6 +40,12 @@ public struct GRPOLossConfiguration: Sendable, Equatable {
     public var maxCompletionLength: Int = 0
     /// Token count of the whole generation batch for `dapo` and `cispo` (defaults to this micro-batch's).
     public var dapoTokenCount: Float? = nil
+    /// Counted tokens of the whole micro-batch across processes (the `bnpo` denominator); nil: this
+    /// micro-batch's. Data-parallel ranks set it so that their losses add up to the whole batch's.
+    public var batchTokenCount: Float? = nil
+    /// Completions of the whole micro-batch across processes (the `grpo`, `sapo` and `dr_grpo`
+    /// denominators); nil: this micro-batch's rows.
+    public var batchRows: Int? = nil
     /// Token-level (default) or sequence-level (GSPO) importance ratios.
     public var importanceSamplingLevel: ImportanceSamplingLevel = .token
     /// Two-sided clipping (INTELLECT-2): the unclipped ratio is also capped at `delta` (> 1 + epsilonHigh
@@ -168,12 +174,12 @@ public func grpoLoss(logProbs: Tensor, oldLogProbs: Tensor? = nil, referenceLogP
     let loss: Tensor
     switch c.lossType {
     case .bnpo:
-        loss = masked.sum() / Swift.max(tokenCount, 1)
+        loss = masked.sum() / Swift.max(c.batchTokenCount ?? tokenCount, 1)
     case .grpo, .sapo:
         let perSequence = masked.sum(axis: 1) / mask.sum(axis: 1).clamped(min: 1, max: .greatestFiniteMagnitude)
-        loss = perSequence.mean()
+        loss = c.batchRows.map { perSequence.sum() / Float($0) } ?? perSequence.mean()
     case .drGRPO:
-        loss = masked.sum() / Float(g * Swift.max(c.maxCompletionLength, length))
+        loss = masked.sum() / Float((c.batchRows ?? g) * Swift.max(c.maxCompletionLength, length))
     case .dapo, .cispo:
         loss = masked.sum() / Swift.max(c.dapoTokenCount ?? tokenCount, 1)
     }

@@ -183,6 +183,11 @@ public struct GRPOConfiguration: Sendable, Equatable {
     /// gradient accumulators and AdamW moments in bf16 with stochastic rounding and a bf16
     /// reference model — 12 bytes per parameter instead of 20. Not for LoRA runs (nothing to save).
     public var leanMemory: Bool = false
+    /// Sharded optimizer state in a run of several processes (`zero_stage`, DeepSpeed's name;
+    /// default 0): 0 keeps every AdamW moment on every rank; 1 gives each rank the moments of about
+    /// 1/N of the trainable tensors, which it alone updates and then broadcasts (ZeRO stage 1).
+    /// The steps are the same either way; with one process it changes nothing.
+    public var zeroStage: Int = 0
     /// The most logits (f32 bytes) the loss computes at once; more rows are scored in chunks,
     /// recomputed in backward (`logits_chunk_bytes`, default 256 MiB).
     public var logitsChunkBytes: Int = 256 << 20
@@ -283,6 +288,8 @@ public struct GRPOConfiguration: Sendable, Equatable {
         try check("top_entropy_quantile", topEntropyQuantile, 0...1, "between 0 and 1")
         try check("max_dynamic_sampling_rounds", maxDynamicSamplingRounds, 0...1_000, "between 0 and 1000")
         try check("replay_buffer_size", replayBufferSize, 0...4_096, "between 0 (off) and 4096")
+        try check("zero_stage", zeroStage, 0...1, "0 (every rank keeps all optimizer state) or 1 (sharded AdamW moments); "
+            + "stage 2 and 3 are not supported")
         try check("overlong_buffer_len", overlongBufferLength, 0...maxCompletionLength,
                   "between 0 and \(n("max_completion_length")) (\(maxCompletionLength))")
         try check("overlong_penalty_factor", overlongPenaltyFactor, 0...1_000, "between 0 and 1000")

@@ -39,38 +39,36 @@ extension GRPOTrainer {
             throw TrainingError.invalidSetting(key: "resume_allow_changes", reason: "'\(unknown)' is not a run manifest key; "
                 + "the keys are \(current.entries.keys.sorted().joined(separator: ", "))")
         }
-        do {
-            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        } catch {
-            throw TrainingError.checkpoint(path: output.path, reason: "cannot create the output folder (\(fileErrorText(error)))")
-        }
-        let lock = try OutputLock(folder: output)
-        for warning in startWarnings { log(warning) }
+        let isFirstRank = collective.rank == 0
+        var lock: OutputLock?
         defer { withExtendedLifetime(lock) {} }
-        TrainerCheckpoint.removePartials(in: output)
         let metricsLog = MetricsLog(url: output.appendingPathComponent("metrics.jsonl"))
         let completionsURL = output.appendingPathComponent("completions.jsonl")
         let encoder = MetricsLog.encoder
-        if resume, let last = TrainerCheckpoint.complete(in: output).last {
-            if let stored = try RunManifest.read(from: last.url) {
-                let differences = current.differences(from: stored).filter { !allowedChanges.contains($0) }
-                guard differences.isEmpty else {
-                    throw TrainingError.resumeMismatch(path: last.url.path, differences: current.describe(differences, stored: stored),
-                                                       keys: differences)
-                }
-            } else {
-                log("warning: \(last.url.lastPathComponent) has no \(RunManifest.fileName) (an earlier version wrote it); "
-                    + "only the model's shape and the seed are checked")
+        // Rank 0 alone prepares the folder and picks the checkpoint to resume from; every rank then
+        // loads it (the folder must be on storage every rank sees).
+        let resumeFrom = try onFirstRank("preparing \(output.path)") { () -> String? in
+            do {
+                try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            } catch {
+                throw TrainingError.checkpoint(path: output.path, reason: "cannot create the output folder (\(fileErrorText(error)))")
             }
-            try TrainerCheckpoint.restore(self, from: last.url)
-            try metricsLog.truncate(after: step)
-            // Completions of steps after the checkpoint will be generated again.
-            let kept = CompletionSample.read(completionsURL).filter { $0.step <= step }
-            var data = Data()
-            for line in kept { data.append(try encoder.encode(line)); data.append(UInt8(ascii: "\n")) }
-            try data.write(to: completionsURL, options: .atomic)
-            log("resumed from \(last.url.lastPathComponent) (step \(step) of \(configuration.maxSteps))")
-        } else {
+            lock = try OutputLock(folder: output)
+            for warning in startWarnings { log(warning) }
+            TrainerCheckpoint.removePartials(in: output)
+            if resume, let last = TrainerCheckpoint.complete(in: output).last {
+                if let stored = try RunManifest.read(from: last.url) {
+                    let differences = current.differences(from: stored).filter { !allowedChanges.contains($0) }
+                    guard differences.isEmpty else {
+                        throw TrainingError.resumeMismatch(path: last.url.path, differences: current.describe(differences, stored: stored),
+                                                           keys: differences)
+                    }
+                } else {
+                    log("warning: \(last.url.lastPathComponent) has no \(RunManifest.fileName) (an earlier version wrote it); "
+                        + "only the model's shape and the seed are checked")
+                }
+                return last.url.lastPathComponent
+            }
             if resume { log("no checkpoint in \(output.path); starting from step 0") }
             let earlier = ((try? FileManager.default.contentsOfDirectory(atPath: output.path)) ?? [])
                 .filter { $0.hasPrefix("checkpoint-") || $0 == "metrics.jsonl" || $0 == "completions.jsonl" }.sorted()
@@ -81,9 +79,27 @@ extension GRPOTrainer {
                 let url = output.appendingPathComponent(name)
                 if name.hasPrefix("checkpoint-") { TrainerCheckpoint.remove(url, in: output) } else { try? FileManager.default.removeItem(at: url) }
             }
+            return nil
+        }
+        if let resumeFrom {
+            let checkpoint = output.appendingPathComponent(resumeFrom)
+            try collective.together("restoring \(resumeFrom)") {
+                try TrainerCheckpoint.restore(self, from: checkpoint)
+                keepOwnShareOfMoments()
+                guard isFirstRank else { return }
+                try metricsLog.truncate(after: step)
+                // Completions of steps after the checkpoint will be generated again.
+                let kept = CompletionSample.read(completionsURL).filter { $0.step <= step }
+                var data = Data()
+                for line in kept { data.append(try encoder.encode(line)); data.append(UInt8(ascii: "\n")) }
+                try data.write(to: completionsURL, options: .atomic)
+            }
+            log("resumed from \(resumeFrom) (step \(step) of \(configuration.maxSteps))")
         }
         let previous = onStep
-        onStep = { [unowned self] metrics, samples in
+        defer { onStep = previous }
+        // Rank 0 alone writes the run's files.
+        if isFirstRank { onStep = { [unowned self] metrics, samples in
             do {
                 try metricsLog.append(metrics)
                 if configuration.logCompletions {
@@ -93,8 +109,7 @@ extension GRPOTrainer {
                 log("warning: could not write run files: \(fileErrorText(error))")
             }
             previous?(metrics, samples)
-        }
-        defer { onStep = previous }
+        } }
         let lastStep = Swift.min(configuration.maxSteps, stopAfterStep ?? configuration.maxSteps)
         let firstStep = step
         while step < lastStep {
@@ -105,8 +120,12 @@ extension GRPOTrainer {
                     throw TrainingError.nonFiniteWeights(reason: "step \(step): the weights are not finite; not saving them "
                         + "(the last saved checkpoint is intact)")
                 }
-                let folder = try TrainerCheckpoint.save(trainer: self, to: output, keepLast: configuration.saveTotalLimit)
-                log("saved \(folder.lastPathComponent)")
+                // Every rank holds the same weights and state: rank 0 writes them, the others wait.
+                let moments = try gatheredMoments()
+                let folder = try onFirstRank("saving checkpoint-\(step)") {
+                    try TrainerCheckpoint.save(trainer: self, to: output, keepLast: configuration.saveTotalLimit, moments: moments).lastPathComponent
+                }
+                log("saved \(folder ?? TrainerCheckpoint.folderName(step: step))")
             }
         }
         // A run shorter than `maximumSkippedSteps` whose every step was skipped trained nothing:

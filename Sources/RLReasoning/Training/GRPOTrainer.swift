@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RLDistributed
 import RLModel
 import RLTensor
 #if canImport(Glibc)
@@ -17,11 +18,19 @@ import Darwin
 /// scheduled learning rate. A generation batch holds `stepsPerGeneration` micro-batches (default:
 /// one step's) and serves `stepsPerGeneration / gradientAccumulationSteps` steps, each repeated
 /// `numIterations` μ times; steps after its first use the log-probs of generation time as π_old.
+///
+/// Data-parallel: with a `collective` of N ranks, each rank takes a disjoint slice of every
+/// micro-batch of prompts (`perDeviceTrainBatchSize` completions each, TRL's meaning), samples
+/// with the seeds those completions would have in one process, and the gradients, the token
+/// counts that normalise the loss, and the metrics are reduced across ranks: N ranks with batch
+/// b take the same steps as one process with batch N·b.
 public final class GRPOTrainer {
     public let configuration: GRPOConfiguration
     public let policy: any CausalLanguageModel
     public let tokenizer: Tokenizer
     public let dataset: PromptDataset
+    /// The ranks this run trains with (`SingleProcess` unless given).
+    public let collective: any Collective
     let reference: (any CausalLanguageModel)?
     let optimizer: AdamW
     let schedule: LearningRateSchedule
@@ -34,6 +43,8 @@ public final class GRPOTrainer {
     public internal(set) var step = 0
     /// Rollouts kept for reuse while μ > 1.
     var buffer: [Rollout] = []
+    /// The AdamW moments each rank keeps (`zeroStage` 1 with several ranks), else nil.
+    let shards: OptimizerShards?
     /// Steps skipped in a row for a non-finite loss or gradient.
     var consecutiveSkippedSteps = 0
     /// Informative groups kept for replay (`replayBufferSize`).
@@ -49,7 +60,7 @@ public final class GRPOTrainer {
     public var modelFingerprint: String?
     /// Warnings found while checking the run, logged when `train(output:)` starts.
     var startWarnings: [String] = []
-    /// Called with each line of progress text.
+    /// Called with each line of progress text (printed on rank 0; other ranks are silent unless set).
     public var log: (String) -> Void = { print($0) }
     /// Called after every step with its metrics and the micro-batches' sample completions.
     public var onStep: ((StepMetrics, [CompletionSample]) -> Void)?
@@ -58,12 +69,23 @@ public final class GRPOTrainer {
     /// weighted by its `weight` (then `rewardFuncs` may be empty and `rewardWeights` must be nil).
     /// Completions end at any of the tokenizer's and the model config's end-of-sequence ids plus
     /// `extraStopTokenIDs` (pass the `generation_config.json` ids, `StopTokens`, when the model
-    /// came from a folder that has one). Bad settings throw `TrainingError.invalidSetting` naming
-    /// the setting as `configuration.settingNames` spells it.
+    /// came from a folder that has one). `collective` makes this process one rank of a
+    /// data-parallel run (every rank builds its trainer with the same arguments). Bad settings
+    /// throw `TrainingError.invalidSetting` naming the setting as `configuration.settingNames` spells it.
     public init(configuration: GRPOConfiguration, policy: any CausalLanguageModel, tokenizer: Tokenizer, dataset: PromptDataset,
-                rewards customRewards: [any RewardFunction]? = nil, extraStopTokenIDs: Set<Int32> = []) throws {
+                rewards customRewards: [any RewardFunction]? = nil, extraStopTokenIDs: Set<Int32> = [],
+                collective: any Collective = SingleProcess()) throws {
         try configuration.validate()
         let n = configuration.settingName
+        if collective.worldSize > 1 {
+            let unsupported: [(key: String, isSet: Bool)] = [("dynamic_sampling", configuration.dynamicSampling),
+                                                             ("replay_buffer_size", configuration.replayBufferSize > 0),
+                                                             ("top_entropy_quantile", configuration.topEntropyQuantile < 1)]
+            if let setting = unsupported.first(where: \.isSet) {
+                throw TrainingError.invalidSetting(key: n(setting.key), reason: "is not supported in a run of \(collective.worldSize) processes yet "
+                    + "(its choices depend on the whole batch); train it in one process")
+            }
+        }
         let limit = policy.config.maxPositionEmbeddings
         if configuration.maxPromptLength + configuration.maxCompletionLength > limit {
             throw TrainingError.invalidSetting(key: n("max_completion_length"), reason: "\(n("max_prompt_length")) + \(n("max_completion_length")) "
@@ -92,6 +114,8 @@ public final class GRPOTrainer {
         self.policy = policy
         self.tokenizer = tokenizer
         self.dataset = dataset
+        self.collective = collective
+        if collective.rank != 0 { log = { _ in } }
         if configuration.leanMemory {
             guard policy.adapters == nil else {
                 throw TrainingError.invalidSetting(key: n("lean_memory"), reason: "is for full fine-tuning; a LoRA run already keeps only the adapters' state")
@@ -110,6 +134,11 @@ public final class GRPOTrainer {
         optimizer = AdamW(beta1: configuration.adamBeta1, beta2: configuration.adamBeta2, epsilon: configuration.adamEpsilon,
                           weightDecay: configuration.weightDecay, momentType: configuration.leanMemory ? .bf16 : .f32)
         optimizer.seed = configuration.seed
+        shards = configuration.zeroStage == 1 && collective.worldSize > 1
+            ? OptimizerShards(parameters: policy.trainableParameters, worldSize: collective.worldSize) : nil
+        if let shards {
+            startWarnings.append(shards.summary(rank: collective.rank, bytesPerElement: configuration.leanMemory ? 2 : 4))
+        }
         schedule = configuration.learningRateSchedule()
         let rewards: [any RewardFunction]
         let weights: [Float]
@@ -180,7 +209,8 @@ public final class GRPOTrainer {
         let accumulation = c.gradientAccumulationSteps
         var generationTime = 0.0, trainingTime = 0.0
         let scoringTemperature = c.temperatureConsistentLogProbs ? max(c.temperature, 1e-6) : 1
-        var droppedGroups = 0, extraRounds = 0, generatedTokens = 0, replayedGroups = 0
+        var droppedGroups = 0, extraRounds = 0, generatedTokens = 0, replayedGroups = 0, newTokens = 0
+        let (rank, world) = (collective.rank, collective.worldSize)
         let perGeneration = c.stepsPerGeneration ?? accumulation
         let cycle = stepsPerGenerationBatch
         if step % cycle == 0 || buffer.count != perGeneration {
@@ -200,8 +230,11 @@ public final class GRPOTrainer {
                     replayedGroups += sampled.replayed
                     rollout = builder.assemble(sampled.groups, device: policy.device)
                 } else {
-                    let rows = sampler.next(c.promptsPerMicroStep).map { dataset.rows[$0] }
-                    var groups = try builder.generate(rows: rows, policy: policy, seed: generationSeed(micro: micro, atStep: generationStep))
+                    // Every rank draws the whole micro-batch's prompts and keeps its slice.
+                    let prompts = c.promptsPerMicroStep
+                    let rows = sampler.next(prompts * world)[(rank * prompts)..<((rank + 1) * prompts)].map { dataset.rows[$0] }
+                    var groups = try builder.generate(rows: rows, policy: policy, seed: generationSeed(micro: micro, atStep: generationStep),
+                                                      firstSequence: rank * prompts * c.numGenerations)
                     generatedTokens += groups.generatedTokens
                     if c.replayBufferSize > 0 {
                         let generated = groups
@@ -210,7 +243,9 @@ public final class GRPOTrainer {
                         replayedGroups += filled.replaced
                         replayBuffer.add(generated)
                     }
-                    rollout = builder.assemble(groups, device: policy.device)
+                    let batchScores = world > 1 ? try gatheredScores(groups.scores, label: "rewards, step \(step + 1)") : nil
+                    rollout = builder.assemble(groups, device: policy.device, batchScores: batchScores,
+                                               offset: rank * c.promptsPerMicroStep * c.numGenerations)
                 }
                 if c.beta != 0 {
                     rollout.referenceLogProbs = try referenceLogProbs(rollout, temperature: scoringTemperature)
@@ -221,7 +256,7 @@ public final class GRPOTrainer {
                                                                lastTokens: rollout.completionLength, temperature: scoringTemperature,
                                                                maxLogitBytes: c.logitsChunkBytes)
                 }
-                trainedTokens += rollout.promptTokens + rollout.completionTokens.reduce(0, +)
+                newTokens += rollout.promptTokens + rollout.completionTokens.reduce(0, +)
                 buffer.append(rollout)
                 generationTime += monotonicSeconds() - started
             }
@@ -236,7 +271,10 @@ public final class GRPOTrainer {
         // This step's micro-batches: the next gradient_accumulation_steps of the generation batch.
         let first = (step % cycle) % (perGeneration / accumulation) * accumulation
         let batch = Array(buffer[first..<(first + accumulation)])
-        let lossConfiguration = lossConfiguration(batch)
+        // The loss denominators count the tokens of every rank's share of each micro-batch.
+        var tokenCounts = batch.map { Double($0.countedTokens.reduce(0, +)) }
+        try collective.allReduce(&tokenCounts, label: "token counts, step \(step + 1)")
+        let lossConfiguration = lossConfiguration(batch, tokenCounts: tokenCounts)
         for (index, rollout) in batch.enumerated() {
             var output: GRPOLossOutput?
             policy.adapters?.dropoutSeed = Generator.sequenceSeed(configuration.seed ^ 0xD80F, step * 1_000 + index)
@@ -244,9 +282,14 @@ public final class GRPOTrainer {
                 let scored = try policy.tokenLogProbsAndEntropies(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
                                                               lastTokens: rollout.completionLength, temperature: scoringTemperature,
                                                               recomputeLayers: c.gradientCheckpointing, maxLogitBytes: c.logitsChunkBytes)
+                var configuration = lossConfiguration
+                if world > 1 {
+                    configuration.batchTokenCount = Float(tokenCounts[index])
+                    configuration.batchRows = rollout.advantages.count * world
+                }
                 let result = try grpoLoss(logProbs: scored.logProbs, oldLogProbs: rollout.oldLogProbs, referenceLogProbs: rollout.referenceLogProbs,
                                       advantages: rollout.advantages, mask: rollout.completionMask, entropies: scored.entropies,
-                                      configuration: lossConfiguration)
+                                      configuration: configuration)
                 output = result
                 // dapo's and cispo's denominator already covers the step's accumulated batch.
                 return [.dapo, .cispo].contains(c.lossType) ? result.loss : result.loss * (1 / Float(batch.count))
@@ -254,6 +297,18 @@ public final class GRPOTrainer {
             lossSum += Double(loss.item())
             if let output { outputs.append(output) }
         }
+        if world > 1 {
+            // Each rank's loss is its share of the batch's: the sums are the one-process values.
+            try collective.allReduce(tensors: trainable.keys.sorted().map { gradients[$0]! }, label: "gradients, step \(step + 1)")
+            var sums = [lossSum, Double(generatedTokens), Double(newTokens)]
+            try collective.allReduce(&sums, label: "loss and token counts, step \(step + 1)")
+            (lossSum, generatedTokens, newTokens) = (sums[0], Int(sums[1]), Int(sums[2]))
+            var slowest = [generationTime]
+            try collective.allReduce(&slowest, operation: .max, label: "generation time, step \(step + 1)")
+            generationTime = slowest[0]
+            outputs = try averagedAcrossRanks(outputs, label: "loss metrics, step \(step + 1)")
+        }
+        trainedTokens += newTokens
         // bf16 accumulators are not rescaled in place: the clipping factor goes into the update.
         let norm = c.leanMemory ? globalGradientNorm(gradients) : clipGradientNorm(&gradients, maxNorm: c.maxGradNorm)
         let gradientScale = c.leanMemory && norm.isFinite && norm > c.maxGradNorm ? Float(c.maxGradNorm / (norm + 1e-6)) : 1
@@ -269,7 +324,18 @@ public final class GRPOTrainer {
             }
         } else {
             consecutiveSkippedSteps = 0
-            optimizer.update(trainable, gradients: gradients, learningRate: Float(learningRate), gradientScale: gradientScale)
+            if let shards {
+                // Each rank updates the tensors whose moments it keeps, then sends them to the others.
+                let mine = Set(shards.names(of: rank))
+                optimizer.update(trainable.filter { mine.contains($0.key) }, gradients: gradients.filter { mine.contains($0.key) },
+                                 learningRate: Float(learningRate), gradientScale: gradientScale)
+                for owner in 0..<world {
+                    try collective.broadcast(tensors: shards.names(of: owner).map { trainable[$0]! }, root: owner,
+                                             label: "weights updated by rank \(owner), step \(step + 1)")
+                }
+            } else {
+                optimizer.update(trainable, gradients: gradients, learningRate: Float(learningRate), gradientScale: gradientScale)
+            }
             // The update itself can overflow: never go on (or save) with destroyed weights.
             guard weightsAreFinite(policy.trainableParameters) else {
                 throw TrainingError.nonFiniteWeights(reason: "step \(step + 1): the update made weights non-finite; stopping without "
@@ -279,8 +345,12 @@ public final class GRPOTrainer {
         }
         trainingTime = monotonicSeconds() - started
         step += 1
-        var metrics = summarize(batch, loss: lossSum, losses: outputs, gradNorm: norm, learningRate: learningRate, skipped: skipped,
+        let statistics = try batch.enumerated().map { index, rollout in
+            try gathered(rollout.statistics, label: "metrics, step \(step), micro-batch \(index)")
+        }
+        var metrics = summarize(statistics, loss: lossSum, losses: outputs, gradNorm: norm, learningRate: learningRate, skipped: skipped,
                                 generationTime: generationTime, trainingTime: trainingTime, generatedTokens: generatedTokens)
+        metrics.worldSize = world
         metrics.droppedGroups = droppedGroups
         metrics.extraGenerationRounds = extraRounds
         metrics.replayedGroups = replayedGroups
@@ -305,13 +375,14 @@ public final class GRPOTrainer {
         return try adapters.withoutAdapters { try score(policy) }
     }
 
-    /// The loss settings of this run.
-    func lossConfiguration(_ batch: [Rollout]) -> GRPOLossConfiguration {
+    /// The loss settings of this step; `tokenCounts` are the counted tokens of each micro-batch
+    /// across all ranks.
+    func lossConfiguration(_ batch: [Rollout], tokenCounts: [Double]) -> GRPOLossConfiguration {
         let c = configuration
         var loss = GRPOLossConfiguration(beta: c.beta, epsilon: c.epsilon, epsilonHigh: c.epsilonHigh,
                                          lossType: c.lossType, maxCompletionLength: c.maxCompletionLength)
-        // dapo and cispo normalise by the token count of the step's accumulated batch (one process here).
-        loss.dapoTokenCount = Float(batch.reduce(0) { $0 + $1.countedTokens.reduce(0, +) })
+        // dapo and cispo normalise by the token count of the step's accumulated batch, all ranks together.
+        loss.dapoTokenCount = Float(tokenCounts.reduce(0, +))
         loss.importanceSamplingLevel = c.importanceSamplingLevel
         loss.delta = c.delta
         loss.sapoTemperaturePositive = c.sapoTemperaturePositive
@@ -363,7 +434,7 @@ public final class GRPOTrainer {
         return (kept, dropped, round - 1, generated, replayed)
     }
 
-    func summarize(_ rollouts: [Rollout], loss: Double, losses: [GRPOLossOutput], gradNorm: Double, learningRate: Double,
+    func summarize(_ rollouts: [RolloutStatistics], loss: Double, losses: [GRPOLossOutput], gradNorm: Double, learningRate: Double,
                    skipped: Bool, generationTime: Double, trainingTime: Double, generatedTokens: Int) -> StepMetrics {
         let totals = rollouts.flatMap(\.totalRewards)
         let stds = rollouts.flatMap { r in r.groupStandardDeviations.flatMap { Array(repeating: $0, count: configuration.numGenerations) } }

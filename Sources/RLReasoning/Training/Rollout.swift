@@ -29,6 +29,37 @@ struct Rollout {
     var oldLogProbs: Tensor?
 }
 
+/// What a step's metrics need of one micro-batch's rollout: per completion, in batch order.
+/// Data-parallel ranks gather theirs so that rank 0 logs the whole batch's metrics.
+struct RolloutStatistics: Codable {
+    var totalRewards: [Float]
+    /// Raw scores per reward function (nil: the function gave no score).
+    var rewardScores: [[Float?]]
+    /// One per group.
+    var groupStandardDeviations: [Float]
+    var countedTokens: [Int]
+    var completionTokens: [Int]
+    var truncated: [Bool]
+    var unparseableGolds: Int
+
+    /// These completions followed by `other`'s.
+    func appending(_ other: RolloutStatistics) -> RolloutStatistics {
+        RolloutStatistics(totalRewards: totalRewards + other.totalRewards,
+                          rewardScores: zip(rewardScores, other.rewardScores).map { $0 + $1 },
+                          groupStandardDeviations: groupStandardDeviations + other.groupStandardDeviations,
+                          countedTokens: countedTokens + other.countedTokens, completionTokens: completionTokens + other.completionTokens,
+                          truncated: truncated + other.truncated, unparseableGolds: unparseableGolds + other.unparseableGolds)
+    }
+}
+
+extension Rollout {
+    var statistics: RolloutStatistics {
+        RolloutStatistics(totalRewards: totalRewards, rewardScores: rewardScores, groupStandardDeviations: groupStandardDeviations,
+                          countedTokens: countedTokens, completionTokens: completionTokens, truncated: truncated,
+                          unparseableGolds: unparseableGolds)
+    }
+}
+
 /// Builds rollouts: renders prompts, samples groups, scores them and computes advantages.
 struct RolloutBuilder {
     let configuration: GRPOConfiguration
@@ -53,14 +84,18 @@ struct RolloutBuilder {
         return Array(ids.suffix(configuration.maxPromptLength))
     }
 
-    /// Samples `numGenerations` completions for each row and scores them.
-    func generate(rows: [[String: String]], policy: any CausalLanguageModel, seed: UInt64) throws -> ScoredGroups {
+    /// Samples `numGenerations` completions for each row and scores them. Completion i samples
+    /// with the seed of sequence `firstSequence + i` of `seed` (a rank's offset in the whole batch).
+    func generate(rows: [[String: String]], policy: any CausalLanguageModel, seed: UInt64, firstSequence: Int = 0) throws -> ScoredGroups {
         let c = configuration
         let prompts = try rows.map(promptIDs)
         let sampling = SamplingParameters(temperature: c.temperature, topP: c.topP, topK: c.topK, minP: c.minP,
                                           repetitionPenalty: c.repetitionPenalty)
-        let options = GenerationOptions(maxNewTokens: c.maxCompletionLength, sampling: sampling, samplesPerPrompt: c.numGenerations,
+        var options = GenerationOptions(maxNewTokens: c.maxCompletionLength, sampling: sampling, samplesPerPrompt: c.numGenerations,
                                         stopTokenIDs: endTokenIDs, seed: seed)
+        if firstSequence != 0 {
+            options.sequenceSeeds = (0..<(rows.count * c.numGenerations)).map { Generator.sequenceSeed(seed, firstSequence + $0) }
+        }
         let generated = try Generator(model: policy).generate(prompts: prompts, options: options)
         let texts = generated.map { tokenizer.decode($0.tokens, skipSpecialTokens: true) }
         let batch = try RewardBatch(completions: texts, tokenCounts: generated.map(\.tokens.count), rows: generated.map { rows[$0.promptIndex] })
@@ -68,19 +103,25 @@ struct RolloutBuilder {
                             groupSize: c.numGenerations, weights: weights)
     }
 
-    /// Lays scored groups out for the loss: advantages, padded ids, masks.
-    func assemble(_ groups: ScoredGroups, device: Device) -> Rollout {
+    /// Lays scored groups out for the loss: advantages, padded ids, masks. `batchScores` are the
+    /// scores of the whole micro-batch when these groups are one rank's share of it, starting at
+    /// completion `offset` (advantages that scale by the batch need all of them).
+    func assemble(_ groups: ScoredGroups, device: Device, batchScores: [[Float?]]? = nil, offset: Int = 0) -> Rollout {
         let c = configuration
         let g = c.numGenerations
         let generated = groups.sequences
         let total = groups.totalRewards
-        let advantages: [Float]
         // Cannot throw: every group holds numGenerations completions, each reward scored them all, one weight each.
+        let scores = batchScores ?? groups.scores
+        let batchAdvantages: [Float]
         switch c.multiObjectiveAggregation {
-        case .sumThenNormalize: advantages = try! groupAdvantages(rewards: total, groupSize: g, scaling: c.scaleRewards)
+        case .sumThenNormalize:
+            let batchTotal = batchScores.map { ScoredGroups.weightedTotals($0, weights: weights, count: $0.first?.count ?? 0) } ?? total
+            batchAdvantages = try! groupAdvantages(rewards: batchTotal, groupSize: g, scaling: c.scaleRewards)
         case .normalizeThenSum:
-            advantages = try! normalizedThenSummedAdvantages(scores: groups.scores, weights: weights, groupSize: g).advantages
+            batchAdvantages = try! normalizedThenSummedAdvantages(scores: scores, weights: weights, groupSize: g).advantages
         }
+        let advantages = Array(batchAdvantages[offset..<(offset + generated.count)])
         let stds = stride(from: 0, to: total.count, by: g).map { Float(unbiasedStandardDeviation(total[$0..<($0 + g)])) }
         // Completions whose row has no gold answer RLMath can parse, whatever score the policy gave them.
         let unparseable: Int
@@ -139,8 +180,11 @@ struct ScoredGroups: Codable {
     let weights: [Float]
 
     /// Weighted sum of each completion's scores (a missing score adds nothing).
-    var totalRewards: [Float] {
-        var total = [Float](repeating: 0, count: sequences.count)
+    var totalRewards: [Float] { Self.weightedTotals(scores, weights: weights, count: sequences.count) }
+
+    /// Weighted sum of each of `count` completions' `scores` (one column per reward function).
+    static func weightedTotals(_ scores: [[Float?]], weights: [Float], count: Int) -> [Float] {
+        var total = [Float](repeating: 0, count: count)
         for (k, column) in scores.enumerated() {
             for i in column.indices { if let s = column[i] { total[i] += weights[k] * s } }
         }

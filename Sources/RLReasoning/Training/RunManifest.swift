@@ -15,7 +15,8 @@ public struct RunManifest: Equatable, Sendable {
     public static let fileName = "run_manifest.json"
 
     /// Keys that only some runs have (the model's fingerprint, the LoRA settings).
-    public static let optionalKeys: Set<String> = ["model.weights", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "use_rslora"]
+    public static let optionalKeys: Set<String> = ["model.weights", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "use_rslora",
+                                                   "world_size"]
 
     /// Key to value, as text.
     public var entries: [String: String]
@@ -26,12 +27,23 @@ public struct RunManifest: Equatable, Sendable {
 
     /// Keys whose values differ, in name order. A key present in only one manifest counts as
     /// different, except `model.weights`, which a run without a model fingerprint leaves out
-    /// (then only the model's shape is compared).
+    /// (then only the model's shape is compared). `per_device_train_batch_size` and `world_size`
+    /// (absent: 1) count only through their product, the batch of all ranks together: a run of N
+    /// ranks with batch b continues one of M ranks with batch N·b/M.
     public func differences(from other: RunManifest) -> [String] {
-        Set(entries.keys).union(other.entries.keys).sorted().filter { key in
+        let sameBatch = globalBatchSize == other.globalBatchSize
+        return Set(entries.keys).union(other.entries.keys).sorted().filter { key in
             if key == "model.weights" && (entries[key] == nil || other.entries[key] == nil) { return false }
+            if key == "world_size" { return false }
+            if key == "per_device_train_batch_size" { return !sameBatch }
             return entries[key] != other.entries[key]
         }
+    }
+
+    /// Completions per micro-step of all ranks together.
+    var globalBatchSize: Int? {
+        guard let perDevice = entries["per_device_train_batch_size"].flatMap({ Int($0) }) else { return nil }
+        return perDevice * (entries["world_size"].flatMap { Int($0) } ?? 1)
     }
 
     /// The manifest stored in `folder`, or nil when it has none (a checkpoint of an earlier version).
@@ -58,6 +70,10 @@ public struct RunManifest: Equatable, Sendable {
     /// manifest, e.g. `learning_rate 0.001 -> 0.002, dataset (changed)`.
     func describe(_ keys: [String], stored: RunManifest) -> String {
         keys.map { key in
+            if key == "per_device_train_batch_size" && (entries["world_size"] ?? stored.entries["world_size"]) != nil {
+                func batch(_ m: RunManifest) -> String { "\(m.entries[key] ?? "unset")×\(m.entries["world_size"] ?? "1")" }
+                return "per_device_train_batch_size × ranks \(batch(stored)) -> \(batch(self))"
+            }
             let old = stored.entries[key] ?? "unset", new = entries[key] ?? "unset"
             if old.count > 40 || new.count > 40 || old.contains("\n") || new.contains("\n") { return "\(key) (changed)" }
             return "\(key) \(old) -> \(new)"
@@ -114,6 +130,7 @@ extension GRPOTrainer {
         e["max_steps"] = text(c.maxSteps)
         e["gradient_accumulation_steps"] = text(c.gradientAccumulationSteps)
         e["per_device_train_batch_size"] = text(c.perDeviceTrainBatchSize)
+        if collective.worldSize > 1 { e["world_size"] = text(collective.worldSize) }
         e["num_generations"] = text(c.numGenerations)
         e["max_prompt_length"] = text(c.maxPromptLength)
         e["max_completion_length"] = text(c.maxCompletionLength)

@@ -39,7 +39,7 @@ extension GRPOConfiguration {
         "cosine_max_value_wrong", "cosine_min_value_correct", "cosine_max_value_correct", "cosine_variant",
         "repetition_max_penalty", "unparseable_gold", "overlong_penalty_factor", "system_prompt", "gold_columns",
         "save_steps", "save_total_limit", "overwrite_output_dir", "memory_check", "lean_memory", "logits_chunk_bytes",
-        "logging_steps", "log_completions",
+        "logging_steps", "log_completions", "zero_stage",
     ]
 
     private static func camelCase(_ key: String) -> String {

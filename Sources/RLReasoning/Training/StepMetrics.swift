@@ -44,6 +44,8 @@ public struct StepMetrics: Codable, Sendable, Equatable {
     /// Tokens generated this step, groups dynamic sampling dropped included (`generated_tokens`;
     /// 0 in steps that reuse a generation batch, μ > 1).
     public var generatedTokens: Int = 0
+    /// Processes that trained this step together (`world_size`; 1 for one process).
+    public var worldSize: Int = 1
     /// Groups dynamic sampling dropped this step (all-equal rewards), and its extra generation
     /// rounds (`dynamic_sampling/dropped_groups`, `dynamic_sampling/extra_rounds`).
     public var droppedGroups: Int = 0
@@ -87,6 +89,7 @@ public struct StepMetrics: Codable, Sendable, Equatable {
         case completionMaxLength = "completions/max_length", completionMeanTerminatedLength = "completions/mean_terminated_length"
         case numTokens = "num_tokens", generationSeconds = "generation_seconds", trainingSeconds = "training_seconds"
         case tokensPerSecond = "tokens_per_second", unparseableGolds = "unparseable_golds", generatedTokens = "generated_tokens"
+        case worldSize = "world_size"
         case droppedGroups = "dynamic_sampling/dropped_groups", extraGenerationRounds = "dynamic_sampling/extra_rounds"
         case replayedGroups = "replay/replayed_groups"
         /// Earlier files: per-reward means nested under "rewards", the truncated share as "truncated_fraction".
@@ -129,6 +132,7 @@ public struct StepMetrics: Codable, Sendable, Equatable {
         trainingSeconds = try c.decode(Double.self, forKey: .trainingSeconds)
         tokensPerSecond = try c.decode(Double.self, forKey: .tokensPerSecond)
         generatedTokens = try c.decodeIfPresent(Int.self, forKey: .generatedTokens) ?? 0
+        worldSize = try c.decodeIfPresent(Int.self, forKey: .worldSize) ?? 1
         droppedGroups = try c.decodeIfPresent(Int.self, forKey: .droppedGroups) ?? 0
         extraGenerationRounds = try c.decodeIfPresent(Int.self, forKey: .extraGenerationRounds) ?? 0
         replayedGroups = try c.decodeIfPresent(Int.self, forKey: .replayedGroups) ?? 0
@@ -171,6 +175,7 @@ public struct StepMetrics: Codable, Sendable, Equatable {
         try c.encode(trainingSeconds, forKey: .trainingSeconds)
         try c.encode(tokensPerSecond, forKey: .tokensPerSecond)
         try c.encode(generatedTokens, forKey: .generatedTokens)
+        try c.encode(worldSize, forKey: .worldSize)
         try c.encode(droppedGroups, forKey: .droppedGroups)
         try c.encode(extraGenerationRounds, forKey: .extraGenerationRounds)
         try c.encode(replayedGroups, forKey: .replayedGroups)

@@ -59,7 +59,10 @@ enum TrainerCheckpoint {
         }
     }
 
-    static func save(trainer: GRPOTrainer, to output: URL, keepLast: Int?) throws -> URL {
+    /// Writes a checkpoint of `trainer`; `moments` replaces its optimizer's (all ranks' moments
+    /// when they are sharded).
+    static func save(trainer: GRPOTrainer, to output: URL, keepLast: Int?,
+                     moments: (first: [String: Tensor], second: [String: Tensor])? = nil) throws -> URL {
         let step = trainer.step
         let final = output.appendingPathComponent(folderName(step: step))
         let partial = output.appendingPathComponent(".\(folderName(step: step)).partial")
@@ -75,9 +78,10 @@ enum TrainerCheckpoint {
             }
             try trainer.tokenizer.save(to: partial)
             var tensors: [(name: String, tensor: SafetensorsTensor)] = []
-            for (name, moment) in trainer.optimizer.firstMoments.sorted(by: { $0.key < $1.key }) {
+            let (firstMoments, secondMoments) = moments ?? (trainer.optimizer.firstMoments, trainer.optimizer.secondMoments)
+            for (name, moment) in firstMoments.sorted(by: { $0.key < $1.key }) {
                 tensors.append(("exp_avg." + name, try SafetensorsTensor(shape: moment.shape, floats: moment.toFloatArray())))
-                let second = trainer.optimizer.secondMoments[name]!
+                let second = secondMoments[name]!
                 tensors.append(("exp_avg_sq." + name, try SafetensorsTensor(shape: second.shape, floats: second.toFloatArray())))
             }
             try SafetensorsWriter.write(tensors, to: partial.appendingPathComponent(optimizerFile))
