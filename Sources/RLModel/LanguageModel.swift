@@ -88,6 +88,7 @@ public struct LanguageModel: @unchecked Sendable {
 
     /// `generate(chat:)` for async code: it checks for cancellation before each token and throws
     /// `CancellationError` when its task is cancelled. `onToken` receives each token as it is chosen.
+    /// Generation runs on the calling task's thread.
     public func generate(chat messages: [ChatMessage], maxNewTokens: Int = 256, sampling: SamplingParameters? = nil,
                          seed: UInt64 = 0, onToken: ((Int32) -> Void)? = nil) async throws -> Completion {
         try Task.checkCancellation()

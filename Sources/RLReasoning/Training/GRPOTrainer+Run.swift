@@ -26,7 +26,9 @@ extension GRPOTrainer {
 
     /// `train(output:)` for async code: before each step it checks for cancellation and throws
     /// `CancellationError` when its task is cancelled. The step in progress finishes first;
-    /// checkpoints already saved stay intact (resume from the newest with `resume: true`).
+    /// checkpoints already saved stay intact (resume from the newest with `resume: true`). The
+    /// steps run on the calling task's thread; start a long run in its own `Task` so it does not
+    /// hold up other work of the cooperative pool.
     public func train(output: URL, resume: Bool = false, allowedChanges: Set<String> = [], stopAfterStep: Int? = nil) async throws {
         try run(output: output, resume: resume, allowedChanges: allowedChanges, stopAfterStep: stopAfterStep,
                 beforeStep: { try Task.checkCancellation() })
