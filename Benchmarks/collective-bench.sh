@@ -8,7 +8,7 @@
 #   Benchmarks/collective-bench.sh [OUT]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-out="${1:-$root/Benchmarks/results/distributed-run.md}"
+out="${1:-$root/Benchmarks/results/distributed-run.md}"  # raw figures; results/distributed.md explains them
 batch="${BATCH:-4}" steps="${STEPS:-5}"
 cores="$(nproc)"
 swift build -c release --package-path "$root/Benchmarks" --product collective-bench >&2
