@@ -115,7 +115,8 @@ extension GRPOTrainer {
         let lastStep = Swift.min(configuration.maxSteps, stopAfterStep ?? configuration.maxSteps)
         let firstStep = step
         while step < lastStep {
-            try beforeStep()
+            // A cancelled rank stops every rank (the others would wait on it in the step's collectives).
+            try collective.together("starting step \(step + 1)") { try beforeStep() }
             try trainStep()
             if step % configuration.saveSteps == 0 || step == lastStep {
                 guard weightsAreFinite(policy.trainableParameters) else {
