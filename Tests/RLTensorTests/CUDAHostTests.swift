@@ -125,3 +125,89 @@ extension CUDAHostTests {
         }
     }
 }
+
+extension CUDAHostTests {
+    /// A temporary folder holding empty files with the given names; removed by `body`'s caller.
+    static func folder(with names: [String]) -> String {
+        var template = Array("/tmp/rltensor-cuda-libs-test-XXXXXX".utf8CString)
+        let folder = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+        for name in names { if let f = fopen(folder + "/" + name, "w") { fclose(f) } }
+        return folder
+    }
+
+    /// A 12.x driver cannot run what NVRTC 13 compiles nor load cuBLAS 13: sonames of a newer
+    /// CUDA major version are left out; with no driver (CI) every soname is tried.
+    @Test func sonamesOfANewerCUDAThanTheDriverAreLeftOut() {
+        let nvrtc = ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"]
+        let on128 = CUDALibraries.sonames(nvrtc, forDriverVersion: 12080)
+        #expect(on128.usable == ["libnvrtc.so.12", "libnvrtc.so"])
+        #expect(on128.skipped == ["libnvrtc.so.13"])
+        #expect(CUDALibraries.sonames(nvrtc, forDriverVersion: 13000).usable == nvrtc)
+        #expect(CUDALibraries.sonames(nvrtc, forDriverVersion: 13020).skipped.isEmpty)
+        #expect(CUDALibraries.sonames(nvrtc, forDriverVersion: nil).usable == nvrtc)
+        #expect(CUDALibraries.sonames(nvrtc, forDriverVersion: 0).usable == nvrtc)
+        let on118 = CUDALibraries.sonames(nvrtc, forDriverVersion: 11080)
+        #expect(on118.usable == ["libnvrtc.so"] && on118.skipped == ["libnvrtc.so.13", "libnvrtc.so.12"])
+        #expect(CUDALibraries.sonameMajor("libcublas.so.12.8.4") == 12)
+        #expect(CUDALibraries.sonameMajor("libcublasLt.so.13") == 13)
+        #expect(CUDALibraries.sonameMajor("libnvrtc.so") == nil)
+    }
+
+    @Test func theSearchSaysWhichSonamesTheDriverRuledOut() {
+        let folder = Self.folder(with: ["libfake-cuda.so.13"])
+        defer { _ = system("rm -rf '\(folder)'") }
+        let result = CUDALibraries.open("a test library", sonames: ["libfake-cuda.so.13", "libfake-cuda.so.12"], driver: true,
+                                        overrides: [folder], useLoader: false, driverVersion: 12040)
+        guard case .failure(let e) = result else {
+            Issue.record("opened a library the driver cannot use")
+            return
+        }
+        #expect(e.tried.first == "\(folder)/{libfake-cuda.so.12}", "\(e.tried)")
+        #expect(e.tried.contains("(libfake-cuda.so.13 left out: the NVIDIA driver runs CUDA 12.4 at most)"), "\(e.tried)")
+    }
+
+    @Test func cuBLASLtIsOpenedFromCuBLASFolder() {
+        #expect(CUDALibraries.cuBLASCompanions("libcublas.so.13") == ["libcublasLt.so.13"])
+        #expect(CUDALibraries.cuBLASCompanions("libcublas.so.12") == ["libcublasLt.so.12"])
+        #expect(CUDALibraries.cuBLASCompanions("libcublas.so") == ["libcublasLt.so"])
+        #expect(CUDALibraries.cuBLASCompanions("libnvrtc.so.13").isEmpty)
+    }
+
+    /// The builtins NVRTC opens by soname at its first compile are found next to it: the file
+    /// named by the soname, else the newest of that major.minor; never the `.alt` variant.
+    @Test func nvrtcBuiltinsAreFoundInNVRTCFolder() {
+        let folder = Self.folder(with: [
+            "libnvrtc.so.13", "libnvrtc.alt.so.13", "libnvrtc-builtins.so.13.0", "libnvrtc-builtins.alt.so.13.0",
+            "libnvrtc-builtins.so.12.8.61", "libnvrtc-builtins.so.12.8.93", "libnvrtc-builtins.alt.so.12.6",
+        ])
+        defer { _ = system("rm -rf '\(folder)'") }
+        #expect(CUDALibraries.nvrtcBuiltins(in: folder, major: 13, minor: 0) == folder + "/libnvrtc-builtins.so.13.0")
+        #expect(CUDALibraries.nvrtcBuiltins(in: folder, major: 12, minor: 8) == folder + "/libnvrtc-builtins.so.12.8.93")
+        #expect(CUDALibraries.nvrtcBuiltins(in: folder, major: 13, minor: 1) == nil)
+        #expect(CUDALibraries.nvrtcBuiltins(in: folder, major: 12, minor: 6) == nil)
+        #expect(CUDALibraries.nvrtcBuiltins(in: folder, major: 1, minor: 3) == nil)
+        #expect(CUDALibraries.nvrtcBuiltins(in: folder + "/missing", major: 13, minor: 0) == nil)
+        // An empty file is no library: the preload gives up quietly.
+        #expect(CUDALibraries.preloadNVRTCBuiltins(folder: folder, major: 13, minor: 0) == nil)
+    }
+
+    /// A library opened by soname: its folder is the one the loader took it from.
+    @Test func folderOfALibraryOpenedBySoname() throws {
+        let raw = try #require(dlopen("libm.so.6", RTLD_NOW))
+        defer { dlclose(raw) }
+        let folder = try #require(CUDALibraries.folder(of: CUDALibraries.Handle(raw: raw, path: "libm.so.6")))
+        #expect(access(folder + "/libm.so.6", F_OK) == 0, "\(folder)")
+    }
+
+    /// An NVRTC with its builtins beside it (the PyPI wheels, a toolkit) opens them itself.
+    @Test(.enabled(if: CUDACompileTests.runnable, "NVRTC not found"))
+    func nvrtcOpensItsBuiltins() throws {
+        let nvrtc = try CUDACompileTests.nvrtc.get()
+        print("NVRTC \(nvrtc.version.major).\(nvrtc.version.minor) at \(nvrtc.path), builtins opened: \(nvrtc.builtinsPath ?? "none")")
+        guard let slash = nvrtc.path.lastIndex(of: "/") else { return }
+        let folder = String(nvrtc.path[..<slash])
+        if let expected = CUDALibraries.nvrtcBuiltins(in: folder, major: nvrtc.version.major, minor: nvrtc.version.minor) {
+            #expect(nvrtc.builtinsPath == expected)
+        }
+    }
+}

@@ -65,6 +65,15 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
         }
     }
 
+    /// The CUDA version the driver supports (`cuDriverGetVersion`: 1000 × major + 10 × minor), or
+    /// nil without a driver.
+    static func driverVersion() -> Int? {
+        guard case .success(let driver) = loadDriver() else { return nil }
+        var version: Int32 = 0
+        guard driver.cuDriverGetVersion(&version) == 0, version > 0 else { return nil }
+        return Int(version)
+    }
+
     /// Opens NVRTC and cuBLAS once per process.
     static func loadComputeLibraries() -> Result<(NVRTC, CUBLAS), CUDAError> {
         computeLibraries.withLock { cached in
@@ -72,9 +81,10 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
             let result: Result<(NVRTC, CUBLAS), CUDAError>
             do {
                 let nvrtc = try NVRTC.load().get()
-                // cuBLAS needs cuBLASLt from the same release; open it first, globally.
-                _ = CUDALibraries.open("cuBLASLt", sonames: ["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"])
-                let blasHandle = try CUDALibraries.open("cuBLAS", sonames: ["libcublas.so.13", "libcublas.so.12", "libcublas.so"])
+                // cuBLAS needs cuBLASLt from the same release: the one in cuBLAS's own folder is
+                // opened first, globally (when cuBLAS is found by soname, the loader finds it).
+                let blasHandle = try CUDALibraries.open("cuBLAS", sonames: ["libcublas.so.13", "libcublas.so.12", "libcublas.so"],
+                                                        driverVersion: driverVersion(), companions: CUDALibraries.cuBLASCompanions)
                     .mapError { CUDAError($0.description) }.get()
                 result = .success((nvrtc, try CUBLAS(handle: blasHandle)))
             } catch let e as CUDAError {
@@ -113,7 +123,8 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
         case .success(let (nvrtc, blas)):
             var version: Int32 = 0
             _ = driver.cuDriverGetVersion(&version)
-            return CUDAAvailability(isAvailable: true, description: "\(count) GPU(s), driver API \(version / 1000).\(version % 1000 / 10) at \(driver.path), NVRTC \(nvrtc.version.major).\(nvrtc.version.minor) at \(nvrtc.path), cuBLAS at \(blas.path)")
+            let builtins = nvrtc.builtinsPath.map { " (builtins \($0))" } ?? ""
+            return CUDAAvailability(isAvailable: true, description: "\(count) GPU(s), driver API \(version / 1000).\(version % 1000 / 10) at \(driver.path), NVRTC \(nvrtc.version.major).\(nvrtc.version.minor) at \(nvrtc.path)\(builtins), cuBLAS at \(blas.path)")
         }
     }
 
@@ -260,14 +271,23 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
     }
 
     /// Device-to-device byte copy on the backend's stream.
+    /// Every driver call first makes the backend's context current on the calling thread: ops may
+    /// run on any thread (worker threads, tasks), and a thread without it gets
+    /// CUDA_ERROR_INVALID_CONTEXT (or works on another context).
     func copyBytes(from source: UInt64, to destination: UInt64, count: Int) {
         guard count > 0 else { return }
-        attempt { try driver.check(driver.cuMemcpyDtoDAsync(destination, source, count, stream), "cuMemcpyDtoDAsync") }
+        attempt {
+            _ = driver.cuCtxSetCurrent(context)
+            try driver.check(driver.cuMemcpyDtoDAsync(destination, source, count, stream), "cuMemcpyDtoDAsync")
+        }
     }
 
     func zero(_ address: UInt64, bytes: Int) {
         guard bytes > 0 else { return }
-        attempt { try driver.check(driver.cuMemsetD8Async(address, 0, bytes, stream), "cuMemsetD8Async") }
+        attempt {
+            _ = driver.cuCtxSetCurrent(context)
+            try driver.check(driver.cuMemsetD8Async(address, 0, bytes, stream), "cuMemsetD8Async")
+        }
     }
 
     // MARK: launches

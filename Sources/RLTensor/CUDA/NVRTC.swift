@@ -31,6 +31,9 @@ public final class NVRTC: @unchecked Sendable {
     public let path: String
     /// NVRTC's version, e.g. (13, 0).
     public let version: (major: Int, minor: Int)
+    /// The `libnvrtc-builtins` opened from NVRTC's folder before its first compile, or nil when
+    /// there was none there (NVRTC then finds it by soname itself, through its RPATH or the loader).
+    public let builtinsPath: String?
 
     private let create: CreateFn, compileProgram: CompileFn, destroy: DestroyFn
     private let logSize: SizeFn, log: BytesFn, cubinSize: SizeFn, cubin: BytesFn
@@ -49,10 +52,19 @@ public final class NVRTC: @unchecked Sendable {
     }
 
     private static func open() -> Result<NVRTC, CUDAError> {
-        switch CUDALibraries.open("NVRTC", sonames: ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"]) {
+        // Without a driver (CI compiling the kernels) every NVRTC will do; with one, not an NVRTC
+        // of a newer CUDA major version: the driver could not load what it compiles.
+        let driverVersion = CUDABackend.driverVersion()
+        switch CUDALibraries.open("NVRTC", sonames: ["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"], driverVersion: driverVersion) {
         case .failure(let e): return .failure(CUDAError(e.description))
         case .success(let h):
-            do { return .success(try NVRTC(handle: h)) } catch let e as CUDAError { return .failure(e) } catch {
+            do {
+                let nvrtc = try NVRTC(handle: h)
+                if let driverVersion, nvrtc.version.major > driverVersion / 1000 {
+                    return .failure(CUDAError("NVRTC \(nvrtc.version.major).\(nvrtc.version.minor) at \(nvrtc.path) is newer than the NVIDIA driver (CUDA \(CUDALibraries.versionText(driverVersion))), which could not load what it compiles; use an NVRTC of CUDA \(driverVersion / 1000) (RLTENSOR_CUDA_PATH) or update the driver"))
+                }
+                return .success(nvrtc)
+            } catch let e as CUDAError { return .failure(e) } catch {
                 return .failure(CUDAError("\(error)"))
             }
         }
@@ -77,6 +89,19 @@ public final class NVRTC: @unchecked Sendable {
         let status = versionFn(&major, &minor)
         guard status == 0 else { throw CUDAError("nvrtcVersion failed with status \(status)") }
         version = (Int(major), Int(minor))
+        // NVRTC opens libnvrtc-builtins.so.<major>.<minor> by soname at its first compile; open it
+        // now from NVRTC's own folder (see CUDALibraries.preloadNVRTCBuiltins).
+        let folder: String?
+        if let slash = h.path.lastIndex(of: "/") {
+            folder = String(h.path[..<slash])
+        } else {
+            folder = CUDALibraries.folder(of: h)
+        }
+        if let folder {
+            builtinsPath = CUDALibraries.preloadNVRTCBuiltins(folder: folder, major: Int(major), minor: Int(minor))
+        } else {
+            builtinsPath = nil
+        }
     }
 
     private func text(_ status: Int32) -> String {
