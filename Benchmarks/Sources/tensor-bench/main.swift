@@ -12,6 +12,9 @@ import RLTensor
 let quick = CommandLine.arguments.contains("--quick")
 /// `--forced-core-row`: print only the `linear 512x1536x8960` row (run by the parent per core).
 let forcedCoreRow = CommandLine.arguments.contains("--forced-core-row")
+/// `--bf16-times`: print only the bf16-weight timings (run by the parent with the bf16
+/// instructions turned off).
+let bf16TimesOnly = CommandLine.arguments.contains("--bf16-times")
 
 /// The raw CBLAS calls of the OpenBLAS instance RLTensor loaded (dlopen of the same file returns
 /// the same instance, initialised with the same core).
@@ -127,6 +130,49 @@ func benchLinear(m: Int, k: Int, n: Int, target: Double) {
            ratio >= target ? "met" : "MISSED")
 }
 
+// MARK: - bf16 weights
+
+/// Products with bf16 weights: prefill and training shapes (many rows) and decode shapes.
+let bf16Shapes = [(512, 1536, 8960), (512, 8960, 1536), (1536, 8960, 512), (32, 1536, 8960), (6, 1536, 8960),
+                  (1, 1536, 8960), (1, 1536, 151_936)]
+
+/// Median seconds of `x.linear(w)` with w in bf16, for each of `bf16Shapes`.
+func bf16Times() -> [Double] {
+    bf16Shapes.map { m, k, n in
+        let x = Tensor.randomNormal([m, k], std: 0.05, seed: 1)
+        let w = Tensor.randomNormal([n, k], std: 0.05, seed: 2).cast(to: .bf16)
+        let flops = 2.0 * Double(m) * Double(k) * Double(n)
+        return medians(repeats: quick ? 3 : (flops > 1e10 ? 9 : 30), [{ _ = x.linear(w) }])[0]
+    }
+}
+
+/// bf16 weights with this process's kernels against a child process run with
+/// RL_NO_AVX512_BF16=1 (weights widened to f32: the few-row widening kernels, OpenBLAS panels).
+func benchBF16() throws {
+    let child = Process()
+    child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+    child.arguments = ["--bf16-times"] + (quick ? ["--quick"] : [])
+    child.environment = ProcessInfo.processInfo.environment.merging(["RL_NO_AVX512_BF16": "1"]) { $1 }
+    let pipe = Pipe()
+    child.standardOutput = pipe
+    try child.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    child.waitUntilExit()
+    let widened = output.split(separator: "\n").compactMap { Double($0) }
+    let own = bf16Times()
+    print("")
+    print("bf16 weights: own kernels (\(CPUBackend.shared.blas.kernels)) against RL_NO_AVX512_BF16=1 (child process)")
+    print("")
+    report("benchmark", "bf16 kernels", "rate", "widened (RL_NO_AVX512_BF16=1)", "speedup")
+    report("---", "---", "---", "---", "---")
+    for (i, (m, k, n)) in bf16Shapes.enumerated() {
+        let flops = 2.0 * Double(m) * Double(k) * Double(n)
+        let old = i < widened.count ? widened[i] : .nan
+        report("linear bf16 \(m)x\(k)x\(n)", "\(fmt(own[i] * 1e3)) ms", "\(fmt(flops / own[i] / 1e9, 1)) GFLOP/s",
+               "\(fmt(old * 1e3)) ms", "\(fmt(old / own[i]))x")
+    }
+}
+
 // MARK: - bandwidth-bound ops
 
 /// Bytes per second of `memcpy` between two `count`-float buffers (read + write).
@@ -155,6 +201,11 @@ if forcedCoreRow {
     exit(0)
 }
 
+if bf16TimesOnly {
+    for t in bf16Times() { print(t) }
+    exit(0)
+}
+
 print("tensor-bench: \(quick ? "quick" : "full") run, RLTensor CPU backend, \(CPUBackend.shared.threadCount) threads (baseline: \(blasThreads) OpenBLAS threads)")
 print("BLAS: \(CPUBackend.shared.blas)")
 print("")
@@ -165,6 +216,8 @@ for (m, k, n) in [(512, 1536, 8960), (512, 8960, 1536), (512, 1536, 1536)] { ben
 for (m, k, n) in [(6, 1536, 8960), (1, 1536, 8960), (1, 1536, 151_936)] { benchLinear(m: m, k: k, n: n, target: 2) }
 // 17-32 rows (a generation batch) take the few-row kernels on AVX-512 machines: no slower than sgemm.
 benchLinear(m: 32, k: 1536, n: 8960, target: 1)
+
+try benchBF16()
 
 let copy = copyBandwidth(count: 32 << 20)
 do {
