@@ -1,6 +1,9 @@
-// Many-row products with bf16 weights on AMX tiles: y = x · w^T is computed as its transpose
-// w · x^T, so the weight rows [n, k] load straight into A tiles (16 rows x 32 bf16) and only x
-// is repacked, rounded to bf16, into the k-pair-interleaved B tile layout. Sums are f32.
+// Many-row products with bf16 weights on AMX tiles. `tdpbf16ps` multiplies A tiles (16 rows x
+// 32 bf16) by B tiles (16 k pairs x 16 columns, the pairs interleaved) into 16 x 16 f32 sums.
+// Rows of a bf16 matrix along k load straight into A tiles; the other operand is packed into B
+// tiles. A training forward y = x · w^T is computed as its transpose w · x^T, so the weight rows
+// [n, k] are the A tiles and only x is packed (rounded to bf16); the input gradient
+// dx = dy · w takes dy rounded to bf16 as A and packs w [k, n].
 #include "kernel_support.h"
 
 long rl_amx_bf16_padded_k(long k) { return (k + 31) & ~31L; }
@@ -84,41 +87,72 @@ __attribute__((target(RL_AMX_TARGET))) static void store_transposed(const float 
     }
 }
 
+// Packs columns c0..<c0+16 of the pair of w rows 2r, 2r+1 per group r (zeros past k and n).
+__attribute__((target(RL_AMX_TARGET))) void rl_amx_bf16_pack_columns(const uint16_t *w, long ldw, long k, long n,
+                                                                     uint16_t *wp, long b0, long b1) {
+    long kp = rl_amx_bf16_padded_k(k);
+    for (long b = b0; b < b1; b++) {
+        uint32_t *block = (uint32_t *)(wp + b * 16 * kp);
+        __mmask16 lanes = lanes16(n - b * 16);
+        for (long r = 0; r < kp / 2; r++) {
+            __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
+            if (2 * r < k) even = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(lanes, w + 2 * r * ldw + b * 16));
+            if (2 * r + 1 < k) odd = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(lanes, w + (2 * r + 1) * ldw + b * 16));
+            _mm512_storeu_si512(block + r * 16, _mm512_or_si512(even, _mm512_slli_epi32(odd, 16)));
+        }
+    }
+}
+
+// tile[p][q] into y[q, p] (transposed) or y[p, q], for q < rows_q and p < rows_p.
+__attribute__((target(RL_AMX_TARGET))) static void store_tile(const float *tile, long rows_p, long rows_q,
+    int transposed, float *y, long ldy, float alpha, float beta) {
+    if (!transposed) {
+        __mmask16 lanes = lanes16(rows_q);
+        for (long p = 0; p < rows_p; p++) {
+            __m512 v = _mm512_mul_ps(_mm512_loadu_ps(tile + 16 * p), _mm512_set1_ps(alpha));
+            if (beta != 0.0f) v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, y + p * ldy), _mm512_set1_ps(beta), v);
+            _mm512_mask_storeu_ps(y + p * ldy, lanes, v);
+        }
+        return;
+    }
+    store_transposed(tile, rows_q, rows_p, y, ldy, alpha, beta);
+}
+
 typedef struct { uint8_t palette, start_row, reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } amx_config;
 
-__attribute__((target(RL_AMX_TARGET))) void rl_amx_gemm_bf16(const uint16_t *xp, long m, const uint16_t *w,
-    long ldw, long k, long j0, long j1, float *y, long ldy, float alpha, float beta) {
-    // Tiles 0-3: the 2 x 2 f32 sums; 4, 5: weight rows j..j+15, j+16..j+31; 6, 7: two x blocks.
+__attribute__((target(RL_AMX_TARGET))) void rl_amx_gemm_bf16(const uint16_t *packed, long nq, const uint16_t *a,
+    long lda, long k, long p0, long p1, int transposed, float *y, long ldy, float alpha, float beta) {
+    // Tiles 0-3: the 2 x 2 f32 sums; 4, 5: A rows p..p+15, p+16..p+31; 6, 7: two packed blocks.
     amx_config config;
     memset(&config, 0, sizeof config);
     config.palette = 1;
     for (int t = 0; t < 8; t++) { config.colsb[t] = 64; config.rows[t] = 16; }
     _tile_loadconfig(&config);
-    long kp = rl_amx_bf16_padded_k(k), blocks = (m + 31) / 32 * 2;
+    long kp = rl_amx_bf16_padded_k(k), blocks = (nq + 31) / 32 * 2;
     long pass = RL_AMX_PASS_BYTES / (32 * kp * 2) * 2;
     if (pass < 2) pass = 2;
-    // Weight blocks that are not whole 32 x kp tiles are copied here, zero-padded.
+    // A blocks that are not whole 32 x kp tiles are copied here, zero-padded.
     uint16_t *padded = NULL;
     float tiles[4][256] __attribute__((aligned(64)));
     for (long q0 = 0; q0 < blocks; q0 += pass) {
         long q1 = q0 + pass < blocks ? q0 + pass : blocks;
-        for (long j = j0; j < j1; j += 32) {
-            long cols = j1 - j < 32 ? j1 - j : 32;
-            const uint16_t *a = w + j * ldw;
-            long lda = ldw;
-            if (cols < 32 || kp != k) {
+        for (long p = p0; p < p1; p += 32) {
+            long rows = p1 - p < 32 ? p1 - p : 32;
+            const uint16_t *ap = a + p * lda;
+            long ld = lda;
+            if (rows < 32 || kp != k) {
                 if (!padded) padded = aligned_alloc(64, (size_t)(32 * kp) * sizeof(uint16_t));
                 memset(padded, 0, (size_t)(32 * kp) * sizeof(uint16_t));
-                for (long p = 0; p < cols; p++) memcpy(padded + p * kp, w + (j + p) * ldw, (size_t)k * sizeof(uint16_t));
-                a = padded;
-                lda = kp;
+                for (long r = 0; r < rows; r++) memcpy(padded + r * kp, a + (p + r) * lda, (size_t)k * sizeof(uint16_t));
+                ap = padded;
+                ld = kp;
             }
             for (long q = q0; q < q1; q += 2) {
-                const uint16_t *b = xp + q * 16 * kp;
+                const uint16_t *b = packed + q * 16 * kp;
                 _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
                 for (long t = 0; t < kp; t += 32) {
-                    _tile_loadd(4, a + t, lda * 2);
-                    _tile_loadd(5, a + 16 * lda + t, lda * 2);
+                    _tile_loadd(4, ap + t, ld * 2);
+                    _tile_loadd(5, ap + 16 * ld + t, ld * 2);
                     _tile_loadd(6, b + t * 16, 64);
                     _tile_loadd(7, b + 16 * kp + t * 16, 64);
                     _tile_dpbf16ps(0, 4, 6);
@@ -131,9 +165,11 @@ __attribute__((target(RL_AMX_TARGET))) void rl_amx_gemm_bf16(const uint16_t *xp,
                 _tile_stored(2, tiles[2], 64);
                 _tile_stored(3, tiles[3], 64);
                 for (int u = 0; u < 4; u++) {
-                    long i = (q + (u & 1)) * 16, jj = j + (u >> 1) * 16;
-                    long rows = m - i < 16 ? m - i : 16, width = j1 - jj < 16 ? j1 - jj : 16;
-                    if (rows > 0 && width > 0) store_transposed(tiles[u], rows, width, y + i * ldy + jj, ldy, alpha, beta);
+                    long qi = (q + (u & 1)) * 16, pi = p + (u >> 1) * 16;
+                    long rows_q = nq - qi < 16 ? nq - qi : 16, rows_p = p1 - pi < 16 ? p1 - pi : 16;
+                    if (rows_q <= 0 || rows_p <= 0) continue;
+                    float *out = transposed ? y + qi * ldy + pi : y + pi * ldy + qi;
+                    store_tile(tiles[u], rows_p, rows_q, transposed, out, ldy, alpha, beta);
                 }
             }
         }
@@ -145,8 +181,12 @@ __attribute__((target(RL_AMX_TARGET))) void rl_amx_gemm_bf16(const uint16_t *xp,
 void rl_amx_bf16_pack_rows(const float *x, long ldx, long m, long k, uint16_t *xp, long b0, long b1) {
     (void)x; (void)ldx; (void)m; (void)k; (void)xp; (void)b0; (void)b1;
 }
-void rl_amx_gemm_bf16(const uint16_t *xp, long m, const uint16_t *w, long ldw, long k, long j0, long j1,
-                      float *y, long ldy, float alpha, float beta) {
-    (void)xp; (void)m; (void)w; (void)ldw; (void)k; (void)j0; (void)j1; (void)y; (void)ldy; (void)alpha; (void)beta;
+void rl_amx_bf16_pack_columns(const uint16_t *w, long ldw, long k, long n, uint16_t *wp, long b0, long b1) {
+    (void)w; (void)ldw; (void)k; (void)n; (void)wp; (void)b0; (void)b1;
+}
+void rl_amx_gemm_bf16(const uint16_t *packed, long nq, const uint16_t *a, long lda, long k, long p0, long p1,
+                      int transposed, float *y, long ldy, float alpha, float beta) {
+    (void)packed; (void)nq; (void)a; (void)lda; (void)k; (void)p0; (void)p1; (void)transposed; (void)y; (void)ldy;
+    (void)alpha; (void)beta;
 }
 #endif

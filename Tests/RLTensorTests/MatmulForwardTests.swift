@@ -135,7 +135,7 @@ struct MatmulForwardTests {
     /// (`CPUBackend.bf16WeightProductRoundsA`), summed in double.
     func bf16Reference(_ x: Tensor, _ w: Tensor, rows: Int, k: Int, n: Int, device: Device) -> [Double] {
         func rounded(_ t: Tensor) -> [Double] { t.toFloatArray().map { Double(HalfPrecision.float(bf16: HalfPrecision.bf16Bits($0))) } }
-        let roundsX = device == .cpu && CPUBackend.bf16WeightProductRoundsA(rows: rows, k: k)
+        let roundsX = device == .cpu && CPUBackend.bf16WeightProductRoundsA(rows: rows)
         return Naive.matmul(roundsX ? rounded(x) : x.doubles, Naive.transpose(rounded(w), rows: n, cols: k), m: rows, k: k, n: n)
     }
 

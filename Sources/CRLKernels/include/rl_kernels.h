@@ -93,11 +93,15 @@ long rl_amx_bf16_padded_k(long k);
 /// `padded_k / 2` groups of 16 (even, odd) bf16 k pairs, one per row; zeros past k and m. Packs
 /// blocks b0..<b1 of the (m + 31) / 32 * 2 blocks into xp (that many * 16 * padded_k elements).
 void rl_amx_bf16_pack_rows(const float *x, long ldx, long m, long k, uint16_t *xp, long b0, long b1);
-/// y[i, j] = alpha * sum_t x[i, t] * w[j, t] + beta * y[i, j] for i < m, j in [j0, j1), from x
-/// packed by `rl_amx_bf16_pack_rows` and w [n, k] bf16 with row stride ldw. Requires
+/// Packs the columns of a bf16 matrix w [k, n] (row stride ldw) the same way: 16-column blocks
+/// b0..<b1 of the (n + 31) / 32 * 2 blocks, the pairs from rows 2r and 2r + 1.
+void rl_amx_bf16_pack_columns(const uint16_t *w, long ldw, long k, long n, uint16_t *wp, long b0, long b1);
+/// s[p, q] = sum_t a[p, t] * b[q, t] for p in [p0, p1) and q < nq, where a is bf16 [*, k] with
+/// row stride lda and b was packed for nq rows or columns by the functions above. Writes
+/// y[q, p] (transposed != 0) or y[p, q] as alpha * s + beta * y. Requires
 /// `rl_bf16_amx_enabled()`.
-void rl_amx_gemm_bf16(const uint16_t *xp, long m, const uint16_t *w, long ldw, long k, long j0, long j1,
-                      float *y, long ldy, float alpha, float beta);
+void rl_amx_gemm_bf16(const uint16_t *packed, long nq, const uint16_t *a, long lda, long k, long p0, long p1,
+                      int transposed, float *y, long ldy, float alpha, float beta);
 
 // ---- attention helpers ------------------------------------------------------------------
 /// In place over a score block s[rows, cols] (row stride lds) for queries q0..q0+rows at absolute
