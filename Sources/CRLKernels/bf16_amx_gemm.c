@@ -13,6 +13,10 @@ long rl_amx_bf16_padded_k(long k) { return (k + 31) & ~31L; }
 // Packed x per pass over the weights: at most this many bytes, to stay in L2 while a block of
 // 32 weight rows meets every x block of the pass.
 #define RL_AMX_PASS_BYTES (1L << 20)
+// A rows are prefetched this many elements (four k steps) ahead on their first pass: with few
+// x rows the tiles stream the weights, and 32 strided rows are more than the hardware
+// prefetcher follows (2 threads, 6 x 1536 x 8960: 1.04-1.11 ms without, 0.89 with).
+#define RL_AMX_PREFETCH 128
 
 static inline __mmask16 lanes16(long left) {
     return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
@@ -118,6 +122,11 @@ __attribute__((target(RL_AMX_TARGET))) static void store_tile(const float *tile,
     store_transposed(tile, rows_q, rows_p, y, ldy, alpha, beta);
 }
 
+// The next lines of the 32 A rows, on their first pass (from memory, 32 strided streams).
+static inline void prefetch_rows(const uint16_t *p, long ld) {
+    for (int r = 0; r < 32; r++) _mm_prefetch((const char *)(p + r * ld), _MM_HINT_T0);
+}
+
 typedef struct { uint8_t palette, start_row, reserved[14]; uint16_t colsb[16]; uint8_t rows[16]; } amx_config;
 
 __attribute__((target(RL_AMX_TARGET))) void rl_amx_gemm_bf16(const uint16_t *packed, long nq, const uint16_t *a,
@@ -150,15 +159,28 @@ __attribute__((target(RL_AMX_TARGET))) void rl_amx_gemm_bf16(const uint16_t *pac
             for (long q = q0; q < q1; q += 2) {
                 const uint16_t *b = packed + q * 16 * kp;
                 _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
-                for (long t = 0; t < kp; t += 32) {
-                    _tile_loadd(4, ap + t, ld * 2);
-                    _tile_loadd(5, ap + 16 * ld + t, ld * 2);
-                    _tile_loadd(6, b + t * 16, 64);
-                    _tile_loadd(7, b + 16 * kp + t * 16, 64);
-                    _tile_dpbf16ps(0, 4, 6);
-                    _tile_dpbf16ps(1, 4, 7);
-                    _tile_dpbf16ps(2, 5, 6);
-                    _tile_dpbf16ps(3, 5, 7);
+                if ((q + 1) * 16 < nq) {
+                    for (long t = 0; t < kp; t += 32) {
+                        if (q == q0) prefetch_rows(ap + t + RL_AMX_PREFETCH, ld);
+                        _tile_loadd(4, ap + t, ld * 2);
+                        _tile_loadd(5, ap + 16 * ld + t, ld * 2);
+                        _tile_loadd(6, b + t * 16, 64);
+                        _tile_loadd(7, b + 16 * kp + t * 16, 64);
+                        _tile_dpbf16ps(0, 4, 6);
+                        _tile_dpbf16ps(1, 4, 7);
+                        _tile_dpbf16ps(2, 5, 6);
+                        _tile_dpbf16ps(3, 5, 7);
+                    }
+                } else {
+                    // The second block is all padding (16 or fewer rows left): half the work.
+                    for (long t = 0; t < kp; t += 32) {
+                        if (q == q0) prefetch_rows(ap + t + RL_AMX_PREFETCH, ld);
+                        _tile_loadd(4, ap + t, ld * 2);
+                        _tile_loadd(5, ap + 16 * ld + t, ld * 2);
+                        _tile_loadd(6, b + t * 16, 64);
+                        _tile_dpbf16ps(0, 4, 6);
+                        _tile_dpbf16ps(2, 5, 6);
+                    }
                 }
                 _tile_stored(0, tiles[0], 64);
                 _tile_stored(1, tiles[1], 64);

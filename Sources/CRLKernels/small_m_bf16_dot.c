@@ -6,14 +6,16 @@
 #ifdef RL_X86
 #define RL_BF16_TARGET "avx512bf16,avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"
 #define RL_BF16_DOT_PREFETCH 2048
-// Up to three rows. One core of a 2-core Emerald Rapids VM, n x k = 8960 x 1536 bf16 (ms):
-//   rows          1     2     3     4     8     16
-//   widened    1.12  1.47  2.65  1.23  2.65  5.14
-//   this       0.99  0.97  1.23  1.68  2.67  5.63
-//   AMX tiles  1.24  1.19  1.25  1.28  1.29  1.48
-// (median of 7, machine shared). Once the rows make the product compute-bound, `vdpbf16ps`
-// measured no faster than the widening FMA kernels, so from 4 rows the AMX tiles take over
-// where the CPU has them, the widening kernels elsewhere.
+// Up to three rows: x [m, 1536] times w [8960, 1536] bf16 on two threads of a 2-core Emerald
+// Rapids VM (ms, median of 9; the machine is shared):
+//   rows          1     2     3     4     6     8
+//   widened    1.02  1.27  1.82  1.14  1.49  2.19
+//   this       0.70  0.82  1.09
+//   AMX tiles  0.87  0.87  0.87  0.91  0.89  0.90
+// and for w [1536, 8960]: widened 0.75, 0.83, 0.95 ms, this 0.74, 0.72, 0.85, AMX 1.09, 0.99,
+// 1.00 (1-3 rows). Once the rows make the product compute-bound, `vdpbf16ps` measured no
+// faster than the widening FMA kernels, so from 4 rows the AMX tiles take over where the CPU
+// has them, the widening kernels elsewhere.
 #define RL_BF16_DOT_MAX_ROWS 3
 
 // The first `left` of 16 lanes (all for left >= 16, none for left <= 0).

@@ -5,7 +5,9 @@
 // Every figure is a median over repeated runs; ratios compare medians from this run only. The
 // contenders of a comparison run in alternating blocks (see `medians`). The baseline is the same
 // OpenBLAS the library loaded (same file, same core); a last section reruns the largest product
-// with each OpenBLAS core forced (a child process per core, RL_OPENBLAS_CORETYPE).
+// with each OpenBLAS core forced (a child process per core, RL_OPENBLAS_CORETYPE). Products with
+// bf16 weights compare the default kernels (AVX512_BF16, AMX where the CPU has them) with
+// RL_NO_AVX512_BF16=1, in alternating child processes.
 import Foundation
 import RLTensor
 
@@ -136,40 +138,64 @@ func benchLinear(m: Int, k: Int, n: Int, target: Double) {
 let bf16Shapes = [(512, 1536, 8960), (512, 8960, 1536), (1536, 8960, 512), (32, 1536, 8960), (6, 1536, 8960),
                   (1, 1536, 8960), (1, 1536, 151_936)]
 
-/// Median seconds of `x.linear(w)` with w in bf16, for each of `bf16Shapes`.
+/// Training a layer with a frozen bf16 weight: forward and input gradient (LoRA's base).
+let bf16TrainingShapes = [(512, 1536, 8960), (512, 8960, 1536)]
+
+/// Median seconds of `x.linear(w)` with w in bf16, for each of `bf16Shapes`, then of its forward
+/// and input gradient for each of `bf16TrainingShapes`.
 func bf16Times() -> [Double] {
-    bf16Shapes.map { m, k, n in
-        let x = Tensor.randomNormal([m, k], std: 0.05, seed: 1)
-        let w = Tensor.randomNormal([n, k], std: 0.05, seed: 2).cast(to: .bf16)
+    func inputs(_ m: Int, _ k: Int, _ n: Int) -> (Tensor, Tensor, Int) {
         let flops = 2.0 * Double(m) * Double(k) * Double(n)
-        return medians(repeats: quick ? 3 : (flops > 1e10 ? 9 : 30), [{ _ = x.linear(w) }])[0]
+        return (Tensor.randomNormal([m, k], std: 0.05, seed: 1), Tensor.randomNormal([n, k], std: 0.05, seed: 2).cast(to: .bf16),
+                quick ? 3 : (flops > 1e10 ? 9 : 30))
     }
+    let forward = bf16Shapes.map { m, k, n in
+        let (x, w, repeats) = inputs(m, k, n)
+        return medians(repeats: repeats, [{ _ = x.linear(w) }])[0]
+    }
+    let training = bf16TrainingShapes.map { m, k, n in
+        let (x, w, repeats) = inputs(m, k, n)
+        return medians(repeats: repeats, [{ _ = valueAndGrad(at: [x]) { x.linear(w).sum() } }])[0]
+    }
+    return forward + training
 }
 
-/// bf16 weights with this process's kernels against a child process run with
-/// RL_NO_AVX512_BF16=1 (weights widened to f32: the few-row widening kernels, OpenBLAS panels).
-func benchBF16() throws {
+/// `bf16Times()` in a child process with `environment` added.
+func bf16TimesInChild(_ environment: [String: String]) throws -> [Double] {
     let child = Process()
     child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
     child.arguments = ["--bf16-times"] + (quick ? ["--quick"] : [])
-    child.environment = ProcessInfo.processInfo.environment.merging(["RL_NO_AVX512_BF16": "1"]) { $1 }
+    child.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let pipe = Pipe()
     child.standardOutput = pipe
     try child.run()
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     child.waitUntilExit()
-    let widened = output.split(separator: "\n").compactMap { Double($0) }
-    let own = bf16Times()
+    return output.split(separator: "\n").compactMap { Double($0) }
+}
+
+/// bf16 weights with the default kernels against RL_NO_AVX512_BF16=1 (weights widened to f32:
+/// the few-row widening kernels, OpenBLAS panels), each in child processes that alternate over
+/// `rounds`; each figure is the lowest of its rounds' medians (the machine may be shared).
+func benchBF16() throws {
+    let rounds = quick ? 1 : 3
+    var own: [Double] = [], widened: [Double] = []
+    for _ in 0..<rounds {
+        let a = try bf16TimesInChild([:]), b = try bf16TimesInChild(["RL_NO_AVX512_BF16": "1"])
+        own = own.isEmpty ? a : zip(own, a).map { min($0, $1) }
+        widened = widened.isEmpty ? b : zip(widened, b).map { min($0, $1) }
+    }
     print("")
-    print("bf16 weights: own kernels (\(CPUBackend.shared.blas.kernels)) against RL_NO_AVX512_BF16=1 (child process)")
+    print("bf16 weights: own kernels (\(CPUBackend.shared.blas.kernels)) against RL_NO_AVX512_BF16=1, child processes, best of \(rounds)")
     print("")
     report("benchmark", "bf16 kernels", "rate", "widened (RL_NO_AVX512_BF16=1)", "speedup")
     report("---", "---", "---", "---", "---")
-    for (i, (m, k, n)) in bf16Shapes.enumerated() {
-        let flops = 2.0 * Double(m) * Double(k) * Double(n)
-        let old = i < widened.count ? widened[i] : .nan
-        report("linear bf16 \(m)x\(k)x\(n)", "\(fmt(own[i] * 1e3)) ms", "\(fmt(flops / own[i] / 1e9, 1)) GFLOP/s",
-               "\(fmt(old * 1e3)) ms", "\(fmt(old / own[i]))x")
+    let rows = bf16Shapes.map { ("linear bf16 \($0)x\($1)x\($2)", 2.0 * Double($0 * $1) * Double($2)) }
+        + bf16TrainingShapes.map { ("linear bf16 fwd + input grad \($0)x\($1)x\($2)", 4.0 * Double($0 * $1) * Double($2)) }
+    for (i, (name, flops)) in rows.enumerated() {
+        let mine = i < own.count ? own[i] : .nan, old = i < widened.count ? widened[i] : .nan
+        report(name, "\(fmt(mine * 1e3)) ms", "\(fmt(flops / mine / 1e9, 1)) GFLOP/s", "\(fmt(old * 1e3)) ms",
+               "\(fmt(old / mine))x")
     }
 }
 

@@ -188,9 +188,10 @@ extension CPUBackend {
         }
     }
 
-    /// From this many rows of A, bf16-weight products go to the AMX tiles: at 4 rows one core
-    /// multiplies 4 x 1536 by 1536 x 8960 bf16 in 1.28 ms there, 1.23 ms with the widening
-    /// kernels, 1.68 ms with AVX512_BF16; at 8 rows 1.29, 2.65 and 2.67 ms.
+    /// From this many rows of A, bf16-weight products go to the AMX tiles (fewer rows take the
+    /// AVX512_BF16 kernel, `rl_bf16_dot_max_rows`): two threads multiply x [4, 1536] by
+    /// w [8960, 1536] bf16 in 0.91 ms there, 1.14 ms with the widening kernels; 8 rows in 0.90
+    /// and 2.19 ms (small_m_bf16_dot.c has the table).
     static let bf16TileMinRows = 4
 
     /// Rows of A (or columns of a `[k, n]` matrix) packed at a time for the AMX tiles (1024 x
