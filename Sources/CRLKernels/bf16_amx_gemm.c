@@ -22,30 +22,6 @@ static inline __mmask16 lanes16(long left) {
     return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
 }
 
-__attribute__((target(RL_AMX_TARGET))) void rl_amx_bf16_pack_rows(const float *x, long ldx, long m, long k,
-                                                                  uint16_t *xp, long b0, long b1) {
-    long kp = rl_amx_bf16_padded_k(k);
-    const __m512i groups = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                              _mm512_set1_epi32(16));
-    for (long b = b0; b < b1; b++) {
-        uint32_t *block = (uint32_t *)(xp + b * 16 * kp);
-        for (long i = 0; i < 16; i++) {
-            long row = b * 16 + i;
-            const float *xr = x + row * ldx;
-            for (long t = 0; t < kp; t += 32) {
-                __m512i pairs = _mm512_setzero_si512();
-                if (row < m) {
-                    __m512 lo = _mm512_maskz_loadu_ps(lanes16(k - t), xr + t);
-                    __m512 hi = _mm512_maskz_loadu_ps(lanes16(k - t - 16), xr + t + 16);
-                    pairs = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
-                }
-                // Pair g of the row goes to group t / 2 + g, lane i.
-                _mm512_i32scatter_epi32(block + (t / 2) * 16 + i, groups, pairs, 4);
-            }
-        }
-    }
-}
-
 // A 16 x 16 f32 tile (rows r[0..15]) transposed in registers.
 __attribute__((target(RL_AMX_TARGET))) static void transpose16(__m512 r[16]) {
     __m512 t[16];
@@ -88,6 +64,30 @@ __attribute__((target(RL_AMX_TARGET))) static void store_transposed(const float 
         __m512 v = _mm512_mul_ps(r[q], _mm512_set1_ps(alpha));
         if (beta != 0.0f) v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, y + q * ldy), _mm512_set1_ps(beta), v);
         _mm512_mask_storeu_ps(y + q * ldy, lanes, v);
+    }
+}
+
+__attribute__((target(RL_AMX_TARGET))) void rl_amx_bf16_pack_rows(const float *x, long ldx, long m, long k,
+                                                                  uint16_t *xp, long b0, long b1) {
+    long kp = rl_amx_bf16_padded_k(k);
+    for (long b = b0; b < b1; b++) {
+        float *block = (float *)(xp + b * 16 * kp);
+        for (long t = 0; t < kp; t += 32) {
+            // Row i's 16 k pairs (as 32-bit lanes), transposed: vector g holds pair g of every row.
+            __m512 r[16];
+            for (long i = 0; i < 16; i++) {
+                long row = b * 16 + i;
+                r[i] = _mm512_setzero_ps();
+                if (row < m) {
+                    const float *xr = x + row * ldx;
+                    __m512 lo = _mm512_maskz_loadu_ps(lanes16(k - t), xr + t);
+                    __m512 hi = _mm512_maskz_loadu_ps(lanes16(k - t - 16), xr + t + 16);
+                    r[i] = (__m512)_mm512_cvtne2ps_pbh(hi, lo);
+                }
+            }
+            transpose16(r);
+            for (int g = 0; g < 16; g++) _mm512_storeu_ps(block + (t / 2 + g) * 16, r[g]);
+        }
     }
 }
 
