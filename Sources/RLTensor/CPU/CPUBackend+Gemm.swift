@@ -158,8 +158,9 @@ extension CPUBackend {
     }
 
     /// A bf16 matrix `[k, n]` not transposed (the input gradient of a frozen bf16 weight) with
-    /// many rows of A on AMX tiles: A is rounded to bf16 once, the matrix packed in chunks of
-    /// `bf16TileChunk` columns, and the rows of A split across threads in blocks of 32.
+    /// many rows of A on AMX tiles: A is rounded to bf16 once (a temporary half the size of A),
+    /// the matrix packed in chunks of `bf16TileChunk` columns, and the rows of A split across
+    /// threads in blocks of 32.
     private func bf16TileGemmWeightNotTransposed(_ d: GemmDescriptor) {
         precondition(d.batchCount == 1, "bf16 GEMM is not batched")
         let ap = d.a.f32, cp = d.c.f32
