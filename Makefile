@@ -8,11 +8,15 @@ demo: deps
 	swift run -c release tiny-grpo
 
 # The test suite (and its few-row product test again with the AVX2 kernels, which AVX-512
-# machines would otherwise never run); the CUDA kernels compiled by NVRTC (installed from PyPI,
-# no GPU needed); then the one-minute demo, which must show a positive accuracy gain.
+# machines would otherwise never run, and the bf16-weight products again without AMX and without
+# any bf16 instructions, which machines with them would otherwise never run); the CUDA kernels
+# compiled by NVRTC (installed from PyPI, no GPU needed); then the one-minute demo, which must
+# show a positive accuracy gain.
 test: deps
 	swift test
 	RL_NO_AVX512=1 swift test --skip-build --filter fewRowKernels
+	RL_NO_AMX=1 swift test --skip-build --filter "fewRowKernels|bf16ManyRows|BF16MatmulTests"
+	RL_NO_AVX512_BF16=1 swift test --skip-build --filter "fewRowKernels|bf16ManyRows|BF16MatmulTests"
 	bash scripts/ci-cuda-compile
 	swift build -c release --product tiny-grpo
 	bash scripts/check-tiny-grpo .build/release/tiny-grpo

@@ -1,5 +1,11 @@
 // Which instruction set the library's own kernels run with, decided once per process.
 #include "kernel_support.h"
+#include "rl_cpu_features.h"
+
+#ifdef RL_X86
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #ifdef RL_X86
 int rl_has_avx2(void) {
@@ -20,10 +26,41 @@ int rl_has_avx512(void) {
     }
     return cached;
 }
+
+int rl_bf16_dot_enabled(void) {
+    static int cached = -1;
+    if (cached < 0) cached = rl_has_avx512() && __builtin_cpu_supports("avx512bf16") && getenv("RL_NO_AVX512_BF16") == NULL;
+    return cached;
+}
+
+// Linux hands out the AMX tile state only to processes that ask for it (ARCH_REQ_XCOMP_PERM for
+// XFEATURE_XTILEDATA); the permission holds for every thread of the process.
+static int request_amx_permission(void) {
+#ifdef __linux__
+    return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+    return 0;
+#endif
+}
+
+int rl_bf16_amx_enabled(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        rl_cpu_features f;
+        rl_cpu_features_read(&f);
+        cached = rl_bf16_dot_enabled() && f.amx_tile && f.amx_bf16 && getenv("RL_NO_AMX") == NULL && request_amx_permission();
+    }
+    return cached;
+}
+#else
+int rl_bf16_dot_enabled(void) { return 0; }
+int rl_bf16_amx_enabled(void) { return 0; }
 #endif
 
 const char *rl_kernel_isa(void) {
 #ifdef RL_X86
+    if (rl_bf16_amx_enabled()) return "AVX-512 (bf16 weights: AMX-BF16, AVX512_BF16)";
+    if (rl_bf16_dot_enabled()) return "AVX-512 (bf16 weights: AVX512_BF16)";
     if (rl_has_avx512()) return "AVX-512";
     if (rl_has_avx2()) return "AVX2";
 #endif

@@ -20,6 +20,21 @@ int rl_has_avx2(void);
 /// 1 when the CPU has AVX-512 F/BW/VL/DQ and RL_NO_AVX512 is unset (checked once).
 int rl_has_avx512(void);
 
+#define RL_AVX512_TARGET "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"
+// The four sums of a, b, c, d in one vector: halves added, then pairwise horizontal adds.
+__attribute__((target(RL_AVX512_TARGET))) static inline __m128 hsum4x512(__m512 a, __m512 b, __m512 c, __m512 d) {
+    __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+    __m256 b8 = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
+    __m256 c8 = _mm256_add_ps(_mm512_castps512_ps256(c), _mm512_extractf32x8_ps(c, 1));
+    __m256 d8 = _mm256_add_ps(_mm512_castps512_ps256(d), _mm512_extractf32x8_ps(d, 1));
+    __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a8, b8), _mm256_hadd_ps(c8, d8));
+    return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+/// Few-row bf16-weight product with AVX512_BF16 dot products (small_m_bf16_dot.c); same
+/// contract as rl_small_m_gemm_bf16, x rounded to bf16. Requires 1 <= m <= rl_bf16_dot_max_rows().
+void rl_small_m_gemm_bf16_dot(const float *x, long ldx, long m, const uint16_t *w, long k, long j0, long j1,
+                              float *y, long ldy, float alpha, float beta);
+
 // Compute-heavy row kernels (exp, reductions) are compiled twice, for baseline x86-64 (SSE2),
 // where they are compute-bound, and for AVX2+FMA, chosen at run time by RL_DISPATCH.
 // A kernel body, inlined into each dispatched version.

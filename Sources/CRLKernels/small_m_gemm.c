@@ -165,7 +165,6 @@ __attribute__((target("avx2,fma"))) static void NAME(const float *x, const WTYPE
 // loads. Two cores, 6 x 1536 x 8960 (one run, idle machine): 2.26 ms with the AVX2 pairs above,
 // 1.85 ms here.
 #define RL_SMALL_M_PREFETCH512 2048
-#define RL_AVX512_TARGET "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"
 __attribute__((target(RL_AVX512_TARGET))) static inline __m512 load_f32x16(const float *p) { return _mm512_loadu_ps(p); }
 __attribute__((target(RL_AVX512_TARGET))) static inline __m512 maskload_f32x16(const float *p, __mmask16 m) {
     return _mm512_maskz_loadu_ps(m, p);
@@ -177,15 +176,6 @@ __attribute__((target(RL_AVX512_TARGET))) static inline __m512 load_bf16x16(cons
 __attribute__((target(RL_AVX512_TARGET))) static inline __m512 maskload_bf16x16(const uint16_t *p, __mmask16 m) {
     __m256i h = _mm256_maskz_loadu_epi16(m, p);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-// The four sums of a, b, c, d in one vector: halves added, then pairwise horizontal adds.
-__attribute__((target(RL_AVX512_TARGET))) static inline __m128 hsum4x512(__m512 a, __m512 b, __m512 c, __m512 d) {
-    __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
-    __m256 b8 = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
-    __m256 c8 = _mm256_add_ps(_mm512_castps512_ps256(c), _mm512_extractf32x8_ps(c, 1));
-    __m256 d8 = _mm256_add_ps(_mm512_castps512_ps256(d), _mm512_extractf32x8_ps(d, 1));
-    __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a8, b8), _mm256_hadd_ps(c8, d8));
-    return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
 }
 #define RL_SMALL_M_AVX512(NAME, WTYPE, LOADW, MASKLOADW)                                           \
 __attribute__((target(RL_AVX512_TARGET), always_inline)) static inline void NAME##_tile(const float *x, long ldx, \
@@ -299,8 +289,8 @@ RL_SMALL_M_AVX512(small_m_bf16_avx512, uint16_t, load_bf16x16, maskload_bf16x16)
 // for rows shorter than 1024, where the AVX2 pairs measured faster (6 x 512 x 151936: 12.3 ms
 // against 14.3 ms; at k = 1536 and 8960 the AVX-512 tiles are 1.1-1.3x faster).
 #define RL_SMALL_M_SELECT(T, WTYPE)                                                                \
-void rl_small_m_gemm_##T(const float *x, long ldx, long m, const WTYPE *w, long k, long j0, long j1, \
-                         float *y, long ldy, float alpha, float beta) {                          \
+static void small_m_##T##_select(const float *x, long ldx, long m, const WTYPE *w, long k, long j0, long j1, \
+                                 float *y, long ldy, float alpha, float beta) {                  \
     RL_SMALL_M_SELECT_X86(T)                                                                   \
     small_m_##T##_generic(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta);                       \
 }
@@ -322,6 +312,26 @@ void rl_small_m_gemm_##T(const float *x, long ldx, long m, const WTYPE *w, long 
 #endif
 RL_SMALL_M_SELECT(f32, float)
 RL_SMALL_M_SELECT(bf16, uint16_t)
+
+void rl_small_m_gemm_f32(const float *x, long ldx, long m, const float *w, long k, long j0, long j1,
+                         float *y, long ldy, float alpha, float beta) {
+    small_m_f32_select(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta);
+}
+
+// bf16 weights, up to rl_bf16_dot_max_rows() rows with AVX512_BF16: the x rows are rounded to
+// bf16 (nearest even) and multiplied with dot-product instructions, f32 sums, as llama.cpp and
+// PyTorch autocast do; the products then differ from the widening kernels by the rounding of x
+// (relative 2^-9 per element). RL_NO_AVX512_BF16=1 keeps the widening kernels.
+void rl_small_m_gemm_bf16(const float *x, long ldx, long m, const uint16_t *w, long k, long j0, long j1,
+                          float *y, long ldy, float alpha, float beta) {
+#ifdef RL_X86
+    if (m <= rl_bf16_dot_max_rows()) {
+        rl_small_m_gemm_bf16_dot(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta);
+        return;
+    }
+#endif
+    small_m_bf16_select(x, ldx, m, w, k, j0, j1, y, ldy, alpha, beta);
+}
 
 
 long rl_small_m_max_rows(long k) {

@@ -83,10 +83,9 @@ struct MatmulForwardTests {
             // A batched input folds into rows.
             let x3 = x.reshaped([1, rows, k])
             expectClose(x3.linear(w), product, shape: [1, rows, n], atol: 2e-6, rtol: 2e-6, "batched linear")
-            // bf16 weights: the product of the bf16-rounded weights, accumulated in f32.
+            // bf16 weights: the product of the bf16-rounded weights (and x where the kernels round it).
             let wBF16 = w.cast(to: .bf16)
-            let rounded = w.toFloatArray().map { Double(HalfPrecision.float(bf16: HalfPrecision.bf16Bits($0))) }
-            let want = Naive.matmul(x.doubles, Naive.transpose(rounded, rows: n, cols: k), m: rows, k: k, n: n)
+            let want = bf16Reference(x, w, rows: rows, k: k, n: n, device: device)
             expectClose(x.linear(wBF16), want, shape: [rows, n], atol: 2e-6, rtol: 2e-6, "bf16 linear \(rows)x\(k)x\(n)")
         }
     }
@@ -94,22 +93,71 @@ struct MatmulForwardTests {
     /// Every row count the few-row kernels handle, and one more (up to 16 rows, or 32 with
     /// AVX-512 and k >= 1024; tiles take 1-6 rows and 1 or 4 weight rows at a time), with short
     /// (k <= 4096) and long input rows, which choose different CPU
-    /// kernels, odd and even k, and k and n tails after the vector loops. `make test` runs this once more with
-    /// `RL_NO_AVX512=1` to cover the AVX2 kernels on AVX-512 machines.
+    /// kernels, odd and even k, and k and n tails after the vector loops (32 bf16 pairs for the
+    /// AVX512_BF16 kernels). `make test` runs this once more with `RL_NO_AVX512=1` to cover the
+    /// AVX2 kernels on AVX-512 machines, and with `RL_NO_AVX512_BF16=1` for the widening kernels
+    /// on machines with AVX512_BF16.
     @Test("few-row products at every row count, short and long rows, f32 and bf16 weights",
-          arguments: TestDevices.all, [21, 40, 4099, 4100])
+          arguments: TestDevices.all, [21, 40, 63, 4099, 4100])
     func fewRowKernels(device: Device, k: Int) {
         let n = 11
         let w = sample([n, k], seed: UInt64(k), device: device)
         let wBF16 = w.cast(to: .bf16)
-        let rounded = w.toFloatArray().map { Double(HalfPrecision.float(bf16: HalfPrecision.bf16Bits($0))) }
         for rows in 1...33 {
             let x = sample([rows, k], seed: UInt64(rows * 31 + k), device: device)
             let tolerance = 2e-6 * Float(k).squareRoot()
             let want = Naive.matmul(x.doubles, Naive.transpose(w.doubles, rows: n, cols: k), m: rows, k: k, n: n)
             expectClose(x.linear(w), want, shape: [rows, n], atol: tolerance, rtol: 2e-6, "f32 \(rows)x\(k)x\(n)")
-            let wantBF16 = Naive.matmul(x.doubles, Naive.transpose(rounded, rows: n, cols: k), m: rows, k: k, n: n)
-            expectClose(x.linear(wBF16), wantBF16, shape: [rows, n], atol: tolerance, rtol: 2e-6, "bf16 \(rows)x\(k)x\(n)")
+            let product = x.linear(wBF16)
+            let wantBF16 = bf16Reference(x, w, rows: rows, k: k, n: n, device: device)
+            expectClose(product, wantBF16, shape: [rows, n], atol: tolerance, rtol: 2e-6, "bf16 \(rows)x\(k)x\(n)")
+            expectWithinBF16Rounding(product, x, w, rows: rows, k: k, n: n, "bf16 \(rows)x\(k)x\(n)")
+        }
+    }
+
+    /// More rows than the few-row kernels take: the AMX tiles where the CPU has them (blocks of
+    /// 32 weight rows and 32 input rows, k in steps of 32, tails in all three), otherwise
+    /// widened panels and OpenBLAS; 1100 rows take two packed chunks of A.
+    @Test("bf16 weights with many rows, tails in every dimension", arguments: TestDevices.all)
+    func bf16ManyRows(device: Device) {
+        for (rows, k, n) in [(33, 32, 32), (64, 64, 64), (40, 37, 33), (100, 96, 70), (35, 1030, 17), (1100, 64, 40)] {
+            let x = sample([rows, k], seed: UInt64(rows * 7 + k), device: device)
+            let w = sample([n, k], seed: UInt64(n * 13 + k), device: device)
+            let product = x.linear(w.cast(to: .bf16))
+            let tolerance = 2e-6 * Float(k).squareRoot()
+            expectClose(product, bf16Reference(x, w, rows: rows, k: k, n: n, device: device), shape: [rows, n],
+                        atol: tolerance, rtol: 2e-6, "bf16 \(rows)x\(k)x\(n)")
+            expectWithinBF16Rounding(product, x, w, rows: rows, k: k, n: n, "bf16 \(rows)x\(k)x\(n)")
+        }
+    }
+
+    /// x · w^T with w rounded to bf16, and x too where this device's kernels round it
+    /// (`CPUBackend.bf16WeightProductRoundsA`), summed in double.
+    func bf16Reference(_ x: Tensor, _ w: Tensor, rows: Int, k: Int, n: Int, device: Device) -> [Double] {
+        func rounded(_ t: Tensor) -> [Double] { t.toFloatArray().map { Double(HalfPrecision.float(bf16: HalfPrecision.bf16Bits($0))) } }
+        let roundsX = device == .cpu && CPUBackend.bf16WeightProductRoundsA(rows: rows)
+        return Naive.matmul(roundsX ? rounded(x) : x.doubles, Naive.transpose(rounded(w), rows: n, cols: k), m: rows, k: k, n: n)
+    }
+
+    /// Any bf16-weight product is within the rounding of x and w to bf16 of the f32 product:
+    /// each term is off by at most 2^-8 relative (two roundings of 2^-9), so the sum by at most
+    /// 2^-8 sum |x w|, plus f32 summation error.
+    func expectWithinBF16Rounding(_ product: Tensor, _ x: Tensor, _ w: Tensor, rows: Int, k: Int, n: Int, _ what: String,
+                                  sourceLocation: SourceLocation = #_sourceLocation) {
+        let got = product.toFloatArray(), xv = x.doubles, wv = w.doubles
+        for i in 0..<rows {
+            for j in 0..<n {
+                var exact = 0.0, magnitude = 0.0
+                for t in 0..<k {
+                    exact += xv[i * k + t] * wv[j * k + t]
+                    magnitude += abs(xv[i * k + t] * wv[j * k + t])
+                }
+                let bound = magnitude / 256 + 2e-6 * Double(k).squareRoot()
+                if abs(Double(got[i * n + j]) - exact) > bound {
+                    Issue.record("\(what) [\(i), \(j)]: \(got[i * n + j]), f32 product \(exact), bound \(bound)", sourceLocation: sourceLocation)
+                    return
+                }
+            }
         }
     }
 

@@ -5,13 +5,18 @@
 // Every figure is a median over repeated runs; ratios compare medians from this run only. The
 // contenders of a comparison run in alternating blocks (see `medians`). The baseline is the same
 // OpenBLAS the library loaded (same file, same core); a last section reruns the largest product
-// with each OpenBLAS core forced (a child process per core, RL_OPENBLAS_CORETYPE).
+// with each OpenBLAS core forced (a child process per core, RL_OPENBLAS_CORETYPE). Products with
+// bf16 weights compare the default kernels (AVX512_BF16, AMX where the CPU has them) with
+// RL_NO_AVX512_BF16=1, in alternating child processes.
 import Foundation
 import RLTensor
 
 let quick = CommandLine.arguments.contains("--quick")
 /// `--forced-core-row`: print only the `linear 512x1536x8960` row (run by the parent per core).
 let forcedCoreRow = CommandLine.arguments.contains("--forced-core-row")
+/// `--bf16-times`: print only the bf16-weight timings (run by the parent with the bf16
+/// instructions turned off).
+let bf16TimesOnly = CommandLine.arguments.contains("--bf16-times")
 
 /// The raw CBLAS calls of the OpenBLAS instance RLTensor loaded (dlopen of the same file returns
 /// the same instance, initialised with the same core).
@@ -127,6 +132,73 @@ func benchLinear(m: Int, k: Int, n: Int, target: Double) {
            ratio >= target ? "met" : "MISSED")
 }
 
+// MARK: - bf16 weights
+
+/// Products with bf16 weights: prefill and training shapes (many rows) and decode shapes.
+let bf16Shapes = [(512, 1536, 8960), (512, 8960, 1536), (1536, 8960, 512), (32, 1536, 8960), (6, 1536, 8960),
+                  (1, 1536, 8960), (1, 1536, 151_936)]
+
+/// Training a layer with a frozen bf16 weight: forward and input gradient (LoRA's base).
+let bf16TrainingShapes = [(512, 1536, 8960), (512, 8960, 1536)]
+
+/// Median seconds of `x.linear(w)` with w in bf16, for each of `bf16Shapes`, then of its forward
+/// and input gradient for each of `bf16TrainingShapes`.
+func bf16Times() -> [Double] {
+    func inputs(_ m: Int, _ k: Int, _ n: Int) -> (Tensor, Tensor, Int) {
+        let flops = 2.0 * Double(m) * Double(k) * Double(n)
+        return (Tensor.randomNormal([m, k], std: 0.05, seed: 1), Tensor.randomNormal([n, k], std: 0.05, seed: 2).cast(to: .bf16),
+                quick ? 3 : (flops > 1e10 ? 9 : 30))
+    }
+    let forward = bf16Shapes.map { m, k, n in
+        let (x, w, repeats) = inputs(m, k, n)
+        return medians(repeats: repeats, [{ _ = x.linear(w) }])[0]
+    }
+    let training = bf16TrainingShapes.map { m, k, n in
+        let (x, w, repeats) = inputs(m, k, n)
+        return medians(repeats: repeats, [{ _ = valueAndGrad(at: [x]) { x.linear(w).sum() } }])[0]
+    }
+    return forward + training
+}
+
+/// `bf16Times()` in a child process with `environment` added.
+func bf16TimesInChild(_ environment: [String: String]) throws -> [Double] {
+    let child = Process()
+    child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+    child.arguments = ["--bf16-times"] + (quick ? ["--quick"] : [])
+    child.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let pipe = Pipe()
+    child.standardOutput = pipe
+    try child.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    child.waitUntilExit()
+    return output.split(separator: "\n").compactMap { Double($0) }
+}
+
+/// bf16 weights with the default kernels against RL_NO_AVX512_BF16=1 (weights widened to f32:
+/// the few-row widening kernels, OpenBLAS panels), each in child processes that alternate over
+/// `rounds`; each figure is the lowest of its rounds' medians (the machine may be shared).
+func benchBF16() throws {
+    let rounds = quick ? 1 : 3
+    var own: [Double] = [], widened: [Double] = []
+    for _ in 0..<rounds {
+        let a = try bf16TimesInChild([:]), b = try bf16TimesInChild(["RL_NO_AVX512_BF16": "1"])
+        own = own.isEmpty ? a : zip(own, a).map { min($0, $1) }
+        widened = widened.isEmpty ? b : zip(widened, b).map { min($0, $1) }
+    }
+    print("")
+    print("bf16 weights: own kernels (\(CPUBackend.shared.blas.kernels)) against RL_NO_AVX512_BF16=1, child processes, best of \(rounds)")
+    print("")
+    report("benchmark", "bf16 kernels", "rate", "widened (RL_NO_AVX512_BF16=1)", "speedup")
+    report("---", "---", "---", "---", "---")
+    let rows = bf16Shapes.map { ("linear bf16 \($0)x\($1)x\($2)", 2.0 * Double($0 * $1) * Double($2)) }
+        + bf16TrainingShapes.map { ("linear bf16 fwd + input grad \($0)x\($1)x\($2)", 4.0 * Double($0 * $1) * Double($2)) }
+    for (i, (name, flops)) in rows.enumerated() {
+        let mine = i < own.count ? own[i] : .nan, old = i < widened.count ? widened[i] : .nan
+        report(name, "\(fmt(mine * 1e3)) ms", "\(fmt(flops / mine / 1e9, 1)) GFLOP/s", "\(fmt(old * 1e3)) ms",
+               "\(fmt(old / mine))x")
+    }
+}
+
 // MARK: - bandwidth-bound ops
 
 /// Bytes per second of `memcpy` between two `count`-float buffers (read + write).
@@ -155,6 +227,11 @@ if forcedCoreRow {
     exit(0)
 }
 
+if bf16TimesOnly {
+    for t in bf16Times() { print(t) }
+    exit(0)
+}
+
 print("tensor-bench: \(quick ? "quick" : "full") run, RLTensor CPU backend, \(CPUBackend.shared.threadCount) threads (baseline: \(blasThreads) OpenBLAS threads)")
 print("BLAS: \(CPUBackend.shared.blas)")
 print("")
@@ -165,6 +242,8 @@ for (m, k, n) in [(512, 1536, 8960), (512, 8960, 1536), (512, 1536, 1536)] { ben
 for (m, k, n) in [(6, 1536, 8960), (1, 1536, 8960), (1, 1536, 151_936)] { benchLinear(m: m, k: k, n: n, target: 2) }
 // 17-32 rows (a generation batch) take the few-row kernels on AVX-512 machines: no slower than sgemm.
 benchLinear(m: 32, k: 1536, n: 8960, target: 1)
+
+try benchBF16()
 
 let copy = copyBandwidth(count: 32 << 20)
 do {

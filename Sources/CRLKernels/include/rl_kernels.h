@@ -69,11 +69,39 @@ void rl_small_m_gemm_f32(const float *x, long ldx, long m, const float *w, long 
 long rl_small_m_max_rows(long k);
 
 /// The instruction set the library's own kernels run with: "AVX-512", "AVX2" or "portable C"
-/// (RL_NO_AVX512=1 turns AVX-512 off).
+/// (RL_NO_AVX512=1 turns AVX-512 off), with the bf16 instructions used for bf16 weights, if any.
 const char *rl_kernel_isa(void);
-/// Same with bfloat16 weights converted to f32 in registers.
+/// Same with bfloat16 weights. Up to `rl_bf16_dot_max_rows()` rows the x rows are rounded to
+/// bf16 (nearest even) and multiplied with AVX512_BF16 `vdpbf16ps`, f32 sums; otherwise the
+/// weights are widened to f32 in registers and x is used as is.
 void rl_small_m_gemm_bf16(const float *x, long ldx, long m, const uint16_t *w, long k, long j0, long j1,
                           float *y, long ldy, float alpha, float beta);
+/// 1 when bf16-weight products use AVX512_BF16 dot products: the CPU has them, AVX-512 is on,
+/// and RL_NO_AVX512_BF16 is unset (checked once per process).
+int rl_bf16_dot_enabled(void);
+/// The most rows `rl_small_m_gemm_bf16` multiplies with AVX512_BF16 (3; 0 when
+/// `rl_bf16_dot_enabled()` is 0).
+long rl_bf16_dot_max_rows(void);
+/// 1 when bf16-weight products of 4 or more rows use AMX tiles: `rl_bf16_dot_enabled`, the CPU has
+/// AMX-BF16, RL_NO_AMX is unset, and the OS granted the tile state (checked once per process).
+int rl_bf16_amx_enabled(void);
+
+// ---- many-row products with bf16 weights on AMX tiles ----------------------------------------
+/// k rounded up to 32, the inner length of the packed operand.
+long rl_amx_bf16_padded_k(long k);
+/// Rounds rows of x [m, k] to bf16 and packs them as AMX B tiles: 16-row blocks, each
+/// `padded_k / 2` groups of 16 (even, odd) bf16 k pairs, one per row; zeros past k and m. Packs
+/// blocks b0..<b1 of the (m + 31) / 32 * 2 blocks into xp (that many * 16 * padded_k elements).
+void rl_amx_bf16_pack_rows(const float *x, long ldx, long m, long k, uint16_t *xp, long b0, long b1);
+/// Packs the columns of a bf16 matrix w [k, n] (row stride ldw) the same way: 16-column blocks
+/// b0..<b1 of the (n + 31) / 32 * 2 blocks, the pairs from rows 2r and 2r + 1.
+void rl_amx_bf16_pack_columns(const uint16_t *w, long ldw, long k, long n, uint16_t *wp, long b0, long b1);
+/// s[p, q] = sum_t a[p, t] * b[q, t] for p in [p0, p1) and q < nq, where a is bf16 [*, k] with
+/// row stride lda and b was packed for nq rows or columns by the functions above. Writes
+/// y[q, p] (transposed != 0) or y[p, q] as alpha * s + beta * y. Requires
+/// `rl_bf16_amx_enabled()`.
+void rl_amx_gemm_bf16(const uint16_t *packed, long nq, const uint16_t *a, long lda, long k, long p0, long p1,
+                      int transposed, float *y, long ldy, float alpha, float beta);
 
 // ---- attention helpers ------------------------------------------------------------------
 /// In place over a score block s[rows, cols] (row stride lds) for queries q0..q0+rows at absolute

@@ -7,6 +7,10 @@ extension CPUBackend {
         // which stream each weight row once for all rows (`rl_small_m_max_rows`).
         let rowLimit = rl_small_m_max_rows(d.k)
         let fewRows = d.m <= rowLimit && d.transposeB && !d.transposeA
+        if d.bType == .bf16 && !d.transposeA && d.m >= CPUBackend.bf16TileMinRows && rl_bf16_amx_enabled() != 0 {
+            if d.transposeB { bf16TileGemm(d) } else { bf16TileGemmWeightNotTransposed(d) }
+            return
+        }
         if d.bType == .bf16 && !fewRows {
             bf16PanelGemm(d)
             return
@@ -66,6 +70,15 @@ extension CPUBackend {
         }
     }
 
+    /// Whether a product of `rows` rows of A with a bf16 weight rounds A to bf16 on this CPU: the
+    /// AMX tiles do (from `bf16TileMinRows` rows), and so does the AVX512_BF16 few-row kernel for
+    /// a weight `[n, k]` (`weightTransposed`, up to `rl_bf16_dot_max_rows()` rows); the widening
+    /// paths do not.
+    package static func bf16WeightProductRoundsA(rows: Int, weightTransposed: Bool = true) -> Bool {
+        if rows >= bf16TileMinRows && rl_bf16_amx_enabled() != 0 { return true }
+        return weightTransposed && rows <= rl_bf16_dot_max_rows()
+    }
+
     /// Products below this many multiply-adds run on one thread (OpenBLAS's own threshold).
     static let blasGrain = 1 << 18
 
@@ -119,6 +132,72 @@ extension CPUBackend {
             }
         }
     }
+
+    /// A bf16 weight `[n, k]` with many rows of A on AMX tiles (`rl_bf16_amx_enabled`): A is
+    /// rounded to bf16 and packed in chunks of `bf16TileChunk` rows, then the output columns are
+    /// split across threads in blocks of 32 weight rows. Like the AVX512_BF16 few-row kernel,
+    /// the product is of bf16-rounded A and the weights, summed in f32.
+    private func bf16TileGemm(_ d: GemmDescriptor) {
+        precondition(d.batchCount == 1, "bf16 GEMM is not batched")
+        let ap = d.a.f32, cp = d.c.f32
+        let wp = d.b.bytes(.bf16).assumingMemoryBound(to: UInt16.self)
+        let chunk = CPUBackend.bf16TileChunk
+        let kp = rl_amx_bf16_padded_k(d.k)
+        let packed = UnsafeMutablePointer<UInt16>.allocate(capacity: (min(chunk, d.m) + 31) / 32 * 32 * kp)
+        defer { packed.deallocate() }
+        for r0 in stride(from: 0, to: d.m, by: chunk) {
+            let rows = min(chunk, d.m - r0)
+            Parallel.ranges((rows + 31) / 32 * 2, grain: 2) { b0, b1 in
+                rl_amx_bf16_pack_rows(ap + r0 * d.lda, d.lda, rows, d.k, packed, b0, b1)
+            }
+            Parallel.ranges((d.n + 31) / 32, grain: 1) { u0, u1 in
+                rl_amx_gemm_bf16(packed, rows, wp, d.ldb, d.k, u0 * 32, min(d.n, u1 * 32), 1, cp + r0 * d.ldc, d.ldc,
+                                 d.alpha, d.beta)
+            }
+        }
+    }
+
+    /// A bf16 matrix `[k, n]` not transposed (the input gradient of a frozen bf16 weight) with
+    /// many rows of A on AMX tiles: A is rounded to bf16 once (a temporary half the size of A),
+    /// the matrix packed in chunks of `bf16TileChunk` columns, and the rows of A split across
+    /// threads in blocks of 32.
+    private func bf16TileGemmWeightNotTransposed(_ d: GemmDescriptor) {
+        precondition(d.batchCount == 1, "bf16 GEMM is not batched")
+        let ap = d.a.f32, cp = d.c.f32
+        let wp = d.b.bytes(.bf16).assumingMemoryBound(to: UInt16.self)
+        let chunk = CPUBackend.bf16TileChunk
+        let kp = rl_amx_bf16_padded_k(d.k)
+        let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: d.m * kp)
+        defer { rounded.deallocate() }
+        Parallel.ranges(d.m, grain: 16) { i0, i1 in
+            for i in i0..<i1 {
+                rl_f32_to_bf16(ap + i * d.lda, rounded + i * kp, d.k)
+                (rounded + i * kp + d.k).initialize(repeating: 0, count: kp - d.k)
+            }
+        }
+        let packed = UnsafeMutablePointer<UInt16>.allocate(capacity: (min(chunk, d.n) + 31) / 32 * 32 * kp)
+        defer { packed.deallocate() }
+        for c0 in stride(from: 0, to: d.n, by: chunk) {
+            let columns = min(chunk, d.n - c0)
+            Parallel.ranges((columns + 31) / 32 * 2, grain: 2) { b0, b1 in
+                rl_amx_bf16_pack_columns(wp + c0, d.ldb, d.k, columns, packed, b0, b1)
+            }
+            Parallel.ranges((d.m + 31) / 32, grain: 1) { u0, u1 in
+                rl_amx_gemm_bf16(packed, columns, rounded, kp, kp, u0 * 32, min(d.m, u1 * 32), 0, cp + c0, d.ldc,
+                                 d.alpha, d.beta)
+            }
+        }
+    }
+
+    /// From this many rows of A, bf16-weight products go to the AMX tiles (fewer rows take the
+    /// AVX512_BF16 kernel, `rl_bf16_dot_max_rows`): two threads multiply x [4, 1536] by
+    /// w [8960, 1536] bf16 in 0.91 ms there, 1.14 ms with the widening kernels; 8 rows in 0.90
+    /// and 2.19 ms (small_m_bf16_dot.c has the table).
+    static let bf16TileMinRows = 4
+
+    /// Rows of A (or columns of a `[k, n]` matrix) packed at a time for the AMX tiles (1024 x
+    /// 8960 bf16 is 18 MiB).
+    static let bf16TileChunk = 1024
 
     /// Output columns per widened panel of a bf16 matrix (a 256 x 8960 panel is 9 MiB of f32).
     static let bf16PanelWidth = 256
