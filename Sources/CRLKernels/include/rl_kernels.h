@@ -55,6 +55,11 @@ void rl_rmsnorm_backward_f32(const float *dy, const float *x, const float *w, co
 /// inverse != 0 rotates by -angle (the backward pass).
 void rl_rope_f32(const float *x, const int32_t *positions, float *y, long t0, long t1, long heads,
                  long dim, float theta, int inverse);
+/// Uniform fill: y[i] = low + (high - low) * u, u the 24-bit draw of Philox4x32-10's first word
+/// at counter offset + i under `seed` (RLTensor's `Philox.sample`, bit for bit).
+void rl_philox_uniform_f32(float *y, long n, uint64_t seed, uint64_t offset, float low, float high);
+/// The same with the instruction set named (0 scalar, 1 AVX2, 2 AVX-512; one the CPU has), for tests.
+void rl_philox_uniform_f32_isa(float *y, long n, uint64_t seed, uint64_t offset, float low, float high, int isa);
 void rl_swiglu_f32(const float *gate, const float *up, float *y, long n);
 void rl_swiglu_backward_f32(const float *gate, const float *up, const float *dy, float *dgate, float *dup, long n);
 
