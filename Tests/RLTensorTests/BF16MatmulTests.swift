@@ -27,6 +27,23 @@ struct BF16MatmulTests {
         #expect(zip(forward16, forward32).map { abs($0 - $1) }.max()! <= 1e-4)
     }
 
+    @Test("an input gradient through a vocabulary-sized weight packs it in slices (LM head)")
+    func vocabularySizedInputGradient() throws {
+        // 70,000 outputs: the packed slice of the weight is capped at 64 MiB, so its 600 columns
+        // go in two slices.
+        let (m, k, n) = (8, 600, 70_000)
+        let x = Tensor.randomNormal([m, k], seed: 4)
+        let w16 = Tensor.randomNormal([n, k], seed: 5).cast(to: .bf16)
+        let upstream = Tensor.randomNormal([m, n], seed: 6)
+        let upstreamRef = CPUBackend.bf16WeightProductRoundsA(rows: m, weightTransposed: false)
+            ? upstream.cast(to: .bf16).cast(to: .f32) : upstream
+        let (_, g16) = valueAndGrad(at: [x]) { (x.linear(w16) * upstream).sum() }
+        let (_, g32) = valueAndGrad(at: [x]) { (x.linear(w16.cast(to: .f32)) * upstreamRef).sum() }
+        let a = g16[0].toFloatArray(), b = g32[0].toFloatArray()
+        let scale = b.map { abs($0) }.max()!
+        #expect(zip(a, b).map { abs($0 - $1) }.max()! <= 1e-5 * scale, "scale \(scale)")
+    }
+
     @Test("a frozen f32 weight gets no gradient product; a tracked one does")
     func frozenWeight() {
         let x = Tensor.randomNormal([4, 3], seed: 1), w = Tensor.randomNormal([5, 3], seed: 2)

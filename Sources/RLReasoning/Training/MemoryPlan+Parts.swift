@@ -87,6 +87,12 @@ extension MemoryPlan {
         }
         parts.append(Part(name: "logits", bytes: 2 * logitBytes, phase: "head",
                           detail: "\(chunkRows) of \(scoredRows) scored rows at a time, and their gradient"))
+        if baseBytes == 2 {
+            // A bf16 LM head's input gradient on bf16 tiles: the logits' gradient rounded to bf16
+            // and at most 64 MiB of the head packed at a time.
+            parts.append(Part(name: "bf16 head product", bytes: chunkRows * vocab * 2 + (64 << 20), phase: "head",
+                              detail: "the logits' gradient in bf16 and a packed slice of the head"))
+        }
         if lora == nil {
             parts.append(Part(name: "head gradient", bytes: vocab * hidden * f32, phase: "head",
                               detail: "one LM-head (or embedding) gradient before it is accumulated"))

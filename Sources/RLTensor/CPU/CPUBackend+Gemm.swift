@@ -141,8 +141,8 @@ extension CPUBackend {
         precondition(d.batchCount == 1, "bf16 GEMM is not batched")
         let ap = d.a.f32, cp = d.c.f32
         let wp = d.b.bytes(.bf16).assumingMemoryBound(to: UInt16.self)
-        let chunk = CPUBackend.bf16TileChunk
         let kp = rl_amx_bf16_padded_k(d.k)
+        let chunk = CPUBackend.bf16TileChunk(paddedK: kp)
         let packed = UnsafeMutablePointer<UInt16>.allocate(capacity: (min(chunk, d.m) + 31) / 32 * 32 * kp)
         defer { packed.deallocate() }
         for r0 in stride(from: 0, to: d.m, by: chunk) {
@@ -165,8 +165,8 @@ extension CPUBackend {
         precondition(d.batchCount == 1, "bf16 GEMM is not batched")
         let ap = d.a.f32, cp = d.c.f32
         let wp = d.b.bytes(.bf16).assumingMemoryBound(to: UInt16.self)
-        let chunk = CPUBackend.bf16TileChunk
         let kp = rl_amx_bf16_padded_k(d.k)
+        let chunk = CPUBackend.bf16TileChunk(paddedK: kp)
         let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: d.m * kp)
         defer { rounded.deallocate() }
         Parallel.ranges(d.m, grain: 16) { i0, i1 in
@@ -195,9 +195,12 @@ extension CPUBackend {
     /// and 2.19 ms (small_m_bf16_dot.c has the table).
     static let bf16TileMinRows = 4
 
-    /// Rows of A (or columns of a `[k, n]` matrix) packed at a time for the AMX tiles (1024 x
-    /// 8960 bf16 is 18 MiB).
-    static let bf16TileChunk = 1024
+    /// Rows of A (or columns of a `[k, n]` matrix) packed at a time for the AMX tiles: 1024
+    /// (1024 x 8960 bf16 is 18 MiB), fewer when that would pack more than 64 MiB (the LM head's
+    /// input gradient has k = the vocabulary: 1024 x 151936 would be 297 MiB), at least 32.
+    static func bf16TileChunk(paddedK: Int) -> Int {
+        min(1024, max(32, (64 << 20) / (paddedK * 2) / 32 * 32))
+    }
 
     /// Output columns per widened panel of a bf16 matrix (a 256 x 8960 panel is 9 MiB of f32).
     static let bf16PanelWidth = 256
