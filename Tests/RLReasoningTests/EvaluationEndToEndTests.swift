@@ -89,7 +89,15 @@ func runProcess(_ executable: String, _ arguments: [String], log: URL) -> Int32 
     let argv = ([executable] + arguments).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var pid = pid_t()
-    guard posix_spawn(&pid, executable, &actions, nil, argv, environ) == 0 else { return -1 }
+    // A just-copied executable can be "busy" for a moment: another thread of this test process
+    // that forks at the same time (the suites run in parallel) holds the copy's write descriptor
+    // until its child execs. Retry that case only.
+    var spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+    for _ in 0..<100 where spawned == ETXTBSY {
+        usleep(20_000)
+        spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+    }
+    guard spawned == 0 else { return -1 }
     var status: Int32 = 0
     waitpid(pid, &status, 0)
     return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
