@@ -7,7 +7,8 @@ import Darwin
 /// The MPI library, opened at run time with `dlopen` so the package neither links nor needs MPI.
 ///
 /// Search order: the file named by `RL_MPI_LIBRARY`, then the loader's search for
-/// `libmpi.so.40` (Open MPI 3–5), `libmpi.so.12` (MPICH, Intel MPI) and `libmpi.so`. The two ABIs
+/// `libmpi.so.40` (Open MPI 3–5), `libmpich.so.12` / `libmpi.so.12` (MPICH, Intel MPI) — the
+/// launcher's own first — and `libmpi.so`. The two ABIs
 /// differ in how handles are spelled: Open MPI's `MPI_COMM_WORLD`, `MPI_FLOAT`, `MPI_SUM`, ... are
 /// addresses of exported objects (`ompi_mpi_comm_world`, ...), MPICH's are integer constants from
 /// `mpi.h`. Both are passed as pointer-sized arguments (integer handles are read from the low 32
@@ -48,13 +49,19 @@ final class MPILibrary: @unchecked Sendable {
     /// `MPI_THREAD_SERIALIZED` (the same value in both ABIs).
     static let threadSerialized: Int32 = 2
 
-    /// The sonames tried after `RL_MPI_LIBRARY`.
-    static let sonames = ["libmpi.so.40", "libmpi.so.12", "libmpi.so"]
+    /// The sonames tried after `RL_MPI_LIBRARY`, the launcher's own library first: Open MPI's
+    /// `mpirun` names the rank in `OMPI_COMM_WORLD_RANK`; MPICH's launcher (Hydra) only in
+    /// `PMI_RANK`, and Debian names MPICH's library `libmpich.so.12`.
+    static func sonames(environment: (String) -> String?) -> [String] {
+        let openMPI = ["libmpi.so.40"], mpich = ["libmpich.so.12", "libmpi.so.12"]
+        let startedByMPICH = environment("OMPI_COMM_WORLD_RANK") == nil && environment("PMI_RANK") != nil
+        return (startedByMPICH ? mpich + openMPI : openMPI + mpich) + ["libmpi.so"]
+    }
 
     /// Opens MPI, or says what was looked for and why it failed.
     static func open() -> Result<MPILibrary, MPIUnavailable> {
-        var candidates = sonames
-        if let override = getenv("RL_MPI_LIBRARY").map({ String(cString: $0) }), !override.isEmpty { candidates.insert(override, at: 0) }
+        var candidates = sonames(environment: getenvString)
+        if let override = getenvString("RL_MPI_LIBRARY") { candidates.insert(override, at: 0) }
         return open(candidates: candidates)
     }
 

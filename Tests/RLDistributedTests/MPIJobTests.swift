@@ -78,3 +78,16 @@ struct MPIAvailabilityTests {
         #expect(MPICollective.launchedByMPI)
     }
 }
+
+@Suite("MPI library order")
+struct MPILibraryOrderTests {
+    @Test("the library of the launcher that started the process comes first")
+    func launcherLibraryFirst() {
+        let openMPI = MPILibrary.sonames { ["OMPI_COMM_WORLD_RANK": "0", "PMI_RANK": "0"][$0] }
+        let mpich = MPILibrary.sonames { ["PMI_RANK": "1"][$0] }
+        let none = MPILibrary.sonames { _ in nil }
+        #expect(openMPI.first == "libmpi.so.40" && none.first == "libmpi.so.40")
+        #expect(mpich.first == "libmpich.so.12")
+        #expect(Set(openMPI) == Set(mpich) && openMPI.count == 4)
+    }
+}
