@@ -20,14 +20,13 @@ extension Collective {
         lengths[rank] = Double(bytes.count)
         try allReduce(&lengths, label: "\(label): lengths")
         let longest = Int(lengths.max() ?? 0)
-        var padded = bytes + [UInt8](repeating: 0, count: longest - bytes.count)
+        let padded = bytes + [UInt8](repeating: 0, count: longest - bytes.count)
         var gathered = [UInt8](repeating: 0, count: longest * worldSize)
         if longest > 0 {
-            try padded.withUnsafeMutableBytes { send in
+            try padded.withUnsafeBytes { send in
                 try gathered.withUnsafeMutableBytes { try allGather(send.baseAddress!, byteCount: longest, into: $0.baseAddress!, label: label) }
             }
         }
-        padded = []
         return (0..<worldSize).map { r in Array(gathered[(r * longest)..<(r * longest + Int(lengths[r]))]) }
     }
 

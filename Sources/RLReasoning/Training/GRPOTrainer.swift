@@ -36,8 +36,6 @@ public final class GRPOTrainer {
     let schedule: LearningRateSchedule
     let builder: RolloutBuilder
     let rewardNames: [String]
-    /// The weight of each reward, in `rewardNames` order.
-    let rewardWeights: [Float]
     var sampler: EpochSampler
     /// Optimizer steps taken.
     public internal(set) var step = 0
@@ -160,7 +158,6 @@ public final class GRPOTrainer {
             throw TrainingError.invalidSetting(key: customRewards == nil ? n("reward_weights") : "rewards", reason: "weights must be finite, got \(bad)")
         }
         rewardNames = rewards.map(\.name)
-        rewardWeights = weights
         // A reward that needs the gold answer must find one: none at all is an error (the reward
         // would silently score nothing), some rows without one a warning when training starts.
         for reward in rewards {

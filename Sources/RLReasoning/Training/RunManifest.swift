@@ -162,8 +162,8 @@ extension GRPOTrainer {
         e["temperature_consistent_logprobs"] = text(c.temperatureConsistentLogProbs)
         e["reward_funcs"] = rewardNames.joined(separator: ",")
         // "none": 1 each (as runs before custom rewards had weights wrote it).
-        e["reward_weights"] = c.rewardWeights == nil && rewardWeights.allSatisfy({ $0 == 1 })
-            ? "none" : rewardWeights.map { String(describing: $0) }.joined(separator: ",")
+        e["reward_weights"] = c.rewardWeights == nil && builder.weights.allSatisfy({ $0 == 1 })
+            ? "none" : builder.weights.map { String(describing: $0) }.joined(separator: ",")
         e["cosine_min_value_wrong"] = text(c.cosineMinValueWrong)
         e["cosine_max_value_wrong"] = text(c.cosineMaxValueWrong)
         e["cosine_min_value_correct"] = text(c.cosineMinValueCorrect)
