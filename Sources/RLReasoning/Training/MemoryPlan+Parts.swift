@@ -94,8 +94,9 @@ extension MemoryPlan {
                               detail: "the logits' gradient in bf16 and a packed slice of the head"))
         }
         if lora == nil {
-            parts.append(Part(name: "head gradient", bytes: vocab * hidden * f32, phase: "head",
-                              detail: "one LM-head (or embedding) gradient before it is accumulated"))
+            // Weight gradients go into their accumulators a block of rows at a time.
+            parts.append(Part(name: "gradient block", bytes: min(vocab * hidden * f32, Tensor.weightGradientBlockBytes), phase: "head",
+                              detail: "rows of the LM head's gradient before they are accumulated"))
         }
         return parts
     }

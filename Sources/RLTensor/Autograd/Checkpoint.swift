@@ -12,6 +12,7 @@ public func checkpoint(_ inputs: [Tensor], _ body: @escaping ([Tensor]) -> [Tens
         // The replay tracks everything the enclosing tape tracks, so captured tensors get gradients.
         let outerTracked = tape.trackedIDs
         let replay = Tape(parameters: tape.parameterIDs, tracking: outerTracked)
+        replay.enclosing = tape
         let freshInputs = inputs.map { $0.withNewIdentity() }
         for (input, isTracked) in zip(freshInputs, trackedInputs) where isTracked { replay.track(input) }
         let recomputed = Tape.$current.withValue(replay) { body(freshInputs) }

@@ -38,13 +38,38 @@ final class Tape: @unchecked Sendable {
     /// so each contribution's random bits do not depend on the order parameters are visited.
     var accumulatorKeys: [TensorID: (position: UInt64, contributions: UInt64)] = [:]
 
+    /// The tape whose backward runs this one (a checkpointed block's replay): it owns the
+    /// accumulators the replay's direct contributions go to.
+    weak var enclosing: Tape?
+
     /// Adds one gradient contribution into `accumulator` (f32, or bf16 stochastically rounded).
     private func addToAccumulator(_ accumulator: Tensor, _ gradient: Tensor, for id: TensorID) {
         guard accumulator.dtype == .bf16 else { return accumulator.addInPlace(gradient) }
+        accumulator.accumulateStochastically(gradient, seed: nextContributionSeed(for: id))
+    }
+
+    /// The rounding seed of parameter `id`'s next contribution; counts it.
+    private func nextContributionSeed(for id: TensorID) -> UInt64 {
         let key = accumulatorKeys[id] ?? (0, 0)
         accumulatorKeys[id] = (key.position, key.contributions + 1)
-        let seed = accumulationSeed ^ (key.position &* 0x9E37_79B9_7F4A_7C15) ^ (key.contributions &* 0xC2B2_AE3D_27D4_EB4F)
-        accumulator.accumulateStochastically(gradient, seed: seed)
+        return accumulationSeed ^ (key.position &* 0x9E37_79B9_7F4A_7C15) ^ (key.contributions &* 0xC2B2_AE3D_27D4_EB4F)
+    }
+
+    /// Whether parameter `id`'s gradient goes into an accumulator (of this tape or of the one
+    /// whose backward replays it), so an op may add its contribution there piece by piece.
+    func accumulatesDirectly(_ id: TensorID) -> Bool {
+        accumulators[id] != nil || enclosing?.accumulatesDirectly(id) == true
+    }
+
+    /// One contribution to parameter `id`'s gradient, added in pieces: `addPieces` receives the
+    /// accumulator and the contribution's rounding seed, and adds every element exactly once
+    /// (`accumulateStochastically(_:seed:firstIndex:)` for a bf16 accumulator). Requires `accumulatesDirectly(id)`.
+    func accumulateDirectly(into id: TensorID, _ addPieces: (_ accumulator: Tensor, _ seed: UInt64) -> Void) {
+        guard let accumulator = accumulators[id] else {
+            guard let enclosing else { preconditionFailure("internal: no accumulator for a direct gradient contribution") }
+            return enclosing.accumulateDirectly(into: id, addPieces)
+        }
+        addPieces(accumulator, accumulator.dtype == .bf16 ? nextContributionSeed(for: id) : 0)
     }
 
     init(parameters: Set<TensorID>, tracking alsoTracked: Set<TensorID> = []) {

@@ -5,9 +5,10 @@ import CRLKernels
 /// `(seed, element index)`, so results do not depend on the thread split.
 extension CPUBackend {
     /// `accumulator += gradient` (bf16 += f32), `count` elements.
-    func accumulateBF16(_ accumulator: BufferRef, _ gradient: BufferRef, count: Int, seed: UInt64) {
+    /// `firstIndex` is the first element's index in the whole accumulator (it picks the random bits).
+    func accumulateBF16(_ accumulator: BufferRef, _ gradient: BufferRef, count: Int, firstIndex: Int, seed: UInt64) {
         let ap = accumulator.bytes(.bf16).assumingMemoryBound(to: UInt16.self), gp = gradient.f32
-        Parallel.ranges(count, grain: 1 << 16) { a, b in rl_accumulate_bf16(ap + a, gp + a, b - a, a, seed) }
+        Parallel.ranges(count, grain: 1 << 16) { a, b in rl_accumulate_bf16(ap + a, gp + a, b - a, firstIndex + a, seed) }
     }
 
     /// Sum of squares of `count` bf16 values.
@@ -34,10 +35,16 @@ extension CPUBackend {
 extension Tensor {
     /// `self += gradient` for a packed bf16 accumulator on the CPU, stochastically rounded
     /// (`seed` picks the random bits). Not recorded for gradients.
-    public func accumulateStochastically(_ gradient: Tensor, seed: UInt64) {
+    ///
+    /// `firstIndex` (default 0) is the index of `self`'s first element in the whole accumulator
+    /// when `self` is a block of it (rows `i..<j` of a matrix: `i × columns`): each element's
+    /// random bits depend on the seed and that index only, so adding a gradient block by block
+    /// gives the same sums as adding it at once.
+    public func accumulateStochastically(_ gradient: Tensor, seed: UInt64, firstIndex: Int = 0) {
         precondition(dtype == .bf16 && isContiguous && device == .cpu, "accumulateStochastically: a packed bf16 CPU tensor accumulates")
         precondition(gradient.shape == shape && gradient.dtype == .f32, "accumulateStochastically: f32 gradient of shape \(shape) expected")
+        precondition(firstIndex >= 0, "accumulateStochastically: firstIndex \(firstIndex) is negative")
         let packed = gradient.contiguous()
-        (backend as! CPUBackend).accumulateBF16(ref, packed.ref, count: count, seed: seed)
+        (backend as! CPUBackend).accumulateBF16(ref, packed.ref, count: count, firstIndex: firstIndex, seed: seed)
     }
 }

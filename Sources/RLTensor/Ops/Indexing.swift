@@ -71,7 +71,8 @@ extension Tensor {
     }
 
     /// Rows of this `[vocab, dim]` table at `ids` (i32, any shape) → `ids.shape + [dim]`.
-    /// The backward pass scatter-adds into the table's gradient.
+    /// The backward pass scatter-adds into the table's gradient (into its accumulator directly
+    /// when the table's gradient is accumulated, `valueAndAccumulatedGrad`).
     public func embedding(_ ids: Tensor) -> Tensor {
         precondition(rank == 2, "embedding table must be [vocab, dim], got \(shape)")
         precondition(ids.dtype == .i32, "embedding ids must be i32, got \(ids.dtype)")
@@ -83,7 +84,11 @@ extension Tensor {
         let out = Tensor(uninitialized: ids.shape + [dim], dtype: .f32, device: device)
         backend.embedding(table: table.ref, tableType: dtype, ids: idx.ref, out.ref, count: idx.count, dim: dim)
         guard table.dtype == .f32 else { return out }  // bf16 tables are frozen inference copies
-        return out.recorded([table]) { g in
+        return out.recorded([table]) { [weak tape = Tape.current] g in
+            if let tape, tape.accumulatesDirectly(table.id) {
+                tape.accumulateDirectly(into: table.id) { Tensor.accumulateEmbeddingGradient(g.contiguous(), ids: idx, into: $0, seed: $1) }
+                return [nil]
+            }
             let dt = Tensor.zeros(table.shape, device: table.device)
             table.backend.embeddingBackward(g.contiguous().ref, ids: idx.ref, gradTable: dt.ref, count: idx.count, dim: dim)
             return [dt]

@@ -109,8 +109,11 @@ extension Tensor {
 
     /// `self.matmul(weight.transposed())`: a linear layer with a `[out, in]` weight as Hugging
     /// Face stores it, plus an optional bias.
+    ///
+    /// When the weight's gradient is accumulated (`valueAndAccumulatedGrad`), backward adds it
+    /// into the accumulator a block of rows at a time instead of making a weight-sized gradient.
     public func linear(_ weight: Tensor, bias: Tensor? = nil) -> Tensor {
-        let y = matmul(weight.transposed())
+        let y = canAccumulateWeightGradient(of: weight) ? linearAccumulatingWeightGradient(weight) : matmul(weight.transposed())
         return bias.map { y + $0 } ?? y
     }
 }
