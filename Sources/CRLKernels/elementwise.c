@@ -1,4 +1,4 @@
-// Elementwise, reduction, normalisation, rotary, SwiGLU, AdamW and conversion loops.
+// Elementwise, reduction, normalisation, rotary, SwiGLU and conversion loops.
 #include "kernel_support.h"
 
 RL_BODY unary_f32_body(int op, const float *x, float *y, long n, float p0, float p1) {
@@ -155,21 +155,6 @@ RL_BODY swiglu_backward_f32_body(const float *gate, const float *up, const float
 RL_DISPATCH(rl_swiglu_backward_f32, swiglu_backward_f32_body,
             (const float *gate, const float *up, const float *dy, float *dgate, float *dup, long n),
             (gate, up, dy, dgate, dup, n))
-
-void rl_adamw_f32(float *param, const float *grad, float *m, float *v, long n, float lr, float beta1,
-                  float beta2, float eps, float weight_decay, float bc1, float bc2) {
-    float decay = 1.0f - lr * weight_decay;
-    float step = lr / bc1;
-    float inv_sqrt_bc2 = 1.0f / sqrtf(bc2);
-    for (long i = 0; i < n; i++) {
-        float g = grad[i];
-        float mi = beta1 * m[i] + (1.0f - beta1) * g;
-        float vi = beta2 * v[i] + (1.0f - beta2) * g * g;
-        m[i] = mi;
-        v[i] = vi;
-        param[i] = param[i] * decay - step * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
-    }
-}
 
 void rl_f32_to_bf16(const float *x, uint16_t *y, long n) {
     for (long i = 0; i < n; i++) {

@@ -124,6 +124,10 @@ void rl_attention_softmax_backward_f32(float *s, long lds, float *dp, long ldp, 
 // ---- optimiser ------------------------------------------------------------------------------
 void rl_adamw_f32(float *param, const float *grad, float *m, float *v, long n, float lr, float beta1,
                   float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2);
+/// The same with the instruction set named (0 scalar, 1 AVX2, 2 AVX-512; one the CPU has), for
+/// tests: every one gives the same bits.
+void rl_adamw_f32_isa(float *param, const float *grad, float *m, float *v, long n, float lr, float beta1,
+                      float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2, int isa);
 
 // ---- conversions ----------------------------------------------------------------------------
 /// `accumulator += gradient` for a bf16 accumulator, stochastically rounded (elements
