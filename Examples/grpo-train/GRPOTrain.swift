@@ -104,7 +104,8 @@ struct GRPOTrain: ParsableCommand {
         let folder = URL(fileURLWithPath: model)
         let modelConfig = try ModelConfig.load(from: folder.appendingPathComponent("config.json"))
         let memoryPlan = MemoryPlan(model: modelConfig, configuration: parsed.configuration, lora: parsed.lora,
-                                    baseWeightType: parsed.loraBaseWeightType)
+                                    baseWeightType: parsed.loraBaseWeightType, device: device,
+                                    availableBytes: MemoryPlan.availableMemory(on: device))
         if plan {
             print(memoryPlan.table())
             return

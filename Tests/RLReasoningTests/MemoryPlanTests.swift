@@ -105,6 +105,29 @@ struct MemoryPlanTests {
         #expect(error <= 0.05, "\(setting): measured \(kept) bytes kept, plan \(predicted) (\(Int(error * 100)) % off)")
     }
 
+    @Test("a GPU's plan: no host runtime part, the device named beside the memory available there; without a backend nothing is claimed")
+    func devicePlan() throws {
+        let config = try ModelConfig.load(from: Fixtures.url("model-configs/deepseek-r1-distill-qwen-1.5b/config.json"))
+        var c = GRPOConfiguration()
+        c.perDeviceTrainBatchSize = 96
+        c.numGenerations = 16
+        c.maxPromptLength = 512
+        c.maxCompletionLength = 3584
+        let host = MemoryPlan(model: config, configuration: c, availableBytes: 80 << 30)
+        let gpu = MemoryPlan(model: config, configuration: c, device: .cuda(0), availableBytes: 80 << 30)
+        #expect(part(host, "runtime") == MemoryPlan.runtimeBytes && part(gpu, "runtime") == nil)
+        #expect(gpu.peakBytes == host.peakBytes - MemoryPlan.runtimeBytes)
+        #expect(gpu.table().contains("available on cuda:0: 80.00 GiB"), "\(gpu.table())")
+        #expect(!host.table().contains(" on cuda"))
+        // The largest batch is searched on the same device: it fits there and the next group does not.
+        let batch = try #require(gpu.largestCompletionsPerMicroStep)
+        var next = c
+        next.perDeviceTrainBatchSize = batch + c.numGenerations
+        #expect(!MemoryPlan(model: config, configuration: next, device: .cuda(0), availableBytes: 80 << 30).fits)
+        #expect(MemoryPlan.availableMemory(on: .cuda(7)) == nil)
+        #expect(MemoryPlan.availableMemory(on: .cpu).map { $0 > 0 } ?? true)
+    }
+
     @Test("/proc fields are read however they are spaced")
     func procFields() {
         let status = "Name:\tgrpo\nVmHWM:\t10924636 kB\nVmRSS:\t   12345 kB\n"

@@ -9,7 +9,7 @@ extension MemoryPlan {
 
     /// Every part, in bytes, from the model's shapes and the settings.
     static func parts(model c: ModelConfig, configuration g: GRPOConfiguration, lora: LoRAConfiguration?,
-                      baseWeightType: DType) -> [Part] {
+                      baseWeightType: DType, device: Device) -> [Part] {
         let f32 = 4
         let shapes = c.checkpointTensorShapes
         let matrixCount = shapes.values.filter { $0.count == 2 }.reduce(0) { $0 + $1.reduce(1, *) }
@@ -38,8 +38,11 @@ extension MemoryPlan {
         let perToken = keptFloatsPerToken(model: c, lora: lora)
         let layerActivations = tokens * perToken * f32
 
-        var parts: [Part] = [
-            Part(name: "runtime", bytes: runtimeBytes, phase: "all", detail: "executable, Swift runtime, tokenizer"),
+        // The runtime lives in host memory; on a GPU the driver's context is already outside
+        // the free memory `availableMemory(on:)` reports.
+        var parts: [Part] = device == .cpu
+            ? [Part(name: "runtime", bytes: runtimeBytes, phase: "all", detail: "executable, Swift runtime, tokenizer")] : []
+        parts += [
             Part(name: "weights", bytes: matrixCount * baseBytes + vectorCount * f32, phase: "all",
                  detail: lora == nil ? "\(matrixCount + vectorCount) parameters, f32, trained"
                      : "\(matrixCount + vectorCount) parameters, matrices \(baseWeightType), frozen"),

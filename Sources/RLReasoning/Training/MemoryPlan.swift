@@ -29,8 +29,10 @@ public struct MemoryPlan: Sendable {
     public let peakBytes: Int
     /// The phase that reaches `peakBytes`.
     public let peakPhase: String
-    /// Memory the run may use (nil when unknown): see `availableHostMemory()`.
+    /// Memory the run may use (nil when unknown): see `availableMemory(on:)`.
     public let availableBytes: Int?
+    /// Where the run's tensors live: host memory for `.cpu`, the GPU's memory for `.cuda`.
+    public let device: Device
 
     /// The inputs the plan was made from.
     let model: ModelConfig
@@ -40,11 +42,13 @@ public struct MemoryPlan: Sendable {
 
     /// A plan for training a model of `model`'s shapes with `configuration`: all weights (f32)
     /// when `lora` is nil, else LoRA adapters over a frozen base whose matrices are held as
-    /// `baseWeightType`. `availableBytes` defaults to this machine's available memory; the
-    /// configuration's `memoryLimit` caps it.
+    /// `baseWeightType`, on `device` (default `.cpu`; a GPU's plan leaves out the host-only
+    /// runtime part). `availableBytes` defaults to this machine's available host memory; pass
+    /// `availableMemory(on:)` for a GPU. The configuration's `memoryLimit` caps it.
     public init(model: ModelConfig, configuration: GRPOConfiguration, lora: LoRAConfiguration? = nil,
-                baseWeightType: DType = .bf16, availableBytes: Int? = MemoryPlan.availableHostMemory()) {
+                baseWeightType: DType = .bf16, device: Device = .cpu, availableBytes: Int? = MemoryPlan.availableHostMemory()) {
         self.model = model
+        self.device = device
         self.configuration = configuration
         self.lora = lora
         self.baseWeightType = lora == nil ? .f32 : baseWeightType
@@ -52,7 +56,8 @@ public struct MemoryPlan: Sendable {
         case let (available?, limit?): self.availableBytes = min(available, limit)
         case let (available, limit): self.availableBytes = available ?? limit
         }
-        parts = MemoryPlan.parts(model: model, configuration: configuration, lora: lora, baseWeightType: self.baseWeightType)
+        parts = MemoryPlan.parts(model: model, configuration: configuration, lora: lora, baseWeightType: self.baseWeightType,
+                                 device: device)
         let resident = parts.filter { $0.phase == "all" }.reduce(0) { $0 + $1.bytes }
         var best = (phase: "generation", bytes: 0)
         for (phase, members) in MemoryPlan.phases {
@@ -70,12 +75,17 @@ public struct MemoryPlan: Sendable {
         ("training: logits and LM head", ["training", "head"]), ("training: layers", ["training", "layers"]),
     ]
 
-    /// The plan for `policy` as it is set up: its adapters (if any) and the type of its matrices.
-    public init(policy: any CausalLanguageModel, configuration: GRPOConfiguration,
-                availableBytes: Int? = MemoryPlan.availableHostMemory()) {
+    /// The plan for `policy` as it is set up: its adapters (if any), the type of its matrices and
+    /// its device, against `availableBytes` (nil: unknown).
+    public init(policy: any CausalLanguageModel, configuration: GRPOConfiguration, availableBytes: Int?) {
         let matrixType = policy.parameters.values.first { $0.rank == 2 }?.dtype ?? .f32
         self.init(model: policy.config, configuration: configuration, lora: policy.adapters?.configuration,
-                  baseWeightType: matrixType, availableBytes: availableBytes)
+                  baseWeightType: matrixType, device: policy.device, availableBytes: availableBytes)
+    }
+
+    /// The plan for `policy` against what `availableMemory(on:)` reports for its device.
+    public init(policy: any CausalLanguageModel, configuration: GRPOConfiguration) {
+        self.init(policy: policy, configuration: configuration, availableBytes: MemoryPlan.availableMemory(on: policy.device))
     }
 
     /// Whether the peak fits the available memory (true when that is unknown).
@@ -91,7 +101,7 @@ public struct MemoryPlan: Sendable {
         while groups <= 4096 {
             var c = configuration
             c.perDeviceTrainBatchSize = groups * group
-            guard MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, availableBytes: availableBytes).fits
+            guard MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, device: device, availableBytes: availableBytes).fits
             else { break }
             best = groups * group
             groups *= 2
@@ -102,7 +112,7 @@ public struct MemoryPlan: Sendable {
             let middle = (low + high) / 2 / group * group
             var c = configuration
             c.perDeviceTrainBatchSize = middle
-            if MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, availableBytes: availableBytes).fits {
+            if MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, device: device, availableBytes: availableBytes).fits {
                 low = middle
             } else {
                 high = middle
@@ -118,7 +128,7 @@ public struct MemoryPlan: Sendable {
         func fits(_ length: Int) -> Bool {
             var c = configuration
             c.maxCompletionLength = length
-            return MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, availableBytes: availableBytes).fits
+            return MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, device: device, availableBytes: availableBytes).fits
         }
         // At most max_completion_length's own limit (a config may claim billions of positions).
         var low = 0, high = max(1, min(model.maxPositionEmbeddings, 1 << 20) - configuration.maxPromptLength)
@@ -145,7 +155,8 @@ public struct MemoryPlan: Sendable {
         for part in parts where part.bytes > 0 { lines.append(row(part.name, part.bytes, part.phase, part.detail)) }
         lines.append(row("peak", peakBytes, peakPhase, ""))
         if let availableBytes {
-            lines.append("  available: \(gib(availableBytes)) — " + (fits ? "fits" : "does NOT fit"))
+            let place = device == .cpu ? "" : " on \(device)"
+            lines.append("  available\(place): \(gib(availableBytes)) — " + (fits ? "fits" : "does NOT fit"))
             if let batch = largestCompletionsPerMicroStep {
                 lines.append("  largest per_device_train_batch_size that fits: \(batch)")
             } else {
@@ -161,6 +172,17 @@ public struct MemoryPlan: Sendable {
         let hundredths = Int((value * 100).rounded())
         let fraction = hundredths % 100
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction) GiB"
+    }
+
+    /// Memory a run on `device` may use: `availableHostMemory()` for the CPU; for a GPU, the
+    /// driver's free memory plus what this process's allocator already holds there (the plan
+    /// counts those tensors itself). Nil when the device has no backend yet or the driver
+    /// cannot say.
+    public static func availableMemory(on device: Device) -> Int? {
+        guard device != .cpu else { return availableHostMemory() }
+        guard let gpu = BackendRegistry.registeredBackend(for: device) as? CUDABackend,
+              let memory = try? gpu.deviceMemoryInfo() else { return nil }
+        return memory.free + gpu.memoryStatistics.reservedBytes
     }
 
     /// Memory this process may still use: `MemAvailable` of `/proc/meminfo` plus what the process

@@ -10,6 +10,11 @@ public enum BackendRegistry {
         registered.withLock { $0[backend.device] = backend }
     }
 
+    /// The backend for `device` if one exists (the CPU's always does), else nil.
+    public static func registeredBackend(for device: Device) -> (any ComputeBackend)? {
+        device == .cpu ? CPUBackend.shared : registered.withLock { $0[device] }
+    }
+
     /// The backend for `device`. Asking for an unregistered device is a programmer error.
     public static func backend(for device: Device) -> any ComputeBackend {
         if device == .cpu { return CPUBackend.shared }
