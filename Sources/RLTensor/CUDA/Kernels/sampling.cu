@@ -32,29 +32,24 @@ __device__ __forceinline__ float rl_cpu_expf(float x) {
     return x > hi ? RL_INF : y;
 }
 
-__device__ __forceinline__ float rl_cpu_exp_at(const float *x, i64 i, float shift, float scale) {
-    return rl_cpu_expf(__fmul_rn(__fsub_rn(x[i], shift), scale));
-}
-
 // The CPU's sum of exp((x[i] - shift) * scale) (CRLKernels' rl_exp_shifted_f32): per block of
 // 4096 values, eight float lanes (value i in lane i % 8) each summed in order, then, in double,
 // the block's last (length % 8) values (only the row's last block has them) and the eight lanes.
-// Writes the exponentials to y when it is not null (y may be x). Every thread gets the total.
+// The exponentials are written to y first, by all threads (y may be x), and the lanes then add
+// them up. Every thread gets the total.
 __device__ double rl_cpu_exp_sum(const float *x, i64 n, float shift, float scale, float *y, float *laneSums, double *total) {
     const i64 block = 4096;
     i64 pairs = (n + block - 1) / block * 8;
     __syncthreads();
+    for (i64 i = threadIdx.x; i < n; i += blockDim.x) y[i] = rl_cpu_expf(__fmul_rn(__fsub_rn(x[i], shift), scale));
     if (threadIdx.x == 0) *total = 0.0;
+    __syncthreads();
     for (i64 first = 0; first < pairs; first += blockDim.x) {
         i64 q = first + threadIdx.x;
         if (q < pairs) {
             i64 b0 = q / 8 * block, b1 = b0 + block < n ? b0 + block : n, b8 = b0 + ((b1 - b0) & ~7LL);
             float s = 0.0f;
-            for (i64 i = b0 + q % 8; i < b8; i += 8) {
-                float e = rl_cpu_exp_at(x, i, shift, scale);
-                if (y) y[i] = e;
-                s = __fadd_rn(s, e);
-            }
+            for (i64 i = b0 + q % 8; i < b8; i += 8) s = __fadd_rn(s, y[i]);
             laneSums[threadIdx.x] = s;
         }
         __syncthreads();
@@ -64,11 +59,7 @@ __device__ double rl_cpu_exp_sum(const float *x, i64 n, float shift, float scale
                 i64 qk = first + k;
                 if (qk % 8 == 0) {
                     i64 b0 = qk / 8 * block, b1 = b0 + block < n ? b0 + block : n, b8 = b0 + ((b1 - b0) & ~7LL);
-                    for (i64 i = b8; i < b1; ++i) {
-                        float e = rl_cpu_exp_at(x, i, shift, scale);
-                        if (y) y[i] = e;
-                        t = __dadd_rn(t, (double)e);
-                    }
+                    for (i64 i = b8; i < b1; ++i) t = __dadd_rn(t, (double)y[i]);
                 }
                 t = __dadd_rn(t, (double)laneSums[k]);
             }
@@ -340,11 +331,12 @@ extern "C" __global__ void rl_sample_tokens(const float *logits, float *work, i6
     float *w = work + r * vocab;
 
     float rawMax = rl_row_max(raw, vocab, s.values);
-    double rawTotal = rl_cpu_exp_sum(raw, vocab, rawMax, 1.0f, nullptr, s.laneSums, &s.total);
+    double rawTotal = rl_cpu_exp_sum(raw, vocab, rawMax, 1.0f, w, s.laneSums, &s.total);
     float logNormaliser = __fadd_rn(rawMax, (float)log(rawTotal));
 
     const float *x = raw;
     if (history) {
+        __syncthreads();  // the exponentials in w are summed
         for (i64 i = threadIdx.x; i < vocab; i += blockDim.x) w[i] = raw[i];
         __syncthreads();
         for (i64 j = historyOffsets[r] + threadIdx.x; j < historyOffsets[r + 1]; j += blockDim.x) {
