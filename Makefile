@@ -10,8 +10,8 @@ demo: deps
 # The test suite (and its few-row product test again with the AVX2 kernels, which AVX-512
 # machines would otherwise never run, and the bf16-weight products again without AMX and without
 # any bf16 instructions, which machines with them would otherwise never run); the CUDA kernels
-# compiled by NVRTC (installed from PyPI, no GPU needed); then the one-minute demo, which must
-# show a positive accuracy gain.
+# compiled by NVRTC (installed from PyPI, no GPU needed) and run under a CPU emulation against
+# references; then the one-minute demo, which must show a positive accuracy gain.
 test: deps
 	swift test
 	RL_NO_AVX512=1 swift test --skip-build --filter fewRowKernels

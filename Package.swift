@@ -37,6 +37,7 @@ let package = Package(
                 .embedInCode("CUDA/Kernels/layers.cu"),
                 .embedInCode("CUDA/Kernels/attention.cu"),
                 .embedInCode("CUDA/Kernels/gemv.cu"),
+                .embedInCode("CUDA/Kernels/sampling.cu"),
             ]
         ),
         // Test-only (not a product): every CUDA op against the CPU backend, shared by the tests and

@@ -5,7 +5,8 @@ import RLTensorConformance
 //   gpu-check check [substring]   every ComputeBackend op on CUDA vs the CPU backend
 //   gpu-check gemm                bf16 GEMM TFLOP/s at the Qwen2-1.5B shapes vs a large square GEMM
 //   gpu-check decode [batches]    decode tokens/s of a random Qwen2-1.5B-shape model (default 1,6,64)
-//   gpu-check model [fixtures]    the Qwen2 fixtures and GRPO steps on CUDA vs transformers/torch and the CPU
+//   gpu-check model [fixtures]    the Qwen2 fixtures and GRPO steps on CUDA vs transformers/torch and the CPU,
+//                                 and token sampling on the GPU vs the host sampler
 //   gpu-check model-cpu [fixtures] the same checks on the CPU backend (checks the checks; no GPU needed)
 //   gpu-check nccl                NCCL on one GPU: collectives on CUDA tensors and a GRPO step with them
 //   gpu-check all                 all of the above but model-cpu (exit status 1 if any check fails)
@@ -80,6 +81,7 @@ if command == "check" || command == "all" {
 
 if command == "model" || command == "all" {
     if !runModelChecks(on: gpu.device) { failed = true }
+    if !runSamplingChecks(on: gpu) { failed = true }
 }
 
 // MARK: NCCL

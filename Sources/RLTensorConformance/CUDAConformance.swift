@@ -449,6 +449,9 @@ extension CUDAConformance {
             .init(batch: 2, queryLength: 1, keyLength: 40, queryHeads: 6, kvHeads: 2, headDim: 64, queryOffset: 39, masked: true),  // decode
             .init(batch: 1, queryLength: 8, keyLength: 100, queryHeads: 4, kvHeads: 4, headDim: 96, queryOffset: 30, masked: false),  // chunked prefill into a cache
             .init(batch: 1, queryLength: 300, keyLength: 300, queryHeads: 2, kvHeads: 1, headDim: 256, queryOffset: 0, masked: false),
+            // long decodes: flash-decoding (split keys, partials combined)
+            .init(batch: 1, queryLength: 1, keyLength: 2000, queryHeads: 12, kvHeads: 2, headDim: 128, queryOffset: 1999, masked: true),
+            .init(batch: 2, queryLength: 1, keyLength: 700, queryHeads: 4, kvHeads: 1, headDim: 64, queryOffset: 600, masked: true),
         ]
     
         func attentionForwardBackward(_ c: AttentionCase) throws {

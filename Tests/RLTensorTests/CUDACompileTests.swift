@@ -61,7 +61,8 @@ struct CUDACompileTests {
     @Test func entryPointsAreFound() {
         let all = CUDAKernelSources.files.flatMap { CUDAKernelSources.entryPoints(in: $0.source) }
         for name in ["rl_copy_b32", "rl_cast", "rl_unary", "rl_binary", "rl_random_fill", "rl_softmax", "rl_token_logprobs",
-                     "rl_rmsnorm", "rl_rope", "rl_embedding", "rl_adamw", "rl_attention_forward", "rl_attention_backward_dkv"] {
+                     "rl_rmsnorm", "rl_rope", "rl_embedding", "rl_adamw", "rl_attention_forward", "rl_attention_backward_dkv",
+                     "rl_sample_tokens", "rl_attention_decode_split", "rl_attention_decode_combine"] {
             #expect(all.contains(name), "\(name)")
         }
     }

@@ -48,7 +48,7 @@ struct CUDAHostTests {
         let names = CUDAKernelSources.files.flatMap { CUDAKernelSources.entryPoints(in: $0.source) }
         #expect(Set(names).count == names.count)
         #expect(names.contains("rl_copy_b16") && names.contains("rl_copy_b64"))
-        #expect(names.count == 37)
+        #expect(names.count == 40)
     }
 
     @Test func librarySearchReportsWhereItLooked() {
@@ -73,6 +73,28 @@ struct CUDAHostTests {
         #expect(Array(words[0..<15]) == [2, 3, 4, 6, 2, 8, 1, 144, 48, 100, 20, 101, 21, 4, 1])
         let scale = bytes.withUnsafeBytes { $0.load(fromByteOffset: 120, as: Float.self) }
         #expect(scale == 0.25)
+    }
+
+    /// Flash-decoding's key splits: only for one query per sequence with enough visible keys and
+    /// too few blocks to fill the GPU; the ranges are whole tiles, cover every visible key and
+    /// none is empty.
+    @Test func decodeSplitsCoverTheVisibleKeys() throws {
+        func descriptor(batch: Int, queryLength: Int, keyLength: Int, queryOffset: Int) -> AttentionDescriptor {
+            AttentionDescriptor(batch: batch, queryLength: queryLength, keyLength: keyLength, queryHeads: 12, kvHeads: 2, headDim: 128,
+                                queryOffset: queryOffset, scale: 1, queryStrides: (0, 0), keyStrides: (0, 0), valueStrides: (0, 0),
+                                keyMaskStride: 0)
+        }
+        #expect(CUDABackend.decodeSplits(descriptor(batch: 1, queryLength: 2, keyLength: 4000, queryOffset: 3998), multiprocessors: 132) == nil)
+        #expect(CUDABackend.decodeSplits(descriptor(batch: 1, queryLength: 1, keyLength: 255, queryOffset: 254), multiprocessors: 132) == nil)
+        #expect(CUDABackend.decodeSplits(descriptor(batch: 512, queryLength: 1, keyLength: 4000, queryOffset: 3999), multiprocessors: 132) == nil)
+        for (batch, keyLength, offset) in [(1, 256, 255), (1, 4000, 3999), (1, 4000, 1000), (3, 1500, 1499), (64, 2048, 2047)] {
+            let (splits, length) = try #require(CUDABackend.decodeSplits(descriptor(batch: batch, queryLength: 1, keyLength: keyLength,
+                                                                                    queryOffset: offset), multiprocessors: 132))
+            let visible = min(offset + 1, keyLength)
+            #expect(splits >= 2 && length % CUDABackend.attentionTile == 0 && length >= CUDABackend.decodeSplitMinimumKeys)
+            #expect((splits - 1) * length < visible && splits * length >= visible, "\(splits) x \(length) for \(visible) keys")
+            #expect(splits * 4 * batch <= 2 * 132 + 4 * batch, "at most about two blocks per multiprocessor")
+        }
     }
 }
 

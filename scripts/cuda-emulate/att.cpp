@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <random>
 typedef long long ll;
-struct Case { ll B, Lq, Lk, Hq, Hkv, D, off; bool masked; };
+struct Case { ll B, Lq, Lk, Hq, Hkv, D, off; bool masked; bool forwardOnly = false; };
 static float frand(std::mt19937& g) { return std::uniform_real_distribution<float>(-1, 1)(g); }
 
 int run(Case c) {
@@ -53,13 +53,15 @@ int run(Case c) {
     emu_launch(dim3{(unsigned)((c.Lq * group + W - 1) / W), (unsigned)c.Hkv, (unsigned)c.B}, 32 * W, sh, [&] {
         rl_attention_forward(a, q.data(), k.data(), v.data(), mp, Og.data(), Lg.data()); });
     ll rows = c.B * c.Lq * c.Hq;
-    emu_launch(dim3{(unsigned)((rows + W - 1) / W), 1, 1}, 32 * W, 0, [&] { rl_attention_backward_delta(a, Og.data(), dO.data(), delta.data()); });
-    sh = (2 * T * (c.D + 1) + 2 * W * c.D) * 4;
-    emu_launch(dim3{(unsigned)((c.Lq * group + W - 1) / W), (unsigned)c.Hkv, (unsigned)c.B}, 32 * W, sh, [&] {
-        rl_attention_backward_dq(a, q.data(), k.data(), v.data(), mp, Lg.data(), delta.data(), dO.data(), dQg.data()); });
-    sh = (2 * T * (c.D + 1) + 2 * W * c.D + 2 * T) * 4;
-    emu_launch(dim3{(unsigned)((c.Lk + W - 1) / W), (unsigned)c.Hkv, (unsigned)c.B}, 32 * W, sh, [&] {
-        rl_attention_backward_dkv(a, q.data(), k.data(), v.data(), mp, Lg.data(), delta.data(), dO.data(), dKg.data(), dVg.data()); });
+    if (!c.forwardOnly) {
+        emu_launch(dim3{(unsigned)((rows + W - 1) / W), 1, 1}, 32 * W, 0, [&] { rl_attention_backward_delta(a, Og.data(), dO.data(), delta.data()); });
+        sh = (2 * T * (c.D + 1) + 2 * W * c.D) * 4;
+        emu_launch(dim3{(unsigned)((c.Lq * group + W - 1) / W), (unsigned)c.Hkv, (unsigned)c.B}, 32 * W, sh, [&] {
+            rl_attention_backward_dq(a, q.data(), k.data(), v.data(), mp, Lg.data(), delta.data(), dO.data(), dQg.data()); });
+        sh = (2 * T * (c.D + 1) + 2 * W * c.D + 2 * T) * 4;
+        emu_launch(dim3{(unsigned)((c.Lk + W - 1) / W), (unsigned)c.Hkv, (unsigned)c.B}, 32 * W, sh, [&] {
+            rl_attention_backward_dkv(a, q.data(), k.data(), v.data(), mp, Lg.data(), delta.data(), dO.data(), dKg.data(), dVg.data()); });
+    }
     auto cmp = [&](const char* name, std::vector<float>& ref, std::vector<float>& got) {
         int bad = 0; double worst = 0; ll wi = -1;
         for (size_t i = 0; i < ref.size(); ++i) {
@@ -71,14 +73,35 @@ int run(Case c) {
         if (bad) printf("  %s: %d bad, worst [%lld] got %g ref %g\n", name, bad, wi, wi >= 0 ? got[wi] : 0.f, wi >= 0 ? ref[wi] : 0.f);
         return bad;
     };
-    int bad = cmp("out", O, Og) + cmp("lse", L, Lg) + cmp("dq", dQ, dQg) + cmp("dk", dK, dKg) + cmp("dv", dV, dVg);
+    int bad = cmp("out", O, Og) + cmp("lse", L, Lg);
+    if (!c.forwardOnly) bad += cmp("dq", dQ, dQg) + cmp("dk", dK, dKg) + cmp("dv", dV, dVg);
     printf("%s B%lld Lq%lld Lk%lld H%lld/%lld D%lld off%lld mask%d\n", bad ? "FAIL" : "ok  ", c.B, c.Lq, c.Lk, c.Hq, c.Hkv, c.D, c.off, (int)c.masked);
+    if (c.Lq == 1) {
+        // Flash-decoding: the visible keys in `splits` ranges of a multiple of the tile (the last
+        // ones may be empty), partials combined, launched like CUDABackend+Ops.swift.
+        ll visible = std::min(c.off + 1, c.Lk);
+        for (ll splits : {2LL, 3LL, 7LL}) {
+            ll splitLength = ((visible + splits - 1) / splits + T - 1) / T * T;
+            std::vector<float> partial(c.B * c.Hq * splits * (c.D + 2), NAN), Od(q.size(), NAN), Ld(L.size(), NAN);
+            sh = (2 * T * (c.D + 1) + W * c.D) * 4;
+            emu_launch(dim3{(unsigned)((group + W - 1) / W), (unsigned)c.Hkv, (unsigned)(c.B * splits)}, 32 * W, sh, [&] {
+                rl_attention_decode_split(a, q.data(), k.data(), v.data(), mp, partial.data(), splits, splitLength); });
+            emu_launch(dim3{(unsigned)((c.B * c.Hq + W - 1) / W), 1, 1}, 32 * W, 0, [&] {
+                rl_attention_decode_combine(a, partial.data(), splits, Od.data(), Ld.data()); });
+            int badSplit = cmp("decode out", O, Od) + cmp("decode lse", L, Ld);
+            printf("%s   flash-decoding in %lld splits of %lld keys\n", badSplit ? "FAIL" : "ok  ", splits, splitLength);
+            bad += badSplit;
+        }
+    }
     return bad;
 }
 int main() {
     int bad = 0;
     for (Case c : std::vector<Case>{{1, 5, 5, 2, 1, 4, 0, false}, {2, 70, 70, 6, 2, 40, 0, true}, {2, 1, 40, 6, 2, 64, 39, true},
-                                    {1, 8, 100, 4, 4, 96, 30, false}, {1, 37, 37, 2, 1, 128, 0, true}, {1, 3, 3, 1, 1, 256, 0, false}})
+                                    {1, 8, 100, 4, 4, 96, 30, false}, {1, 37, 37, 2, 1, 128, 0, true}, {1, 3, 3, 1, 1, 256, 0, false},
+                                    // decode shapes (forward and flash-decoding only)
+                                    {1, 1, 300, 12, 2, 128, 299, false, true}, {3, 1, 129, 8, 8, 32, 128, true, true},
+                                    {2, 1, 700, 4, 1, 64, 500, true, true}, {1, 1, 1000, 2, 1, 256, 999, false, true}})
         bad += run(c);
     return bad ? 1 : 0;
 }

@@ -99,7 +99,7 @@ public struct Generator: Sendable {
         let batch = LeftPaddedBatch(prompts)
         let promptLength = batch.length
         var cache = model.makeCache(batch: prompts.count, capacity: promptLength + max(options.maxNewTokens, 1))
-        let promptLogits = try model.forward(tokens: batch.ids, mask: batch.mask, cache: cache).toFloatArray()
+        let promptLogits = try model.forward(tokens: batch.ids, mask: batch.mask, cache: cache).reshaped([prompts.count, vocab])
 
         let g = options.samplesPerPrompt
         let total = prompts.count * g
@@ -108,7 +108,8 @@ public struct Generator: Sendable {
         // Rows of the live batch map to sequences; each row starts from its prompt's logits.
         var active = Array(0..<total)
         cache = cache.selectRows(active.map { $0 / g })
-        var logits = active.flatMap { promptLogits[($0 / g) * vocab..<($0 / g + 1) * vocab] }
+        // Logits stay on the model's device: a device with its own sampler returns only the picks.
+        var logits = g == 1 ? promptLogits : Tensor.concat(active.map { promptLogits.sliced(axis: 0, $0 / g..<($0 / g + 1)) }, axis: 0)
         let sampler = TokenSampler(options.sampling)
         let seeds = options.sequenceSeeds ?? (0..<total).map { Generator.sequenceSeed(options.seed, $0) }
 
@@ -117,9 +118,7 @@ public struct Generator: Sendable {
             var stillActive: [Int] = []
             var keptRows: [Int] = []
             let histories = active.map { options.sampling.repetitionPenalty == 1 ? [] : prompts[$0 / g] + sequences[$0].tokens }
-            let picks = try logits.withUnsafeBufferPointer {
-                try sampler.sample(rows: $0, vocab: vocab, histories: histories, seeds: active.map { seeds[$0] }, step: UInt64(step))
-            }
+            let picks = try sampler.sample(rows: logits, histories: histories, seeds: active.map { seeds[$0] }, step: UInt64(step))
             for (row, sequence) in active.enumerated() {
                 let (token, logProb) = picks[row]
                 sequences[sequence].tokens.append(token)
@@ -139,7 +138,7 @@ public struct Generator: Sendable {
             if stillActive.isEmpty { break }
             if keptRows.count != active.count { cache = cache.selectRows(keptRows) }
             active = stillActive
-            logits = try model.forward(tokens: nextTokens, cache: cache).toFloatArray()
+            logits = try model.forward(tokens: nextTokens, cache: cache)
         }
         if let decode {
             for i in sequences.indices { sequences[i].text = decode(sequences[i].tokens) }

@@ -67,6 +67,32 @@ public struct TokenSampler: Sendable {
         }
     }
 
+    /// `sample(rows:vocab:...)` of logits in a tensor (`[..., vocab]`, floating point, read as
+    /// f32; `rows` = its count / `vocab`; on any device). On a device with its own sampler (CUDA) the picks are made there,
+    /// the same tokens and log-probabilities as on the host for the same logits (a draw can differ
+    /// only where a running probability mass lies within about 1e-16 of its target), and only they
+    /// come back (8 bytes a row); elsewhere the logits are read and sampled on the host. Throws
+    /// `LanguageModelError.invalidArgument` unless the logits are floating point with a last axis ≥ 1 and
+    /// there are as many histories and seeds as rows; a device error is rethrown.
+    public func sample(rows logits: Tensor, histories: [[Int32]], seeds: [UInt64], step: UInt64) throws -> [(token: Int32, logProb: Float)] {
+        let vocab = logits.shape.last ?? 0
+        guard logits.dtype.isFloatingPoint, vocab >= 1, logits.count == seeds.count * vocab, histories.count == seeds.count else {
+            throw LanguageModelError.invalidArgument("logits", "\(logits) with \(histories.count) histories and \(seeds.count) seeds "
+                + "is not floating-point rows of at least one logit, one row per seed and history")
+        }
+        let packed = logits.cast(to: .f32).contiguous()
+        let descriptor = TokenSamplingDescriptor(rows: seeds.count, vocab: vocab, temperature: parameters.temperature, topK: parameters.topK,
+                                                 topP: parameters.topP, minP: parameters.minP,
+                                                 repetitionPenalty: parameters.repetitionPenalty, step: step)
+        if let picks = try packed.storage.backend.sampleTokens(descriptor, logits: BufferRef(packed.storage.buffer, offset: packed.offset),
+                                                               seeds: seeds, histories: histories) {
+            return picks
+        }
+        return try packed.toFloatArray().withUnsafeBufferPointer {
+            try sample(rows: $0, vocab: vocab, histories: histories, seeds: seeds, step: step)
+        }
+    }
+
     private func pick(from logits: UnsafeBufferPointer<Float>, seed: UInt64, step: UInt64) -> Int {
         parameters.isGreedy ? TokenSampler.argmax(logits) : draw(from: logits, seed: seed, step: step)
     }

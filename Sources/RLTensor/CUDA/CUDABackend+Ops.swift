@@ -342,11 +342,42 @@ extension CUDABackend {
         return words.withUnsafeBytes { Array($0) }
     }
 
+    /// The fewest keys a flash-decoding split reads.
+    static let decodeSplitMinimumKeys = 128
+
+    /// Flash-decoding's cut of a decode step's visible keys (`queryLength` 1): `splits` ranges of
+    /// `length` keys (a multiple of the tile; none empty), enough for about two blocks per
+    /// multiprocessor, each of at least `decodeSplitMinimumKeys`. Nil (the ordinary forward) for
+    /// longer queries, for fewer than two such ranges, or when the batch's blocks already fill
+    /// the GPU.
+    static func decodeSplits(_ d: AttentionDescriptor, multiprocessors: Int) -> (splits: Int, length: Int)? {
+        guard d.queryLength == 1 else { return nil }
+        let visible = min(d.queryOffset + 1, d.keyLength)
+        let group = d.queryHeads / d.kvHeads, w = attentionWarps, t = attentionTile
+        let blocks = (group + w - 1) / w * d.kvHeads * d.batch
+        let splits = min((2 * multiprocessors + blocks - 1) / blocks, visible / decodeSplitMinimumKeys)
+        guard splits >= 2 else { return nil }
+        let length = ((visible + splits - 1) / splits + t - 1) / t * t
+        return ((visible + length - 1) / length, length)
+    }
+
     public func attention(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?, output: BufferRef, logSumExp: BufferRef) {
         precondition(d.headDim <= 256, "CUDA attention supports head dimensions up to 256")
         guard d.batch > 0, d.queryLength > 0, d.queryHeads > 0 else { return }
         let group = d.queryHeads / d.kvHeads, w = CUDABackend.attentionWarps, t = CUDABackend.attentionTile
         let shared = (2 * t * (d.headDim + 1) + w * d.headDim) * 4
+        if let (splits, length) = CUDABackend.decodeSplits(d, multiprocessors: multiprocessorCount) {
+            let arg = attentionArgument(d, hasMask: keyMask != nil)
+            let partial = allocate(byteCount: d.batch * d.queryHeads * splits * (d.headDim + 2) * 4) as! CUDABuffer
+            launch("rl_attention_decode_split", grid: ((group + w - 1) / w, d.kvHeads, d.batch * splits), block: 32 * w, sharedBytes: shared, [
+                arg, .ptr(query.cudaAddress()), .ptr(key.cudaAddress()), .ptr(value.cudaAddress()), .ptr(keyMask?.cudaAddress(.i32) ?? 0),
+                .ptr(partial.address), .int(splits), .int(length),
+            ])
+            launch("rl_attention_decode_combine", grid: ((d.batch * d.queryHeads + w - 1) / w, 1, 1), block: 32 * w, [
+                arg, .ptr(partial.address), .int(splits), .ptr(output.cudaAddress()), .ptr(logSumExp.cudaAddress()),
+            ])
+            return
+        }
         launch("rl_attention_forward", grid: ((d.queryLength * group + w - 1) / w, d.kvHeads, d.batch), block: 32 * w, sharedBytes: shared, [
             attentionArgument(d, hasMask: keyMask != nil), .ptr(query.cudaAddress()), .ptr(key.cudaAddress()), .ptr(value.cudaAddress()),
             .ptr(keyMask?.cudaAddress(.i32) ?? 0), .ptr(output.cudaAddress()), .ptr(logSumExp.cudaAddress()),

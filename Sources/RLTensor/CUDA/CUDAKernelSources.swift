@@ -20,6 +20,7 @@ public enum CUDAKernelSources {
             ("layers.cu", String(decoding: PackageResources.layers_cu, as: UTF8.self)),
             ("attention.cu", String(decoding: PackageResources.attention_cu, as: UTF8.self)),
             ("gemv.cu", String(decoding: PackageResources.gemv_cu, as: UTF8.self)),
+            ("sampling.cu", String(decoding: PackageResources.sampling_cu, as: UTF8.self)),
         ]
     }
 

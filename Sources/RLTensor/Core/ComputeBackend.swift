@@ -213,4 +213,23 @@ public protocol ComputeBackend: AnyObject, Sendable {
 
     // MARK: optimiser
     func adamW(parameter: BufferRef, gradient: BufferRef, firstMoment: BufferRef, secondMoment: BufferRef, count: Int, step: AdamWStep)
+
+    // MARK: generation
+    /// One token per row of `logits` (contiguous `[rows, vocab]` f32) picked on the device, with
+    /// its log-probability under the unmodified distribution (`log_softmax` of the row), exactly
+    /// as RLModel's `TokenSampler` picks it on the host from the same logits; row `r` penalises
+    /// `histories[r]` (read only when `repetitionPenalty != 1`) and draws with `seeds[r]`. Only
+    /// the picks come back (8 bytes a row). Returns nil, doing nothing, when the backend has no
+    /// device sampler (the default; the CPU backend's logits are sampled in place by the host
+    /// sampler). Throws the backend's error when the work fails.
+    func sampleTokens(_ descriptor: TokenSamplingDescriptor, logits: BufferRef, seeds: [UInt64],
+                      histories: [[Int32]]) throws -> [(token: Int32, logProb: Float)]?
+}
+
+extension ComputeBackend {
+    /// No device sampler: callers sample on the host.
+    public func sampleTokens(_ descriptor: TokenSamplingDescriptor, logits: BufferRef, seeds: [UInt64],
+                             histories: [[Int32]]) throws -> [(token: Int32, logProb: Float)]? {
+        nil
+    }
 }

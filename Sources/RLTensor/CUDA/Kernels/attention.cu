@@ -39,6 +39,47 @@ __device__ __forceinline__ void rl_att_load_tile(float *dst, const float *src, i
     }
 }
 
+// The online softmax of this warp's query row (token i) against kv head `g` over keys
+// [jBegin, jEnd): running max m, sum l and unnormalised output acc (the lane's dims
+// d = lane + 32 t). Every warp of the block calls it with the same range, since the tiles are
+// loaded together; inactive warps only help load.
+__device__ __forceinline__ void rl_att_accumulate(const RLAttention &a, const int *mask, const float *kb, const float *vb, i64 b,
+                                                  i64 i, bool active, const float *qw, float *kt, float *vt, i64 jBegin,
+                                                  i64 jEnd, float &m, float &l, float *acc) {
+    const i64 D = a.headDim, Dp = D + 1;
+    const int lane = threadIdx.x & 31;
+    for (i64 j0 = jBegin; j0 < jEnd; j0 += RL_ATT_TILE) {
+        __syncthreads();
+        rl_att_load_tile(kt, kb, a.kToken, j0, jEnd, D);
+        rl_att_load_tile(vt, vb, a.vToken, j0, jEnd, D);
+        __syncthreads();
+        if (!active) continue;
+        const i64 j = j0 + lane;
+        const bool vis = j < jEnd && rl_att_visible(a, mask, b, i, j);
+        float s = -RL_INF;
+        if (vis) {
+            float dot = 0.0f;
+            for (i64 d = 0; d < D; ++d) dot += qw[d] * kt[lane * Dp + d];
+            s = dot * a.scale;
+        }
+        const float mNew = fmaxf(m, rl_warp_max(s));
+        if (mNew == -RL_INF) continue;  // nothing visible yet
+        const float p = vis ? expf(s - mNew) : 0.0f;
+        const float corr = expf(m - mNew);
+        l = l * corr + rl_warp_sum(p);
+        for (int t = 0; t < RL_ATT_DPL; ++t) acc[t] *= corr;
+        for (int jj = 0; jj < RL_ATT_TILE; ++jj) {
+            const float pj = __shfl_sync(0xffffffffu, p, jj);
+            if (pj == 0.0f) continue;
+            for (int t = 0; t < RL_ATT_DPL; ++t) {
+                const i64 d = lane + 32 * t;
+                if (d < D) acc[t] += pj * vt[jj * Dp + d];
+            }
+        }
+        m = mNew;
+    }
+}
+
 // Forward. grid = (ceil(Lq * group / WARPS), Hkv, B); row r = token r / group, head g * group + r % group.
 extern "C" __global__ void rl_attention_forward(RLAttention a, const float *q, const float *k, const float *v,
                                                 const int *mask, float *out, float *lse) {
@@ -63,37 +104,7 @@ extern "C" __global__ void rl_attention_forward(RLAttention a, const float *q, c
     if (keyEnd > a.keyLength) keyEnd = a.keyLength;
     float m = -RL_INF, l = 0.0f, acc[RL_ATT_DPL];
     for (int t = 0; t < RL_ATT_DPL; ++t) acc[t] = 0.0f;
-    const float *kb = k + b * a.kBatch + g * D, *vb = v + b * a.vBatch + g * D;
-    for (i64 j0 = 0; j0 < keyEnd; j0 += RL_ATT_TILE) {
-        __syncthreads();
-        rl_att_load_tile(kt, kb, a.kToken, j0, a.keyLength, D);
-        rl_att_load_tile(vt, vb, a.vToken, j0, a.keyLength, D);
-        __syncthreads();
-        if (!active) continue;
-        const i64 j = j0 + lane;
-        const bool vis = rl_att_visible(a, mask, b, i, j);
-        float s = -RL_INF;
-        if (vis) {
-            float dot = 0.0f;
-            for (i64 d = 0; d < D; ++d) dot += qw[d] * kt[lane * Dp + d];
-            s = dot * a.scale;
-        }
-        const float mNew = fmaxf(m, rl_warp_max(s));
-        if (mNew == -RL_INF) continue;  // nothing visible yet
-        const float p = vis ? expf(s - mNew) : 0.0f;
-        const float corr = expf(m - mNew);
-        l = l * corr + rl_warp_sum(p);
-        for (int t = 0; t < RL_ATT_DPL; ++t) acc[t] *= corr;
-        for (int jj = 0; jj < RL_ATT_TILE; ++jj) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
-            if (pj == 0.0f) continue;
-            for (int t = 0; t < RL_ATT_DPL; ++t) {
-                const i64 d = lane + 32 * t;
-                if (d < D) acc[t] += pj * vt[jj * Dp + d];
-            }
-        }
-        m = mNew;
-    }
+    rl_att_accumulate(a, mask, k + b * a.kBatch + g * D, v + b * a.vBatch + g * D, b, i, active, qw, kt, vt, 0, keyEnd, m, l, acc);
     if (!active) return;
     float *o = out + ((b * a.queryLength + i) * a.queryHeads + h) * D;
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
@@ -102,6 +113,71 @@ extern "C" __global__ void rl_attention_forward(RLAttention a, const float *q, c
         if (d < D) o[d] = acc[t] * inv;
     }
     if (lane == 0) lse[(b * a.queryHeads + h) * a.queryLength + i] = l > 0.0f ? m + logf(l) : -RL_INF;
+}
+
+// Flash-decoding, for one query per sequence (queryLength 1) over a long key range: the keys a
+// query sees are cut into `splits` ranges of `splitLength` (a multiple of the tile), each range's
+// blocks write a partial result, and a second kernel combines them, so that even batch 1 keeps
+// many multiprocessors busy. Partial s of (b, h) is partial[((b * Hq + h) * splits + s) * (D + 2)
+// ...]: the unnormalised output (D floats), then the running max and sum (-inf and 0 for a range
+// with no visible key).
+// grid = (ceil(group / WARPS), Hkv, B * splits); rows as the forward's.
+extern "C" __global__ void rl_attention_decode_split(RLAttention a, const float *q, const float *k, const float *v,
+                                                     const int *mask, float *partial, i64 splits, i64 splitLength) {
+    extern __shared__ float smem[];
+    const i64 D = a.headDim, Dp = D + 1, group = a.queryHeads / a.kvHeads;
+    float *kt = smem, *vt = kt + RL_ATT_TILE * Dp, *qs = vt + RL_ATT_TILE * Dp;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const i64 b = blockIdx.z / splits, split = blockIdx.z % splits, g = blockIdx.y;
+    const i64 row = (i64)blockIdx.x * RL_ATT_WARPS + warp;
+    const bool active = row < group;
+    const i64 h = g * group + (active ? row : 0);
+    float *qw = qs + warp * D;
+    if (active) {
+        const float *qr = q + b * a.qBatch + h * D;
+        for (i64 d = lane; d < D; d += 32) qw[d] = qr[d];
+    }
+    i64 keyEnd = a.queryOffset + 1 < a.keyLength ? a.queryOffset + 1 : a.keyLength;
+    const i64 jBegin = split * splitLength;
+    const i64 jEnd = jBegin + splitLength < keyEnd ? jBegin + splitLength : keyEnd;
+    float m = -RL_INF, l = 0.0f, acc[RL_ATT_DPL];
+    for (int t = 0; t < RL_ATT_DPL; ++t) acc[t] = 0.0f;
+    rl_att_accumulate(a, mask, k + b * a.kBatch + g * D, v + b * a.vBatch + g * D, b, 0, active, qw, kt, vt, jBegin, jEnd, m, l, acc);
+    if (!active) return;
+    float *p = partial + ((b * a.queryHeads + h) * splits + split) * (D + 2);
+    for (int t = 0; t < RL_ATT_DPL; ++t) {
+        const i64 d = lane + 32 * t;
+        if (d < D) p[d] = acc[t];
+    }
+    if (lane == 0) { p[D] = m; p[D + 1] = l; }
+}
+
+// Combines the partials of rl_attention_decode_split into the forward's output and logsumexp:
+// out = sum_s acc_s e^(m_s - M) / L with M = max_s m_s, L = sum_s l_s e^(m_s - M), lse = M + log L.
+// One warp per (b, h); grid = ceil(B * Hq / WARPS).
+extern "C" __global__ void rl_attention_decode_combine(RLAttention a, const float *partial, i64 splits, float *out, float *lse) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const i64 row = (i64)blockIdx.x * RL_ATT_WARPS + warp;  // b * Hq + h
+    if (row >= a.batch * a.queryHeads) return;
+    const i64 D = a.headDim;
+    const float *p = partial + row * splits * (D + 2);
+    float M = -RL_INF;
+    for (i64 s = 0; s < splits; ++s) M = fmaxf(M, p[s * (D + 2) + D]);
+    float L = 0.0f;
+    for (i64 s = 0; s < splits; ++s) {
+        const float ms = p[s * (D + 2) + D];
+        if (ms != -RL_INF) L += p[s * (D + 2) + D + 1] * expf(ms - M);
+    }
+    const float inv = L > 0.0f ? 1.0f / L : 0.0f;
+    for (i64 d = lane; d < D; d += 32) {
+        float o = 0.0f;
+        for (i64 s = 0; s < splits; ++s) {
+            const float ms = p[s * (D + 2) + D];
+            if (ms != -RL_INF) o += p[s * (D + 2) + d] * expf(ms - M);
+        }
+        out[row * D + d] = o * inv;
+    }
+    if (lane == 0) lse[row] = L > 0.0f ? M + logf(L) : -RL_INF;
 }
 
 // delta[b, h, i] = sum_d out * dOut (one warp per query row; grid = ceil(B * Lq * Hq / WARPS)).

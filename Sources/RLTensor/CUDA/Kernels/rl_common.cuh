@@ -66,6 +66,22 @@ __device__ __forceinline__ float rl_block_max(float v, float *scratch) {
     return rl_warp_max(v);
 }
 
+// Philox4x32-10 (random fills and token sampling): the block of `counter` under `key`,
+// bit-identical to RLTensor's `Philox` on the CPU.
+__device__ __forceinline__ void rl_philox(u64 counter, u64 key, u32 out[4]) {
+    u32 c0 = (u32)counter, c1 = (u32)(counter >> 32), c2 = 0, c3 = 0;
+    u32 k0 = (u32)key, k1 = (u32)(key >> 32);
+    for (int r = 0; r < 10; ++r) {
+        u32 lo0 = 0xD2511F53u * c0, hi0 = __umulhi(0xD2511F53u, c0);
+        u32 lo1 = 0xCD9E8D57u * c2, hi1 = __umulhi(0xCD9E8D57u, c2);
+        u32 n0 = hi1 ^ c1 ^ k0, n1 = lo1, n2 = hi0 ^ c3 ^ k1, n3 = lo0;
+        c0 = n0; c1 = n1; c2 = n2; c3 = n3;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
 // A strided view of up to RL_MAX_DIMS dimensions, passed by value (all 64-bit fields).
 struct RLStrides {
     i64 ndim;
