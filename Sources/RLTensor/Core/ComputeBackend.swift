@@ -210,6 +210,10 @@ public protocol ComputeBackend: AnyObject, Sendable {
     func attention(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?, output: BufferRef, logSumExp: BufferRef)
     /// Gradients of attention; `gradQuery`, `gradKey`, `gradValue` are contiguous and overwritten.
     func attentionBackward(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?, output: BufferRef, logSumExp: BufferRef, gradOutput: BufferRef, gradQuery: BufferRef, gradKey: BufferRef, gradValue: BufferRef)
+    /// Decode attention over a paged KV cache (`PagedAttentionDescriptor`); `blockTables` and
+    /// `lengths` are i32 on this device, `output` is overwritten. No backward: it serves inference.
+    func pagedDecodeAttention(_ d: PagedAttentionDescriptor, query: BufferRef, keyBlocks: BufferRef, valueBlocks: BufferRef,
+                              blockTables: BufferRef, lengths: BufferRef, output: BufferRef)
 
     // MARK: optimiser
     func adamW(parameter: BufferRef, gradient: BufferRef, firstMoment: BufferRef, secondMoment: BufferRef, count: Int, step: AdamWStep)
