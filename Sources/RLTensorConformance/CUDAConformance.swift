@@ -381,6 +381,11 @@ extension CUDAConformance {
                 b.embeddingBackward(H.buffer(b, gy), ids: idb, gradTable: grad, count: count, dim: dim)
                 return H.read(b, y, count * dim) + H.read(b, y2, count * dim) + H.read(b, grad, vocab * dim)
             }
+            try compare("scatter rows", eps: 0, atol: 0) { b in
+                let y = H.empty(b, vocab * dim, fill: 0.25)
+                b.scatterRows(H.buffer(b, gy), rows: H.buffer(b, (0..<Int32(count)).map { ($0 * 7) % Int32(vocab) }), y, count: count, dim: dim)
+                return H.read(b, y, vocab * dim)
+            }
         }
     
         // MARK: fused ops

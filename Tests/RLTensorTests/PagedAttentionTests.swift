@@ -66,4 +66,16 @@ struct PagedAttentionTests {
             #expect(one.toFloatArray() == Array(all[(s * heads * dim)..<((s + 1) * heads * dim)]))
         }
     }
+
+    @Test("assignRows writes a batch of rows at their indices and leaves the others", arguments: TestDevices.all)
+    func assignRows(device: Device) {
+        let pool = sample([7, 2, 3], seed: 321, device: device)
+        let before = pool.toFloatArray()
+        let rows = sample([3, 2, 3], seed: 322, device: device)
+        pool.assignRows(Tensor([5, 0, 3] as [Int32], shape: [3], device: device), from: rows)
+        var want = before
+        let new = rows.toFloatArray()
+        for (i, r) in [5, 0, 3].enumerated() { want.replaceSubrange((r * 6)..<(r * 6 + 6), with: new[(i * 6)..<(i * 6 + 6)]) }
+        #expect(pool.toFloatArray() == want)
+    }
 }

@@ -27,9 +27,9 @@ public final class PagedKVCache: @unchecked Sendable {
     /// Each live sequence's blocks, in token order, and its cached tokens.
     private var sequences: [Int: (blocks: [Int32], length: Int)] = [:]
     private var nextSequence = 0
-    /// The decode step under way: its sequences, the pool slot of each one's new token, and the
-    /// block tables and lengths (new token included) attention reads.
-    private var step: (sequences: [Int], slots: [Int], tables: Tensor, lengths: Tensor, maxLength: Int)?
+    /// The decode step under way: its sequences, the pool slot of each one's new token (i32
+    /// `[sequences]`), and the block tables and lengths (new token included) attention reads.
+    private var step: (sequences: [Int], slots: Tensor, tables: Tensor, lengths: Tensor, maxLength: Int)?
 
     /// An empty cache of `blockCount` blocks of `blockSize` tokens for `config`'s layers on
     /// `device`. Throws `LanguageModelError.invalidArgument` unless both are ≥ 1.
@@ -153,7 +153,7 @@ public final class PagedKVCache: @unchecked Sendable {
         guard needed <= allocator.freeCount else {
             throw LanguageModelError.invalidArgument("pagedCache", "the step needs \(needed) new blocks; \(allocator.freeCount) are free")
         }
-        var slots: [Int] = [], tables: [[Int32]] = []
+        var slots: [Int32] = [], tables: [[Int32]] = []
         for (id, var entry) in zip(ids, entries) {
             let index = entry.length / blockSize
             if entry.length % blockSize == 0 {
@@ -166,14 +166,14 @@ public final class PagedKVCache: @unchecked Sendable {
                 allocator.release(shared)
                 entry.blocks[index] = copy
             }
-            slots.append(Int(entry.blocks[index]) * blockSize + entry.length % blockSize)
+            slots.append(Int32(Int(entry.blocks[index]) * blockSize + entry.length % blockSize))
             tables.append(entry.blocks)
             sequences[id] = entry
         }
         let width = tables.map(\.count).max() ?? 0
         let flat = tables.flatMap { $0 + [Int32](repeating: 0, count: width - $0.count) }
         let lengths = entries.map { Int32($0.length + 1) }
-        step = (ids, slots, Tensor(flat, shape: [ids.count, width], device: device),
+        step = (ids, Tensor(slots, shape: [ids.count], device: device), Tensor(flat, shape: [ids.count, width], device: device),
                 Tensor(lengths, shape: [ids.count], device: device), Int(lengths.max() ?? 0))
         return entries.map { Int32($0.length) }
     }
@@ -183,12 +183,9 @@ public final class PagedKVCache: @unchecked Sendable {
     /// headDim]`) over each sequence's cached tokens, `[sequences, 1, heads, headDim]`.
     func attend(layer: Int, query: Tensor, keys newKeys: Tensor, values newValues: Tensor) -> Tensor {
         guard let step else { preconditionFailure("internal: paged KV cache written outside a step") }
-        let keySlots = keys[layer].reshaped([blockCount * blockSize] + tokenShape)
-        let valueSlots = values[layer].reshaped([blockCount * blockSize] + tokenShape)
-        for (row, slot) in step.slots.enumerated() {
-            keySlots.sliced(axis: 0, slot..<(slot + 1)).assign(newKeys.sliced(axis: 0, row..<(row + 1)).reshaped([1] + tokenShape))
-            valueSlots.sliced(axis: 0, slot..<(slot + 1)).assign(newValues.sliced(axis: 0, row..<(row + 1)).reshaped([1] + tokenShape))
-        }
+        let rows = [step.sequences.count] + tokenShape
+        keys[layer].reshaped([blockCount * blockSize] + tokenShape).assignRows(step.slots, from: newKeys.reshaped(rows))
+        values[layer].reshaped([blockCount * blockSize] + tokenShape).assignRows(step.slots, from: newValues.reshaped(rows))
         return Tensor.pagedDecodeAttention(query: query, keyBlocks: keys[layer], valueBlocks: values[layer], blockTables: step.tables,
                                            lengths: step.lengths, maxLength: step.maxLength)
     }

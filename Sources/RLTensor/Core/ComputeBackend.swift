@@ -195,6 +195,9 @@ public protocol ComputeBackend: AnyObject, Sendable {
     func embedding(table: BufferRef, tableType: DType, ids: BufferRef, _ y: BufferRef, count: Int, dim: Int)
     /// `gradTable[ids[i]] += dy[i]`; `gradTable` is zeroed by the caller.
     func embeddingBackward(_ dy: BufferRef, ids: BufferRef, gradTable: BufferRef, count: Int, dim: Int)
+    /// `y[rows[i]] = x[i]` for `i < count` (f32 rows of `dim`; the row indices are distinct):
+    /// writes a batch of rows in place in one call (e.g. new tokens into KV-cache slots).
+    func scatterRows(_ x: BufferRef, rows: BufferRef, _ y: BufferRef, count: Int, dim: Int)
 
     // MARK: fused ops
     func rmsNorm(_ x: BufferRef, weight: BufferRef, _ y: BufferRef, rstd: BufferRef, rows: Int, cols: Int, eps: Float)
