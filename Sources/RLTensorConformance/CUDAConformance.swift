@@ -77,6 +77,7 @@ extension CUDAConformance {
             ("rmsnorm forward/backward", { try $0.rmsNormForwardBackward() }),
             ("rope", { try $0.ropeBothWays() }),
             ("swiglu and adamw", { try $0.swigluAndAdamW() }),
+            ("paged decode attention", { try $0.pagedDecodeAttention() }),
             ("tensor graph and gradients", { try $0.tensorGraphAndGradients() }),
         ] }
 
@@ -380,6 +381,11 @@ extension CUDAConformance {
                 b.embeddingBackward(H.buffer(b, gy), ids: idb, gradTable: grad, count: count, dim: dim)
                 return H.read(b, y, count * dim) + H.read(b, y2, count * dim) + H.read(b, grad, vocab * dim)
             }
+            try compare("scatter rows", eps: 0, atol: 0) { b in
+                let y = H.empty(b, vocab * dim, fill: 0.25)
+                b.scatterRows(H.buffer(b, gy), rows: H.buffer(b, (0..<Int32(count)).map { ($0 * 7) % Int32(vocab) }), y, count: count, dim: dim)
+                return H.read(b, y, vocab * dim)
+            }
         }
     
         // MARK: fused ops
@@ -483,6 +489,26 @@ extension CUDAConformance {
             }
         }
     
+        /// Three sequences over a shuffled pool of 16-token blocks, the first two sharing their
+        /// first two blocks (a prompt's samples), one of length 0; GQA 12/2, head dim 128.
+        func pagedDecodeAttention() throws {
+            let (heads, kvHeads, dim, blockSize, blocks) = (12, 2, 128, 16, 40)
+            let lengths: [Int32] = [40, 300, 0]
+            let tables: [Int32] = [3, 7, 11] + [Int32](repeating: 0, count: 16)
+                + [3, 7] + (0..<17).map { Int32(39 - $0) }
+                + [Int32](repeating: 0, count: 19)
+            let q = H.values(3 * heads * dim, seed: 61)
+            let k = H.values(blocks * blockSize * kvHeads * dim, seed: 62), v = H.values(k.count, seed: 63)
+            let d = PagedAttentionDescriptor(batch: 3, queryHeads: heads, kvHeads: kvHeads, headDim: dim, blockSize: blockSize,
+                                             blockTableStride: 19, maxLength: 300, scale: 1 / Float(dim).squareRoot())
+            try compare("paged decode attention", eps: 1e-4, atol: 2e-5) { b in
+                let o = H.empty(b, q.count)
+                b.pagedDecodeAttention(d, query: H.buffer(b, q), keyBlocks: H.buffer(b, k), valueBlocks: H.buffer(b, v),
+                                       blockTables: H.buffer(b, tables), lengths: H.buffer(b, lengths), output: o)
+                return H.read(b, o, q.count)
+            }
+        }
+
         func tensorGraphAndGradients() throws {
             func run(_ device: Device) -> [Float] {
                 let x = Tensor(H.values(24, seed: 40), shape: [4, 6], device: device)

@@ -95,6 +95,52 @@ int run(Case c) {
     }
     return bad;
 }
+// Paged decode attention: each sequence's keys scattered over shuffled blocks of a shared pool
+// (two sequences share their first blocks, as a prompt's samples do), against the naive
+// reference over the same keys laid out contiguously.
+int runPaged(ll Hq, ll Hkv, ll D, ll bs, std::vector<ll> lens) {
+    std::mt19937 g(7);
+    ll B = lens.size(), tableStride = 0, blocks = 0;
+    for (ll n : lens) { tableStride = std::max(tableStride, (n + bs - 1) / bs); blocks += (n + bs - 1) / bs; }
+    std::vector<float> q(B * Hq * D), kp(blocks * bs * Hkv * D), vp(kp.size());
+    for (auto* a : {&q, &kp, &vp}) for (auto& x : *a) x = frand(g);
+    std::vector<int> order(blocks), tables(B * tableStride, 0), lengths(lens.begin(), lens.end());
+    for (ll i = 0; i < blocks; ++i) order[i] = (int)i;
+    std::shuffle(order.begin(), order.end(), g);
+    ll next = 0;
+    for (ll b = 0; b < B; ++b) for (ll t = 0; t < (lens[b] + bs - 1) / bs; ++t)
+        tables[b * tableStride + t] = (b == 1 && t < (lens[0] - 1) / bs) ? tables[t] : order[next++];
+    float scale = 1.0f / std::sqrt((float)D);
+    ll group = Hq / Hkv;
+    std::vector<float> O(q.size(), 0);
+    auto at = [&](std::vector<float>& pool, ll b, ll j, ll gg) { return &pool[(((ll)tables[b * tableStride + j / bs] * bs + j % bs) * Hkv + gg) * D]; };
+    for (ll b = 0; b < B; ++b) for (ll h = 0; h < Hq; ++h) {
+        ll gg = h / group, n = lens[b];
+        const float* qi = &q[(b * Hq + h) * D];
+        std::vector<double> s(n);
+        double m = -INFINITY, sum = 0;
+        for (ll j = 0; j < n; ++j) { double d = 0; for (ll t = 0; t < D; ++t) d += qi[t] * at(kp, b, j, gg)[t]; s[j] = d * scale; m = std::max(m, s[j]); }
+        for (ll j = 0; j < n; ++j) { s[j] = std::exp(s[j] - m); sum += s[j]; }
+        for (ll j = 0; j < n; ++j) for (ll t = 0; t < D; ++t) O[(b * Hq + h) * D + t] += s[j] / sum * at(vp, b, j, gg)[t];
+    }
+    ll W = 4, T = 32;
+    std::vector<float> Og(q.size(), NAN);
+    RLPagedAttention a{B, Hq, Hkv, D, bs, tableStride, scale, 0};
+    size_t sh = (2 * T * (D + 1) + W * D) * 4;
+    emu_launch(dim3{(unsigned)((group + W - 1) / W), (unsigned)Hkv, (unsigned)B}, 32 * W, sh, [&] {
+        rl_paged_attention_decode(a, q.data(), kp.data(), vp.data(), tables.data(), lengths.data(), Og.data()); });
+    int bad = 0; double worst = 0;
+    for (size_t i = 0; i < O.size(); ++i) {
+        double err = std::fabs((double)Og[i] - O[i]);
+        if (!(err <= 2e-5 + 1e-4 * std::fabs(O[i]))) { bad++; worst = std::max(worst, err); }
+    }
+    printf("%s paged decode H%lld/%lld D%lld block %lld lengths", bad ? "FAIL" : "ok  ", Hq, Hkv, D, bs);
+    for (ll n : lens) printf(" %lld", n);
+    if (bad) printf(" (%d bad, worst error %g)", bad, worst);
+    printf("\n");
+    return bad;
+}
+
 int main() {
     int bad = 0;
     for (Case c : std::vector<Case>{{1, 5, 5, 2, 1, 4, 0, false}, {2, 70, 70, 6, 2, 40, 0, true}, {2, 1, 40, 6, 2, 64, 39, true},
@@ -103,5 +149,7 @@ int main() {
                                     {1, 1, 300, 12, 2, 128, 299, false, true}, {3, 1, 129, 8, 8, 32, 128, true, true},
                                     {2, 1, 700, 4, 1, 64, 500, true, true}, {1, 1, 1000, 2, 1, 256, 999, false, true}})
         bad += run(c);
+    bad += runPaged(6, 2, 64, 16, {40, 45, 0, 1}) + runPaged(2, 1, 128, 32, {33, 64, 200}) + runPaged(8, 8, 32, 5, {17, 23})
+         + runPaged(4, 1, 256, 16, {300, 310});
     return bad ? 1 : 0;
 }

@@ -83,7 +83,11 @@ int main() {
       for (ll i = 0; i < Nn; ++i) for (ll j = 0; j < D; ++j) { ry[i*D+j] = tab[ids[i]*D+j]; rgt[ids[i]*D+j] += dy[i*D+j]; }
       emu_launch(dim3{1,1,1}, 256, 0, [&]{ rl_embedding(tab.data(), 0, ids.data(), y.data(), Nn, D); });
       emu_launch(dim3{1,1,1}, 256, 0, [&]{ rl_embedding_backward(dy.data(), ids.data(), gt.data(), Nn, D); });
-      cmp("embedding", ry, y, 0, 0); cmp("embedding bwd", rgt, gt, 1e-6, 1e-6); }
+      cmp("embedding", ry, y, 0, 0); cmp("embedding bwd", rgt, gt, 1e-6, 1e-6);
+      std::vector<int> rows = {6, 1, 8}; std::vector<float> sc(V*D, 0.25f), rsc(V*D, 0.25f);
+      for (ll i = 0; i < 3; ++i) for (ll j = 0; j < D; ++j) rsc[rows[i]*D+j] = dy[i*D+j];
+      emu_launch(dim3{1,1,1}, 256, 0, [&]{ rl_scatter_rows(dy.data(), rows.data(), sc.data(), 3, D); });
+      cmp("scatter rows", rsc, sc, 0, 0); }
     { RLStrides s{}; s.ndim = 2; s.shape[0] = 3; s.shape[1] = 4; s.stride[0][0] = 1; s.stride[0][1] = 3; s.stride[1][0] = 4; s.stride[1][1] = 1;
       auto src = rnd(12); std::vector<float> dst(12), rd(12); for (ll i = 0; i < 3; ++i) for (ll j = 0; j < 4; ++j) rd[i*4+j] = src[i + j*3];
       emu_launch(dim3{1,1,1}, 256, 0, [&]{ rl_copy_b32((const u32*)src.data(), (u32*)dst.data(), s, 12); });

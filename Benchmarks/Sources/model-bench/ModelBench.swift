@@ -15,7 +15,7 @@ import Darwin
 /// and 6 (f32 and bf16 weights), prefill 6x256 and a training step on 6x512 tokens with AdamW.
 /// The workloads mirror `peer_torch.py --suite mini` so the figures compare side by side.
 ///
-///     swift run -c release --package-path Benchmarks model-bench [--model mini|1.5b] [--suites bandwidth,decode,prefill,train,lora-decode] [--reps N]
+///     swift run -c release --package-path Benchmarks model-bench [--model mini|1.5b] [--suites bandwidth,decode,prefill,train,lora-decode,paged-decode] [--prompt N] [--reps N]
 ///
 /// Threads: `RL_NUM_THREADS` (default 2, the peer figures' setting).
 @main
@@ -119,6 +119,20 @@ struct ModelBench {
                     }
                 }
                 print("sampler T=\(parameters.temperature) top-p \(parameters.topP): ms per row " + perRow.map { f($0 * 1e3, 2) }.joined(separator: ", "))
+            }
+        }
+        if suites.contains("paged-decode") {
+            // One long prompt's GRPO group decoded through the contiguous cache (rows copied per
+            // sample) and the paged one (prompt blocks shared): KV bytes and decode step time.
+            let contention = Contention()
+            defer { print("  (paged-decode: other processes used \(f(contention.foreignFraction * 100, 0))% of the machine's CPU)") }
+            let promptLength = Int(value("--prompt") ?? "") ?? 1024
+            for samples in [6, 16] {
+                let r = Bench.pagedDecode(model: model, promptLength: promptLength, samples: samples, newTokens: 16, blockSize: 16, reps: reps)
+                print("paged-decode G=\(samples), prompt \(promptLength), 16 new tokens: KV \(f(Double(r.contiguousBytes) / 1e6, 1)) MB contiguous, "
+                      + "\(f(Double(r.pagedBytes) / 1e6, 1)) MB paged; decode step \(f(r.contiguousStep * 1e3, 1)) ms contiguous "
+                      + "(\(f(Double(samples) / r.contiguousStep, 1)) tokens/s), \(f(r.pagedStep * 1e3, 1)) ms paged "
+                      + "(\(f(Double(samples) / r.pagedStep, 1)) tokens/s); last logits differ by \(r.logitDifference)")
             }
         }
         if suites.contains("prefill") {

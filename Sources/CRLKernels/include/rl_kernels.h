@@ -121,6 +121,17 @@ void rl_attention_softmax_backward_f32(float *s, long lds, float *dp, long ldp, 
                                        long query_offset, const int32_t *key_mask, float scale,
                                        const float *lse, const float *delta);
 
+/// Decode attention over a paged KV cache, for tasks task0..<task1 (task = sequence * query_heads
+/// + head). q and out are [batch, query_heads, dim]; key_pool and value_pool [blocks, block_size,
+/// kv_heads, dim]; sequence b attends to its keys 0..<lengths[b], key j being slot j % block_size
+/// of block block_tables[b * table_stride + j / block_size] (query head h reads kv head
+/// h / (query_heads / kv_heads)). Softmax of the scaled dot products; length 0 gives zeros.
+/// scores is scratch of at least max(lengths) floats.
+void rl_paged_attention_decode_f32(const float *q, const float *key_pool, const float *value_pool,
+                                   const int32_t *block_tables, const int32_t *lengths, float *out, long task0,
+                                   long task1, long query_heads, long kv_heads, long dim, long block_size,
+                                   long table_stride, float scale, float *scores);
+
 // ---- optimiser ------------------------------------------------------------------------------
 void rl_adamw_f32(float *param, const float *grad, float *m, float *v, long n, float lr, float beta1,
                   float beta2, float eps, float weight_decay, float bias_correction1, float bias_correction2);

@@ -33,6 +33,13 @@ public struct GenerationOptions: Sendable {
     /// sequences share the call, so a caller can give each sample a stable identity (evaluation
     /// resume, any batch size).
     public var sequenceSeeds: [UInt64]?
+    /// Keep keys and values in a paged KV cache (`PagedCacheOptions`): each prompt's KV stored
+    /// once for its samples, finished sequences' memory reused, prompts past the budget admitted
+    /// as memory frees up. Nil (the default): one contiguous cache whose rows are copied per
+    /// sample. Both draw the same tokens for the same seeds and give the same log-probabilities up
+    /// to float rounding (their attention kernels sum in different orders; a draw can differ only
+    /// where that rounding decides a near tie).
+    public var pagedCache: PagedCacheOptions?
 
     public init(maxNewTokens: Int, sampling: SamplingParameters = .greedy, samplesPerPrompt: Int = 1,
                 stopTokenIDs: Set<Int32> = [], stopStrings: [String] = [], seed: UInt64 = 0) {
@@ -64,7 +71,9 @@ public struct GeneratedSequence: Sendable, Codable {
 /// Batched sampling from a `CausalLanguageModel` with a shared, preallocated KV cache.
 ///
 /// B prompts are left-padded and prefilled once; each prompt's cache rows are then shared by its
-/// G samples; finished sequences leave the batch so they stop costing compute.
+/// G samples; finished sequences leave the batch so they stop costing compute. With
+/// `GenerationOptions.pagedCache` the KV lives in a `PagedKVCache` instead (see
+/// `generatePaged`).
 public struct Generator: Sendable {
     public let model: any CausalLanguageModel
     /// Turns completion ids into text (for stop strings and `GeneratedSequence.text`).
@@ -90,11 +99,13 @@ public struct Generator: Sendable {
     ///
     /// Throws `LanguageModelError.invalidArgument` when `prompts` is empty or holds an empty
     /// prompt or an id outside the vocabulary, `maxNewTokens` < 0, `samplesPerPrompt` < 1,
-    /// `stopStrings` are given to a generator without a decoder, or `sequenceSeeds` does not have
-    /// one seed per sequence.
+    /// `stopStrings` are given to a generator without a decoder, `sequenceSeeds` does not have
+    /// one seed per sequence, `pagedCache` has a `blockSize` < 1 or a `maxCachedTokens` too small
+    /// for some prompt's group.
     public func generate(prompts: [[Int32]], options: GenerationOptions,
                          onToken: ((Int, Int32) throws -> Void)? = nil) throws -> [GeneratedSequence] {
         try check(prompts: prompts, options: options)
+        if let paging = options.pagedCache { return try generatePaged(prompts: prompts, options: options, paging: paging, onToken: onToken) }
         let vocab = model.config.vocabSize
         let batch = LeftPaddedBatch(prompts)
         let promptLength = batch.length
@@ -159,6 +170,9 @@ public struct Generator: Sendable {
         let total = prompts.count * options.samplesPerPrompt
         if let seeds = options.sequenceSeeds, seeds.count != total {
             throw fail("sequenceSeeds", "must hold one seed per sequence (\(prompts.count) prompts × \(options.samplesPerPrompt) samples = \(total)), got \(seeds.count)")
+        }
+        if let paging = options.pagedCache, paging.blockSize < 1 {
+            throw fail("pagedCache", "blockSize must be at least 1, got \(paging.blockSize)")
         }
     }
 }

@@ -44,6 +44,11 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     func forward(tokens: [Int32], mask: [Int32]?, cache: KVCache) throws -> Tensor
     /// An empty KV cache for `batch` sequences of up to `capacity` tokens on the model's device.
     func makeCache(batch: Int, capacity: Int) -> KVCache
+    /// Runs one token per sequence (`tokens[i]` continues `sequences[i]` of `pagedCache`), appends
+    /// them to the cache and returns their logits `[sequences.count, vocab]`. No autograd. Throws
+    /// `LanguageModelError.invalidArgument` unless there is one token per sequence (at least one),
+    /// ids are in the vocabulary, the sequences are distinct live ones and enough blocks are free.
+    func forward(tokens: [Int32], pagedCache: PagedKVCache, sequences: [Int]) throws -> Tensor
     /// Replaces weights by name (same names and shapes, else throws
     /// `LanguageModelError.invalidArgument` and replaces nothing), e.g. to sync a reference copy.
     func replaceParameters(_ new: [String: Tensor]) throws
@@ -96,6 +101,12 @@ extension CausalLanguageModel {
 
     public func makeCache(batch: Int, capacity: Int) -> KVCache {
         KVCache(config: config, batch: batch, capacity: capacity, device: device)
+    }
+
+    /// An empty paged KV cache of `blockCount` blocks of `blockSize` tokens on the model's device;
+    /// throws `LanguageModelError.invalidArgument` unless both are ≥ 1.
+    public func makePagedCache(blockCount: Int, blockSize: Int = 16) throws -> PagedKVCache {
+        try PagedKVCache(config: config, blockCount: blockCount, blockSize: blockSize, device: device)
     }
 }
 

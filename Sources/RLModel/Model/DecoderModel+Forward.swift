@@ -18,9 +18,10 @@ extension DecoderModel {
     /// One decoder layer on hidden states `[batch, length, hidden]`.
     ///
     /// Without a cache, attention reads this layer's own keys and values (training); with one,
-    /// the new keys and values are written into it and attention reads it up to the new tokens.
+    /// the new keys and values are written into it and attention reads it up to the new tokens
+    /// (a paged cache: one new token per sequence).
     func decoderLayer(_ layer: Int, _ x: Tensor, positions: RotaryPositions, keyMask: Tensor?,
-                      cache: KVCache? = nil) -> Tensor {
+                      cache: KVCache? = nil, pagedCache: PagedKVCache? = nil) -> Tensor {
         let c = config
         let w = layers[layer]
         let (batch, length) = (x.shape[0], x.shape[1])
@@ -38,7 +39,9 @@ extension DecoderModel {
         let k = rotated(heads(h, w.key, w.keyBias, c.numKeyValueHeads), norm: w.keyNorm)
         let v = heads(h, w.value, w.valueBias, c.numKeyValueHeads)
         let attended: Tensor
-        if let cache {
+        if let pagedCache {
+            attended = pagedCache.attend(layer: layer, query: q, keys: k, values: v)
+        } else if let cache {
             let (keys, values, mask, offset) = cache.append(layer: layer, keys: k, values: v)
             attended = Tensor.attention(query: q, key: keys, value: values, keyMask: mask, queryOffset: offset)
         } else {

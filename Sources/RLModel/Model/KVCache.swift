@@ -42,6 +42,13 @@ public final class KVCache: @unchecked Sendable {
         maskTensor = Tensor(mask, shape: [batch, other.capacity], device: other.keys.first?.device ?? .cpu)
     }
 
+    /// Layers cached.
+    var layerCount: Int { keys.count }
+    /// Each token's `[kvHeads, headDim]`.
+    var layerShape: [Int] { Array(keys.first?.shape.dropFirst(2) ?? []) }
+    /// Where the keys and values live.
+    var device: Device { maskTensor.device }
+
     /// Room left on the time axis.
     public var remaining: Int { capacity - length }
 
@@ -77,6 +84,18 @@ public final class KVCache: @unchecked Sendable {
     func commitStep() {
         length += pendingLength
         pendingLength = 0
+    }
+
+    /// Row `row`'s keys and values of `layer` over its real tokens (`[tokens, kvHeads, headDim]`
+    /// views), or nil when its real tokens are not the last ones of the filled time axis (a row
+    /// that is not left-padded).
+    func realTokens(layer: Int, row: Int) -> (keys: Tensor, values: Tensor)? {
+        let first = length - Int(tokenCounts[row])
+        guard (first..<length).allSatisfy({ mask[row * capacity + $0] != 0 }) else { return nil }
+        func view(_ t: Tensor) -> Tensor {
+            t.sliced(axis: 0, row..<(row + 1)).sliced(axis: 1, first..<length).reshaped([length - first] + Array(t.shape.dropFirst(2)))
+        }
+        return (view(keys[layer]), view(values[layer]))
     }
 
     /// A cache holding the given rows of this one, in order; a row may repeat (one prompt's

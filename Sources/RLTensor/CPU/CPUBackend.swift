@@ -281,6 +281,11 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         }
     }
 
+    public func scatterRows(_ x: BufferRef, rows: BufferRef, _ y: BufferRef, count: Int, dim: Int) {
+        let xp = x.f32, rp = rows.i32, yp = y.f32
+        for i in 0..<count { (yp + Int(rp[i]) * dim).update(from: xp + i * dim, count: dim) }
+    }
+
     // MARK: fused ops
 
     public func rmsNorm(_ x: BufferRef, weight: BufferRef, _ y: BufferRef, rstd: BufferRef, rows: Int, cols: Int, eps: Float) {

@@ -282,6 +282,13 @@ extension CUDABackend {
         ])
     }
 
+    public func scatterRows(_ x: BufferRef, rows: BufferRef, _ y: BufferRef, count: Int, dim: Int) {
+        guard count * dim > 0 else { return }
+        launch("rl_scatter_rows", grid: (blocks(count * dim), 1, 1), block: 256, [
+            .ptr(x.cudaAddress()), .ptr(rows.cudaAddress(.i32)), .ptr(y.cudaAddress()), .int(count), .int(dim),
+        ])
+    }
+
     // MARK: fused ops
 
     public func rmsNorm(_ x: BufferRef, weight: BufferRef, _ y: BufferRef, rstd: BufferRef, rows: Int, cols: Int, eps: Float) {

@@ -195,6 +195,9 @@ public protocol ComputeBackend: AnyObject, Sendable {
     func embedding(table: BufferRef, tableType: DType, ids: BufferRef, _ y: BufferRef, count: Int, dim: Int)
     /// `gradTable[ids[i]] += dy[i]`; `gradTable` is zeroed by the caller.
     func embeddingBackward(_ dy: BufferRef, ids: BufferRef, gradTable: BufferRef, count: Int, dim: Int)
+    /// `y[rows[i]] = x[i]` for `i < count` (f32 rows of `dim`; the row indices are distinct):
+    /// writes a batch of rows in place in one call (e.g. new tokens into KV-cache slots).
+    func scatterRows(_ x: BufferRef, rows: BufferRef, _ y: BufferRef, count: Int, dim: Int)
 
     // MARK: fused ops
     func rmsNorm(_ x: BufferRef, weight: BufferRef, _ y: BufferRef, rstd: BufferRef, rows: Int, cols: Int, eps: Float)
@@ -210,6 +213,10 @@ public protocol ComputeBackend: AnyObject, Sendable {
     func attention(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?, output: BufferRef, logSumExp: BufferRef)
     /// Gradients of attention; `gradQuery`, `gradKey`, `gradValue` are contiguous and overwritten.
     func attentionBackward(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?, output: BufferRef, logSumExp: BufferRef, gradOutput: BufferRef, gradQuery: BufferRef, gradKey: BufferRef, gradValue: BufferRef)
+    /// Decode attention over a paged KV cache (`PagedAttentionDescriptor`); `blockTables` and
+    /// `lengths` are i32 on this device, `output` is overwritten. No backward: it serves inference.
+    func pagedDecodeAttention(_ d: PagedAttentionDescriptor, query: BufferRef, keyBlocks: BufferRef, valueBlocks: BufferRef,
+                              blockTables: BufferRef, lengths: BufferRef, output: BufferRef)
 
     // MARK: optimiser
     func adamW(parameter: BufferRef, gradient: BufferRef, firstMoment: BufferRef, secondMoment: BufferRef, count: Int, step: AdamWStep)

@@ -39,14 +39,43 @@ __device__ __forceinline__ void rl_att_load_tile(float *dst, const float *src, i
     }
 }
 
+// Folds one staged tile (keys kt, values vt; lane j scores key j when `vis`) into this warp's
+// online softmax: running max m, sum l and unnormalised output acc (the lane's dims
+// d = lane + 32 t).
+__device__ __forceinline__ void rl_att_fold_tile(const float *qw, const float *kt, const float *vt, i64 D, float scale,
+                                                 bool vis, float &m, float &l, float *acc) {
+    const i64 Dp = D + 1;
+    const int lane = threadIdx.x & 31;
+    float s = -RL_INF;
+    if (vis) {
+        float dot = 0.0f;
+        for (i64 d = 0; d < D; ++d) dot += qw[d] * kt[lane * Dp + d];
+        s = dot * scale;
+    }
+    const float mNew = fmaxf(m, rl_warp_max(s));
+    if (mNew == -RL_INF) return;  // nothing visible yet
+    const float p = vis ? expf(s - mNew) : 0.0f;
+    const float corr = expf(m - mNew);
+    l = l * corr + rl_warp_sum(p);
+    for (int t = 0; t < RL_ATT_DPL; ++t) acc[t] *= corr;
+    for (int jj = 0; jj < RL_ATT_TILE; ++jj) {
+        const float pj = __shfl_sync(0xffffffffu, p, jj);
+        if (pj == 0.0f) continue;
+        for (int t = 0; t < RL_ATT_DPL; ++t) {
+            const i64 d = lane + 32 * t;
+            if (d < D) acc[t] += pj * vt[jj * Dp + d];
+        }
+    }
+    m = mNew;
+}
+
 // The online softmax of this warp's query row (token i) against kv head `g` over keys
-// [jBegin, jEnd): running max m, sum l and unnormalised output acc (the lane's dims
-// d = lane + 32 t). Every warp of the block calls it with the same range, since the tiles are
-// loaded together; inactive warps only help load.
+// [jBegin, jEnd) (rl_att_fold_tile's m, l, acc). Every warp of the block calls it with the same
+// range, since the tiles are loaded together; inactive warps only help load.
 __device__ __forceinline__ void rl_att_accumulate(const RLAttention &a, const int *mask, const float *kb, const float *vb, i64 b,
                                                   i64 i, bool active, const float *qw, float *kt, float *vt, i64 jBegin,
                                                   i64 jEnd, float &m, float &l, float *acc) {
-    const i64 D = a.headDim, Dp = D + 1;
+    const i64 D = a.headDim;
     const int lane = threadIdx.x & 31;
     for (i64 j0 = jBegin; j0 < jEnd; j0 += RL_ATT_TILE) {
         __syncthreads();
@@ -55,28 +84,7 @@ __device__ __forceinline__ void rl_att_accumulate(const RLAttention &a, const in
         __syncthreads();
         if (!active) continue;
         const i64 j = j0 + lane;
-        const bool vis = j < jEnd && rl_att_visible(a, mask, b, i, j);
-        float s = -RL_INF;
-        if (vis) {
-            float dot = 0.0f;
-            for (i64 d = 0; d < D; ++d) dot += qw[d] * kt[lane * Dp + d];
-            s = dot * a.scale;
-        }
-        const float mNew = fmaxf(m, rl_warp_max(s));
-        if (mNew == -RL_INF) continue;  // nothing visible yet
-        const float p = vis ? expf(s - mNew) : 0.0f;
-        const float corr = expf(m - mNew);
-        l = l * corr + rl_warp_sum(p);
-        for (int t = 0; t < RL_ATT_DPL; ++t) acc[t] *= corr;
-        for (int jj = 0; jj < RL_ATT_TILE; ++jj) {
-            const float pj = __shfl_sync(0xffffffffu, p, jj);
-            if (pj == 0.0f) continue;
-            for (int t = 0; t < RL_ATT_DPL; ++t) {
-                const i64 d = lane + 32 * t;
-                if (d < D) acc[t] += pj * vt[jj * Dp + d];
-            }
-        }
-        m = mNew;
+        rl_att_fold_tile(qw, kt, vt, D, a.scale, j < jEnd && rl_att_visible(a, mask, b, i, j), m, l, acc);
     }
 }
 
@@ -178,6 +186,65 @@ extern "C" __global__ void rl_attention_decode_combine(RLAttention a, const floa
         out[row * D + d] = o * inv;
     }
     if (lane == 0) lse[row] = L > 0.0f ? M + logf(L) : -RL_INF;
+}
+
+// Decode attention over a paged KV cache (RLTensor's PagedAttentionDescriptor): one query per
+// sequence, q and out [B, Hq, D]; key and value pools [blocks, blockSize, Hkv, D]; sequence b
+// sees its keys [0, lengths[b]), key j in slot j % blockSize of block
+// tables[b * tableStride + j / blockSize]. Tiles of 32 keys are gathered through the block table
+// into shared memory and folded like the forward's; length 0 gives zeros.
+// grid = (ceil(group / WARPS), Hkv, B); warp w of block x serves query head g * group + x * WARPS + w.
+struct RLPagedAttention {
+    i64 batch, queryHeads, kvHeads, headDim, blockSize, tableStride;
+    float scale;
+    float pad;
+};
+
+// Loads keys [j0, j0 + 32) of kv head g of one sequence through its block table (shared stride
+// D + 1), zero-filling keys at or past `end`.
+__device__ __forceinline__ void rl_paged_load_tile(float *dst, const float *pool, const int *table, const RLPagedAttention &a,
+                                                   i64 g, i64 j0, i64 end) {
+    const i64 D = a.headDim;
+    for (i64 e = threadIdx.x; e < RL_ATT_TILE * D; e += blockDim.x) {
+        const i64 r = e / D, d = e % D, j = j0 + r;
+        dst[r * (D + 1) + d] = j < end
+            ? pool[(((i64)table[j / a.blockSize] * a.blockSize + j % a.blockSize) * a.kvHeads + g) * D + d] : 0.0f;
+    }
+}
+
+extern "C" __global__ void rl_paged_attention_decode(RLPagedAttention a, const float *q, const float *keyPool, const float *valuePool,
+                                                     const int *tables, const int *lengths, float *out) {
+    extern __shared__ float smem[];
+    const i64 D = a.headDim, Dp = D + 1, group = a.queryHeads / a.kvHeads;
+    float *kt = smem, *vt = kt + RL_ATT_TILE * Dp, *qs = vt + RL_ATT_TILE * Dp;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const i64 b = blockIdx.z, g = blockIdx.y;
+    const i64 row = (i64)blockIdx.x * RL_ATT_WARPS + warp;
+    const bool active = row < group;
+    const i64 h = g * group + (active ? row : 0);
+    float *qw = qs + warp * D;
+    if (active) {
+        const float *qr = q + (b * a.queryHeads + h) * D;
+        for (i64 d = lane; d < D; d += 32) qw[d] = qr[d];
+    }
+    const int *table = tables + b * a.tableStride;
+    const i64 n = lengths[b];
+    float m = -RL_INF, l = 0.0f, acc[RL_ATT_DPL];
+    for (int t = 0; t < RL_ATT_DPL; ++t) acc[t] = 0.0f;
+    for (i64 j0 = 0; j0 < n; j0 += RL_ATT_TILE) {
+        __syncthreads();
+        rl_paged_load_tile(kt, keyPool, table, a, g, j0, n);
+        rl_paged_load_tile(vt, valuePool, table, a, g, j0, n);
+        __syncthreads();
+        if (active) rl_att_fold_tile(qw, kt, vt, D, a.scale, j0 + lane < n, m, l, acc);
+    }
+    if (!active) return;
+    float *o = out + (b * a.queryHeads + h) * D;
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    for (int t = 0; t < RL_ATT_DPL; ++t) {
+        const i64 d = lane + 32 * t;
+        if (d < D) o[d] = acc[t] * inv;
+    }
 }
 
 // delta[b, h, i] = sum_d out * dOut (one warp per query row; grid = ceil(B * Lq * Hq / WARPS)).

@@ -1,4 +1,5 @@
-// Layer kernels: RMSNorm, rotate-half RoPE, embedding gather / scatter-add, gather by index.
+// Layer kernels: RMSNorm, rotate-half RoPE, embedding gather / scatter-add, row scatter, gather by
+// index.
 #include "rl_common.cuh"
 
 // One block per row: y = x * rstd * w, rstd = 1 / sqrt(mean(x^2) + eps).
@@ -68,6 +69,14 @@ extern "C" __global__ void rl_embedding_backward(const float *dy, const int *ids
     RL_GRID_STRIDE(idx, count * dim) {
         i64 i = idx / dim, j = idx % dim;
         atomicAdd(grad + (i64)ids[i] * dim + j, dy[idx]);
+    }
+}
+
+// y[rows[i]] = x[i] (rows of dim; distinct row indices).
+extern "C" __global__ void rl_scatter_rows(const float *x, const int *rows, float *y, i64 count, i64 dim) {
+    RL_GRID_STRIDE(idx, count * dim) {
+        i64 i = idx / dim, j = idx % dim;
+        y[(i64)rows[i] * dim + j] = x[idx];
     }
 }
 
