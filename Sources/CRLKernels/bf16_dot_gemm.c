@@ -12,6 +12,14 @@
 // a are few), for each block every 64-column panel of the weights is packed (32 KiB at kc = 256,
 // in L1) and then multiplied by all the rows of a, whose kc-wide block stays in L2; y is updated
 // once per k block (alpha times the block's sums, plus beta times y on the first block).
+//
+// Speed depends on how fast the CPU retires `vdpbf16ps`. On the 2-core Emerald Rapids VM this was
+// written on (RL_NO_AMX=1), a loop of 24 independent `vdpbf16ps` zmm ran 1.1-1.2e9 a second on
+// one core against 4.5e9 `vfmadd231ps` zmm: half the multiply-adds per second of f32 FMAs. This
+// kernel reached that bound (57-69 GFLOP/s on one core for 512 rows, k = 1536), so there it is
+// slower than widened weights through OpenBLAS for compute-bound shapes (0.5-0.75x;
+// Benchmarks/results/tensor.md) and AMX is the fast path. It is meant for CPUs whose
+// `vdpbf16ps` keeps up with their FMAs (Zen 4 and 5, Cooper Lake; not measured here).
 #include "kernel_support.h"
 
 long rl_bf16_gemm_padded_k(long k) { return (k + 31) & ~31L; }
