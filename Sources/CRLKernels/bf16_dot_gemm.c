@@ -131,16 +131,28 @@ __attribute__((target(RL_BF16_GEMM_TARGET))) static void pack_weight_columns(con
     }
 }
 
+// The weights of the next panel, fetched into L2 while a tile computes so that packing them
+// does not wait for memory: cache lines base + i * inner + o * outer (elements) for i < count
+// and o < outer_count, i fastest (a weight [n, k]: i a row, o a 32-element step along k; a
+// weight [k, n]: i a 32-column step, o a row).
+typedef struct { const uint16_t *base; long inner, count, outer, outer_count; } next_panel;
+
 // R rows of a (bf16, row stride lda, from the k block's start) times V packed column vectors
 // over `pairs` k pairs; y (R rows, stride ldy) = alpha * sums + beta * y, the last vector's
-// columns masked by `last`.
+// columns masked by `last`. With `next`, prefetches 4 of its lines per k pair.
 __attribute__((target(RL_BF16_GEMM_TARGET), always_inline)) static inline void tile(const uint16_t *a, long lda,
     const int R, const int V, const uint32_t *bp, long pairs, float *y, long ldy, float alpha, float beta,
-    __mmask16 last) {
+    __mmask16 last, const next_panel *next) {
     __m512 acc[RL_BF16_GEMM_MR][RL_BF16_GEMM_NV];
     for (int r = 0; r < R; r++)
         for (int v = 0; v < V; v++) acc[r][v] = _mm512_setzero_ps();
+    long pi = 0, po = 0;
     for (long p = 0; p < pairs; p++) {
+        // 4 lines per k pair: a panel of the weights has 4 lines per k pair (64 bf16 of 2 k).
+        for (int q = 0; next && q < 4 && po < next->outer_count; q++) {
+            _mm_prefetch((const char *)(next->base + pi * next->inner + po * next->outer), _MM_HINT_T1);
+            if (++pi == next->count) { pi = 0; po++; }
+        }
         __m512bh b[RL_BF16_GEMM_NV];
         for (int v = 0; v < V; v++) b[v] = (__m512bh)_mm512_load_si512(bp + p * RL_BF16_GEMM_NR + v * 16);
         for (int r = 0; r < R; r++) {
@@ -163,11 +175,12 @@ __attribute__((target(RL_BF16_GEMM_TARGET), always_inline)) static inline void t
 }
 
 #define RL_TILE_CASE(R, V) \
-    case (R) * 8 + (V): tile(a, lda, R, V, bp, pairs, y, ldy, alpha, beta, last); break;
+    case (R) * 8 + (V): tile(a, lda, R, V, bp, pairs, y, ldy, alpha, beta, last, next); break;
 #define RL_TILE_ROW(R) RL_TILE_CASE(R, 1) RL_TILE_CASE(R, 2) RL_TILE_CASE(R, 3) RL_TILE_CASE(R, 4)
 
 __attribute__((target(RL_BF16_GEMM_TARGET))) static void tile_any(const uint16_t *a, long lda, int rows, int vectors,
-    const uint32_t *bp, long pairs, float *y, long ldy, float alpha, float beta, __mmask16 last) {
+    const uint32_t *bp, long pairs, float *y, long ldy, float alpha, float beta, __mmask16 last,
+    const next_panel *next) {
     switch (rows * 8 + vectors) {
     RL_TILE_ROW(1) RL_TILE_ROW(2) RL_TILE_ROW(3) RL_TILE_ROW(4) RL_TILE_ROW(5) RL_TILE_ROW(6)
     default: break;
@@ -192,9 +205,17 @@ __attribute__((target(RL_BF16_GEMM_TARGET))) void rl_bf16_gemm(const uint16_t *a
             __mmask16 last = lanes16(cols - (vectors - 1) * 16);
             if (w_transposed) pack_weight_rows(w, ldw, k, j, cols, t0, kc, bp);
             else pack_weight_columns(w, ldw, k, j, cols, t0, kc, bp);
+            // The next panel of this k block, fetched during the first row tile.
+            next_panel next = { NULL, 0, 0, 0, 0 };
+            long next_cols = j1 - j - RL_BF16_GEMM_NR < RL_BF16_GEMM_NR ? j1 - j - RL_BF16_GEMM_NR : RL_BF16_GEMM_NR;
+            if (next_cols > 0 && w_transposed)
+                next = (next_panel){ w + (j + RL_BF16_GEMM_NR) * ldw + t0, ldw, next_cols, 32, (kc + 31) / 32 };
+            else if (next_cols > 0)
+                next = (next_panel){ w + t0 * ldw + j + RL_BF16_GEMM_NR, 32, (next_cols + 31) / 32, ldw, kc };
             for (long i = i0; i < i1; i += RL_BF16_GEMM_MR) {
                 int rows = (int)(i1 - i < RL_BF16_GEMM_MR ? i1 - i : RL_BF16_GEMM_MR);
-                tile_any(a + i * lda + t0, lda, rows, vectors, bp, pairs, y + i * ldy + j, ldy, alpha, b, last);
+                tile_any(a + i * lda + t0, lda, rows, vectors, bp, pairs, y + i * ldy + j, ldy, alpha, b, last,
+                         i == i0 && next.base ? &next : NULL);
             }
         }
     }
