@@ -9,16 +9,18 @@
 // of a row and multiplies it into 4 column vectors, 32 multiply-adds per instruction.
 //
 // Blocking (GotoBLAS order): the k dimension in blocks of `kc` (256, or all of k when the rows of
-// a are few), for each block every 64-column panel of the weights is packed (32 KiB at kc = 256,
-// in L1) and then multiplied by all the rows of a, whose kc-wide block stays in L2; y is updated
-// once per k block (alpha times the block's sums, plus beta times y on the first block).
+// a are few and k is at most 2048), for each block every 64-column panel of the weights is packed
+// (32 KiB at kc = 256, in L1) and then multiplied by all the rows of a, whose kc-wide block stays
+// in L2; y is updated once per k block (alpha times the block's sums, plus beta times y on the
+// first block). While the first row tile of a panel computes, the next panel's weights are
+// fetched into L2, so packing them does not wait for memory.
 //
 // Speed depends on how fast the CPU retires `vdpbf16ps`. On the 2-core Emerald Rapids VM this was
-// written on (RL_NO_AMX=1), a loop of 24 independent `vdpbf16ps` zmm ran 1.1-1.2e9 a second on
-// one core against 4.5e9 `vfmadd231ps` zmm: half the multiply-adds per second of f32 FMAs. This
-// kernel reached that bound (57-69 GFLOP/s on one core for 512 rows, k = 1536), so there it is
-// slower than widened weights through OpenBLAS for compute-bound shapes (0.5-0.75x;
-// Benchmarks/results/tensor.md) and AMX is the fast path. It is meant for CPUs whose
+// written on (RL_NO_AMX=1), a loop of 24 independent `vdpbf16ps` zmm ran 0.6-1.2e9 a second on
+// one core against 2.8-4.9e9 `vfmadd231ps` zmm (about 1:4 throughout): half the multiply-adds per
+// second of f32 FMAs. This kernel reached that bound (51-69 GFLOP/s on one core for 512 rows,
+// k = 1536), so there it is slower than widened weights through OpenBLAS for compute-bound shapes
+// (0.5-0.75x; Benchmarks/results/tensor.md) and AMX is the fast path. It is meant for CPUs whose
 // `vdpbf16ps` keeps up with their FMAs (Zen 4 and 5, Cooper Lake; not measured here).
 #include "kernel_support.h"
 
@@ -32,9 +34,12 @@ long rl_bf16_gemm_padded_k(long k) { return (k + 31) & ~31L; }
 #define RL_BF16_GEMM_NV (RL_BF16_GEMM_NR / 16)
 // k block (a multiple of 32): a 64-column panel of it is 32 KiB packed.
 #define RL_BF16_GEMM_KC 256
-// With at most this many bytes of rounded a rows for all of k, k is not blocked: y is written
-// once and the weights are read in whole rows.
+// With at most this many bytes of rounded a rows for all of k, and k at most
+// RL_BF16_GEMM_WHOLE_K, k is not blocked: y is written once and the weights are read in whole
+// rows. (One core, 6 rows: x [6, 1536] w [8960, 1536] 5.6-7.3 ms unblocked, 6.1-9.3 blocked;
+// x [6, 8960] w [1536, 8960] 12.5-13.3 ms unblocked, a 1.1 MiB panel, 7.3-10.3 blocked.)
 #define RL_BF16_GEMM_WHOLE_K_BYTES (256L << 10)
+#define RL_BF16_GEMM_WHOLE_K 2048
 // Weight rows are read 16 at a time, 64 bytes each per step: each is prefetched this many
 // elements ahead (more streams than the hardware prefetcher follows).
 #ifndef RL_BF16_GEMM_PREFETCH
@@ -104,7 +109,8 @@ __attribute__((target(RL_BF16_GEMM_TARGET))) static void pack_weight_rows(const 
             for (long i = 0; i < 16; i++) {
                 if (i >= rows) { r[i] = _mm512_setzero_si512(); continue; }
                 const uint16_t *src = wv + i * ldw + t0 + t;
-                if (t + RL_BF16_GEMM_PREFETCH < kc) _mm_prefetch((const char *)(src + RL_BF16_GEMM_PREFETCH), _MM_HINT_T0);
+                if (t + RL_BF16_GEMM_PREFETCH < kc)
+                    _mm_prefetch((const char *)(src + RL_BF16_GEMM_PREFETCH), _MM_HINT_T0);
                 r[i] = _mm512_maskz_loadu_epi16(lanes, src);
             }
             transpose16x16(r);
@@ -192,7 +198,8 @@ __attribute__((target(RL_BF16_GEMM_TARGET))) void rl_bf16_gemm(const uint16_t *a
     float beta) {
     if (i1 <= i0 || j1 <= j0) return;
     long kp = rl_bf16_gemm_padded_k(k);
-    long kc_max = (i1 - i0) * kp * 2 <= RL_BF16_GEMM_WHOLE_K_BYTES ? kp : RL_BF16_GEMM_KC;
+    int whole_k = (i1 - i0) * kp * 2 <= RL_BF16_GEMM_WHOLE_K_BYTES && kp <= RL_BF16_GEMM_WHOLE_K;
+    long kc_max = whole_k ? kp : RL_BF16_GEMM_KC;
     if (kc_max < 32) kc_max = 32;
     uint32_t *bp = aligned_alloc(64, (size_t)(kc_max / 2 * RL_BF16_GEMM_NR) * sizeof(uint32_t));
     // One pass with no k (k = 0) still writes alpha * 0 + beta * y.
