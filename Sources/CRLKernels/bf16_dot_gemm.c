@@ -20,7 +20,7 @@
 // one core against 2.8-4.9e9 `vfmadd231ps` zmm (about 1:4 throughout): half the multiply-adds per
 // second of f32 FMAs. This kernel reached that bound (51-69 GFLOP/s on one core for 512 rows,
 // k = 1536), so there it is slower than widened weights through OpenBLAS for compute-bound shapes
-// (0.5-0.75x; Benchmarks/results/tensor.md) and AMX is the fast path. It is meant for CPUs whose
+// (0.5-0.8x; Benchmarks/results/tensor.md) and AMX is the fast path. It is meant for CPUs whose
 // `vdpbf16ps` keeps up with their FMAs (Zen 4 and 5, Cooper Lake; not measured here).
 #include "kernel_support.h"
 
