@@ -9,13 +9,14 @@ demo: deps
 
 # The test suite (and its few-row product test again with the AVX2 kernels, which AVX-512
 # machines would otherwise never run, and the bf16-weight products again without AMX and without
-# any bf16 instructions, which machines with them would otherwise never run); the CUDA kernels
+# any bf16 instructions, and with the AVX512_BF16 GEMM forced, which machines with them would otherwise never run); the CUDA kernels
 # compiled by NVRTC (installed from PyPI, no GPU needed) and run under a CPU emulation against
 # references; then the one-minute demo, which must show a positive accuracy gain.
 test: deps
 	swift test
 	RL_NO_AVX512=1 swift test --skip-build --filter fewRowKernels
 	RL_NO_AMX=1 swift test --skip-build --filter "fewRowKernels|bf16ManyRows|BF16MatmulTests"
+	RL_NO_AMX=1 RL_BF16_DOT_GEMM=1 swift test --skip-build --filter "fewRowKernels|bf16ManyRows|BF16MatmulTests"
 	RL_NO_AVX512_BF16=1 swift test --skip-build --filter "fewRowKernels|bf16ManyRows|BF16MatmulTests"
 	bash scripts/ci-cuda-compile
 	swift build -c release --product tiny-grpo

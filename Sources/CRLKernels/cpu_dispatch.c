@@ -3,6 +3,7 @@
 #include "rl_cpu_features.h"
 
 #ifdef RL_X86
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
@@ -52,14 +53,32 @@ int rl_bf16_amx_enabled(void) {
     }
     return cached;
 }
+// The AVX512_BF16 GEMM for 4+ rows (bf16_dot_gemm.c) pays off only where vdpbf16ps multiplies
+// faster than f32 FMAs on widened weights: on the Emerald Rapids Xeon it retired at a quarter of
+// vfmadd231ps's rate (half the multiply-adds) and ran at 0.5-0.8x the widened path, so it is
+// used by default on AMD CPUs only (Zen 4 and 5, where it is not yet measured); RL_BF16_DOT_GEMM=1
+// turns it on anywhere AVX512_BF16 is enabled, RL_BF16_DOT_GEMM=0 turns it off.
+int rl_bf16_dot_gemm_enabled(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        rl_cpu_features f;
+        rl_cpu_features_read(&f);
+        const char *choice = getenv("RL_BF16_DOT_GEMM");
+        int wanted = choice != NULL ? strcmp(choice, "0") != 0 : strcmp(f.vendor, "AuthenticAMD") == 0;
+        cached = rl_bf16_dot_enabled() && wanted;
+    }
+    return cached;
+}
 #else
 int rl_bf16_dot_enabled(void) { return 0; }
 int rl_bf16_amx_enabled(void) { return 0; }
+int rl_bf16_dot_gemm_enabled(void) { return 0; }
 #endif
 
 const char *rl_kernel_isa(void) {
 #ifdef RL_X86
     if (rl_bf16_amx_enabled()) return "AVX-512 (bf16 weights: AMX-BF16, AVX512_BF16)";
+    if (rl_bf16_dot_gemm_enabled()) return "AVX-512 (bf16 weights: AVX512_BF16, AVX512_BF16 GEMM)";
     if (rl_bf16_dot_enabled()) return "AVX-512 (bf16 weights: AVX512_BF16)";
     if (rl_has_avx512()) return "AVX-512";
     if (rl_has_avx2()) return "AVX2";

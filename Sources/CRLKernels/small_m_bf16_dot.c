@@ -15,7 +15,8 @@
 // and for w [1536, 8960]: widened 0.75, 0.83, 0.95 ms, this 0.74, 0.72, 0.85, AMX 1.09, 0.99,
 // 1.00 (1-3 rows). Once the rows make the product compute-bound, `vdpbf16ps` measured no
 // faster than the widening FMA kernels, so from 4 rows the AMX tiles take over where the CPU
-// has them, the widening kernels elsewhere.
+// has them, and the AVX512_BF16 GEMM of bf16_dot_gemm.c (register tiles, no horizontal sums)
+// elsewhere.
 #define RL_BF16_DOT_MAX_ROWS 3
 
 // The first `left` of 16 lanes (all for left >= 16, none for left <= 0).

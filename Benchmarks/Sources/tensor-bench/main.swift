@@ -1,13 +1,13 @@
 // tensor-bench: RLTensor's CPU kernels against baselines measured in the same run.
 //
-//   cd Benchmarks && swift run -c release tensor-bench [--quick]
+//   cd Benchmarks && swift run -c release tensor-bench [--quick] [--bf16]
 //
 // Every figure is a median over repeated runs; ratios compare medians from this run only. The
 // contenders of a comparison run in alternating blocks (see `medians`). The baseline is the same
 // OpenBLAS the library loaded (same file, same core); a last section reruns the largest product
 // with each OpenBLAS core forced (a child process per core, RL_OPENBLAS_CORETYPE). Products with
-// bf16 weights compare the default kernels (AVX512_BF16, AMX where the CPU has them) with
-// RL_NO_AVX512_BF16=1, in alternating child processes.
+// bf16 weights compare the default kernels (AVX512_BF16, AMX where the CPU has them; then also
+// RL_NO_AMX=1) with RL_NO_AVX512_BF16=1, in alternating child processes (`--bf16`: only those).
 import Foundation
 import RLTensor
 
@@ -17,6 +17,9 @@ let forcedCoreRow = CommandLine.arguments.contains("--forced-core-row")
 /// `--bf16-times`: print only the bf16-weight timings (run by the parent with the bf16
 /// instructions turned off).
 let bf16TimesOnly = CommandLine.arguments.contains("--bf16-times")
+/// `--bf16`: only the bf16-weight table (default kernels, RL_NO_AMX=1 where the CPU has tiles,
+/// RL_NO_AVX512_BF16=1).
+let bf16Only = CommandLine.arguments.contains("--bf16")
 
 /// The raw CBLAS calls of the OpenBLAS instance RLTensor loaded (dlopen of the same file returns
 /// the same instance, initialised with the same core).
@@ -176,26 +179,42 @@ func bf16TimesInChild(_ environment: [String: String]) throws -> [Double] {
 
 /// bf16 weights with the default kernels against RL_NO_AVX512_BF16=1 (weights widened to f32:
 /// the few-row widening kernels, OpenBLAS panels), each in child processes that alternate over
-/// `rounds`; each figure is the lowest of its rounds' medians (the machine may be shared).
+/// `rounds`; each figure is the lowest of its rounds' medians (the machine may be shared). Where
+/// the default kernels use AMX tiles, a third child runs with RL_NO_AMX=1 (the AVX512_BF16 GEMM
+/// from 4 rows, as on CPUs without tiles), with its speedup over the widened weights.
 func benchBF16() throws {
     let rounds = quick ? 1 : 3
-    var own: [Double] = [], widened: [Double] = []
+    let tiles = CPUBackend.shared.blas.kernels.contains("AMX")
+    var own: [Double] = [], noTiles: [Double] = [], widened: [Double] = []
+    func lowest(_ a: [Double], _ b: [Double]) -> [Double] { a.isEmpty ? b : zip(a, b).map { min($0, $1) } }
     for _ in 0..<rounds {
-        let a = try bf16TimesInChild([:]), b = try bf16TimesInChild(["RL_NO_AVX512_BF16": "1"])
-        own = own.isEmpty ? a : zip(own, a).map { min($0, $1) }
-        widened = widened.isEmpty ? b : zip(widened, b).map { min($0, $1) }
+        own = lowest(own, try bf16TimesInChild([:]))
+        if tiles { noTiles = lowest(noTiles, try bf16TimesInChild(["RL_NO_AMX": "1"])) }
+        widened = lowest(widened, try bf16TimesInChild(["RL_NO_AVX512_BF16": "1"]))
     }
     print("")
-    print("bf16 weights: own kernels (\(CPUBackend.shared.blas.kernels)) against RL_NO_AVX512_BF16=1, child processes, best of \(rounds)")
+    print("bf16 weights: own kernels (\(CPUBackend.shared.blas.kernels))\(tiles ? ", RL_NO_AMX=1" : "") against RL_NO_AVX512_BF16=1, child processes, best of \(rounds)")
     print("")
-    report("benchmark", "bf16 kernels", "rate", "widened (RL_NO_AVX512_BF16=1)", "speedup")
-    report("---", "---", "---", "---", "---")
+    if tiles {
+        report("benchmark", "bf16 kernels", "rate", "no tiles (RL_NO_AMX=1)", "rate", "widened (RL_NO_AVX512_BF16=1)", "speedup",
+               "speedup, no tiles")
+        report("---", "---", "---", "---", "---", "---", "---", "---")
+    } else {
+        report("benchmark", "bf16 kernels", "rate", "widened (RL_NO_AVX512_BF16=1)", "speedup")
+        report("---", "---", "---", "---", "---")
+    }
     let rows = bf16Shapes.map { ("linear bf16 \($0)x\($1)x\($2)", 2.0 * Double($0 * $1) * Double($2)) }
         + bf16TrainingShapes.map { ("linear bf16 fwd + input grad \($0)x\($1)x\($2)", 4.0 * Double($0 * $1) * Double($2)) }
     for (i, (name, flops)) in rows.enumerated() {
         let mine = i < own.count ? own[i] : .nan, old = i < widened.count ? widened[i] : .nan
-        report(name, "\(fmt(mine * 1e3)) ms", "\(fmt(flops / mine / 1e9, 1)) GFLOP/s", "\(fmt(old * 1e3)) ms",
-               "\(fmt(old / mine))x")
+        if tiles {
+            let plain = i < noTiles.count ? noTiles[i] : .nan
+            report(name, "\(fmt(mine * 1e3)) ms", "\(fmt(flops / mine / 1e9, 1)) GFLOP/s", "\(fmt(plain * 1e3)) ms",
+                   "\(fmt(flops / plain / 1e9, 1)) GFLOP/s", "\(fmt(old * 1e3)) ms", "\(fmt(old / mine))x", "\(fmt(old / plain))x")
+        } else {
+            report(name, "\(fmt(mine * 1e3)) ms", "\(fmt(flops / mine / 1e9, 1)) GFLOP/s", "\(fmt(old * 1e3)) ms",
+                   "\(fmt(old / mine))x")
+        }
     }
 }
 
@@ -229,6 +248,13 @@ if forcedCoreRow {
 
 if bf16TimesOnly {
     for t in bf16Times() { print(t) }
+    exit(0)
+}
+
+if bf16Only {
+    print("tensor-bench: bf16 weights only\(quick ? ", quick" : ""), RLTensor CPU backend, \(CPUBackend.shared.threadCount) threads")
+    print("BLAS: \(CPUBackend.shared.blas)")
+    try benchBF16()
     exit(0)
 }
 

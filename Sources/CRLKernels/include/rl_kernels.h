@@ -90,6 +90,10 @@ long rl_bf16_dot_max_rows(void);
 /// 1 when bf16-weight products of 4 or more rows use AMX tiles: `rl_bf16_dot_enabled`, the CPU has
 /// AMX-BF16, RL_NO_AMX is unset, and the OS granted the tile state (checked once per process).
 int rl_bf16_amx_enabled(void);
+/// 1 when bf16-weight products of 4 or more rows without AMX use the AVX512_BF16 GEMM
+/// (`rl_bf16_gemm`): `rl_bf16_dot_enabled`, and an AMD CPU or RL_BF16_DOT_GEMM=1 (=0 turns it off;
+/// checked once per process).
+int rl_bf16_dot_gemm_enabled(void);
 
 // ---- many-row products with bf16 weights on AMX tiles ----------------------------------------
 /// k rounded up to 32, the inner length of the packed operand.
@@ -107,6 +111,26 @@ void rl_amx_bf16_pack_columns(const uint16_t *w, long ldw, long k, long n, uint1
 /// `rl_bf16_amx_enabled()`.
 void rl_amx_gemm_bf16(const uint16_t *packed, long nq, const uint16_t *a, long lda, long k, long p0, long p1,
                       int transposed, float *y, long ldy, float alpha, float beta);
+
+// ---- many-row products with bf16 weights on AVX512_BF16 (no AMX) ------------------------------
+/// The register tile of `rl_bf16_gemm`: rows of a, and output columns (4 vectors of 16). Threads
+/// that split a product should split rows or columns at multiples of these.
+#define RL_BF16_GEMM_TILE_ROWS 6
+#define RL_BF16_GEMM_TILE_COLUMNS 64
+/// k rounded up to 32: the row stride of the rounded rows `rl_bf16_gemm` takes.
+long rl_bf16_gemm_padded_k(long k);
+/// Rounds rows r0..<r1 of x [*, k] (row stride ldx) to bf16, nearest even, into rows of kp
+/// (`rl_bf16_gemm_padded_k(k)`) elements of xb, zeros past k.
+void rl_bf16_gemm_round_rows(const float *x, long ldx, long k, uint16_t *xb, long kp, long r0, long r1);
+/// y[i, j] = alpha * sum_t a[i, t] * W[t, j] + beta * y[i, j] for i in [i0, i1), j in [j0, j1),
+/// with `vdpbf16ps` (f32 sums; beta == 0 does not read y). a holds rows rounded by
+/// `rl_bf16_gemm_round_rows`, row stride lda >= `rl_bf16_gemm_padded_k(k)`, zeros past k. W is
+/// the bf16 matrix w: [n, k] with row stride ldw when w_transposed != 0 (W[t, j] = w[j, t], a
+/// Hugging Face weight in a forward), else [k, n] (W[t, j] = w[t, j], the input gradient).
+/// Packs the weights it reads itself (64 columns at a time); threads take disjoint ranges of
+/// rows or columns. Requires `rl_bf16_dot_enabled()`.
+void rl_bf16_gemm(const uint16_t *a, long lda, long i0, long i1, const uint16_t *w, long ldw, int w_transposed,
+                  long k, long j0, long j1, float *y, long ldy, float alpha, float beta);
 
 // ---- attention helpers ------------------------------------------------------------------
 /// In place over a score block s[rows, cols] (row stride lds) for queries q0..q0+rows at absolute

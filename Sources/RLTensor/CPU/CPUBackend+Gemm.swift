@@ -4,12 +4,21 @@ extension CPUBackend {
     public func gemm(_ d: GemmDescriptor) {
         let ap = d.a.f32, cp = d.c.f32
         // Up to this many rows, a product with a `[n, k]` weight goes to the few-row kernels,
-        // which stream each weight row once for all rows (`rl_small_m_max_rows`).
+        // which stream each weight row once for all rows (`rl_small_m_max_rows`); they take
+        // packed weight rows (row stride k).
         let rowLimit = rl_small_m_max_rows(d.k)
-        let fewRows = d.m <= rowLimit && d.transposeB && !d.transposeA
-        if d.bType == .bf16 && !d.transposeA && d.m >= CPUBackend.bf16TileMinRows && rl_bf16_amx_enabled() != 0 {
-            if d.transposeB { bf16TileGemm(d) } else { bf16TileGemmWeightNotTransposed(d) }
-            return
+        let fewRows = d.m <= rowLimit && d.transposeB && !d.transposeA && d.ldb == d.k
+        if d.bType == .bf16 && !d.transposeA {
+            switch CPUBackend.bf16WeightKernel(rows: d.m, weightTransposed: d.transposeB) {
+            case .amxTiles:
+                if d.transposeB { bf16TileGemm(d) } else { bf16TileGemmWeightNotTransposed(d) }
+                return
+            case .dotProducts:
+                bf16DotGemm(d)
+                return
+            case .fewRowDotProducts, .widened:
+                break
+            }
         }
         if d.bType == .bf16 && !fewRows {
             bf16PanelGemm(d)
@@ -70,13 +79,34 @@ extension CPUBackend {
         }
     }
 
-    /// Whether a product of `rows` rows of A with a bf16 weight rounds A to bf16 on this CPU: the
-    /// AMX tiles do (from `bf16TileMinRows` rows), and so does the AVX512_BF16 few-row kernel for
-    /// a weight `[n, k]` (`weightTransposed`, up to `rl_bf16_dot_max_rows()` rows); the widening
-    /// paths do not.
+    /// The kernels a product of f32 rows with a bf16 matrix can take on the CPU.
+    package enum BF16WeightKernel: Sendable, Equatable {
+        /// AMX-BF16 tiles (`bf16_amx_gemm.c`), from `bf16TileMinRows` rows.
+        case amxTiles
+        /// The AVX512_BF16 GEMM (`bf16_dot_gemm.c`), from `bf16TileMinRows` rows without usable
+        /// tiles where `rl_bf16_dot_gemm_enabled` (AMD CPUs with `vdpbf16ps`, or RL_BF16_DOT_GEMM=1).
+        case dotProducts
+        /// The AVX512_BF16 few-row kernel (`small_m_bf16_dot.c`): 1-3 rows, a weight `[n, k]`.
+        case fewRowDotProducts
+        /// The weights widened to f32: the few-row widening kernels or OpenBLAS on f32 panels.
+        case widened
+    }
+
+    /// The kernel that multiplies `rows` rows of A by a bf16 matrix, `[n, k]` (`weightTransposed`,
+    /// a weight in the forward) or `[k, n]` (the input gradient), on this CPU: AMX tiles when
+    /// enabled, else the AVX512_BF16 GEMM where `rl_bf16_dot_gemm_enabled`, else (1-3 rows) the
+    /// AVX512_BF16 few-row kernel, else widened weights. RL_NO_AVX512_BF16=1 leaves only the last.
+    package static func bf16WeightKernel(rows: Int, weightTransposed: Bool) -> BF16WeightKernel {
+        if rows >= bf16TileMinRows && rl_bf16_amx_enabled() != 0 { return .amxTiles }
+        if rows >= bf16TileMinRows && rl_bf16_dot_gemm_enabled() != 0 { return .dotProducts }
+        if weightTransposed && rows >= 1 && rows <= rl_bf16_dot_max_rows() { return .fewRowDotProducts }
+        return .widened
+    }
+
+    /// Whether a product of `rows` rows of A with a bf16 weight rounds A to bf16 on this CPU: every
+    /// kernel but the widening ones does (`bf16WeightKernel`).
     package static func bf16WeightProductRoundsA(rows: Int, weightTransposed: Bool = true) -> Bool {
-        if rows >= bf16TileMinRows && rl_bf16_amx_enabled() != 0 { return true }
-        return weightTransposed && rows <= rl_bf16_dot_max_rows()
+        bf16WeightKernel(rows: rows, weightTransposed: weightTransposed) != .widened
     }
 
     /// Products below this many multiply-adds run on one thread (OpenBLAS's own threshold).
@@ -189,10 +219,48 @@ extension CPUBackend {
         }
     }
 
-    /// From this many rows of A, bf16-weight products go to the AMX tiles (fewer rows take the
-    /// AVX512_BF16 kernel, `rl_bf16_dot_max_rows`): two threads multiply x [4, 1536] by
-    /// w [8960, 1536] bf16 in 0.91 ms there, 1.14 ms with the widening kernels; 8 rows in 0.90
-    /// and 2.19 ms (small_m_bf16_dot.c has the table).
+    /// A bf16 matrix, `[n, k]` or `[k, n]`, with many rows of A on AVX512_BF16 without AMX
+    /// (`rl_bf16_gemm`): A is rounded to bf16 in chunks of `bf16TileChunk` rows (a temporary half
+    /// the size of the chunk), then the output columns are split across threads in blocks of the
+    /// kernel's 64-column tile, or the rows in blocks of its 6-row tile when there are fewer
+    /// column blocks than row blocks; each thread packs the weights it reads.
+    private func bf16DotGemm(_ d: GemmDescriptor) {
+        precondition(d.batchCount == 1, "bf16 GEMM is not batched")
+        let ap = d.a.f32, cp = d.c.f32
+        let wp = d.b.bytes(.bf16).assumingMemoryBound(to: UInt16.self)
+        let kp = rl_bf16_gemm_padded_k(d.k)
+        let chunk = CPUBackend.bf16TileChunk(paddedK: max(kp, 32))
+        let rounded = UnsafeMutablePointer<UInt16>.allocate(capacity: max(1, min(chunk, d.m) * kp))
+        defer { rounded.deallocate() }
+        let transposed: Int32 = d.transposeB ? 1 : 0
+        let tileRows = Int(RL_BF16_GEMM_TILE_ROWS), tileColumns = Int(RL_BF16_GEMM_TILE_COLUMNS)
+        for r0 in stride(from: 0, to: d.m, by: chunk) {
+            let rows = min(chunk, d.m - r0)
+            Parallel.ranges(rows, grain: 16) { i0, i1 in
+                rl_bf16_gemm_round_rows(ap + r0 * d.lda, d.lda, d.k, rounded, kp, i0, i1)
+            }
+            let y = cp + r0 * d.ldc
+            let columnBlocks = (d.n + tileColumns - 1) / tileColumns, rowBlocks = (rows + tileRows - 1) / tileRows
+            // Products below OpenBLAS's threshold run on one thread.
+            let parts = rows * d.n * max(d.k, 1) < CPUBackend.blasGrain ? 1 : Parallel.threadCount
+            if columnBlocks >= rowBlocks || columnBlocks >= 4 * parts {
+                Parallel.ranges(columnBlocks, grain: max(1, columnBlocks / parts)) { u0, u1 in
+                    rl_bf16_gemm(rounded, kp, 0, rows, wp, d.ldb, transposed, d.k, u0 * tileColumns,
+                                 min(d.n, u1 * tileColumns), y, d.ldc, d.alpha, d.beta)
+                }
+            } else {
+                Parallel.ranges(rowBlocks, grain: max(1, rowBlocks / parts)) { u0, u1 in
+                    rl_bf16_gemm(rounded, kp, u0 * tileRows, min(rows, u1 * tileRows), wp, d.ldb, transposed, d.k,
+                                 0, d.n, y, d.ldc, d.alpha, d.beta)
+                }
+            }
+        }
+    }
+
+    /// From this many rows of A, bf16-weight products go to the AMX tiles, or without them to the
+    /// AVX512_BF16 GEMM (fewer rows take the AVX512_BF16 few-row kernel, `rl_bf16_dot_max_rows`):
+    /// two threads multiply x [4, 1536] by w [8960, 1536] bf16 in 0.91 ms on the tiles, 1.14 ms
+    /// with the widening kernels; 8 rows in 0.90 and 2.19 ms (small_m_bf16_dot.c has the table).
     static let bf16TileMinRows = 4
 
     /// Rows of A (or columns of a `[k, n]` matrix) packed at a time for the AMX tiles: 1024
