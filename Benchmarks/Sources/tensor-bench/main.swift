@@ -7,7 +7,7 @@
 // OpenBLAS the library loaded (same file, same core); a last section reruns the largest product
 // with each OpenBLAS core forced (a child process per core, RL_OPENBLAS_CORETYPE). Products with
 // bf16 weights compare the default kernels (AVX512_BF16, AMX where the CPU has them; then also
-// RL_NO_AMX=1) with RL_NO_AVX512_BF16=1, in alternating child processes (`--bf16`: only those).
+// RL_NO_AMX=1 RL_BF16_DOT_GEMM=1) with RL_NO_AVX512_BF16=1, in alternating child processes (`--bf16`: only those).
 import Foundation
 import RLTensor
 
@@ -17,7 +17,7 @@ let forcedCoreRow = CommandLine.arguments.contains("--forced-core-row")
 /// `--bf16-times`: print only the bf16-weight timings (run by the parent with the bf16
 /// instructions turned off).
 let bf16TimesOnly = CommandLine.arguments.contains("--bf16-times")
-/// `--bf16`: only the bf16-weight table (default kernels, RL_NO_AMX=1 where the CPU has tiles,
+/// `--bf16`: only the bf16-weight table (default kernels, RL_NO_AMX=1 RL_BF16_DOT_GEMM=1 where the CPU has tiles,
 /// RL_NO_AVX512_BF16=1).
 let bf16Only = CommandLine.arguments.contains("--bf16")
 
@@ -180,7 +180,7 @@ func bf16TimesInChild(_ environment: [String: String]) throws -> [Double] {
 /// bf16 weights with the default kernels against RL_NO_AVX512_BF16=1 (weights widened to f32:
 /// the few-row widening kernels, OpenBLAS panels), each in child processes that alternate over
 /// `rounds`; each figure is the lowest of its rounds' medians (the machine may be shared). Where
-/// the default kernels use AMX tiles, a third child runs with RL_NO_AMX=1 (the AVX512_BF16 GEMM
+/// the default kernels use AMX tiles, a third child runs with RL_NO_AMX=1 RL_BF16_DOT_GEMM=1 (the AVX512_BF16 GEMM
 /// from 4 rows, as on CPUs without tiles), with its speedup over the widened weights.
 func benchBF16() throws {
     let rounds = quick ? 1 : 3
@@ -189,14 +189,14 @@ func benchBF16() throws {
     func lowest(_ a: [Double], _ b: [Double]) -> [Double] { a.isEmpty ? b : zip(a, b).map { min($0, $1) } }
     for _ in 0..<rounds {
         own = lowest(own, try bf16TimesInChild([:]))
-        if tiles { noTiles = lowest(noTiles, try bf16TimesInChild(["RL_NO_AMX": "1"])) }
+        if tiles { noTiles = lowest(noTiles, try bf16TimesInChild(["RL_NO_AMX": "1", "RL_BF16_DOT_GEMM": "1"])) }
         widened = lowest(widened, try bf16TimesInChild(["RL_NO_AVX512_BF16": "1"]))
     }
     print("")
-    print("bf16 weights: own kernels (\(CPUBackend.shared.blas.kernels))\(tiles ? ", RL_NO_AMX=1" : "") against RL_NO_AVX512_BF16=1, child processes, best of \(rounds)")
+    print("bf16 weights: own kernels (\(CPUBackend.shared.blas.kernels))\(tiles ? ", RL_NO_AMX=1 RL_BF16_DOT_GEMM=1" : "") against RL_NO_AVX512_BF16=1, child processes, best of \(rounds)")
     print("")
     if tiles {
-        report("benchmark", "bf16 kernels", "rate", "no tiles (RL_NO_AMX=1)", "rate", "widened (RL_NO_AVX512_BF16=1)", "speedup",
+        report("benchmark", "bf16 kernels", "rate", "AVX512_BF16 GEMM (RL_NO_AMX=1 RL_BF16_DOT_GEMM=1)", "rate", "widened (RL_NO_AVX512_BF16=1)", "speedup",
                "speedup, no tiles")
         report("---", "---", "---", "---", "---", "---", "---", "---")
     } else {
