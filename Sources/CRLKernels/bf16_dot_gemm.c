@@ -46,10 +46,6 @@ long rl_bf16_gemm_padded_k(long k) { return (k + 31) & ~31L; }
 #define RL_BF16_GEMM_PREFETCH 256
 #endif
 
-static inline __mmask16 lanes16(long left) {
-    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-}
-
 static inline __mmask32 lanes32(long left) {
     return left >= 32 ? (__mmask32)0xffffffffu : left <= 0 ? 0 : (__mmask32)((1u << left) - 1);
 }
@@ -60,38 +56,10 @@ __attribute__((target(RL_BF16_GEMM_TARGET))) void rl_bf16_gemm_round_rows(const 
         const float *xr = x + i * ldx;
         uint16_t *out = xb + i * kp;
         for (long t = 0; t < kp; t += 32) {
-            __m512 lo = _mm512_maskz_loadu_ps(lanes16(k - t), xr + t);
-            __m512 hi = _mm512_maskz_loadu_ps(lanes16(k - t - 16), xr + t + 16);
+            __m512 lo = _mm512_maskz_loadu_ps(rl_lanes16(k - t), xr + t);
+            __m512 hi = _mm512_maskz_loadu_ps(rl_lanes16(k - t - 16), xr + t + 16);
             _mm512_storeu_si512(out + t, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
         }
-    }
-}
-
-// Transposes 16 vectors of 16 dwords in registers: afterwards r[g] holds dword g of every input.
-__attribute__((target(RL_BF16_GEMM_TARGET))) static inline void transpose16x16(__m512i r[16]) {
-    __m512i t[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
-        r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
-        r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
-        r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
-    }
-    // Each 128-bit lane L of r[4i + c] now holds dword 4L + c of inputs 4i..4i+3.
-    for (int c = 0; c < 4; c++) {
-        t[c] = _mm512_shuffle_i32x4(r[c], r[4 + c], 0x88);
-        t[4 + c] = _mm512_shuffle_i32x4(r[c], r[4 + c], 0xdd);
-        t[8 + c] = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0x88);
-        t[12 + c] = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0xdd);
-    }
-    for (int c = 0; c < 4; c++) {
-        r[c] = _mm512_shuffle_i32x4(t[c], t[8 + c], 0x88);
-        r[8 + c] = _mm512_shuffle_i32x4(t[c], t[8 + c], 0xdd);
-        r[4 + c] = _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0x88);
-        r[12 + c] = _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0xdd);
     }
 }
 
@@ -113,7 +81,7 @@ __attribute__((target(RL_BF16_GEMM_TARGET))) static void pack_weight_rows(const 
                     _mm_prefetch((const char *)(src + RL_BF16_GEMM_PREFETCH), _MM_HINT_T0);
                 r[i] = _mm512_maskz_loadu_epi16(lanes, src);
             }
-            transpose16x16(r);
+            rl_transpose16x16(r);
             for (int g = 0; g < 16; g++) _mm512_store_si512(bp + (t / 2 + g) * RL_BF16_GEMM_NR + v * 16, r[g]);
         }
     }
@@ -128,7 +96,7 @@ __attribute__((target(RL_BF16_GEMM_TARGET))) static void pack_weight_columns(con
         long t = t0 + 2 * p;
         const uint16_t *even = w + t * ldw + j, *odd = even + ldw;
         for (long v = 0; v * 16 < cols; v++) {
-            __mmask16 lanes = lanes16(cols - v * 16);
+            __mmask16 lanes = rl_lanes16(cols - v * 16);
             __m512i e = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(lanes, even + v * 16));
             __m512i o = t + 1 < k ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(lanes, odd + v * 16))
                                   : _mm512_setzero_si512();
@@ -209,7 +177,7 @@ __attribute__((target(RL_BF16_GEMM_TARGET))) void rl_bf16_gemm(const uint16_t *a
         for (long j = j0; j < j1; j += RL_BF16_GEMM_NR) {
             long cols = j1 - j < RL_BF16_GEMM_NR ? j1 - j : RL_BF16_GEMM_NR;
             int vectors = (int)((cols + 15) / 16);
-            __mmask16 last = lanes16(cols - (vectors - 1) * 16);
+            __mmask16 last = rl_lanes16(cols - (vectors - 1) * 16);
             if (w_transposed) pack_weight_rows(w, ldw, k, j, cols, t0, kc, bp);
             else pack_weight_columns(w, ldw, k, j, cols, t0, kc, bp);
             // The next panel of this k block, fetched during the first row tile.

@@ -30,6 +30,39 @@ __attribute__((target(RL_AVX512_TARGET))) static inline __m128 hsum4x512(__m512 
     __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a8, b8), _mm256_hadd_ps(c8, d8));
     return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
 }
+/// The lanes of a 16-wide masked load or store with `left` elements remaining: all 16, the first
+/// `left`, or none.
+static inline __mmask16 rl_lanes16(long left) {
+    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+}
+/// Transposes 16 vectors of 16 dwords in registers (an f32 tile, or 16 rows of 16 bf16 pairs):
+/// afterwards r[g] holds dword g of every input.
+__attribute__((target(RL_AVX512_TARGET))) static inline void rl_transpose16x16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    // Each 128-bit lane L of r[4i + c] now holds dword 4L + c of inputs 4i..4i+3.
+    for (int c = 0; c < 4; c++) {
+        t[c] = _mm512_shuffle_i32x4(r[c], r[4 + c], 0x88);
+        t[4 + c] = _mm512_shuffle_i32x4(r[c], r[4 + c], 0xdd);
+        t[8 + c] = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0x88);
+        t[12 + c] = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0xdd);
+    }
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm512_shuffle_i32x4(t[c], t[8 + c], 0x88);
+        r[8 + c] = _mm512_shuffle_i32x4(t[c], t[8 + c], 0xdd);
+        r[4 + c] = _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0x88);
+        r[12 + c] = _mm512_shuffle_i32x4(t[4 + c], t[12 + c], 0xdd);
+    }
+}
 /// Few-row bf16-weight product with AVX512_BF16 dot products (small_m_bf16_dot.c); same
 /// contract as rl_small_m_gemm_bf16, x rounded to bf16. Requires 1 <= m <= rl_bf16_dot_max_rows().
 void rl_small_m_gemm_bf16_dot(const float *x, long ldx, long m, const uint16_t *w, long k, long j0, long j1,

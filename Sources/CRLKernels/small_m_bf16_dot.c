@@ -19,19 +19,14 @@
 // elsewhere.
 #define RL_BF16_DOT_MAX_ROWS 3
 
-// The first `left` of 16 lanes (all for left >= 16, none for left <= 0).
-static inline __mmask16 lanes16(long left) {
-    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-}
-
 // x rows [m, k] to bf16 rows of kp (k rounded up to 32) elements, zeros past k.
 __attribute__((target(RL_BF16_TARGET))) static void round_rows(const float *x, long ldx, long m, long k, long kp,
                                                              uint16_t *xb) {
     for (long i = 0; i < m; i++) {
         const float *xr = x + i * ldx;
         for (long t = 0; t < kp; t += 32) {
-            __m512 lo = _mm512_maskz_loadu_ps(lanes16(k - t), xr + t);
-            __m512 hi = _mm512_maskz_loadu_ps(lanes16(k - t - 16), xr + t + 16);
+            __m512 lo = _mm512_maskz_loadu_ps(rl_lanes16(k - t), xr + t);
+            __m512 hi = _mm512_maskz_loadu_ps(rl_lanes16(k - t - 16), xr + t + 16);
             _mm512_storeu_si512(xb + i * kp + t, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
         }
     }
