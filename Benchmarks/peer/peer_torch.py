@@ -13,6 +13,7 @@ Suites (--suite, repeatable; all four when none is given):
   grpo   one GRPO step on mini as TRL's GRPOTrainer does it (num_iterations=1): 1 prompt x 6
          samples x 128 new tokens, reference and policy log-probs, k3 KL (beta 0.04), AdamW;
          split generate / ref_logprobs / policy_forward / backward / optimizer
+         (--grpo-rollout-dtype bfloat16: generation from a bf16 copy synced from the policy each step)
   1.5b   prefill 1x512; decode at batch 1 and 6, 64-token prompt + 32 new tokens; fp32 training
          memory estimate
   lora15b  (only when named; needs peft) one GRPO step with LoRA r 16 on all linear layers over a
@@ -28,7 +29,7 @@ and meta (versions, threads). The results are printed as JSON on stdout, progres
     pip install torch --index-url https://download.pytorch.org/whl/cpu; pip install transformers
     python3 Benchmarks/peer/peer_torch.py --suite mini --threads 2 [--reps 5] [--train-reps 3] \\
         [--out results.json]
-    python3 Benchmarks/peer/peer_torch.py --suite grpo [--grpo-gen hand]
+    python3 Benchmarks/peer/peer_torch.py --suite grpo [--grpo-gen hand] [--grpo-rollout-dtype bfloat16]
     python3 Benchmarks/peer/peer_torch.py --suite 1.5b [--reps-15b 3]     # 7 GiB of weights alone
 
 --out FILE merges the results into FILE, a JSON object keyed by suite (other suites are kept).
@@ -307,15 +308,24 @@ def suite_grpo(args):
     optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-6, weight_decay=0.0)
     generator = torch.Generator().manual_seed(2)
     prompts = torch.randint(0, VOCAB, (1, prompt_len), generator=generator).expand(group, prompt_len).contiguous()
+    rollout_model = None
+    if args.grpo_rollout_dtype == "bfloat16":
+        rollout_model, _ = build_model("mini")
+        rollout_model.to(torch.bfloat16).eval().requires_grad_(False)
     splits = []
 
     def grpo_step():
         s, t = {}, time.perf_counter()
         policy.eval()
+        sampler = policy
+        if rollout_model is not None:
+            # TRL + vLLM's weight sync: the current weights copied into the bf16 rollout model.
+            rollout_model.load_state_dict(policy.state_dict())
+            sampler = rollout_model
         if args.grpo_gen == "hf":
-            seqs = hf_generate(policy, prompts, new_tokens)
+            seqs = hf_generate(sampler, prompts, new_tokens)
         else:
-            seqs = torch.cat([prompts, hand_generate(policy, prompts, new_tokens, generator)[0]], 1)
+            seqs = torch.cat([prompts, hand_generate(sampler, prompts, new_tokens, generator)[0]], 1)
         seqs = seqs.clone()  # an ordinary tensor (not an inference-mode one) that autograd can save
         s["generate"], t = time.perf_counter() - t, time.perf_counter()
 
@@ -348,7 +358,7 @@ def suite_grpo(args):
     median = {k: statistics.median(s[k] for s in splits[1:]) for k in splits[0]}
     training = sum(median[k] for k in ("ref_logprobs", "policy_forward", "backward", "optimizer"))
     return {"params": params, "group": group, "prompt_len": prompt_len, "new_tokens": new_tokens, "beta": beta,
-            "generation_path": args.grpo_gen, "step": step, "split_median_s": median,
+            "generation_path": args.grpo_gen, "rollout_dtype": args.grpo_rollout_dtype, "step": step, "split_median_s": median,
             "generation_share": median["generate"] / median["total"], "training_s": training,
             "completion_tokens_per_s_end_to_end": group * new_tokens / median["total"]}
 
@@ -460,6 +470,8 @@ def main():
     parser.add_argument("--reps-15b", type=int, default=3, help="timed runs of the 1.5b suite")
     parser.add_argument("--grpo-gen", choices=["hf", "hand"], default="hf",
                         help="GRPO generation with HF generate or the hand-written KV-cache loop")
+    parser.add_argument("--grpo-rollout-dtype", choices=["float32", "bfloat16"], default="float32",
+                        help="GRPO rollouts from the policy (float32) or a bf16 copy synced each step (grpo-bench --rollout-dtype)")
     parser.add_argument("--lora-completion", type=int, default=256, help="new tokens per sample in lora15b (default 256)")
     parser.add_argument("--out", metavar="FILE", help="merge the results into this JSON file (keyed by suite)")
     args = parser.parse_args()

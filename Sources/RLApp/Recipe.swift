@@ -257,6 +257,7 @@ public struct Recipe: Sendable {
         case "overwrite_output_dir": c.overwriteOutputDir = try bool()
         case "memory_check": c.memoryCheck = try bool()
         case "lean_memory": c.leanMemory = try bool()
+        case "rollout_dtype": c.rolloutDtype = try choice(RolloutPrecision.self)
         case "zero_stage": c.zeroStage = try int()
         case "memory_limit_gib":
             let gib = try double()

@@ -10,11 +10,24 @@ import Glibc
 /// 1 prompt of 64 tokens x 6 samples x 128 new tokens (temperature 0.7, top-p 0.95, no EOS),
 /// reference and policy log-probs, k3-KL loss (beta 0.04, `grpo` reduction like the peer
 /// script), backward, AdamW. Prints the median split over repetitions.
-/// Peer: `Benchmarks/peer/peer_torch.py --suite grpo` (PyTorch + transformers, 45.5 s per step here).
+/// `grpo-bench [repetitions] [--rollout-dtype bfloat16]`: the second samples from a bf16 copy of the
+/// policy's matrices made each step (the trainer's `rollout_dtype: bfloat16`; the copy is timed
+/// as part of generation).
+/// Peer, run right after in the same session: `Benchmarks/peer/peer_torch.py --suite grpo
+/// [--grpo-rollout-dtype bfloat16]` (PyTorch + transformers).
 @main
 struct GRPOBench {
     static func main() throws {
-        let repetitions = CommandLine.arguments.dropFirst().first.flatMap(Int.init) ?? 3
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let repetitions = arguments.first.flatMap(Int.init) ?? 3
+        let rolloutBF16: Bool
+        switch arguments.firstIndex(of: "--rollout-dtype").map({ arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : "" }) {
+        case nil, "auto": rolloutBF16 = false
+        case "bfloat16": rolloutBF16 = true
+        case let other?:
+            print("grpo-bench: --rollout-dtype takes auto or bfloat16, got '\(other)'")
+            exit(2)
+        }
         let config = ModelConfig(vocabSize: 151_936, hiddenSize: 512, intermediateSize: 1408, numHiddenLayers: 8,
                                  numAttentionHeads: 8, numKeyValueHeads: 2, ropeTheta: 10_000)
         let policy = DecoderModel(randomWeights: config, seed: 0)
@@ -26,13 +39,15 @@ struct GRPOBench {
             state = state &* 6_364_136_223_846_793_005 &+ 1
             return Int32((state >> 33) % UInt64(config.vocabSize))
         }
-        print("grpo.step.mini: \(groupSize) samples x \(newTokens) new tokens, prompt \(promptLength), \(Parallel_threads()) threads, \(repetitions) repetitions")
+        print("grpo.step.mini: \(groupSize) samples x \(newTokens) new tokens, prompt \(promptLength), \(Parallel_threads()) threads, \(repetitions) repetitions, "
+              + "rollouts from \(rolloutBF16 ? "a bf16 copy of the matrices" : "the f32 policy")")
         print("BLAS: \(CPUBackend.shared.blas)")
         var splits: [[String: Double]] = []
         for repetition in 0..<repetitions {
             var split: [String: Double] = [:]
             var t = monotonicSeconds()
-            let generated = try Generator(model: policy).generate(prompts: [prompt], options: GenerationOptions(
+            let sampling = rolloutBF16 ? policy.inferenceCopy(matrices: .bf16) : policy
+            let generated = try Generator(model: sampling).generate(prompts: [prompt], options: GenerationOptions(
                 maxNewTokens: newTokens, sampling: SamplingParameters(temperature: 0.7, topP: 0.95), samplesPerPrompt: groupSize,
                 seed: UInt64(repetition)))
             split["generate"] = monotonicSeconds() - t
@@ -71,7 +86,7 @@ struct GRPOBench {
             print("| \(key) | \(format(medians[key]!)) |")
         }
         let total = medians["total"]!
-        print("\nstep: \(format(total)) s (target <= 20 s; PyTorch + transformers here: 45.5 s) -> \(format(45.5 / total))x PyTorch's speed")
+        print("\nstep: \(format(total)) s (compare with peer_torch.py --suite grpo run in the same session)")
         print("generation share: \(format(medians["generate"]! / total * 100))%")
     }
 

@@ -183,6 +183,9 @@ public struct GRPOConfiguration: Sendable, Equatable {
     /// gradient accumulators and AdamW moments in bf16 with stochastic rounding and a bf16
     /// reference model — 12 bytes per parameter instead of 20. Not for LoRA runs (nothing to save).
     public var leanMemory: Bool = false
+    /// The weights rollouts sample from (`rollout_dtype`; default `.auto`: the policy itself;
+    /// `.bfloat16`: a bf16 copy of its matrices per generation batch, like vLLM's bf16 engine).
+    public var rolloutDtype: RolloutPrecision = .auto
     /// Sharded optimizer state in a run of several processes (`zero_stage`, DeepSpeed's name;
     /// default 0): 0 keeps every AdamW moment on every rank; 1 gives each rank the moments of about
     /// 1/N of the trainable tensors, which it alone updates and then broadcasts (ZeRO stage 1).

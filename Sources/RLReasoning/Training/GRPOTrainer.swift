@@ -192,6 +192,14 @@ public final class GRPOTrainer {
         Generator.sequenceSeed(configuration.seed ^ 0x5EED, (generationStep ?? step) * 1_000 + micro)
     }
 
+    /// The model a generation batch samples from (`rollout_dtype`): the policy, or a copy with
+    /// bf16 matrices made from its current weights when it holds f32 matrices.
+    func rolloutPolicy() -> any CausalLanguageModel {
+        guard configuration.rolloutDtype == .bfloat16,
+              policy.parameters.values.contains(where: { $0.rank == 2 && $0.dtype == .f32 }) else { return policy }
+        return policy.inferenceCopy(matrices: .bf16)
+    }
+
     /// Optimizer steps one generation batch serves: `steps_per_generation / gradient_accumulation_steps`
     /// passes over it, each repeated `num_iterations` times.
     var stepsPerGenerationBatch: Int {
@@ -216,11 +224,12 @@ public final class GRPOTrainer {
                 log("step \(step + 1) is inside a generation batch (resumed): generating that batch again with the current weights")
             }
             buffer = []
+            let sampling = rolloutPolicy()
             for micro in 0..<perGeneration {
                 let started = monotonicSeconds()
                 var rollout: Rollout
                 if c.dynamicSampling {
-                    let sampled = try dynamicallySampledGroups(micro: micro, generationStep: generationStep)
+                    let sampled = try dynamicallySampledGroups(micro: micro, generationStep: generationStep, policy: sampling)
                     droppedGroups += sampled.dropped
                     extraRounds += sampled.extraRounds
                     generatedTokens += sampled.generatedTokens
@@ -230,7 +239,7 @@ public final class GRPOTrainer {
                     // Every rank draws the whole micro-batch's prompts and keeps its slice.
                     let prompts = c.promptsPerMicroStep
                     let rows = sampler.next(prompts * world)[(rank * prompts)..<((rank + 1) * prompts)].map { dataset.rows[$0] }
-                    var groups = try builder.generate(rows: rows, policy: policy, seed: generationSeed(micro: micro, atStep: generationStep),
+                    var groups = try builder.generate(rows: rows, policy: sampling, seed: generationSeed(micro: micro, atStep: generationStep),
                                                       firstSequence: rank * prompts * c.numGenerations)
                     generatedTokens += groups.generatedTokens
                     if c.replayBufferSize > 0 {
@@ -394,7 +403,8 @@ public final class GRPOTrainer {
     /// `maxDynamicSamplingRounds` more rounds) until `promptsPerMicroStep` groups are kept. When
     /// the rounds run out it trains on the informative groups it has, or on the last round's
     /// groups when none was informative. Seeds depend on the step, micro-batch and round only.
-    func dynamicallySampledGroups(micro: Int, generationStep: Int) throws
+    /// `sampling` is the model completions are drawn from (`rolloutPolicy()`).
+    func dynamicallySampledGroups(micro: Int, generationStep: Int, policy sampling: any CausalLanguageModel) throws
         -> (groups: ScoredGroups, dropped: Int, extraRounds: Int, generatedTokens: Int, replayed: Int) {
         let c = configuration
         let wanted = c.promptsPerMicroStep
@@ -406,7 +416,7 @@ public final class GRPOTrainer {
             let rows = sampler.next(needed).map { dataset.rows[$0] }
             let base = generationSeed(micro: micro, atStep: generationStep)
             let seed = round == 0 ? base : Generator.sequenceSeed(base, 7_919 * round)
-            let groups = try builder.generate(rows: rows, policy: policy, seed: seed)
+            let groups = try builder.generate(rows: rows, policy: sampling, seed: seed)
             generated += groups.generatedTokens
             let informative = groups.informative.indices.filter { groups.informative[$0] }
             dropped += groups.groupCount - informative.count

@@ -68,6 +68,10 @@ extension MemoryPlan {
         let transientPerToken = 3 * inter + 4 * hidden + queryWidth + 2 * keyValueWidth
         parts.append(Part(name: "prefill", bytes: generated * g.maxPromptLength * transientPerToken * f32 + generated * vocab * f32,
                           phase: "generation", detail: "one layer of the prompts at a time, last logits"))
+        if g.rolloutDtype == .bfloat16 && baseBytes == f32 {
+            parts.append(Part(name: "rollout weights", bytes: matrixCount * 2, phase: "generation",
+                              detail: "the policy's matrices in bf16 for sampling (rollout_dtype)"))
+        }
 
         // Scoring without gradients (reference / old-policy log-probs): hidden states, one layer, logits.
         if g.beta != 0 || g.numIterations > 1 || (g.stepsPerGeneration ?? g.gradientAccumulationSteps) > g.gradientAccumulationSteps {

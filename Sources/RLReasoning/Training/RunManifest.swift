@@ -178,6 +178,8 @@ extension GRPOTrainer {
         e["gold_columns"] = c.goldColumns.joined(separator: ",")
         e["seed"] = text(c.seed)
         e["lean_memory"] = text(c.leanMemory)
+        // Recorded only when set, so checkpoints from before the setting existed still resume.
+        if c.rolloutDtype != .auto { e["rollout_dtype"] = c.rolloutDtype.rawValue }
         if let lora = policy.adapters?.configuration {
             e["use_peft"] = "true"
             e["lora_r"] = text(lora.rank)
