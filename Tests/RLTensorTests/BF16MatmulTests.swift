@@ -63,6 +63,12 @@ struct BF16MatmulTests {
                 #expect(CPUBackend.bf16WeightProductRoundsA(rows: rows, weightTransposed: transposed) == (expected != .widened))
             }
         }
+        // The few-row kernel needs packed weight rows and a weight [n, k]; otherwise 1-3 rows are widened.
+        for rows in 1...3 {
+            #expect(CPUBackend.bf16WeightKernel(rows: rows, weightTransposed: true, packedRows: false) == .widened)
+            #expect(CPUBackend.bf16WeightKernel(rows: rows, weightTransposed: false) == .widened)
+            #expect(!CPUBackend.bf16WeightProductRoundsA(rows: rows, packedRows: false))
+        }
         if getenv("RL_NO_AMX") != nil { #expect(expected != .amxTiles, "RL_NO_AMX=1: \(isa)") }
         if getenv("RL_NO_AVX512_BF16") != nil { #expect(expected == .widened, "RL_NO_AVX512_BF16=1: \(isa)") }
         if getenv("RL_BF16_DOT_GEMM").map({ String(cString: $0) }) == "1" && getenv("RL_NO_AMX") != nil && isa.contains("AVX512_BF16") {

@@ -9,7 +9,7 @@ extension CPUBackend {
         let rowLimit = rl_small_m_max_rows(d.k)
         let fewRows = d.m <= rowLimit && d.transposeB && !d.transposeA && d.ldb == d.k
         if d.bType == .bf16 && !d.transposeA {
-            switch CPUBackend.bf16WeightKernel(rows: d.m, weightTransposed: d.transposeB) {
+            switch CPUBackend.bf16WeightKernel(rows: d.m, weightTransposed: d.transposeB, packedRows: d.ldb == d.k) {
             case .amxTiles:
                 if d.transposeB { bf16TileGemm(d) } else { bf16TileGemmWeightNotTransposed(d) }
                 return
@@ -94,19 +94,20 @@ extension CPUBackend {
 
     /// The kernel that multiplies `rows` rows of A by a bf16 matrix, `[n, k]` (`weightTransposed`,
     /// a weight in the forward) or `[k, n]` (the input gradient), on this CPU: AMX tiles when
-    /// enabled, else the AVX512_BF16 GEMM where `rl_bf16_dot_gemm_enabled`, else (1-3 rows) the
-    /// AVX512_BF16 few-row kernel, else widened weights. RL_NO_AVX512_BF16=1 leaves only the last.
-    package static func bf16WeightKernel(rows: Int, weightTransposed: Bool) -> BF16WeightKernel {
+    /// enabled, else the AVX512_BF16 GEMM where `rl_bf16_dot_gemm_enabled`, else (1-3 rows of a
+    /// weight whose rows are packed, row stride k: `packedRows`) the AVX512_BF16 few-row kernel,
+    /// else widened weights. RL_NO_AVX512_BF16=1 leaves only the last.
+    package static func bf16WeightKernel(rows: Int, weightTransposed: Bool, packedRows: Bool = true) -> BF16WeightKernel {
         if rows >= bf16TileMinRows && rl_bf16_amx_enabled() != 0 { return .amxTiles }
         if rows >= bf16TileMinRows && rl_bf16_dot_gemm_enabled() != 0 { return .dotProducts }
-        if weightTransposed && rows >= 1 && rows <= rl_bf16_dot_max_rows() { return .fewRowDotProducts }
+        if weightTransposed && packedRows && rows >= 1 && rows <= rl_bf16_dot_max_rows() { return .fewRowDotProducts }
         return .widened
     }
 
     /// Whether a product of `rows` rows of A with a bf16 weight rounds A to bf16 on this CPU: every
     /// kernel but the widening ones does (`bf16WeightKernel`).
-    package static func bf16WeightProductRoundsA(rows: Int, weightTransposed: Bool = true) -> Bool {
-        bf16WeightKernel(rows: rows, weightTransposed: weightTransposed) != .widened
+    package static func bf16WeightProductRoundsA(rows: Int, weightTransposed: Bool = true, packedRows: Bool = true) -> Bool {
+        bf16WeightKernel(rows: rows, weightTransposed: weightTransposed, packedRows: packedRows) != .widened
     }
 
     /// Products below this many multiply-adds run on one thread (OpenBLAS's own threshold).
