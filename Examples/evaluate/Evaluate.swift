@@ -72,6 +72,18 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Prompts generated together in one batch (each with all its samples).")
     var batchSize: Int = 8
 
+    @Flag(help: "Keep keys and values in a paged KV cache: each prompt stored once for its samples, finished completions' memory reused, prompts beyond the budget generated as memory frees up. The same completions as without it.")
+    var pagedKVCache = false
+
+    @Option(help: "Tokens per block of the paged KV cache (with --paged-kv-cache).")
+    var kvCacheBlockSize: Int = 16
+
+    @Option(help: "The paged KV cache's share, in (0, 1], of the memory the device has left beside the weights (with --paged-kv-cache).")
+    var kvCacheMemoryFraction: Double = 0.9
+
+    @Option(help: "The paged KV cache's size in tokens, instead of the memory share (with --paged-kv-cache).")
+    var kvCacheMaxTokens: Int?
+
     @Option(help: "Weight storage for matrices: bf16 (as the reference) or f32.")
     var weightType: WeightTypeChoice = .bf16
 
@@ -103,6 +115,15 @@ struct Evaluate: ParsableCommand {
         guard temperature >= 0 else { throw ValidationError("--temperature must be >= 0") }
         guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        guard (1...4_096).contains(kvCacheBlockSize) else {
+            throw ValidationError("--kv-cache-block-size must be between 1 and 4096, got \(kvCacheBlockSize)")
+        }
+        guard kvCacheMemoryFraction > 0 && kvCacheMemoryFraction <= 1 else {
+            throw ValidationError("--kv-cache-memory-fraction must be in (0, 1], got \(kvCacheMemoryFraction)")
+        }
+        if let kvCacheMaxTokens, kvCacheMaxTokens < kvCacheBlockSize {
+            throw ValidationError("--kv-cache-max-tokens must hold at least one block (--kv-cache-block-size \(kvCacheBlockSize)), got \(kvCacheMaxTokens)")
+        }
         if let ks = try parsedPassK(), let bad = ks.first(where: { $0 < 1 || $0 > samples }) {
             throw ValidationError("--pass-k \(bad) is not between 1 and --samples (\(samples))")
         }
@@ -176,7 +197,7 @@ struct Evaluate: ParsableCommand {
 
         let loadStart = ContinuousClock.now
         let sampling = temperature == 0 ? SamplingParameters.greedy : SamplingParameters(temperature: temperature, topP: topP)
-        let generator = try ModelCompletionGenerator.load(from: modelURL, adapter: adapterURL, weightType: weightType.dtype, device: device,
+        var generator = try ModelCompletionGenerator.load(from: modelURL, adapter: adapterURL, weightType: weightType.dtype, device: device,
                                                           maxNewTokens: maxNewTokens, sampling: sampling, batchSize: batchSize)
         let positions = generator.model.config.maxPositionEmbeddings
         if maxNewTokens >= positions {
@@ -184,6 +205,13 @@ struct Evaluate: ParsableCommand {
                 + "each completion ends (finish reason length) when prompt and completion fill the \(positions) positions")
         }
         printError("loaded \(modelName) (\(generator.model.config.numHiddenLayers) layers, hidden \(generator.model.config.hiddenSize)) in \(Self.seconds(since: loadStart)) s")
+        if pagedKVCache {
+            let paged = kvCacheMaxTokens.map { PagedCacheOptions(blockSize: kvCacheBlockSize, maxCachedTokens: $0) }
+                ?? generator.pagedCache(memoryFraction: kvCacheMemoryFraction, blockSize: kvCacheBlockSize)
+            generator.pagedCache = paged
+            printError("paged KV cache: " + (paged.maxCachedTokens.map { "\($0) tokens" } ?? "every prompt of a batch at once (free memory unknown)")
+                + " in blocks of \(kvCacheBlockSize)")
+        }
 
         // Resuming is keyed on the weights' content, not the folder's name.
         var fingerprint = try ModelFingerprint.of(folder: modelURL)

@@ -112,6 +112,7 @@ struct GRPOTrain: ParsableCommand {
         }
         // Refused before the weights are read (the trainer checks again once they are).
         if parsed.configuration.memoryCheck && !memoryPlan.fits { throw TrainingError.insufficientMemory(plan: memoryPlan.table()) }
+        try memoryPlan.checkPagedCache()
         let policy = try ModelLoader.load(from: folder, weightType: parsed.lora == nil ? .f32 : parsed.loraBaseWeightType, device: device)
         if merge && parsed.lora == nil { throw ValidationError("--merge folds LoRA adapters in; it needs use_peft: true") }
         let tokenizer = try Tokenizer(directory: folder)

@@ -264,6 +264,10 @@ public struct Recipe: Sendable {
             guard gib.isFinite, gib > 0, gib < Double(1 << 20) else { throw bad("a positive number of GiB") }
             c.memoryLimit = Int(gib * Double(1 << 30))
         case "logits_chunk_bytes": c.logitsChunkBytes = try int()
+        case "paged_kv_cache": c.pagedKVCache = try bool()
+        case "kv_cache_block_size": c.kvCacheBlockSize = try int()
+        case "kv_cache_memory_fraction": c.kvCacheMemoryFraction = try double()
+        case "kv_cache_max_tokens": c.kvCacheMaxTokens = value == .null ? nil : try int()
         case "use_peft": loraSettings.usePEFT = try bool()
         case "lora_r": loraSettings.rank = try int(); loraSettings.givenKeys.append(key)
         case "lora_alpha": loraSettings.alpha = try double(); loraSettings.givenKeys.append(key)

@@ -148,6 +148,20 @@ struct RecipeTests {
         #expect(bare.configuration.maxSteps == 7 && bare.configuration.scaleRewards == .batch)
     }
 
+    @Test("the paged KV cache keys: off by default, read from the file and overrides")
+    func pagedKVCacheKeys() throws {
+        let defaults = try recipe("").configuration
+        #expect(!defaults.pagedKVCache && defaults.kvCacheBlockSize == 16 && defaults.kvCacheMemoryFraction == 0.9
+                && defaults.kvCacheMaxTokens == nil)
+        let c = try recipe("""
+            paged_kv_cache: true
+            kv_cache_block_size: 32
+            kv_cache_memory_fraction: 0.5
+            """, overrides: [("kv-cache-max-tokens", "200000")]).configuration
+        #expect(c.pagedKVCache && c.kvCacheBlockSize == 32 && c.kvCacheMemoryFraction == 0.5 && c.kvCacheMaxTokens == 200_000)
+        #expect(try recipe("kv_cache_max_tokens: null").configuration.kvCacheMaxTokens == nil)
+    }
+
     @Test("a value of the wrong type is an error naming the key", arguments: [
         ("num_generations: six", "num_generations"),
         ("num_generations: 6.5", "num_generations"),
@@ -170,6 +184,11 @@ struct RecipeTests {
         ("reward_weights: [1.0]", "reward_weights"),
         ("per_device_train_batch_size: 5", "per_device_train_batch_size"),
         ("lr_scheduler_type: exponential", "lr_scheduler_type"),
+        ("paged_kv_cache: 1", "paged_kv_cache"),
+        ("kv_cache_block_size: 0", "kv_cache_block_size"),
+        ("kv_cache_memory_fraction: 1.5", "kv_cache_memory_fraction"),
+        ("kv_cache_memory_fraction: 0", "kv_cache_memory_fraction"),
+        ("kv_cache_max_tokens: 64", "kv_cache_max_tokens"),
     ])
     func typeErrors(_ text: String, _ key: String) throws {
         do {

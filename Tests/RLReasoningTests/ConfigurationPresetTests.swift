@@ -57,7 +57,8 @@ struct ConfigurationPresetTests {
         let keys = ["learning_rate", "adam_beta1", "min_lr_rate", "max_grad_norm", "memory_limit_gib", "sapo_temperature_pos",
                     "sapo_temperature_neg", "overlong_buffer_len", "cosine_max_len", "repetition_n_grams", "reward_funcs",
                     "reward_weights", "gold_columns", "lean_memory", "top_entropy_quantile", "max_dynamic_sampling_rounds",
-                    "steps_per_generation", "num_generations", "per_device_train_batch_size", "logits_chunk_bytes", "save_total_limit"]
+                    "steps_per_generation", "num_generations", "per_device_train_batch_size", "logits_chunk_bytes", "save_total_limit",
+                    "paged_kv_cache", "kv_cache_block_size", "kv_cache_memory_fraction", "kv_cache_max_tokens"]
         for key in keys {
             let name = GRPOConfiguration().settingName(key)
             #expect(properties.contains(name), "\(key) -> \(name)")

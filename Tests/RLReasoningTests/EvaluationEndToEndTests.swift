@@ -195,7 +195,9 @@ struct EvaluationEndToEndTests {
         let base = ["--model", checkpoint.path, "--tasks", "aime24", "--limit", "1", "--weight-type", "f32"]
         for (option, value, expected) in [("--max-new-tokens", "9223372036854775807", "--max-new-tokens must be between 1 and 1048576"),
                                           ("--samples", "100000000", "--samples must be between 1 and 4096"),
-                                          ("--batch-size", "0", "--batch-size must be between 1 and 4096")] {
+                                          ("--batch-size", "0", "--batch-size must be between 1 and 4096"),
+                                          ("--kv-cache-memory-fraction", "1.5", "--kv-cache-memory-fraction must be in (0, 1], got 1.5"),
+                                          ("--kv-cache-block-size", "0", "--kv-cache-block-size must be between 1 and 4096")] {
             let refused = run(base + [option, value, "--output", checkpoint.appendingPathComponent("out").path])
             #expect(refused.status != 0 && refused.text.contains(expected), "\(option) \(value): \(refused.text)")
         }
@@ -239,6 +241,22 @@ struct EvaluationEndToEndTests {
         #expect(status == 0, "\(text)")
         try checkOutput(output, tasks: ["aime24", "amc23"], problems: 2, samples: 1, maxNewTokens: 8)
         #expect(text.contains("4/4 100%") && text.contains("(this run)"), "\(text)")
+
+        // --paged-kv-cache writes the same completions.
+        let pagedOutput = checkpoint.appendingPathComponent("results-paged")
+        let pagedArguments = Array(arguments.dropLast(4)) + ["--output", pagedOutput.path, "--weight-type", "f32",
+                                                             "--paged-kv-cache", "--kv-cache-block-size", "4"]
+        let pagedStatus = runProcess(executable, pagedArguments, log: log)
+        let pagedText = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
+        #expect(pagedStatus == 0 && pagedText.contains("paged KV cache: "), "\(pagedText)")
+        for task in ["aime24", "amc23"] {
+            func completions(_ folder: URL) throws -> [String: String] {
+                let records = try EvaluationRecordFile(url: folder.appendingPathComponent("\(task).jsonl")).readRecords()
+                return Dictionary(uniqueKeysWithValues: records.map { ("\($0.problemID)#\($0.sample)", $0.completion) })
+            }
+            let paged = try completions(pagedOutput), contiguous = try completions(output)
+            #expect(paged.count == 2 && paged == contiguous, "\(task)")
+        }
 
         // Other weights in the same folder (same name): the finished completions are not reused.
         let weights = checkpoint.appendingPathComponent("model.safetensors")

@@ -17,9 +17,10 @@ extension Generator {
     /// blocks and forked into its `samplesPerPrompt` samples (which share those blocks; the
     /// partly filled last block is copied per sample on its first write). Every step decodes all
     /// live sequences together; a finished sequence releases its blocks, and the next prompts are
-    /// admitted once enough are free. A prompt's worst case is its full blocks once plus, per
-    /// sample, the blocks from there to `prompt + maxNewTokens - 1` tokens (the last token is never
-    /// fed back). Sequences keep their index's seed and draw step, so results do not depend on
+    /// admitted once enough are free. A prompt's worst case
+    /// (`PagedCacheOptions.worstCaseBlocks`) is its full blocks once plus, per sample, the blocks
+    /// from there to `prompt + maxNewTokens - 1` tokens (the last token is never fed back); the
+    /// pool holds at most every prompt's worst case at once, however large the budget. Sequences keep their index's seed and draw step, so results do not depend on
     /// the budget or on which prompts share a step (up to float rounding in the log-probabilities).
     func generatePaged(prompts: [[Int32]], options: GenerationOptions, paging: PagedCacheOptions,
                        onToken: ((Int, Int32) throws -> Void)?) throws -> [GeneratedSequence] {
@@ -28,10 +29,12 @@ extension Generator {
             GeneratedSequence(promptIndex: $0 / g, sampleIndex: $0 % g, tokens: [], logProbs: [], finishReason: .length)
         }
         guard options.maxNewTokens > 0 else { return sequences }
+        let worstCase = prompts.map { paging.worstCaseBlocks(promptLength: $0.count, samples: g, maxNewTokens: options.maxNewTokens) }
         let sharedBlocks = prompts.map { $0.count / blockSize }
-        let sampleBlocks = prompts.map { ($0.count + options.maxNewTokens - 1 + blockSize - 1) / blockSize - $0.count / blockSize }
-        let worstCase = prompts.indices.map { sharedBlocks[$0] + g * sampleBlocks[$0] }
-        let blockCount = paging.maxCachedTokens.map { $0 / blockSize } ?? worstCase.reduce(0, +)
+        let sampleBlocks = prompts.indices.map { (worstCase[$0] - sharedBlocks[$0]) / g }
+        // A budget beyond every prompt's worst case at once would only allocate blocks nobody uses.
+        let everyPrompt = worstCase.reduce(0, +)
+        let blockCount = min(paging.maxCachedTokens.map { $0 / blockSize } ?? everyPrompt, everyPrompt)
         if let p = worstCase.indices.max(by: { worstCase[$0] < worstCase[$1] }), worstCase[p] > blockCount {
             throw LanguageModelError.invalidArgument("pagedCache", "maxCachedTokens \(paging.maxCachedTokens ?? 0) holds \(blockCount) blocks of \(blockSize) tokens; "
                 + "prompt \(p) (\(prompts[p].count) tokens) with \(g) samples of up to \(options.maxNewTokens) tokens may need \(worstCase[p] * blockSize)")

@@ -5,7 +5,7 @@ public struct PagedCacheOptions: Sendable, Equatable {
     /// Tokens per block (≥ 1; default 16).
     public var blockSize: Int
     /// The most tokens the cache holds at once, over all sequences (≥ `blockSize`; rounded down
-    /// to whole blocks). A prompt is admitted only when its group's worst case (all samples
+    /// to whole blocks). The pool is never made larger than every prompt's worst case at once. A prompt is admitted only when its group's worst case (all samples
     /// reaching `maxNewTokens`) fits beside the groups already running, so generation never runs
     /// out of blocks mid-way. Nil (the default): room for every prompt at once. See
     /// `maxCachedTokens(fittingIn:config:blockSize:)` to plan it from free memory.
@@ -14,6 +14,16 @@ public struct PagedCacheOptions: Sendable, Equatable {
     public init(blockSize: Int = 16, maxCachedTokens: Int? = nil) {
         self.blockSize = blockSize
         self.maxCachedTokens = maxCachedTokens
+    }
+
+    /// The most blocks one prompt's group holds at once: the prompt's full blocks (stored once and
+    /// shared by its samples) plus, per sample, the blocks from there to `promptLength +
+    /// maxNewTokens - 1` tokens (the last token is never fed back). `Generator` admits a prompt
+    /// only when this many blocks are free, and refuses a `maxCachedTokens` below it for any
+    /// prompt. Expects `blockSize` ≥ 1, `promptLength` ≥ 1, `samples` ≥ 1 and `maxNewTokens` ≥ 1.
+    public func worstCaseBlocks(promptLength: Int, samples: Int, maxNewTokens: Int) -> Int {
+        let shared = promptLength / blockSize
+        return shared + samples * ((promptLength + maxNewTokens - 1 + blockSize - 1) / blockSize - shared)
     }
 
     /// The tokens a paged cache of `config`'s keys and values (f32, every layer) can hold in

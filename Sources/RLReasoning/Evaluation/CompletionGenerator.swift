@@ -30,6 +30,15 @@ public protocol CompletionGenerator {
     /// shares the call.
     func generate(messages: [String], samplesPerPrompt: Int, seeds: [UInt64],
                   onCompletion: (Int, Int, GeneratedCompletion) throws -> Void) throws
+
+    /// Throws what `generate` would throw for `messages` with `samplesPerPrompt` samples each
+    /// before generating anything (e.g. a prompt too long for the model): `EvaluationRunner` asks
+    /// it about every pending problem before its first batch. The default accepts everything.
+    func check(messages: [String], samplesPerPrompt: Int) throws
+}
+
+extension CompletionGenerator {
+    public func check(messages: [String], samplesPerPrompt: Int) throws {}
 }
 
 /// `CompletionGenerator` over a causal language model and its tokenizer, using RLModel's batched
@@ -43,6 +52,14 @@ public struct ModelCompletionGenerator: CompletionGenerator {
     /// checkpoint's `generation_config.json` EOS ids (`StopTokens`), plus any extra ones given.
     public var stopTokenIDs: Set<Int32>
     public var preferredBatchSize: Int
+    /// Keep keys and values in a paged KV cache (`GenerationOptions.pagedCache`): each prompt's
+    /// KV stored once for its samples, finished completions' blocks reused, and prompts beyond the
+    /// budget admitted as blocks free up. Nil (the default): the contiguous cache. The same
+    /// completions either way for the same seeds (up to near ties float rounding decides).
+    /// `pagedCache(memoryFraction:blockSize:)` plans a budget from free memory. A `blockSize`
+    /// below 1, or a `maxCachedTokens` that cannot hold some prompt's samples at their worst
+    /// case, is an `EvaluationError.invalidOption` from `check` and `generate`.
+    public var pagedCache: PagedCacheOptions?
 
     public init(model: any CausalLanguageModel, tokenizer: Tokenizer, maxNewTokens: Int, sampling: SamplingParameters,
                 extraStopTokenIDs: Set<Int32> = [], batchSize: Int = 16) throws {
@@ -93,17 +110,14 @@ public struct ModelCompletionGenerator: CompletionGenerator {
     public func generate(messages: [String], samplesPerPrompt: Int, seeds: [UInt64],
                          onCompletion: (Int, Int, GeneratedCompletion) throws -> Void) throws {
         guard !messages.isEmpty else { return }
-        let prompts = try messages.map(promptTokens)
+        let prompts = try checkedPrompts(messages: messages, samplesPerPrompt: samplesPerPrompt)
         let positions = model.config.maxPositionEmbeddings
-        if let long = prompts.firstIndex(where: { $0.count >= positions }) {
-            throw EvaluationError.invalidOption("a prompt of \(prompts[long].count) tokens leaves no room in the model's "
-                + "max_position_embeddings (\(positions)): \"\(messages[long].prefix(60))...\"")
-        }
         // Each sequence's budget: what its prompt leaves of the positions, at most maxNewTokens.
         let budgets = prompts.flatMap { prompt in Array(repeating: min(maxNewTokens, positions - prompt.count), count: samplesPerPrompt) }
         var options = GenerationOptions(maxNewTokens: budgets.max() ?? maxNewTokens, sampling: sampling, samplesPerPrompt: samplesPerPrompt,
                                         stopTokenIDs: stopTokenIDs)
         options.sequenceSeeds = seeds
+        options.pagedCache = pagedCache
         let total = messages.count * samplesPerPrompt
         var tokens = [[Int32]](repeating: [], count: total)
         var emitted = [Bool](repeating: false, count: total)
@@ -133,5 +147,37 @@ public struct ModelCompletionGenerator: CompletionGenerator {
             }
             if let failure { throw failure }
         }
+    }
+
+    /// Refuses a prompt that leaves no room in the model's positions, or whose samples the paged
+    /// cache cannot hold at their worst case, without generating anything.
+    public func check(messages: [String], samplesPerPrompt: Int) throws {
+        _ = try checkedPrompts(messages: messages, samplesPerPrompt: samplesPerPrompt)
+    }
+
+    /// The prompt tokens of `messages`, checked against the model's positions and the paged cache.
+    private func checkedPrompts(messages: [String], samplesPerPrompt: Int) throws -> [[Int32]] {
+        let prompts = try messages.map(promptTokens)
+        let positions = model.config.maxPositionEmbeddings
+        if let long = prompts.firstIndex(where: { $0.count >= positions }) {
+            throw EvaluationError.invalidOption("a prompt of \(prompts[long].count) tokens leaves no room in the model's "
+                + "max_position_embeddings (\(positions)): \"\(messages[long].prefix(60))...\"")
+        }
+        guard let pagedCache else { return prompts }
+        guard pagedCache.blockSize >= 1 else {
+            throw EvaluationError.invalidOption("the paged KV cache's block size must be at least 1, got \(pagedCache.blockSize)")
+        }
+        // A call generates up to its longest budget for every prompt, as Generator plans it.
+        let newTokens = prompts.map { min(maxNewTokens, positions - $0.count) }.max() ?? maxNewTokens
+        if let budget = pagedCache.maxCachedTokens, let index = prompts.firstIndex(where: {
+            pagedCache.worstCaseBlocks(promptLength: $0.count, samples: samplesPerPrompt, maxNewTokens: newTokens) * pagedCache.blockSize > budget
+        }) {
+            let needed = pagedCache.worstCaseBlocks(promptLength: prompts[index].count, samples: samplesPerPrompt, maxNewTokens: newTokens)
+            throw EvaluationError.invalidOption("the paged KV cache holds \(budget / pagedCache.blockSize * pagedCache.blockSize) tokens, but a prompt "
+                + "of \(prompts[index].count) tokens with \(samplesPerPrompt) samples of up to \(newTokens) new tokens needs up to "
+                + "\(needed * pagedCache.blockSize) (blocks of \(pagedCache.blockSize)): \"\(messages[index].prefix(60))...\"; "
+                + "give the cache more memory or lower the new tokens or samples")
+        }
+        return prompts
     }
 }

@@ -141,6 +141,12 @@ public final class EvaluationRunner {
             }
             plans.append((task, problems, file, pending))
         }
+        // Every pending prompt is checked (its length, the generator's cache) before the first batch.
+        for plan in plans {
+            let messages = { (items: [Pending]) in items.map { self.configuration.promptStyle.message(for: $0.problem.problem) } }
+            try generator.check(messages: messages(plan.pending.filter { $0.samples.count == n }), samplesPerPrompt: n)
+            try generator.check(messages: messages(plan.pending.filter { $0.samples.count < n }), samplesPerPrompt: 1)
+        }
         let total = plans.flatMap(\.pending).map(\.samples.count).reduce(0, +)
         var done = 0
         onProgress?(EvaluationProgress(task: (plans.first { !$0.pending.isEmpty } ?? plans.first)?.task.name ?? "", done: 0, total: total))

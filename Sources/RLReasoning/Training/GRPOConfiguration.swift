@@ -67,6 +67,26 @@ public struct GRPOConfiguration: Sendable, Equatable {
     /// `repetition_penalty`: penalises tokens already in the sequence (positive logits divided by it,
     /// negative ones multiplied), positive (default 1: off).
     public var repetitionPenalty: Float = 1
+    /// `paged_kv_cache`: rollouts keep keys and values in a paged KV cache
+    /// (`GenerationOptions.pagedCache`): each prompt's KV stored once for its group, finished
+    /// completions' blocks reused, and groups beyond the budget generated as blocks free up
+    /// (continuous batching). The same completions as the contiguous cache for the same seed, their
+    /// log-probabilities equal to float rounding. Default false: the contiguous cache, the path the
+    /// training runs and benchmarks were measured with.
+    public var pagedKVCache: Bool = false
+    /// `kv_cache_block_size`: tokens per block of the paged cache, 1...4096 (default 16).
+    public var kvCacheBlockSize: Int = 16
+    /// `kv_cache_memory_fraction`: the paged cache's budget as a share, in (0, 1], of the memory the
+    /// memory plan's peak without it leaves of `MemoryPlan.availableMemory(on:)` (after
+    /// `memoryLimit`), so it fits beside whatever phase of the step needs most (default 0.9, the
+    /// spare tenth for allocator slack). Used when `kvCacheMaxTokens` is nil and the available
+    /// memory is known; see `MemoryPlan.pagedCache`. Open-RS's `vllm_gpu_memory_utilization` is a
+    /// share of a separate vLLM GPU and stays an ignored recipe key.
+    public var kvCacheMemoryFraction: Double = 0.9
+    /// `kv_cache_max_tokens`: the paged cache's budget in tokens, replacing the share of memory
+    /// (default nil). At least one group's worst case: `numGenerations` completions of
+    /// `maxCompletionLength` tokens after a prompt of up to `maxPromptLength` tokens, in blocks.
+    public var kvCacheMaxTokens: Int? = nil
 
     // MARK: objective
     /// `beta`: the k3 KL term's coefficient, in [0, 1000]; 0 (default) needs no reference model
@@ -315,6 +335,14 @@ public struct GRPOConfiguration: Sendable, Equatable {
         }
         if rewardFuncs.contains(.overlong) && overlongBufferLength < 1 {
             try fail("overlong_buffer_len", "must be at least 1 when \(n("reward_funcs")) has overlong (the length of its penalty zone, in tokens)")
+        }
+        try check("kv_cache_block_size", kvCacheBlockSize, 1...4_096, "between 1 and 4096")
+        if !(kvCacheMemoryFraction > 0 && kvCacheMemoryFraction <= 1) {
+            try fail("kv_cache_memory_fraction", "must be in (0, 1], got \(kvCacheMemoryFraction)")
+        }
+        if let kvCacheMaxTokens, kvCacheMaxTokens < pagedGroupTokens {
+            try fail("kv_cache_max_tokens", "\(kvCacheMaxTokens) tokens cannot hold one group: \(pagedGroupDescription) need up to "
+                + "\(pagedGroupTokens); raise it or lower \(n("num_generations")) or \(n("max_completion_length"))")
         }
     }
 }

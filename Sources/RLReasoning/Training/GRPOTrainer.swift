@@ -70,6 +70,8 @@ public final class GRPOTrainer {
     /// came from a folder that has one). `collective` makes this process one rank of a
     /// data-parallel run (every rank builds its trainer with the same arguments). Bad settings
     /// throw `TrainingError.invalidSetting` naming the setting as `configuration.settingNames` spells it.
+    /// With `pagedKVCache` the rollouts' cache budget is planned here from the policy's device
+    /// memory (`MemoryPlan.pagedCache`), and a budget that cannot hold one group is refused.
     public init(configuration: GRPOConfiguration, policy: any CausalLanguageModel, tokenizer: Tokenizer, dataset: PromptDataset,
                 rewards customRewards: [any RewardFunction]? = nil, extraStopTokenIDs: Set<Int32> = [],
                 collective: any Collective = SingleProcess()) throws {
@@ -97,9 +99,12 @@ public final class GRPOTrainer {
             throw TrainingError.invalidSetting(key: "tokenizer", reason: "the tokenizer has \(tokenizer.vocabularySize) tokens but "
                 + "the model only \(policy.config.vocabSize) embeddings; they do not belong together")
         }
-        if configuration.memoryCheck {
+        var pagedCache: PagedCacheOptions?
+        if configuration.memoryCheck || configuration.pagedKVCache {
             let plan = MemoryPlan(policy: policy, configuration: configuration)
-            guard plan.fits else { throw TrainingError.insufficientMemory(plan: plan.table()) }
+            if configuration.memoryCheck && !plan.fits { throw TrainingError.insufficientMemory(plan: plan.table()) }
+            try plan.checkPagedCache()
+            pagedCache = plan.pagedCache
         }
         guard weightsAreFinite(policy.parameters), weightsAreFinite(policy.trainableParameters) else {
             throw TrainingError.nonFiniteWeights(reason: "the model's weights hold NaN or infinite values before training; nothing can be learned from them")
@@ -178,7 +183,7 @@ public final class GRPOTrainer {
         builder = RolloutBuilder(configuration: configuration, tokenizer: tokenizer,
                                  rewards: rewards, weights: weights,
                                  endTokenIDs: extraStopTokenIDs.union(StopTokens.resolve(tokenizer: tokenizer, config: policy.config, generationConfig: nil)),
-                                 padTokenID: tokenizer.padTokenID ?? eos)
+                                 padTokenID: tokenizer.padTokenID ?? eos, pagedCache: pagedCache)
         sampler = EpochSampler(count: dataset.rows.count, seed: configuration.seed)
         replayBuffer = ReplayBuffer(capacity: configuration.replayBufferSize)
     }

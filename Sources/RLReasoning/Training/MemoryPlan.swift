@@ -6,7 +6,8 @@ import RLTensor
 /// shapes and the settings before anything is allocated — and whether that fits.
 ///
 /// A step has three phases, and the peak is the largest: generation (weights, KV cache for every
-/// completion of a micro-step at prompt + completion length), scoring without gradients
+/// completion of a micro-step at prompt + completion length, or with `paged_kv_cache` the paged
+/// cache's planned budget), scoring without gradients
 /// (reference and old-policy log-probs: one layer's activations and the logits), and the
 /// training forward and backward (gradients and the activations autograd keeps — each layer's
 /// input only with `gradient_checkpointing` — then first the logits and their gradient, then one
@@ -33,6 +34,14 @@ public struct MemoryPlan: Sendable {
     public let availableBytes: Int?
     /// Where the run's tensors live: host memory for `.cpu`, the GPU's memory for `.cuda`.
     public let device: Device
+    /// The paged KV cache rollouts use when `paged_kv_cache` is on (nil when it is off), its
+    /// `maxCachedTokens` planned: `kv_cache_max_tokens`, else `kv_cache_memory_fraction` of what
+    /// the peak of the other parts leaves of `availableBytes`, at most every group of a
+    /// micro-step at once (nil when memory is unknown and no cap is set: every group at once).
+    /// The "KV cache" part is that budget's bytes. See `checkPagedCache()`.
+    public let pagedCache: PagedCacheOptions?
+    /// The memory `kv_cache_memory_fraction` was taken of (nil when it was not used).
+    let pagedCacheSpareBytes: Int?
 
     /// The inputs the plan was made from.
     let model: ModelConfig
@@ -56,16 +65,26 @@ public struct MemoryPlan: Sendable {
         case let (available?, limit?): self.availableBytes = min(available, limit)
         case let (available, limit): self.availableBytes = available ?? limit
         }
-        parts = MemoryPlan.parts(model: model, configuration: configuration, lora: lora, baseWeightType: self.baseWeightType,
-                                 device: device)
+        let planned = MemoryPlan.parts(model: model, configuration: configuration, lora: lora, baseWeightType: self.baseWeightType,
+                                       device: device)
+        if configuration.pagedKVCache {
+            let paged = MemoryPlan.pagedCache(parts: planned, model: model, configuration: configuration, availableBytes: self.availableBytes)
+            (parts, pagedCache, pagedCacheSpareBytes) = (paged.parts, paged.options, paged.spareBytes)
+        } else {
+            (parts, pagedCache, pagedCacheSpareBytes) = (planned, nil, nil)
+        }
+        (peakPhase, peakBytes) = MemoryPlan.peak(of: parts)
+    }
+
+    /// The largest phase of `parts`: its name and bytes (resident parts included).
+    static func peak(of parts: [Part]) -> (phase: String, bytes: Int) {
         let resident = parts.filter { $0.phase == "all" }.reduce(0) { $0 + $1.bytes }
         var best = (phase: "generation", bytes: 0)
         for (phase, members) in MemoryPlan.phases {
             let total = resident + parts.filter { members.contains($0.phase) }.reduce(0) { $0 + $1.bytes }
             if total > best.bytes { best = (phase, total) }
         }
-        peakBytes = best.bytes
-        peakPhase = best.phase
+        return best
     }
 
     /// The moments of a step whose memory is summed, with the part phases alive then (`all`
@@ -91,6 +110,10 @@ public struct MemoryPlan: Sendable {
     /// Whether the peak fits the available memory (true when that is unknown).
     public var fits: Bool { availableBytes.map { peakBytes <= $0 } ?? true }
 
+    /// `fits`, and a paged cache planned from free memory holds one group (what the largest
+    /// settings that fit must also meet).
+    var fitsWithPagedCache: Bool { fits && !pagedCacheTooSmall }
+
     /// The largest `per_device_train_batch_size` (a multiple of `num_generations`) that fits,
     /// other settings unchanged; nil when not even one group fits or memory is unknown.
     public var largestCompletionsPerMicroStep: Int? {
@@ -101,7 +124,7 @@ public struct MemoryPlan: Sendable {
         while groups <= 4096 {
             var c = configuration
             c.perDeviceTrainBatchSize = groups * group
-            guard MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, device: device, availableBytes: availableBytes).fits
+            guard MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, device: device, availableBytes: availableBytes).fitsWithPagedCache
             else { break }
             best = groups * group
             groups *= 2
@@ -112,7 +135,7 @@ public struct MemoryPlan: Sendable {
             let middle = (low + high) / 2 / group * group
             var c = configuration
             c.perDeviceTrainBatchSize = middle
-            if MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, device: device, availableBytes: availableBytes).fits {
+            if MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, device: device, availableBytes: availableBytes).fitsWithPagedCache {
                 low = middle
             } else {
                 high = middle
@@ -128,7 +151,7 @@ public struct MemoryPlan: Sendable {
         func fits(_ length: Int) -> Bool {
             var c = configuration
             c.maxCompletionLength = length
-            return MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, device: device, availableBytes: availableBytes).fits
+            return MemoryPlan(model: model, configuration: c, lora: lora, baseWeightType: baseWeightType, device: device, availableBytes: availableBytes).fitsWithPagedCache
         }
         // At most max_completion_length's own limit (a config may claim billions of positions).
         var low = 0, high = max(1, min(model.maxPositionEmbeddings, 1 << 20) - configuration.maxPromptLength)
@@ -164,6 +187,7 @@ public struct MemoryPlan: Sendable {
             }
             if let length = largestCompletionLength { lines.append("  largest max_completion_length that fits: \(length)") }
         }
+        if let pagedCacheSummary { lines.append(pagedCacheSummary) }
         return lines.joined(separator: "\n")
     }
 

@@ -68,6 +68,9 @@ struct RolloutBuilder {
     let weights: [Float]
     let endTokenIDs: Set<Int32>
     let padTokenID: Int32
+    /// The paged KV cache generation uses (`paged_kv_cache`, its budget from `MemoryPlan.pagedCache`);
+    /// nil: the contiguous cache.
+    let pagedCache: PagedCacheOptions?
 
     /// Prompt token ids of a dataset row: the chat template applied to the system prompt and the
     /// problem, then the last `maxPromptLength` ids. The same ids are used for generation and
@@ -93,6 +96,7 @@ struct RolloutBuilder {
                                           repetitionPenalty: c.repetitionPenalty)
         var options = GenerationOptions(maxNewTokens: c.maxCompletionLength, sampling: sampling, samplesPerPrompt: c.numGenerations,
                                         stopTokenIDs: endTokenIDs, seed: seed)
+        options.pagedCache = pagedCache
         if firstSequence != 0 {
             options.sequenceSeeds = (0..<(rows.count * c.numGenerations)).map { Generator.sequenceSeed(seed, firstSequence + $0) }
         }

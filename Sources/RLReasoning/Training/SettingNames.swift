@@ -23,6 +23,7 @@ extension GRPOConfiguration {
             "overlong_buffer_len": "overlongBufferLength", "cosine_max_len": "cosineMaxLength",
             "repetition_n_grams": "repetitionNGramSize", "dataset_prompt_column": "promptColumn",
             "prompt_column": "promptColumn", "temperature_consistent_logprobs": "temperatureConsistentLogProbs",
+            "paged_kv_cache": "pagedKVCache",
         ]
         for key in snakeCaseKeys { names[key] = camelCase(key) }
         return names
@@ -39,7 +40,7 @@ extension GRPOConfiguration {
         "cosine_max_value_wrong", "cosine_min_value_correct", "cosine_max_value_correct", "cosine_variant",
         "repetition_max_penalty", "unparseable_gold", "overlong_penalty_factor", "system_prompt", "gold_columns",
         "save_steps", "save_total_limit", "overwrite_output_dir", "memory_check", "lean_memory", "rollout_dtype", "logits_chunk_bytes",
-        "logging_steps", "log_completions", "zero_stage",
+        "logging_steps", "log_completions", "zero_stage", "kv_cache_block_size", "kv_cache_memory_fraction", "kv_cache_max_tokens",
     ]
 
     private static func camelCase(_ key: String) -> String {
