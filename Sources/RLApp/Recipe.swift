@@ -81,7 +81,11 @@ public struct Recipe: Sendable {
         } else {
             ignored += loraSettings.givenKeys  // they apply only with use_peft
         }
+        if !configuration.pagedKVCache { ignored += givenKVCacheKeys }  // they apply only with paged_kv_cache
     }
+
+    /// The `kv_cache_*` keys given, reported as ignored when `paged_kv_cache` is off.
+    private var givenKVCacheKeys: [String] = []
 
     /// The LoRA keys as given, turned into `lora` once all keys are read.
     private var loraSettings = LoRASettings()
@@ -265,9 +269,9 @@ public struct Recipe: Sendable {
             c.memoryLimit = Int(gib * Double(1 << 30))
         case "logits_chunk_bytes": c.logitsChunkBytes = try int()
         case "paged_kv_cache": c.pagedKVCache = try bool()
-        case "kv_cache_block_size": c.kvCacheBlockSize = try int()
-        case "kv_cache_memory_fraction": c.kvCacheMemoryFraction = try double()
-        case "kv_cache_max_tokens": c.kvCacheMaxTokens = value == .null ? nil : try int()
+        case "kv_cache_block_size": c.kvCacheBlockSize = try int(); givenKVCacheKeys.append(key)
+        case "kv_cache_memory_fraction": c.kvCacheMemoryFraction = try double(); givenKVCacheKeys.append(key)
+        case "kv_cache_max_tokens": c.kvCacheMaxTokens = value == .null ? nil : try int(); givenKVCacheKeys.append(key)
         case "use_peft": loraSettings.usePEFT = try bool()
         case "lora_r": loraSettings.rank = try int(); loraSettings.givenKeys.append(key)
         case "lora_alpha": loraSettings.alpha = try double(); loraSettings.givenKeys.append(key)

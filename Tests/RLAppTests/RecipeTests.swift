@@ -160,6 +160,10 @@ struct RecipeTests {
             """, overrides: [("kv-cache-max-tokens", "200000")]).configuration
         #expect(c.pagedKVCache && c.kvCacheBlockSize == 32 && c.kvCacheMemoryFraction == 0.5 && c.kvCacheMaxTokens == 200_000)
         #expect(try recipe("kv_cache_max_tokens: null").configuration.kvCacheMaxTokens == nil)
+        // Without paged_kv_cache they change nothing, and say so.
+        let off = try recipe("kv_cache_block_size: 8\nkv_cache_memory_fraction: 0.5")
+        #expect(off.ignored == ["kv_cache_block_size", "kv_cache_memory_fraction"])
+        #expect(try recipe("paged_kv_cache: true\nkv_cache_block_size: 8").ignored.isEmpty)
     }
 
     @Test("a value of the wrong type is an error naming the key", arguments: [
