@@ -156,10 +156,11 @@ struct PagedKVCacheSettingTests {
         // Unknown memory and no cap: every group at once.
         let unknown = MemoryPlan(policy: policy, configuration: c, availableBytes: nil)
         #expect(unknown.pagedCache != nil && unknown.pagedCache?.maxCachedTokens == nil && kv(unknown) == 4 * group / 4 * blockBytes)
-        // An explicit cap replaces the share.
-        c.kvCacheMaxTokens = group
+        // An explicit cap replaces the share, in whole blocks.
+        c.kvCacheMaxTokens = group + 3
         let capped = MemoryPlan(policy: policy, configuration: c, availableBytes: others + spare)
-        #expect(capped.pagedCache?.maxCachedTokens == group && capped.table().contains("paged KV cache: \(group) tokens (kv_cache_max_tokens \(group))"))
+        #expect(capped.pagedCache?.maxCachedTokens == group
+                && capped.table().contains("paged KV cache: \(group) tokens (kv_cache_max_tokens \(group + 3))"))
     }
 
     @Test("evaluation with a paged cache writes the same completions; a budget too small is refused before the first batch")

@@ -40,6 +40,7 @@ extension MemoryPlan {
             spare = left
             budget = PagedCacheOptions.maxCachedTokens(fittingIn: Int(c.kvCacheMemoryFraction * Double(left)), config: model, blockSize: blockSize)
         }
+        budget = budget.map { $0 / blockSize * blockSize }  // whole blocks, as the generator uses it
         let held = min(budget ?? everyGroup, everyGroup)
         let groups = held / c.pagedGroupTokens
         let cache = Part(name: "KV cache", bytes: held / blockSize * PagedKVCache.bytesPerBlock(config: model, blockSize: blockSize),
