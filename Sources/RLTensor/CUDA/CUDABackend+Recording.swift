@@ -54,6 +54,11 @@ extension CUDABackend {
         return CUDAGraph(backend: self, functions: graphs, graph: graph, executable: executable, buffers: state.buffers)
     }
 
+    /// Why `recordWork` does not record (it then returns nil and callers run eagerly): set by
+    /// `RLTENSOR_CUDA_GRAPHS=0`, `RLTENSOR_CUDA_SYNC=1`, a driver without the graph API, or the
+    /// first recording that failed. Nil while work is recorded as CUDA graphs.
+    public var recordingFallbackReason: String? { recordingDisabled.withLock { $0 } }
+
     /// While a recording is under way, keeps `what` as its failure (the first one wins) and
     /// returns true: the caller must then skip the operation. False when nothing is recorded.
     func noteCaptureFailure(_ what: @autoclosure () -> String) -> Bool {
