@@ -251,9 +251,7 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
     public func allocate(byteCount: Int) -> any DeviceBuffer {
         do {
             let (address, size) = try allocator.allocate(max(byteCount, 1))
-            let buffer = CUDABuffer(address: address, byteCount: byteCount, blockSize: size, allocator: allocator)
-            capture.withLock { $0?.buffers.append(buffer) }
-            return buffer
+            return CUDABuffer(address: address, byteCount: byteCount, blockSize: size, allocator: allocator)
         } catch {
             fatalError("CUDA: \(error)")
         }
