@@ -7,7 +7,8 @@ import RLTensor
 /// replayed while the shape stays. Elsewhere (the CPU) every step runs as the eager forward does.
 ///
 /// A graph serves one model and one cache while the model's weights and adapters stay as they
-/// are (a recording reads the weights it saw): make one per generation run.
+/// are (a recording reads the weights it saw): make one per generation run, and use it from one
+/// thread at a time.
 public final class PagedDecodeGraph: @unchecked Sendable {
     /// The narrowest block table a step uses: tables are padded to it, so a run whose sequences
     /// never need more blocks (prompt plus new tokens) records once per batch size.
