@@ -63,8 +63,34 @@ struct ModelChecks {
             let same = prompt + generated[0].tokens == greedy
             say("  \(same ? "ok  " : "FAIL") greedy generation of \(greedy.count - prompt.count) tokens")
             if !same { failures.append("\(name) greedy generation") }
+            try recordedDecode(model, ids: try idsStored.int64s().map { Int32($0) }, name: name)
         }
         try grpoSteps()
+    }
+
+    /// Paged generation with the decode step recorded and replayed (`PagedDecodeGraph`; CUDA
+    /// graphs on a GPU) against every step launched eagerly: three prompts cut from the fixture's
+    /// ids, three sampled completions each, one prompt admitted only when another group finishes.
+    /// The tokens must be identical and the log-probabilities within 1e-5; the wall time of both
+    /// runs is printed (a tiny model, so mostly launch overhead).
+    mutating func recordedDecode(_ model: DecoderModel, ids: [Int32], name: String) throws {
+        let prompts = [Array(ids.prefix(3)), Array(ids.prefix(9)), Array(ids.prefix(6))]
+        var options = GenerationOptions(maxNewTokens: 24, sampling: SamplingParameters(temperature: 1.2, topP: 0.95), samplesPerPrompt: 3, seed: 3)
+        options.pagedCache = PagedCacheOptions(blockSize: 4, maxCachedTokens: 4 * 24, recordsDecodeStep: false)
+        var start = monotonicSeconds()
+        let eager = try Generator(model: model).generate(prompts: prompts, options: options)
+        let eagerSeconds = monotonicSeconds() - start
+        options.pagedCache?.recordsDecodeStep = true
+        start = monotonicSeconds()
+        let recorded = try Generator(model: model).generate(prompts: prompts, options: options)
+        let recordedSeconds = monotonicSeconds() - start
+        let sameTokens = zip(eager, recorded).allSatisfy { $0.tokens == $1.tokens && $0.finishReason == $1.finishReason }
+        let worst = zip(eager, recorded).flatMap { zip($0.logProbs, $1.logProbs).map { abs($0 - $1) } }.max() ?? 0
+        let ok = sameTokens && worst <= 1e-5
+        let fallback = (BackendRegistry.backend(for: device) as? CUDABackend)?.recordingFallbackReason
+        say("  \(ok ? "ok  " : "FAIL") recorded decode steps vs eager: same tokens \(sameTokens), log-probs within \(worst); "
+            + "\(fmt(recordedSeconds * 1e3)) ms vs \(fmt(eagerSeconds * 1e3)) ms eager\(fallback.map { " (not recorded: \($0))" } ?? "")")
+        if !ok { failures.append("\(name) recorded decode") }
     }
 
     /// The GRPO fixture's bnpo loss and gradients, then three AdamW steps on its batch, compared

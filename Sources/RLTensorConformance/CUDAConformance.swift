@@ -79,6 +79,7 @@ extension CUDAConformance {
             ("swiglu and adamw", { try $0.swigluAndAdamW() }),
             ("paged decode attention", { try $0.pagedDecodeAttention() }),
             ("tensor graph and gradients", { try $0.tensorGraphAndGradients() }),
+            ("recorded step (CUDA graph)", { try $0.recordedStep() }),
         ] }
 
         func expect(_ condition: Bool, _ message: @autoclosure () -> String) {
@@ -518,6 +519,60 @@ extension CUDAConformance {
                 return value.toFloatArray() + grads.flatMap { $0.toFloatArray() }
             }
             try compare("tensor graph and gradients", eps: 1e-4, atol: 1e-5) { b in run(b.device) }
+        }
+
+        /// A decode-like `ReplayableStep` (embedding, f32 and bf16-weight products, RoPE, KV
+        /// writes through slots, paged attention) run for four steps whose ids, positions, slots
+        /// and lengths are written in place between runs: on the GPU it must be recorded (unless
+        /// recording was switched off before) and replay to the CPU's results; dropping it must
+        /// give its memory back to the allocator.
+        func recordedStep() throws {
+            let (batch, heads, kvHeads, dim, blockSize, vocab) = (3, 4, 2, 8, 4, 20)
+            let switchedOff = gpu.recordingFallbackReason
+            let before = gpu.memoryStatistics.allocatedBytes
+            var recorded = false
+            try compare("recorded step", eps: 1e-2, atol: 1e-3) { b in
+                let device = b.device
+                let table = Tensor(H.values(vocab * kvHeads * dim, seed: 71), shape: [vocab, kvHeads * dim], device: device)
+                let wq = Tensor(H.values(kvHeads * dim * heads * dim, seed: 72), shape: [kvHeads * dim, heads * dim], device: device)
+                let wo = Tensor(H.values(heads * dim * 24, seed: 73), shape: [24, heads * dim], device: device).cast(to: .bf16)
+                let pools = (0..<2).map { _ in Tensor.zeros([2 * batch, blockSize, kvHeads, dim], device: device) }
+                let packed = Tensor.zeros([batch * 6], dtype: .i32, device: device)
+                func part(_ i: Int) -> Tensor { packed.sliced(axis: 0, (i * batch)..<((i + 1) * batch)) }
+                let ids = part(0), positions = part(1).reshaped([batch, 1]), slots = part(2), lengths = part(3)
+                let tables = packed.sliced(axis: 0, (4 * batch)..<(6 * batch)).reshaped([batch, 2])
+                let step = ReplayableStep(device: device) {
+                    let x = table.embedding(ids)
+                    let q = x.matmul(wq).reshaped([batch, 1, heads, dim]).rotaryEmbedding(positions: positions, theta: 10_000)
+                    let k = x.reshaped([batch, 1, kvHeads, dim]).rotaryEmbedding(positions: positions, theta: 10_000)
+                    pools[0].reshaped([2 * batch * blockSize, kvHeads, dim]).assignRows(slots, from: k.reshaped([batch, kvHeads, dim]))
+                    pools[1].reshaped([2 * batch * blockSize, kvHeads, dim]).assignRows(slots, from: x.reshaped([batch, kvHeads, dim]))
+                    let attended = Tensor.pagedDecodeAttention(query: q, keyBlocks: pools[0], valueBlocks: pools[1], blockTables: tables,
+                                                               lengths: lengths, maxLength: 2 * blockSize)
+                    return [attended.reshaped([batch, heads * dim]).linear(wo)]
+                }
+                var out: [Float] = []
+                for s in 0..<4 {
+                    // Row r: id, position s, slot s of its first block, s + 1 keys, blocks 2r and 2r + 1.
+                    var inputs: [Int32] = (0..<batch).map { Int32((s * 7 + $0 * 5) % vocab) }
+                    inputs += [Int32](repeating: Int32(s), count: batch)
+                    inputs += (0..<batch).map { Int32($0 * 2 * blockSize + s) }
+                    inputs += [Int32](repeating: Int32(s + 1), count: batch)
+                    inputs += (0..<batch).flatMap { [Int32(2 * $0), Int32(2 * $0 + 1)] }
+                    packed.overwrite(with: inputs)
+                    do { out += try step.run()[0].toFloatArray() } catch { expect(false, "step \(s) on \(device) threw \(error)") }
+                }
+                if device != .cpu { recorded = step.isRecorded }
+                return out
+            }
+            try gpu.synchronize()
+            if switchedOff == nil {
+                expect(recorded, "the step was not recorded: \(gpu.recordingFallbackReason ?? "no reason given")")
+            } else {
+                log("recorded step ran eagerly: \(switchedOff!)")
+            }
+            expect(gpu.memoryStatistics.allocatedBytes == before,
+                   "allocated bytes \(gpu.memoryStatistics.allocatedBytes) after the step was dropped, \(before) before")
         }
     }
 }

@@ -40,6 +40,8 @@ extension Generator {
                 + "prompt \(p) (\(prompts[p].count) tokens) with \(g) samples of up to \(options.maxNewTokens) tokens may need \(worstCase[p] * blockSize)")
         }
         let cache = try model.makePagedCache(blockCount: blockCount, blockSize: blockSize)
+        // The widest table any step needs: a sequence's last fed token is its prompt + maxNewTokens - 1st.
+        let graph = paging.recordsDecodeStep ? PagedDecodeGraph(minimumTableWidth: prompts.indices.map { sharedBlocks[$0] + sampleBlocks[$0] }.max() ?? 0) : nil
         let sampler = TokenSampler(options.sampling)
         let seeds = options.sequenceSeeds ?? sequences.indices.map { Generator.sequenceSeed(options.seed, $0) }
         var live: [LiveSequence] = [], logits: Tensor?
@@ -98,7 +100,13 @@ extension Generator {
                 reservedBlocks -= sampleBlocks[prompt] + (samplesLeft[prompt] == 0 ? sharedBlocks[prompt] : 0)
             }
             live = kept
-            logits = live.isEmpty ? nil : try model.forward(tokens: nextTokens, pagedCache: cache, sequences: live.map(\.cacheID))
+            if live.isEmpty {
+                logits = nil
+            } else if let graph {
+                logits = try model.forward(tokens: nextTokens, pagedCache: cache, sequences: live.map(\.cacheID), graph: graph)
+            } else {
+                logits = try model.forward(tokens: nextTokens, pagedCache: cache, sequences: live.map(\.cacheID))
+            }
         }
         if let decode {
             for i in sequences.indices { sequences[i].text = decode(sequences[i].tokens) }

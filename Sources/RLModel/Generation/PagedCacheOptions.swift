@@ -10,10 +10,16 @@ public struct PagedCacheOptions: Sendable, Equatable {
     /// out of blocks mid-way. Nil (the default): room for every prompt at once. See
     /// `maxCachedTokens(fittingIn:config:blockSize:)` to plan it from free memory.
     public var maxCachedTokens: Int?
+    /// Decode through a `PagedDecodeGraph` (default true): on CUDA each step of an unchanged
+    /// batch replays one recorded graph instead of launching every kernel, with the block tables
+    /// padded to the run's widest; the same tokens and log-probabilities as false (every step
+    /// launched eagerly). No effect on the CPU beyond that padding.
+    public var recordsDecodeStep: Bool
 
-    public init(blockSize: Int = 16, maxCachedTokens: Int? = nil) {
+    public init(blockSize: Int = 16, maxCachedTokens: Int? = nil, recordsDecodeStep: Bool = true) {
         self.blockSize = blockSize
         self.maxCachedTokens = maxCachedTokens
+        self.recordsDecodeStep = recordsDecodeStep
     }
 
     /// The most blocks one prompt's group holds at once: the prompt's full blocks (stored once and

@@ -49,6 +49,10 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     /// `LanguageModelError.invalidArgument` unless there is one token per sequence (at least one),
     /// ids are in the vocabulary, the sequences are distinct live ones and enough blocks are free.
     func forward(tokens: [Int32], pagedCache: PagedKVCache, sequences: [Int]) throws -> Tensor
+    /// `forward(tokens:pagedCache:sequences:)` that may replay the step `graph` keeps recorded
+    /// for the batch shape (`PagedDecodeGraph`): the same logits, which on a backend that records
+    /// work are rewritten by the next step through `graph`. Same errors.
+    func forward(tokens: [Int32], pagedCache: PagedKVCache, sequences: [Int], graph: PagedDecodeGraph) throws -> Tensor
     /// Replaces weights by name (same names and shapes, else throws
     /// `LanguageModelError.invalidArgument` and replaces nothing), e.g. to sync a reference copy.
     func replaceParameters(_ new: [String: Tensor]) throws
@@ -101,6 +105,11 @@ extension CausalLanguageModel {
 
     public func makeCache(batch: Int, capacity: Int) -> KVCache {
         KVCache(config: config, batch: batch, capacity: capacity, device: device)
+    }
+
+    /// The eager paged forward: a model without recorded steps ignores `graph`.
+    public func forward(tokens: [Int32], pagedCache: PagedKVCache, sequences: [Int], graph: PagedDecodeGraph) throws -> Tensor {
+        try forward(tokens: tokens, pagedCache: pagedCache, sequences: sequences)
     }
 
     /// An empty paged KV cache of `blockCount` blocks of `blockSize` tokens on the model's device;

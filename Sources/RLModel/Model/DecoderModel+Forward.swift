@@ -19,9 +19,9 @@ extension DecoderModel {
     ///
     /// Without a cache, attention reads this layer's own keys and values (training); with one,
     /// the new keys and values are written into it and attention reads it up to the new tokens
-    /// (a paged cache: one new token per sequence).
+    /// (a paged cache: one new token per sequence, written and read through `paged.step`).
     func decoderLayer(_ layer: Int, _ x: Tensor, positions: RotaryPositions, keyMask: Tensor?,
-                      cache: KVCache? = nil, pagedCache: PagedKVCache? = nil) -> Tensor {
+                      cache: KVCache? = nil, paged: (cache: PagedKVCache, step: PagedStepTensors)? = nil) -> Tensor {
         let c = config
         let w = layers[layer]
         let (batch, length) = (x.shape[0], x.shape[1])
@@ -39,8 +39,8 @@ extension DecoderModel {
         let k = rotated(heads(h, w.key, w.keyBias, c.numKeyValueHeads), norm: w.keyNorm)
         let v = heads(h, w.value, w.valueBias, c.numKeyValueHeads)
         let attended: Tensor
-        if let pagedCache {
-            attended = pagedCache.attend(layer: layer, query: q, keys: k, values: v)
+        if let paged {
+            attended = paged.cache.attend(layer: layer, query: q, keys: k, values: v, step: paged.step)
         } else if let cache {
             let (keys, values, mask, offset) = cache.append(layer: layer, keys: k, values: v)
             attended = Tensor.attention(query: q, key: keys, value: values, keyMask: mask, queryOffset: offset)

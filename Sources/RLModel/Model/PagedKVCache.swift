@@ -27,9 +27,8 @@ public final class PagedKVCache: @unchecked Sendable {
     /// Each live sequence's blocks, in token order, and its cached tokens.
     private var sequences: [Int: (blocks: [Int32], length: Int)] = [:]
     private var nextSequence = 0
-    /// The decode step under way: its sequences, the pool slot of each one's new token (i32
-    /// `[sequences]`), and the block tables and lengths (new token included) attention reads.
-    private var step: (sequences: [Int], slots: Tensor, tables: Tensor, lengths: Tensor, maxLength: Int)?
+    /// The sequences of the decode step under way.
+    private var stepSequences: [Int]?
 
     /// An empty cache of `blockCount` blocks of `blockSize` tokens for `config`'s layers on
     /// `device`. Throws `LanguageModelError.invalidArgument` unless both are ≥ 1.
@@ -138,10 +137,11 @@ public final class PagedKVCache: @unchecked Sendable {
 
     /// Starts a decode step of one new token for each of `ids` (distinct live sequences): gives
     /// each a slot for it (a fresh block when its last one is full, a private copy when its last
-    /// one is shared) and returns the tokens' positions. Throws
+    /// one is shared) and returns what the step's kernels read, with the block tables at least
+    /// `tableWidth` blocks wide (padded with block 0, which is never read). Throws
     /// `LanguageModelError.invalidArgument` for unknown or repeated sequences or when the free
     /// blocks do not suffice (nothing changes then).
-    func beginStep(sequences ids: [Int]) throws -> [Int32] {
+    func beginStep(sequences ids: [Int], tableWidth: Int = 0) throws -> PagedStepValues {
         guard Set(ids).count == ids.count else { throw LanguageModelError.invalidArgument("sequences", "lists a sequence twice") }
         let entries = try ids.map(entry)
         // A full last block needs a fresh one; a shared last block needs a copy for each of its
@@ -170,20 +170,19 @@ public final class PagedKVCache: @unchecked Sendable {
             tables.append(entry.blocks)
             sequences[id] = entry
         }
-        let width = tables.map(\.count).max() ?? 0
-        let flat = tables.flatMap { $0 + [Int32](repeating: 0, count: width - $0.count) }
-        let lengths = entries.map { Int32($0.length + 1) }
-        step = (ids, Tensor(slots, shape: [ids.count], device: device), Tensor(flat, shape: [ids.count, width], device: device),
-                Tensor(lengths, shape: [ids.count], device: device), Int(lengths.max() ?? 0))
-        return entries.map { Int32($0.length) }
+        let width = max(tableWidth, tables.map(\.count).max() ?? 0)
+        stepSequences = ids
+        return PagedStepValues(positions: entries.map { Int32($0.length) }, slots: slots,
+                               tables: tables.flatMap { $0 + [Int32](repeating: 0, count: width - $0.count) },
+                               lengths: entries.map { Int32($0.length + 1) }, tableWidth: width)
     }
 
     /// Writes layer `layer`'s keys and values of the step's tokens (`[sequences, 1, kvHeads,
     /// headDim]`) into their slots and returns the attention of `query` (`[sequences, 1, heads,
-    /// headDim]`) over each sequence's cached tokens, `[sequences, 1, heads, headDim]`.
-    func attend(layer: Int, query: Tensor, keys newKeys: Tensor, values newValues: Tensor) -> Tensor {
-        guard let step else { preconditionFailure("internal: paged KV cache written outside a step") }
-        let rows = [step.sequences.count] + tokenShape
+    /// headDim]`) over each sequence's cached tokens, `[sequences, 1, heads, headDim]`; the slots,
+    /// tables and lengths are read from `step` on the device.
+    func attend(layer: Int, query: Tensor, keys newKeys: Tensor, values newValues: Tensor, step: PagedStepTensors) -> Tensor {
+        let rows = [step.slots.count] + tokenShape
         keys[layer].reshaped([blockCount * blockSize] + tokenShape).assignRows(step.slots, from: newKeys.reshaped(rows))
         values[layer].reshaped([blockCount * blockSize] + tokenShape).assignRows(step.slots, from: newValues.reshaped(rows))
         return Tensor.pagedDecodeAttention(query: query, keyBlocks: keys[layer], valueBlocks: values[layer], blockTables: step.tables,
@@ -192,8 +191,8 @@ public final class PagedKVCache: @unchecked Sendable {
 
     /// Finishes the step begun by `beginStep`: each of its sequences holds one more token.
     func commitStep() {
-        guard let step else { preconditionFailure("internal: paged KV cache step committed twice") }
-        for id in step.sequences { sequences[id]!.length += 1 }  // live: checked by beginStep
-        self.step = nil
+        guard let ids = stepSequences else { preconditionFailure("internal: paged KV cache step committed twice") }
+        for id in ids { sequences[id]!.length += 1 }  // live: checked by beginStep
+        stepSequences = nil
     }
 }

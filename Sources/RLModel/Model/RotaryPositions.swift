@@ -13,16 +13,45 @@ struct RotaryPositions {
     let positions: Tensor
     /// `[batch, length, 1, headDim / 2]` f32, for a scaled RoPE only.
     private let tables: (cos: Tensor, sin: Tensor)?
+    /// The scaled RoPE's inverse frequencies (nil for plain RoPE).
+    private let frequencies: [Double]?
     private let theta: Float
 
     init(_ host: [Int32], batch: Int, length: Int, config: ModelConfig, device: Device) {
         positions = Tensor(host, shape: [batch, length], device: device)
         theta = Float(config.ropeTheta)
-        guard let scaling = config.ropeScaling else {
-            tables = nil
-            return
+        let frequencies = config.ropeScaling?.inverseFrequencies(theta: config.ropeTheta, headDim: config.headDim)
+        self.frequencies = frequencies
+        tables = frequencies.map { frequencies in
+            let (cosines, sines) = RotaryPositions.cosinesAndSines(host, frequencies)
+            return (Tensor(cosines, shape: [batch, length, 1, frequencies.count], device: device),
+                    Tensor(sines, shape: [batch, length, 1, frequencies.count], device: device))
         }
-        let frequencies = scaling.inverseFrequencies(theta: config.ropeTheta, headDim: config.headDim)
+    }
+
+    /// Positions read from `positions` (`[batch, length]` i32, written in place by its owner),
+    /// with tables that keep their memory and are written by `overwriteTables`.
+    init(staged positions: Tensor, config: ModelConfig, device: Device) {
+        self.positions = positions
+        theta = Float(config.ropeTheta)
+        let frequencies = config.ropeScaling?.inverseFrequencies(theta: config.ropeTheta, headDim: config.headDim)
+        self.frequencies = frequencies
+        tables = frequencies.map { frequencies in
+            let shape = positions.shape + [1, frequencies.count]
+            return (Tensor.zeros(shape, device: device), Tensor.zeros(shape, device: device))
+        }
+    }
+
+    /// Rewrites the cosine and sine tables (a scaled RoPE's) in place for `host` positions.
+    func overwriteTables(positions host: [Int32]) {
+        guard let tables, let frequencies else { return }
+        let (cosines, sines) = RotaryPositions.cosinesAndSines(host, frequencies)
+        tables.cos.overwrite(with: cosines)
+        tables.sin.overwrite(with: sines)
+    }
+
+    /// `cos` and `sin` of every position times every frequency, position-major.
+    private static func cosinesAndSines(_ host: [Int32], _ frequencies: [Double]) -> (cos: [Float], sin: [Float]) {
         let half = frequencies.count
         var cosines = [Float](repeating: 0, count: host.count * half), sines = cosines
         for (index, position) in host.enumerated() {
@@ -32,8 +61,7 @@ struct RotaryPositions {
                 sines[index * half + i] = Float(sin(angle))
             }
         }
-        tables = (Tensor(cosines, shape: [batch, length, 1, half], device: device),
-                  Tensor(sines, shape: [batch, length, 1, half], device: device))
+        return (cosines, sines)
     }
 
     /// RoPE (rotate-half convention) of `[batch, length, heads, headDim]`.

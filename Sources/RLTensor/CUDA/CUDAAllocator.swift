@@ -23,10 +23,17 @@ public struct CUDAMemoryStatistics: Sendable, Equatable, CustomStringConvertible
 /// takes its own size class or the smallest cached block up to 25% larger. Released
 /// blocks are reused by later work on the same stream, which orders the reuse after every
 /// earlier use. When the driver runs out of memory the cache is emptied and the request retried.
+/// While a CUDA graph is captured, requests go to its private pool (`CUDACapturePool`), whose
+/// blocks stay out of the cache until the graph is dropped.
 final class CUDAAllocator: @unchecked Sendable {
-    private struct State: Sendable {
+    fileprivate struct State: Sendable {
         var free: [Int: [UInt64]] = [:]
         var stats = CUDAMemoryStatistics()
+        /// Capture pools by id, the one being captured, and which pool each pool block is in.
+        var pools: [Int: CUDACapturePool] = [:]
+        var activePool: Int?
+        var nextPool = 0
+        var poolOfBlock: [UInt64: Int] = [:]
     }
     private let driver: CUDADriver
     private let context: OpaquePointer?
@@ -47,6 +54,8 @@ final class CUDAAllocator: @unchecked Sendable {
     func allocate(_ bytes: Int) throws -> (address: UInt64, size: Int) {
         let size = CUDAAllocator.roundedSize(bytes)
         if let hit = state.withLock({ s -> (UInt64, Int)? in
+            // A block the capture under way has released (still counted as allocated).
+            if let pool = s.activePool, let reused = s.pools[pool]!.take(size) { return reused }  // active pools exist
             // The exact size class, else the smallest cached block at most 25% larger (sequence
             // lengths vary between steps, so activations rarely repeat a size exactly).
             var blockSize = size
@@ -58,6 +67,7 @@ final class CUDAAllocator: @unchecked Sendable {
             s.stats.cacheHits += 1
             s.stats.allocatedBytes += blockSize
             s.stats.peakAllocatedBytes = max(s.stats.peakAllocatedBytes, s.stats.allocatedBytes)
+            s.addToActivePool(address, size: blockSize)
             return (address, blockSize)
         }) {
             return hit
@@ -79,15 +89,54 @@ final class CUDAAllocator: @unchecked Sendable {
             s.stats.reservedBytes += size
             s.stats.peakAllocatedBytes = max(s.stats.peakAllocatedBytes, s.stats.allocatedBytes)
             s.stats.peakReservedBytes = max(s.stats.peakReservedBytes, s.stats.reservedBytes)
+            s.addToActivePool(address, size: size)
         }
         return (address, size)
     }
 
-    /// Returns a block to the cache.
+    /// Returns a block to the cache, or to its capture pool.
     func release(_ address: UInt64, size: Int) {
         state.withLock { s in
+            if let pool = s.poolOfBlock[address] {
+                s.pools[pool]!.release(address)  // listed pools exist
+                return
+            }
             s.free[size, default: []].append(address)
             s.stats.allocatedBytes -= size
+        }
+    }
+
+    /// Starts a capture pool: requests are served from it (and the cache) until `endPool`.
+    /// Returns its id.
+    func beginPool() -> Int {
+        state.withLock { s in
+            precondition(s.activePool == nil, "internal: capture pools do not nest")
+            let id = s.nextPool
+            s.nextPool += 1
+            s.pools[id] = CUDACapturePool()
+            s.activePool = id
+            return id
+        }
+    }
+
+    /// Ends the capture: the pool keeps its blocks (released ones included) for its graph.
+    func endPool() {
+        state.withLock { $0.activePool = nil }
+    }
+
+    /// Drops pool `id` (its graph is gone, or the capture failed): blocks no buffer holds go to
+    /// the cache, held ones return there when their buffers are released.
+    func dropPool(_ id: Int) {
+        state.withLock { s in
+            guard let pool = s.pools.removeValue(forKey: id) else { return }
+            if s.activePool == id { s.activePool = nil }
+            let (free, held) = pool.partition
+            for block in free {
+                s.free[block.size, default: []].append(block.address)
+                s.stats.allocatedBytes -= block.size
+                s.poolOfBlock[block.address] = nil
+            }
+            for address in held { s.poolOfBlock[address] = nil }
         }
     }
 
@@ -113,6 +162,15 @@ final class CUDAAllocator: @unchecked Sendable {
             s.stats.peakAllocatedBytes = s.stats.allocatedBytes
             s.stats.peakReservedBytes = s.stats.reservedBytes
         }
+    }
+}
+
+extension CUDAAllocator.State {
+    /// Puts a block just handed out into the capture pool under way, if any.
+    fileprivate mutating func addToActivePool(_ address: UInt64, size: Int) {
+        guard let pool = activePool else { return }
+        pools[pool]!.add(address, size: size)  // the active pool exists
+        poolOfBlock[address] = pool
     }
 }
 

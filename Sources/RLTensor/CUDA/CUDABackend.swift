@@ -19,6 +19,8 @@ public struct CUDAAvailability: Sendable, CustomStringConvertible {
 /// stream in order; `upload`/`download` wait for it. Launch and library errors are kept and
 /// thrown by the next `synchronize()`, which also surfaces asynchronous kernel faults; set
 /// `RLTENSOR_CUDA_SYNC=1` to synchronize after every kernel and fail at the faulty one.
+/// `recordWork` records work as a CUDA graph (`RLTENSOR_CUDA_GRAPHS=0`, or a driver without
+/// the graph API, runs it eagerly instead).
 public final class CUDABackend: ComputeBackend, @unchecked Sendable {
     public let device: Device
     /// The GPU's name, e.g. "NVIDIA H100 80GB HBM3".
@@ -42,6 +44,11 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
     private let largeSharedConfigured = LockedBox<Set<String>>([])
     private let pendingError = LockedBox<CUDAError?>(nil)
     private let syncEveryLaunch: Bool
+    /// The recording under way (`recordWork`), if any.
+    let capture = LockedBox<CUDACapture?>(nil)
+    /// Why work is no longer recorded (set once: by `RLTENSOR_CUDA_GRAPHS=0`, by
+    /// `RLTENSOR_CUDA_SYNC=1`, by a driver without graphs, or by the first failed recording).
+    let recordingDisabled = LockedBox<String?>(nil)
 
     // MARK: availability
 
@@ -153,6 +160,13 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
         device = .cuda(ordinal)
         libraryPaths = [driver.path, nvrtc.path, blas.path]
         syncEveryLaunch = CUDALibraries.environment("RLTENSOR_CUDA_SYNC") == "1"
+        if syncEveryLaunch {
+            recordingDisabled.withLock { $0 = "RLTENSOR_CUDA_SYNC=1 synchronizes after every kernel" }
+        } else if CUDALibraries.environment("RLTENSOR_CUDA_GRAPHS") == "0" {
+            recordingDisabled.withLock { $0 = "RLTENSOR_CUDA_GRAPHS=0" }
+        } else if driver.graphs == nil {
+            recordingDisabled.withLock { $0 = "the driver at \(driver.path) lacks the graph API (CUDA 11.4)" }
+        }
 
         var dev: Int32 = 0
         try driver.check(driver.cuDeviceGet(&dev, Int32(ordinal)), "cuDeviceGet(\(ordinal))")
@@ -222,6 +236,8 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
 
     /// Keeps the first error for the next `synchronize()`.
     func record(_ error: CUDAError) {
+        // While recording, an error fails the recording (the caller then runs its work eagerly).
+        if noteCaptureFailure(error.message) { return }
         pendingError.withLock { if $0 == nil { $0 = error } }
         if syncEveryLaunch { fatalError("CUDA: \(error.message)") }
     }
@@ -244,7 +260,7 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
     public func upload(_ bytes: UnsafeRawBufferPointer, to buffer: any DeviceBuffer, byteOffset: Int) {
         let b = buffer as! CUDABuffer
         precondition(byteOffset + bytes.count <= b.byteCount, "upload past the end of the buffer")
-        guard bytes.count > 0 else { return }
+        guard bytes.count > 0, !noteCaptureFailure("an upload from the host") else { return }
         attempt {
             _ = driver.cuCtxSetCurrent(context)
             try driver.check(driver.cuMemcpyHtoDAsync(b.address + UInt64(byteOffset), bytes.baseAddress, bytes.count, stream), "cuMemcpyHtoDAsync")
@@ -255,7 +271,7 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
     public func download(_ buffer: any DeviceBuffer, byteOffset: Int, into bytes: UnsafeMutableRawBufferPointer) {
         let b = buffer as! CUDABuffer
         precondition(byteOffset + bytes.count <= b.byteCount, "download past the end of the buffer")
-        guard bytes.count > 0 else { return }
+        guard bytes.count > 0, !noteCaptureFailure("a download to the host") else { return }
         attempt {
             _ = driver.cuCtxSetCurrent(context)
             try driver.check(driver.cuMemcpyDtoHAsync(bytes.baseAddress, b.address + UInt64(byteOffset), bytes.count, stream), "cuMemcpyDtoHAsync")
@@ -264,6 +280,7 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
     }
 
     public func synchronize() throws {
+        if noteCaptureFailure("a synchronize") { return }
         _ = driver.cuCtxSetCurrent(context)
         let status = driver.cuStreamSynchronize(stream)
         if let e = pendingError.withLock({ e -> CUDAError? in defer { e = nil }; return e }) { throw e }

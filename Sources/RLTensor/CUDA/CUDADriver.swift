@@ -34,6 +34,8 @@ final class CUDADriver: @unchecked Sendable {
                                         UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32
     let cuGetErrorString: @convention(c) (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> Int32
     let cuGetErrorName: @convention(c) (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> Int32
+    /// Stream capture and graphs, nil on a driver without them.
+    let graphs: CUDAGraphFunctions?
 
     // CUdevice_attribute and CUfunction_attribute values used here (cuda.h).
     static let attributeMultiprocessorCount: Int32 = 16
@@ -74,6 +76,7 @@ final class CUDADriver: @unchecked Sendable {
         cuLaunchKernel = try sym("cuLaunchKernel")
         cuGetErrorString = try sym("cuGetErrorString")
         cuGetErrorName = try sym("cuGetErrorName")
+        graphs = CUDAGraphFunctions(handle: h)
     }
 
     /// `cuGetErrorName: cuGetErrorString` for a status.

@@ -231,6 +231,16 @@ public protocol ComputeBackend: AnyObject, Sendable {
     /// sampler). Throws the backend's error when the work fails.
     func sampleTokens(_ descriptor: TokenSamplingDescriptor, logits: BufferRef, seeds: [UInt64],
                       histories: [[Int32]]) throws -> [(token: Int32, logProb: Float)]?
+
+    // MARK: recording
+    /// Runs `body` while recording the work it issues on this backend, and returns the recording,
+    /// which has not run yet: `RecordedWork.replay()` runs it, as often as wanted. Buffers
+    /// allocated while recording stay with the recording (their addresses are baked into it).
+    /// Returns nil when the backend does not record work (the default; then `body` is not called)
+    /// or the recording failed (`body` may have been called, but none of its work is guaranteed
+    /// to have run): the caller then runs `body` itself. `body` must not read device memory back
+    /// to the host, upload from the host or synchronize.
+    func recordWork(_ body: () -> Void) -> (any RecordedWork)?
 }
 
 extension ComputeBackend {
@@ -239,4 +249,7 @@ extension ComputeBackend {
                              histories: [[Int32]]) throws -> [(token: Int32, logProb: Float)]? {
         nil
     }
+
+    /// No recording: callers run their work eagerly.
+    public func recordWork(_ body: () -> Void) -> (any RecordedWork)? { nil }
 }

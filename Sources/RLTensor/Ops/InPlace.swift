@@ -27,3 +27,26 @@ extension Tensor {
         backend.unary(.mulScalar(factor), ref, ref, count: count)
     }
 }
+
+extension Tensor {
+    /// Writes `values` (row-major) over this packed i32 tensor's elements, in place: its storage,
+    /// and so every view of it, keeps its address (inputs of a `ReplayableStep`). Not recorded
+    /// for gradients.
+    public func overwrite(with values: [Int32]) {
+        precondition(dtype == .i32, "overwrite(with: [Int32]): the tensor is \(dtype), not i32")
+        overwrite(bytesOf: values)
+    }
+
+    /// Writes `values` (row-major) over this packed f32 tensor's elements, in place (as the i32
+    /// `overwrite(with:)`).
+    public func overwrite(with values: [Float]) {
+        precondition(dtype == .f32, "overwrite(with: [Float]): the tensor is \(dtype), not f32")
+        overwrite(bytesOf: values)
+    }
+
+    private func overwrite<T: BitwiseCopyable>(bytesOf values: [T]) {
+        precondition(isContiguous, "overwrite(with:): packed tensors only")
+        precondition(values.count == count, "overwrite(with:): \(values.count) values do not fill shape \(shape)")
+        values.withUnsafeBytes { backend.upload($0, to: storage.buffer, byteOffset: offset * dtype.byteSize) }
+    }
+}
