@@ -36,7 +36,7 @@ extension Generator {
             throw LanguageModelError.invalidArgument("pagedCache", "maxCachedTokens \(paging.maxCachedTokens ?? 0) holds \(blockCount) blocks of \(blockSize) tokens; "
                 + "prompt \(p) (\(prompts[p].count) tokens) with \(g) samples of up to \(options.maxNewTokens) tokens may need \(worstCase[p] * blockSize)")
         }
-        let cache = try model.makePagedCache(blockCount: blockCount, blockSize: blockSize)
+        let cache = try model.makePagedCache(blockCount: blockCount, blockSize: blockSize, activationType: options.activationType)
         let sampler = TokenSampler(options.sampling)
         let seeds = options.sequenceSeeds ?? sequences.indices.map { Generator.sequenceSeed(options.seed, $0) }
         var live: [LiveSequence] = [], logits: Tensor?
@@ -51,7 +51,7 @@ extension Generator {
             }
             if !admitted.isEmpty {
                 let batch = LeftPaddedBatch(admitted.map { prompts[$0] })
-                let prefill = model.makeCache(batch: admitted.count, capacity: batch.length)
+                let prefill = model.makeCache(batch: admitted.count, capacity: batch.length, activationType: options.activationType)
                 let promptLogits = try model.forward(tokens: batch.ids, mask: batch.mask, cache: prefill).reshaped([admitted.count, vocab])
                 var rows = logits.map { [$0] } ?? []
                 for (row, prompt) in admitted.enumerated() {
