@@ -78,6 +78,7 @@ extension CUDAConformance {
             ("rope", { try $0.ropeBothWays() }),
             ("swiglu and adamw", { try $0.swigluAndAdamW() }),
             ("paged decode attention", { try $0.pagedDecodeAttention() }),
+            ("bf16 activations (inference ops)", { try $0.bf16Activations() }),
             ("tensor graph and gradients", { try $0.tensorGraphAndGradients() }),
         ] }
 
