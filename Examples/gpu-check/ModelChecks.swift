@@ -64,6 +64,7 @@ struct ModelChecks {
             say("  \(same ? "ok  " : "FAIL") greedy generation of \(greedy.count - prompt.count) tokens")
             if !same { failures.append("\(name) greedy generation") }
             try recordedDecode(model, ids: try idsStored.int64s().map { Int32($0) }, name: name)
+            if name == "qwen2-tiny" { try bf16ActivationDecode(folder: folder, prompt: prompt) }
         }
         try grpoSteps()
     }
@@ -91,6 +92,31 @@ struct ModelChecks {
         say("  \(ok ? "ok  " : "FAIL") recorded decode steps vs eager: same tokens \(sameTokens), log-probs within \(worst); "
             + "\(fmt(recordedSeconds * 1e3)) ms vs \(fmt(eagerSeconds * 1e3)) ms eager\(fallback.map { " (not recorded: \($0))" } ?? "")")
         if !ok { failures.append("\(name) recorded decode") }
+    }
+
+    /// Logits of a prefill and three decode steps with bf16 activations and KV cache (the bf16
+    /// inference copy; contiguous, then paged cache) on the device against the CPU doing the
+    /// same: both round the same f32 arithmetic to bf16, so they agree to a few bf16 roundings.
+    mutating func bf16ActivationDecode(folder: URL, prompt: [Int32]) throws {
+        let steps: [Int32] = [3, 7, 11]
+        func logits(on device: Device, paged: Bool) throws -> [Float] {
+            let model = try DecoderModel.load(from: folder, device: device).inferenceCopy(matrices: .bf16)
+            let cache = model.makeCache(batch: 1, capacity: prompt.count + (paged ? 0 : steps.count), activationType: .bf16)
+            var out = try model.forward(tokens: prompt, mask: nil, cache: cache).toFloatArray()
+            guard paged else {
+                for token in steps { out += try model.forward(tokens: [token], mask: nil, cache: cache).toFloatArray() }
+                return out
+            }
+            let pagedCache = try model.makePagedCache(blockCount: (prompt.count + steps.count) / 4 + 2, blockSize: 4, activationType: .bf16)
+            let sequence = try pagedCache.addSequence(copying: cache, row: 0)
+            for token in steps { out += try model.forward(tokens: [token], pagedCache: pagedCache, sequences: [sequence]).toFloatArray() }
+            return out
+        }
+        for paged in [false, true] {
+            let here = try logits(on: device, paged: paged), cpu = try logits(on: .cpu, paged: paged)
+            let scale = cpu.map(abs).max() ?? 1
+            expectClose("bf16-activation \(paged ? "paged" : "contiguous") decode logits vs cpu", here, cpu, atol: 0.03 * scale, rtol: 0)
+        }
     }
 
     /// The GRPO fixture's bnpo loss and gradients, then three AdamW steps on its batch, compared

@@ -133,12 +133,13 @@ if command == "decode" || command == "all" {
     let batches = (command == "decode" ? arguments.dropFirst().first : nil).map { $0.split(separator: ",").compactMap { Int($0) } } ?? [1, 6, 64]
     let bandwidth = DecodeBenchmark.measureBandwidth(gpu)
     say("device-to-device copy: \(fmt(bandwidth / 1e9)) GB/s (bytes read + written)")
-    for batch in batches {
-        let bench = DecodeBenchmark(gpu: gpu, config: .qwen2_1_5B, batch: batch, maxLength: 1024)
+    // f32 activations and KV cache, then bf16 ones (computed in f32) at the largest batch.
+    for (batch, activations) in batches.map({ ($0, DType.f32) }) + [(batches.max() ?? 64, DType.bf16)] {
+        let bench = DecodeBenchmark(gpu: gpu, config: .qwen2_1_5B, batch: batch, maxLength: 1024, activations: activations)
         let r = bench.run(prompt: 128, steps: 128)
-        if let error = r.error { say("decode error: \(error)"); failed = true; continue }
+        if let error = r.error { say("decode error (\(activations) activations): \(error)"); failed = true; continue }
         let roofline = bandwidth / r.bytesPerStep * Double(batch)
-        say("decode batch \(batch): \(fmt(r.tokensPerSecond)) tokens/s (\(fmt(r.secondsPerStep * 1e3, 3)) ms/step); "
+        say("decode batch \(batch), \(activations) activations: \(fmt(r.tokensPerSecond)) tokens/s (\(fmt(r.secondsPerStep * 1e3, 3)) ms/step); "
             + "HBM roofline \(fmt(roofline)) tokens/s at \(fmt(r.bytesPerStep / 1e9, 2)) GB/step -> \(fmt(r.tokensPerSecond / roofline, 2)) of roofline")
     }
     let stats = gpu.memoryStatistics

@@ -78,6 +78,7 @@ extension CUDAConformance {
             ("rope", { try $0.ropeBothWays() }),
             ("swiglu and adamw", { try $0.swigluAndAdamW() }),
             ("paged decode attention", { try $0.pagedDecodeAttention() }),
+            ("bf16 activations (inference ops)", { try $0.bf16Activations() }),
             ("tensor graph and gradients", { try $0.tensorGraphAndGradients() }),
             ("recorded step (CUDA graph)", { try $0.recordedStep() }),
         ] }
@@ -246,13 +247,13 @@ extension CUDAConformance {
                 try compare("binary \(op) broadcast", eps: 2e-6, atol: 1e-6) { b in
                     let y = H.empty(b, 42)
                     b.binary(op, StridedRef(H.buffer(b, a).buffer, offset: 0, strides: [7, 1]),
-                             StridedRef(H.buffer(b, c).buffer, offset: 0, strides: [0, 1]), y, shape: [6, 7])
+                             StridedRef(H.buffer(b, c).buffer, offset: 0, strides: [0, 1]), y, shape: [6, 7], dtype: .f32)
                     return H.read(b, y, 42)
                 }
                 try compare("binary \(op) contiguous", eps: 2e-6, atol: 1e-6) { b in
                     let y = H.empty(b, 42)
                     b.binary(op, StridedRef(H.buffer(b, a).buffer, offset: 0, strides: [7, 1]),
-                             StridedRef(H.buffer(b, a.reversed()).buffer, offset: 0, strides: [7, 1]), y, shape: [6, 7])
+                             StridedRef(H.buffer(b, a.reversed()).buffer, offset: 0, strides: [7, 1]), y, shape: [6, 7], dtype: .f32)
                     return H.read(b, y, 42)
                 }
             }
@@ -377,14 +378,14 @@ extension CUDAConformance {
                 let y = H.empty(b, count * dim), y2 = H.empty(b, count * dim)
                 let grad = H.empty(b, vocab * dim, fill: 0.25)
                 let idb = H.buffer(b, ids)
-                b.embedding(table: H.buffer(b, table), tableType: .f32, ids: idb, y, count: count, dim: dim)
-                b.embedding(table: H.buffer(b, bytes: tableBF16), tableType: .bf16, ids: idb, y2, count: count, dim: dim)
+                b.embedding(table: H.buffer(b, table), tableType: .f32, ids: idb, y, count: count, dim: dim, outputType: .f32)
+                b.embedding(table: H.buffer(b, bytes: tableBF16), tableType: .bf16, ids: idb, y2, count: count, dim: dim, outputType: .f32)
                 b.embeddingBackward(H.buffer(b, gy), ids: idb, gradTable: grad, count: count, dim: dim)
                 return H.read(b, y, count * dim) + H.read(b, y2, count * dim) + H.read(b, grad, vocab * dim)
             }
             try compare("scatter rows", eps: 0, atol: 0) { b in
                 let y = H.empty(b, vocab * dim, fill: 0.25)
-                b.scatterRows(H.buffer(b, gy), rows: H.buffer(b, (0..<Int32(count)).map { ($0 * 7) % Int32(vocab) }), y, count: count, dim: dim)
+                b.scatterRows(H.buffer(b, gy), rows: H.buffer(b, (0..<Int32(count)).map { ($0 * 7) % Int32(vocab) }), y, count: count, dim: dim, dtype: .f32)
                 return H.read(b, y, vocab * dim)
             }
         }
@@ -399,7 +400,7 @@ extension CUDAConformance {
                     let y = H.empty(b, rows * cols), r = H.empty(b, rows), dx = H.empty(b, rows * cols)
                     let gw = H.buffer(b, [Float](repeating: 1, count: cols))  // accumulates
                     let xb = H.buffer(b, x), wb = H.buffer(b, w)
-                    b.rmsNorm(xb, weight: wb, y, rstd: r, rows: rows, cols: cols, eps: 1e-6)
+                    b.rmsNorm(xb, weight: wb, y, rstd: r, rows: rows, cols: cols, eps: 1e-6, dtype: .f32)
                     b.rmsNormBackward(H.buffer(b, dy), x: xb, weight: wb, rstd: r, gradInput: dx, gradWeight: gw, rows: rows, cols: cols)
                     return H.read(b, y, rows * cols) + H.read(b, r, rows)
                         + H.read(b, dx, rows * cols) + H.read(b, gw, cols)
@@ -414,7 +415,7 @@ extension CUDAConformance {
                 try compare("rope inverse=\(inverse)", eps: 1e-5, atol: 1e-5) { b in
                     let y = H.empty(b, x.count)
                     b.rope(H.buffer(b, x), positions: H.buffer(b, pos), y, tokens: tokens, heads: heads,
-                           headDim: dim, theta: 10_000, inverse: inverse)
+                           headDim: dim, theta: 10_000, inverse: inverse, dtype: .f32)
                     return H.read(b, y, x.count)
                 }
             }
@@ -426,7 +427,7 @@ extension CUDAConformance {
             try compare("swiglu", eps: 2e-6, atol: 1e-6) { b in
                 let y = H.empty(b, n), dg = H.empty(b, n), du = H.empty(b, n)
                 let gb = H.buffer(b, g), ub = H.buffer(b, u)
-                b.swiglu(gate: gb, up: ub, y, count: n)
+                b.swiglu(gate: gb, up: ub, y, count: n, dtype: .f32)
                 b.swigluBackward(gate: gb, up: ub, gradOutput: H.buffer(b, dy), gradGate: dg, gradUp: du, count: n)
                 return H.read(b, y, n) + H.read(b, dg, n) + H.read(b, du, n)
             }

@@ -65,8 +65,8 @@ struct CUDAHostTests {
     }
 
     @Test func attentionArgumentMatchesRLAttention() {
-        // struct RLAttention { i64 x 15; float scale; float pad; } = 128 bytes.
-        let d = AttentionDescriptor(batch: 2, queryLength: 3, keyLength: 4, queryHeads: 6, kvHeads: 2, headDim: 8, queryOffset: 1,
+        // struct RLAttention { i64 x 15; float scale; int dtype; } = 128 bytes.
+        var d = AttentionDescriptor(batch: 2, queryLength: 3, keyLength: 4, queryHeads: 6, kvHeads: 2, headDim: 8, queryOffset: 1,
                                     scale: 0.25, queryStrides: (144, 48), keyStrides: (100, 20), valueStrides: (101, 21), keyMaskStride: 4)
         let bytes = CUDABackend.attentionArgumentBytes(d, hasMask: true)
         #expect(bytes.count == 128)
@@ -74,6 +74,20 @@ struct CUDAHostTests {
         #expect(Array(words[0..<15]) == [2, 3, 4, 6, 2, 8, 1, 144, 48, 100, 20, 101, 21, 4, 1])
         let scale = bytes.withUnsafeBytes { $0.load(fromByteOffset: 120, as: Float.self) }
         #expect(scale == 0.25)
+        #expect(bytes.withUnsafeBytes { $0.load(fromByteOffset: 124, as: Int32.self) } == 0)
+        d.dtype = .bf16
+        let bf16Bytes = CUDABackend.attentionArgumentBytes(d, hasMask: true)
+        #expect(bf16Bytes.withUnsafeBytes { ($0.load(fromByteOffset: 120, as: Float.self), $0.load(fromByteOffset: 124, as: Int32.self)) } == (0.25, 1))
+    }
+
+    @Test func pagedAttentionArgumentMatchesRLPagedAttention() {
+        // struct RLPagedAttention { i64 x 6; float scale; int dtype; } = 56 bytes.
+        var d = PagedAttentionDescriptor(batch: 3, queryHeads: 4, kvHeads: 2, headDim: 16, blockSize: 8, blockTableStride: 5, maxLength: 40, scale: 0.5)
+        d.dtype = .bf16
+        let bytes = CUDABackend.pagedAttentionArgumentBytes(d)
+        #expect(bytes.count == 56)
+        #expect(bytes.withUnsafeBytes { Array($0.bindMemory(to: Int64.self)[0..<6]) } == [3, 4, 2, 16, 8, 5])
+        #expect(bytes.withUnsafeBytes { ($0.load(fromByteOffset: 48, as: Float.self), $0.load(fromByteOffset: 52, as: Int32.self)) } == (0.5, 1))
     }
 
     /// Flash-decoding's key splits: only for one query per sequence with enough visible keys and

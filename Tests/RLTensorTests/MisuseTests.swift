@@ -37,9 +37,26 @@ struct MisuseTests {
     @Test("a bf16 tensor in an f32-only op")
     func dtypeMismatch() async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-            _ = Tensor.ones([2]).cast(to: .bf16) + Tensor.ones([2])
+            _ = Tensor.ones([2]).cast(to: .bf16).exp()
         }
         #expect(standardError(result).contains("needs f32 tensors, got bf16"))
+    }
+
+    @Test("bf16 and f32 activations mixed in one op")
+    func mixedActivationTypes() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Tensor.ones([2]).cast(to: .bf16) + Tensor.ones([2])
+        }
+        #expect(standardError(result).contains("add: activations of different types [bf16, f32]"))
+    }
+
+    @Test("a gradient through bf16 activations")
+    func bf16ActivationsWithGradient() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            let weight = Tensor.ones([4])
+            _ = valueAndGrad(at: [weight]) { Tensor.ones([2, 4]).cast(to: .bf16).rmsNorm(weight: weight, eps: 1e-6).cast(to: .f32).sum() }
+        }
+        #expect(standardError(result).contains("rmsNorm: bf16 activations are for inference"))
     }
 
     @Test("shapes that do not broadcast")

@@ -4,16 +4,22 @@
 typedef long long ll;
 struct Case { ll B, Lq, Lk, Hq, Hkv, D, off; bool masked; bool forwardOnly = false; };
 static float frand(std::mt19937& g) { return std::uniform_real_distribution<float>(-1, 1)(g); }
+// bf16 mode (dtype code 1): queries, keys and values rounded to bf16 (the references use the
+// rounded values), outputs compared within one bf16 rounding; logsumexp stays f32.
+static std::vector<u16> bf(const std::vector<float>& v) { std::vector<u16> r(v.size()); for (size_t i = 0; i < v.size(); ++i) r[i] = rl_f32_to_bf16(v[i]); return r; }
+static void roundToBF16(std::vector<float>& v) { for (auto& x : v) x = rl_bf16_to_f32(rl_f32_to_bf16(x)); }
+static void widen(const std::vector<u16>& h, std::vector<float>& out) { for (size_t i = 0; i < h.size(); ++i) out[i] = rl_bf16_to_f32(h[i]); }
 
-int run(Case c) {
+int run(Case c, bool bf16 = false) {
     std::mt19937 g(42);
     ll kvs = c.Hkv * c.D + 8;  // cache-like token stride
     std::vector<float> q(c.B * c.Lq * c.Hq * c.D), k(c.B * c.Lk * kvs), v(c.B * c.Lk * kvs), dO(q.size());
     for (auto* a : {&q, &k, &v, &dO}) for (auto& x : *a) x = frand(g);
+    if (bf16) for (auto* a : {&q, &k, &v}) roundToBF16(*a);
     std::vector<int> mask(c.B * c.Lk, 1);
     for (ll j = 0; j < std::min<ll>(3, c.Lk); ++j) mask[j] = 0;
     float scale = 1.0f / std::sqrt((float)c.D);
-    RLAttention a{c.B, c.Lq, c.Lk, c.Hq, c.Hkv, c.D, c.off, c.Lq * c.Hq * c.D, c.Hq * c.D, c.Lk * kvs, kvs, c.Lk * kvs, kvs, c.Lk, c.masked ? 1 : 0, scale, 0};
+    RLAttention a{c.B, c.Lq, c.Lk, c.Hq, c.Hkv, c.D, c.off, c.Lq * c.Hq * c.D, c.Hq * c.D, c.Lk * kvs, kvs, c.Lk * kvs, kvs, c.Lk, c.masked ? 1 : 0, scale, bf16 ? 1 : 0};
     const int* mp = c.masked ? mask.data() : nullptr;
     ll group = c.Hq / c.Hkv;
     // reference
@@ -50,10 +56,13 @@ int run(Case c) {
     ll W = 4, T = 32;
     std::vector<float> Og(q.size(), NAN), Lg(L.size(), NAN), dQg(q.size(), NAN), dKg(dK.size(), NAN), dVg(dK.size(), NAN), delta(c.B * c.Lq * c.Hq, NAN);
     size_t sh = (2 * T * (c.D + 1) + W * c.D) * 4;
+    std::vector<u16> qh = bf(q), kh = bf(k), vh = bf(v), Oh(q.size());
+    const void *qp = bf16 ? (const void*)qh.data() : q.data(), *kp = bf16 ? (const void*)kh.data() : k.data(), *vp = bf16 ? (const void*)vh.data() : v.data();
     emu_launch(dim3{(unsigned)((c.Lq * group + W - 1) / W), (unsigned)c.Hkv, (unsigned)c.B}, 32 * W, sh, [&] {
-        rl_attention_forward(a, q.data(), k.data(), v.data(), mp, Og.data(), Lg.data()); });
+        rl_attention_forward(a, qp, kp, vp, mp, bf16 ? (void*)Oh.data() : Og.data(), Lg.data()); });
+    if (bf16) widen(Oh, Og);
     ll rows = c.B * c.Lq * c.Hq;
-    if (!c.forwardOnly) {
+    if (!c.forwardOnly && !bf16) {
         emu_launch(dim3{(unsigned)((rows + W - 1) / W), 1, 1}, 32 * W, 0, [&] { rl_attention_backward_delta(a, Og.data(), dO.data(), delta.data()); });
         sh = (2 * T * (c.D + 1) + 2 * W * c.D) * 4;
         emu_launch(dim3{(unsigned)((c.Lq * group + W - 1) / W), (unsigned)c.Hkv, (unsigned)c.B}, 32 * W, sh, [&] {
@@ -62,20 +71,21 @@ int run(Case c) {
         emu_launch(dim3{(unsigned)((c.Lk + W - 1) / W), (unsigned)c.Hkv, (unsigned)c.B}, 32 * W, sh, [&] {
             rl_attention_backward_dkv(a, q.data(), k.data(), v.data(), mp, Lg.data(), delta.data(), dO.data(), dKg.data(), dVg.data()); });
     }
-    auto cmp = [&](const char* name, std::vector<float>& ref, std::vector<float>& got) {
+    auto cmp = [&](const char* name, std::vector<float>& ref, std::vector<float>& got, double rtol = 1e-4) {
         int bad = 0; double worst = 0; ll wi = -1;
         for (size_t i = 0; i < ref.size(); ++i) {
             float e = ref[i], x = got[i];
             if (std::isinf(e) && x == e) continue;
             double err = std::fabs((double)x - e);
-            if (!(err <= 2e-5 + 1e-4 * std::fabs(e))) { bad++; if (!(err <= worst)) { worst = err; wi = i; } }
+            if (!(err <= 2e-5 + rtol * std::fabs(e))) { bad++; if (!(err <= worst)) { worst = err; wi = i; } }
         }
         if (bad) printf("  %s: %d bad, worst [%lld] got %g ref %g\n", name, bad, wi, wi >= 0 ? got[wi] : 0.f, wi >= 0 ? ref[wi] : 0.f);
         return bad;
     };
-    int bad = cmp("out", O, Og) + cmp("lse", L, Lg);
-    if (!c.forwardOnly) bad += cmp("dq", dQ, dQg) + cmp("dk", dK, dKg) + cmp("dv", dV, dVg);
-    printf("%s B%lld Lq%lld Lk%lld H%lld/%lld D%lld off%lld mask%d\n", bad ? "FAIL" : "ok  ", c.B, c.Lq, c.Lk, c.Hq, c.Hkv, c.D, c.off, (int)c.masked);
+    const double outTol = bf16 ? 1.0 / 256 : 1e-4;
+    int bad = cmp("out", O, Og, outTol) + cmp("lse", L, Lg);
+    if (!c.forwardOnly && !bf16) bad += cmp("dq", dQ, dQg) + cmp("dk", dK, dKg) + cmp("dv", dV, dVg);
+    printf("%s %sB%lld Lq%lld Lk%lld H%lld/%lld D%lld off%lld mask%d\n", bad ? "FAIL" : "ok  ", bf16 ? "bf16 forward " : "", c.B, c.Lq, c.Lk, c.Hq, c.Hkv, c.D, c.off, (int)c.masked);
     if (c.Lq == 1) {
         // Flash-decoding: the visible keys in `splits` ranges of a multiple of the tile (the last
         // ones may be empty), partials combined, launched like CUDABackend+Ops.swift.
@@ -85,10 +95,11 @@ int run(Case c) {
             std::vector<float> partial(c.B * c.Hq * splits * (c.D + 2), NAN), Od(q.size(), NAN), Ld(L.size(), NAN);
             sh = (2 * T * (c.D + 1) + W * c.D) * 4;
             emu_launch(dim3{(unsigned)((group + W - 1) / W), (unsigned)c.Hkv, (unsigned)(c.B * splits)}, 32 * W, sh, [&] {
-                rl_attention_decode_split(a, q.data(), k.data(), v.data(), mp, partial.data(), splits, splitLength); });
+                rl_attention_decode_split(a, qp, kp, vp, mp, partial.data(), splits, splitLength); });
             emu_launch(dim3{(unsigned)((c.B * c.Hq + W - 1) / W), 1, 1}, 32 * W, 0, [&] {
-                rl_attention_decode_combine(a, partial.data(), splits, Od.data(), Ld.data()); });
-            int badSplit = cmp("decode out", O, Od) + cmp("decode lse", L, Ld);
+                rl_attention_decode_combine(a, partial.data(), splits, bf16 ? (void*)Oh.data() : Od.data(), Ld.data()); });
+            if (bf16) widen(Oh, Od);
+            int badSplit = cmp("decode out", O, Od, outTol) + cmp("decode lse", L, Ld);
             printf("%s   flash-decoding in %lld splits of %lld keys\n", badSplit ? "FAIL" : "ok  ", splits, splitLength);
             bad += badSplit;
         }
@@ -98,12 +109,13 @@ int run(Case c) {
 // Paged decode attention: each sequence's keys scattered over shuffled blocks of a shared pool
 // (two sequences share their first blocks, as a prompt's samples do), against the naive
 // reference over the same keys laid out contiguously.
-int runPaged(ll Hq, ll Hkv, ll D, ll bs, std::vector<ll> lens) {
+int runPaged(ll Hq, ll Hkv, ll D, ll bs, std::vector<ll> lens, bool bf16 = false) {
     std::mt19937 g(7);
     ll B = lens.size(), tableStride = 0, blocks = 0;
     for (ll n : lens) { tableStride = std::max(tableStride, (n + bs - 1) / bs); blocks += (n + bs - 1) / bs; }
     std::vector<float> q(B * Hq * D), kp(blocks * bs * Hkv * D), vp(kp.size());
     for (auto* a : {&q, &kp, &vp}) for (auto& x : *a) x = frand(g);
+    if (bf16) for (auto* a : {&q, &kp, &vp}) roundToBF16(*a);
     std::vector<int> order(blocks), tables(B * tableStride, 0), lengths(lens.begin(), lens.end());
     for (ll i = 0; i < blocks; ++i) order[i] = (int)i;
     std::shuffle(order.begin(), order.end(), g);
@@ -125,16 +137,20 @@ int runPaged(ll Hq, ll Hkv, ll D, ll bs, std::vector<ll> lens) {
     }
     ll W = 4, T = 32;
     std::vector<float> Og(q.size(), NAN);
-    RLPagedAttention a{B, Hq, Hkv, D, bs, tableStride, scale, 0};
+    RLPagedAttention a{B, Hq, Hkv, D, bs, tableStride, scale, bf16 ? 1 : 0};
     size_t sh = (2 * T * (D + 1) + W * D) * 4;
+    std::vector<u16> qh = bf(q), kh = bf(kp), vh = bf(vp), Oh(q.size());
     emu_launch(dim3{(unsigned)((group + W - 1) / W), (unsigned)Hkv, (unsigned)B}, 32 * W, sh, [&] {
-        rl_paged_attention_decode(a, q.data(), kp.data(), vp.data(), tables.data(), lengths.data(), Og.data()); });
+        if (bf16) rl_paged_attention_decode(a, qh.data(), kh.data(), vh.data(), tables.data(), lengths.data(), Oh.data());
+        else rl_paged_attention_decode(a, q.data(), kp.data(), vp.data(), tables.data(), lengths.data(), Og.data()); });
+    if (bf16) widen(Oh, Og);
+    const double rtol = bf16 ? 1.0 / 256 : 1e-4;
     int bad = 0; double worst = 0;
     for (size_t i = 0; i < O.size(); ++i) {
         double err = std::fabs((double)Og[i] - O[i]);
-        if (!(err <= 2e-5 + 1e-4 * std::fabs(O[i]))) { bad++; worst = std::max(worst, err); }
+        if (!(err <= 2e-5 + rtol * std::fabs(O[i]))) { bad++; worst = std::max(worst, err); }
     }
-    printf("%s paged decode H%lld/%lld D%lld block %lld lengths", bad ? "FAIL" : "ok  ", Hq, Hkv, D, bs);
+    printf("%s %spaged decode H%lld/%lld D%lld block %lld lengths", bad ? "FAIL" : "ok  ", bf16 ? "bf16 " : "", Hq, Hkv, D, bs);
     for (ll n : lens) printf(" %lld", n);
     if (bad) printf(" (%d bad, worst error %g)", bad, worst);
     printf("\n");
@@ -151,5 +167,9 @@ int main() {
         bad += run(c);
     bad += runPaged(6, 2, 64, 16, {40, 45, 0, 1}) + runPaged(2, 1, 128, 32, {33, 64, 200}) + runPaged(8, 8, 32, 5, {17, 23})
          + runPaged(4, 1, 256, 16, {300, 310});
+    // bf16 activations and KV cache: a prefill forward and the decode paths.
+    for (Case c : std::vector<Case>{{2, 70, 70, 6, 2, 40, 0, true}, {1, 1, 300, 12, 2, 128, 299, false, true}, {2, 1, 700, 4, 1, 64, 500, true, true}})
+        bad += run(c, true);
+    bad += runPaged(6, 2, 64, 16, {40, 45, 0, 1}, true) + runPaged(4, 1, 256, 16, {300, 310}, true);
     return bad ? 1 : 0;
 }

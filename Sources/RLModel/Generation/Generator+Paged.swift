@@ -39,7 +39,7 @@ extension Generator {
             throw LanguageModelError.invalidArgument("pagedCache", "maxCachedTokens \(paging.maxCachedTokens ?? 0) holds \(blockCount) blocks of \(blockSize) tokens; "
                 + "prompt \(p) (\(prompts[p].count) tokens) with \(g) samples of up to \(options.maxNewTokens) tokens may need \(worstCase[p] * blockSize)")
         }
-        let cache = try model.makePagedCache(blockCount: blockCount, blockSize: blockSize)
+        let cache = try model.makePagedCache(blockCount: blockCount, blockSize: blockSize, activationType: options.activationType)
         // The widest table any step needs: a sequence's last fed token is its prompt + maxNewTokens - 1st.
         let graph = paging.recordsDecodeStep ? PagedDecodeGraph(minimumTableWidth: prompts.indices.map { sharedBlocks[$0] + sampleBlocks[$0] }.max() ?? 0) : nil
         let sampler = TokenSampler(options.sampling)
@@ -56,7 +56,7 @@ extension Generator {
             }
             if !admitted.isEmpty {
                 let batch = LeftPaddedBatch(admitted.map { prompts[$0] })
-                let prefill = model.makeCache(batch: admitted.count, capacity: batch.length)
+                let prefill = model.makeCache(batch: admitted.count, capacity: batch.length, activationType: options.activationType)
                 let promptLogits = try model.forward(tokens: batch.ids, mask: batch.mask, cache: prefill).reshaped([admitted.count, vocab])
                 var rows = logits.map { [$0] } ?? []
                 for (row, prompt) in admitted.enumerated() {

@@ -40,6 +40,12 @@ public struct GenerationOptions: Sendable {
     /// to float rounding (their attention kernels sum in different orders; a draw can differ only
     /// where that rounding decides a near tie).
     public var pagedCache: PagedCacheOptions?
+    /// The element type of the activations and the KV cache of the forward passes (default f32).
+    /// bf16 halves their memory and traffic; every kernel still computes in f32 and the logits
+    /// sampled from stay f32. It needs a model whose matrices are bf16
+    /// (`inferenceCopy(matrices: .bf16)`). Tokens match the f32 run's except where bf16 rounding
+    /// decides a near tie; log-probabilities differ by about bf16 precision.
+    public var activationType: DType = .f32
 
     public init(maxNewTokens: Int, sampling: SamplingParameters = .greedy, samplesPerPrompt: Int = 1,
                 stopTokenIDs: Set<Int32> = [], stopStrings: [String] = [], seed: UInt64 = 0) {
@@ -101,7 +107,8 @@ public struct Generator: Sendable {
     /// prompt or an id outside the vocabulary, `maxNewTokens` < 0, `samplesPerPrompt` < 1,
     /// `stopStrings` are given to a generator without a decoder, `sequenceSeeds` does not have
     /// one seed per sequence, `pagedCache` has a `blockSize` < 1 or a `maxCachedTokens` too small
-    /// for some prompt's group.
+    /// for some prompt's group, or `activationType` is neither f32 nor bf16 (or bf16 with a model
+    /// whose matrices are not all bf16).
     public func generate(prompts: [[Int32]], options: GenerationOptions,
                          onToken: ((Int, Int32) throws -> Void)? = nil) throws -> [GeneratedSequence] {
         try check(prompts: prompts, options: options)
@@ -109,7 +116,8 @@ public struct Generator: Sendable {
         let vocab = model.config.vocabSize
         let batch = LeftPaddedBatch(prompts)
         let promptLength = batch.length
-        var cache = model.makeCache(batch: prompts.count, capacity: promptLength + max(options.maxNewTokens, 1))
+        var cache = model.makeCache(batch: prompts.count, capacity: promptLength + max(options.maxNewTokens, 1),
+                                    activationType: options.activationType)
         let promptLogits = try model.forward(tokens: batch.ids, mask: batch.mask, cache: cache).reshaped([prompts.count, vocab])
 
         let g = options.samplesPerPrompt
@@ -174,5 +182,6 @@ public struct Generator: Sendable {
         if let paging = options.pagedCache, paging.blockSize < 1 {
             throw fail("pagedCache", "blockSize must be at least 1, got \(paging.blockSize)")
         }
+        try model.checkActivationType(options.activationType, argument: "activationType")
     }
 }

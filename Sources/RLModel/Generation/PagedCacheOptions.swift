@@ -1,3 +1,5 @@
+import RLTensor
+
 /// How `Generator` keeps keys and values in a `PagedKVCache` (`GenerationOptions.pagedCache`):
 /// each prompt's KV is stored once and shared by its samples, finished sequences free their
 /// blocks, and prompts beyond the budget are admitted as blocks free up (continuous batching).
@@ -32,10 +34,10 @@ public struct PagedCacheOptions: Sendable, Equatable {
         return shared + samples * ((promptLength + maxNewTokens - 1 + blockSize - 1) / blockSize - shared)
     }
 
-    /// The tokens a paged cache of `config`'s keys and values (f32, every layer) can hold in
-    /// `bytes` of memory, in whole blocks of `blockSize` (≥ 1): e.g. a share of
+    /// The tokens a paged cache of `config`'s keys and values (of `activationType`, every layer)
+    /// can hold in `bytes` of memory, in whole blocks of `blockSize` (≥ 1): e.g. a share of
     /// `MemoryPlan.availableMemory(on:)` left after the weights. 0 when not even one block fits.
-    public static func maxCachedTokens(fittingIn bytes: Int, config: ModelConfig, blockSize: Int = 16) -> Int {
-        max(0, bytes / PagedKVCache.bytesPerBlock(config: config, blockSize: max(blockSize, 1))) * max(blockSize, 1)
+    public static func maxCachedTokens(fittingIn bytes: Int, config: ModelConfig, blockSize: Int = 16, activationType: DType = .f32) -> Int {
+        max(0, bytes / PagedKVCache.bytesPerBlock(config: config, blockSize: max(blockSize, 1), activationType: activationType)) * max(blockSize, 1)
     }
 }

@@ -41,6 +41,19 @@ extension CausalLanguageModel {
             throw fail("cache", "has room for \(cache.remaining) more tokens per row, \(count) given (capacity \(cache.capacity))")
         }
         try checkTokenIDs(tokens, argument: "tokens")
+        try checkActivationType(cache.activationType, argument: "cache")
+    }
+
+    /// That forward passes can keep their activations as `dtype`: f32, or bf16 when every matrix
+    /// of the model is bf16 (`inferenceCopy(matrices: .bf16)`); throws
+    /// `LanguageModelError.invalidArgument` naming `argument` otherwise.
+    func checkActivationType(_ dtype: DType, argument: String) throws {
+        guard dtype == .f32 || dtype == .bf16 else {
+            throw LanguageModelError.invalidArgument(argument, "activations must be f32 or bf16, got \(dtype)")
+        }
+        if dtype == .bf16, let name = parameters.first(where: { $0.value.rank == 2 && $0.value.dtype != .bf16 })?.key {
+            throw LanguageModelError.invalidArgument(argument, "bf16 activations need bf16 matrices (inferenceCopy(matrices: .bf16)); \(name) is \(parameters[name]!.dtype)")
+        }
     }
 
     /// Every id in `0..<config.vocabSize`.

@@ -42,8 +42,9 @@ public protocol CausalLanguageModel: AnyObject, Sendable {
     /// Throws `LanguageModelError.invalidArgument` for tokens that do not fill whole rows, ids
     /// outside the vocabulary, a mask of another size or a cache without room for them.
     func forward(tokens: [Int32], mask: [Int32]?, cache: KVCache) throws -> Tensor
-    /// An empty KV cache for `batch` sequences of up to `capacity` tokens on the model's device.
-    func makeCache(batch: Int, capacity: Int) -> KVCache
+    /// An empty KV cache for `batch` sequences of up to `capacity` tokens on the model's device,
+    /// whose keys, values and forward activations are `activationType` (f32 or bf16).
+    func makeCache(batch: Int, capacity: Int, activationType: DType) -> KVCache
     /// Runs one token per sequence (`tokens[i]` continues `sequences[i]` of `pagedCache`), appends
     /// them to the cache and returns their logits `[sequences.count, vocab]`. No autograd. Throws
     /// `LanguageModelError.invalidArgument` unless there is one token per sequence (at least one),
@@ -103,8 +104,8 @@ extension CausalLanguageModel {
         try save(to: folder, weightType: weightType, generationConfig: generationConfig, maxShardBytes: nil)
     }
 
-    public func makeCache(batch: Int, capacity: Int) -> KVCache {
-        KVCache(config: config, batch: batch, capacity: capacity, device: device)
+    public func makeCache(batch: Int, capacity: Int, activationType: DType = .f32) -> KVCache {
+        KVCache(config: config, batch: batch, capacity: capacity, device: device, activationType: activationType)
     }
 
     /// The eager paged forward: a model without recorded steps ignores `graph`.
@@ -112,10 +113,11 @@ extension CausalLanguageModel {
         try forward(tokens: tokens, pagedCache: pagedCache, sequences: sequences)
     }
 
-    /// An empty paged KV cache of `blockCount` blocks of `blockSize` tokens on the model's device;
-    /// throws `LanguageModelError.invalidArgument` unless both are ≥ 1.
-    public func makePagedCache(blockCount: Int, blockSize: Int = 16) throws -> PagedKVCache {
-        try PagedKVCache(config: config, blockCount: blockCount, blockSize: blockSize, device: device)
+    /// An empty paged KV cache of `blockCount` blocks of `blockSize` tokens on the model's device,
+    /// of `activationType` (f32 or bf16); throws `LanguageModelError.invalidArgument` unless both
+    /// counts are ≥ 1 and the type is f32 or bf16.
+    public func makePagedCache(blockCount: Int, blockSize: Int = 16, activationType: DType = .f32) throws -> PagedKVCache {
+        try PagedKVCache(config: config, blockCount: blockCount, blockSize: blockSize, device: device, activationType: activationType)
     }
 }
 

@@ -53,11 +53,16 @@ extension DecoderModel {
         return afterAttention + mlp
     }
 
-    /// `input` times the weight `name` (plus its bias), plus the LoRA update when adapters are attached.
+    /// `input` times the weight `name` (plus its bias), plus the LoRA update when adapters are
+    /// attached (computed in f32 and rounded to bf16 for bf16 activations).
     func project(_ input: Tensor, _ name: String, _ bias: String?) -> Tensor {
         let output = input.linear(weight(name), bias: bias.map(weight))
-        guard let update = adapters?.update(input, weight: name) else { return output }
-        return output + update
+        guard input.dtype == .bf16 else {
+            guard let update = adapters?.update(input, weight: name) else { return output }
+            return output + update
+        }
+        guard let update = adapters?.update(input.cast(to: .f32), weight: name) else { return output }
+        return output + update.cast(to: .bf16)
     }
 
     /// Final hidden states `[batch, length, hidden]` for token ids `[batch, length]` (i32).

@@ -5,7 +5,8 @@ extension DecoderModel {
     /// model, appending to `cache`, and returns the logits of the last position of each row
     /// (`[batch, vocab]`). Records nothing for autograd. Throws `LanguageModelError.invalidArgument`
     /// unless `tokens` fill whole rows, their ids are in the vocabulary, `mask` has one entry per
-    /// token and the cache has room for them.
+    /// token, the cache has room for them, and the model's matrices are bf16 when the cache's
+    /// `activationType` is (the activations then stay bf16, computed in f32; logits are f32).
     public func forward(tokens: [Int32], mask: [Int32]? = nil, cache: KVCache) throws -> Tensor {
         try checkForward(tokens: tokens, mask: mask, cache: cache)
         return withoutGradients {
@@ -16,13 +17,13 @@ extension DecoderModel {
             let positions = RotaryPositions(cache.beginStep(count: count, newMask: realMask), batch: batch, length: count,
                                             config: config, device: device)
             let ids = Tensor(tokens, shape: [batch, count], device: device)
-            var x = weight("model.embed_tokens.weight").embedding(ids)
+            var x = weight("model.embed_tokens.weight").embedding(ids, as: cache.activationType)
             for layer in 0..<config.numHiddenLayers {
                 x = decoderLayer(layer, x, positions: positions, keyMask: nil, cache: cache)
             }
             cache.commitStep()
             let last = x.sliced(axis: 1, (count - 1)..<count).reshaped([batch, config.hiddenSize])
-            return logits(hiddenStates: last.rmsNorm(weight: weight("model.norm.weight"), eps: Float(config.rmsNormEps)))
+            return logits(hiddenStates: last.rmsNorm(weight: weight("model.norm.weight"), eps: Float(config.rmsNormEps)).cast(to: .f32))
         }
     }
 

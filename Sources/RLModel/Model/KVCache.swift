@@ -9,6 +9,9 @@ import RLTensor
 /// sequences stop costing compute.
 public final class KVCache: @unchecked Sendable {
     public let capacity: Int
+    /// The element type of the cached keys and values, and of the activations of the forward
+    /// passes that use this cache: f32, or bf16 (computed in f32; logits stay f32).
+    public let activationType: DType
     public private(set) var batch: Int
     /// Filled time steps.
     public private(set) var length = 0
@@ -20,12 +23,17 @@ public final class KVCache: @unchecked Sendable {
     public private(set) var tokenCounts: [Int32]
     private var pendingLength = 0
 
-    public init(config: ModelConfig, batch: Int, capacity: Int, device: Device = .cpu) {
+    /// An empty cache for `batch` rows of up to `capacity` tokens of `config`'s layers on `device`,
+    /// whose keys, values and forward activations are `activationType` (f32 or bf16; bf16 needs a
+    /// model with bf16 matrices, `inferenceCopy(matrices: .bf16)`).
+    public init(config: ModelConfig, batch: Int, capacity: Int, device: Device = .cpu, activationType: DType = .f32) {
+        precondition(activationType == .f32 || activationType == .bf16, "KVCache: activations are f32 or bf16, got \(activationType)")
         self.capacity = capacity
         self.batch = batch
+        self.activationType = activationType
         let shape = [batch, capacity, config.numKeyValueHeads, config.headDim]
-        keys = (0..<config.numHiddenLayers).map { _ in Tensor.zeros(shape, device: device) }
-        values = (0..<config.numHiddenLayers).map { _ in Tensor.zeros(shape, device: device) }
+        keys = (0..<config.numHiddenLayers).map { _ in Tensor.zeros(shape, dtype: activationType, device: device) }
+        values = (0..<config.numHiddenLayers).map { _ in Tensor.zeros(shape, dtype: activationType, device: device) }
         mask = [Int32](repeating: 0, count: batch * capacity)
         maskTensor = Tensor(mask, shape: [batch, capacity], device: device)
         tokenCounts = [Int32](repeating: 0, count: batch)
@@ -33,6 +41,7 @@ public final class KVCache: @unchecked Sendable {
 
     private init(copying other: KVCache, keys: [Tensor], values: [Tensor], mask: [Int32], tokenCounts: [Int32], batch: Int) {
         capacity = other.capacity
+        activationType = other.activationType
         self.batch = batch
         length = other.length
         self.keys = keys
@@ -105,7 +114,7 @@ public final class KVCache: @unchecked Sendable {
         func gather(_ layers: [Tensor]) -> [Tensor] {
             layers.map { source in
                 let shape = [rows.count] + Array(source.shape.dropFirst())
-                let result = Tensor.zeros(shape, device: device)
+                let result = Tensor.zeros(shape, dtype: activationType, device: device)
                 for (newRow, oldRow) in rows.enumerated() where length > 0 {
                     result.sliced(axis: 0, newRow..<(newRow + 1)).sliced(axis: 1, 0..<length)
                         .assign(source.sliced(axis: 0, oldRow..<(oldRow + 1)).sliced(axis: 1, 0..<length))

@@ -17,7 +17,10 @@ public final class PagedKVCache: @unchecked Sendable {
     public let blockSize: Int
     /// Blocks in each layer's pool.
     public let blockCount: Int
-    /// Per layer, `[blockCount, blockSize, kvHeads, headDim]` f32.
+    /// The element type of the pools and of the activations of decode steps through this cache
+    /// (f32, or bf16 computed in f32).
+    public let activationType: DType
+    /// Per layer, `[blockCount, blockSize, kvHeads, headDim]` of `activationType`.
     private let keys: [Tensor]
     private let values: [Tensor]
     /// Each token's `[kvHeads, headDim]`, and where the pools live.
@@ -31,23 +34,29 @@ public final class PagedKVCache: @unchecked Sendable {
     private var stepSequences: [Int]?
 
     /// An empty cache of `blockCount` blocks of `blockSize` tokens for `config`'s layers on
-    /// `device`. Throws `LanguageModelError.invalidArgument` unless both are ≥ 1.
-    public init(config: ModelConfig, blockCount: Int, blockSize: Int = 16, device: Device = .cpu) throws {
+    /// `device`, whose keys, values and decode activations are `activationType` (f32, or bf16
+    /// computed in f32 with a model of bf16 matrices). Throws `LanguageModelError.invalidArgument`
+    /// unless both counts are ≥ 1 and the type is f32 or bf16.
+    public init(config: ModelConfig, blockCount: Int, blockSize: Int = 16, device: Device = .cpu, activationType: DType = .f32) throws {
         guard blockSize >= 1 else { throw LanguageModelError.invalidArgument("blockSize", "must be at least 1, got \(blockSize)") }
         guard blockCount >= 1 else { throw LanguageModelError.invalidArgument("blockCount", "must be at least 1, got \(blockCount)") }
+        guard activationType == .f32 || activationType == .bf16 else {
+            throw LanguageModelError.invalidArgument("activationType", "must be f32 or bf16, got \(activationType)")
+        }
+        self.activationType = activationType
         self.blockSize = blockSize
         self.blockCount = blockCount
         tokenShape = [config.numKeyValueHeads, config.headDim]
         self.device = device
         let shape = [blockCount, blockSize] + tokenShape
-        keys = (0..<config.numHiddenLayers).map { _ in Tensor.zeros(shape, device: device) }
-        values = (0..<config.numHiddenLayers).map { _ in Tensor.zeros(shape, device: device) }
+        keys = (0..<config.numHiddenLayers).map { _ in Tensor.zeros(shape, dtype: activationType, device: device) }
+        values = (0..<config.numHiddenLayers).map { _ in Tensor.zeros(shape, dtype: activationType, device: device) }
         allocator = KVBlockAllocator(blockCount: blockCount)
     }
 
-    /// Bytes of one block: keys and values of every layer, f32.
-    public static func bytesPerBlock(config: ModelConfig, blockSize: Int) -> Int {
-        2 * config.numHiddenLayers * blockSize * config.numKeyValueHeads * config.headDim * MemoryLayout<Float>.size
+    /// Bytes of one block: keys and values of every layer, of `activationType`.
+    public static func bytesPerBlock(config: ModelConfig, blockSize: Int, activationType: DType = .f32) -> Int {
+        2 * config.numHiddenLayers * blockSize * config.numKeyValueHeads * config.headDim * activationType.byteSize
     }
 
     /// Blocks held by at least one sequence.
@@ -71,12 +80,13 @@ public final class PagedKVCache: @unchecked Sendable {
 
     /// Stores the real tokens of row `row` of a prefilled contiguous `cache` in fresh blocks and
     /// returns the new sequence's id. Throws `LanguageModelError.invalidArgument` for a cache of
-    /// another model shape or device, a row outside it, a row that is not left-padded, or when the
+    /// another model shape, activation type or device, a row outside it, a row that is not left-padded, or when the
     /// free blocks cannot hold its tokens (nothing is stored then).
     public func addSequence(copying cache: KVCache, row: Int) throws -> Int {
-        guard cache.layerShape == tokenShape && cache.layerCount == keys.count && cache.device == device else {
-            throw LanguageModelError.invalidArgument("cache", "holds \(cache.layerCount) layers of \(cache.layerShape) on \(cache.device); "
-                + "this paged cache has \(keys.count) layers of \(tokenShape) on \(device)")
+        guard cache.layerShape == tokenShape && cache.layerCount == keys.count && cache.device == device
+                && cache.activationType == activationType else {
+            throw LanguageModelError.invalidArgument("cache", "holds \(cache.layerCount) layers of \(cache.layerShape) \(cache.activationType) on \(cache.device); "
+                + "this paged cache has \(keys.count) layers of \(tokenShape) \(activationType) on \(device)")
         }
         guard row >= 0 && row < cache.batch else {
             throw LanguageModelError.invalidArgument("row", "must be in 0..<\(cache.batch), got \(row)")

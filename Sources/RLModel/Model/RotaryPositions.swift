@@ -64,9 +64,11 @@ struct RotaryPositions {
         return (cosines, sines)
     }
 
-    /// RoPE (rotate-half convention) of `[batch, length, heads, headDim]`.
+    /// RoPE (rotate-half convention) of `[batch, length, heads, headDim]`; bf16 activations are
+    /// rotated in f32 and rounded back.
     func apply(_ x: Tensor) -> Tensor {
         guard let (cos, sin) = tables else { return x.rotaryEmbedding(positions: positions, theta: theta) }
+        if x.dtype == .bf16 { return apply(x.cast(to: .f32)).cast(to: .bf16) }
         let half = x.shape[3] / 2
         let first = x.sliced(axis: 3, 0..<half), second = x.sliced(axis: 3, half..<(2 * half))
         return Tensor.concat([first * cos - second * sin, second * cos + first * sin], axis: 3)

@@ -39,6 +39,16 @@ extension CPUBackend {
 
     public func attention(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?,
                           output: BufferRef, logSumExp: BufferRef) {
+        if d.dtype != .f32 {
+            var f = d
+            f.dtype = .f32
+            let q = widenedToF32(query, d.dtype, count: CPUBackend.span(batch: d.batch, length: d.queryLength, width: d.queryHeads * d.headDim, strides: d.queryStrides))
+            let k = widenedToF32(key, d.dtype, count: CPUBackend.span(batch: d.batch, length: d.keyLength, width: d.kvHeads * d.headDim, strides: d.keyStrides))
+            let v = widenedToF32(value, d.dtype, count: CPUBackend.span(batch: d.batch, length: d.keyLength, width: d.kvHeads * d.headDim, strides: d.valueStrides))
+            return intoF32(output, d.dtype, count: d.batch * d.queryLength * d.queryHeads * d.headDim) {
+                attention(f, query: q, key: k, value: v, keyMask: keyMask, output: $0, logSumExp: logSumExp)
+            }
+        }
         let group = d.queryHeads / d.kvHeads
         let qp = query.f32, kp = key.f32, vp = value.f32, op = output.f32, lp = logSumExp.f32
         let maskBase = keyMask?.i32

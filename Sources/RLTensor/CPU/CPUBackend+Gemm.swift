@@ -2,6 +2,20 @@ import CRLKernels
 
 extension CPUBackend {
     public func gemm(_ d: GemmDescriptor) {
+        if d.aType != .f32 || d.cType != .f32 {
+            precondition(d.aType == .f32 || d.bType == .bf16, "GEMM: bf16 activations need bf16 weights")
+            precondition(d.cType == .f32 || d.aType == .bf16, "GEMM: a bf16 result needs bf16 activations")
+            var f = d
+            f.aType = .f32
+            f.cType = .f32
+            let aRows = d.transposeA ? d.k : d.m
+            f.a = widenedToF32(d.a, d.aType, count: (d.batchCount - 1) * d.strideA + (aRows - 1) * d.lda + (d.transposeA ? d.m : d.k))
+            let cCount = (d.batchCount - 1) * d.strideC + (d.m - 1) * d.ldc + d.n
+            return intoF32(d.c, d.cType, count: cCount, keepingContents: d.beta != 0) { c in
+                f.c = c
+                gemm(f)
+            }
+        }
         let ap = d.a.f32, cp = d.c.f32
         // Up to this many rows, a product with a `[n, k]` weight goes to the few-row kernels,
         // which stream each weight row once for all rows (`rl_small_m_max_rows`); they take

@@ -160,9 +160,13 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         Parallel.ranges(count, grain: 1 << 15) { a, b in rl_unary_f32(code, xp + a, yp + a, b - a, p0, p1) }
     }
 
-    public func binary(_ op: BinaryOp, _ a: StridedRef, _ b: StridedRef, _ out: BufferRef, shape: [Int]) {
+    public func binary(_ op: BinaryOp, _ a: StridedRef, _ b: StridedRef, _ out: BufferRef, shape: [Int], dtype: DType) {
         let total = shape.reduce(1, *)
         guard total > 0 else { return }
+        if dtype != .f32 {
+            let af = widenedToF32(a, dtype, shape: shape), bf = widenedToF32(b, dtype, shape: shape)
+            return intoF32(out, dtype, count: total) { binary(op, af, bf, $0, shape: shape, dtype: .f32) }
+        }
         let (cs, st) = StridedLoops.collapse(shape: shape, strides: [a.strides, b.strides, Tensor.contiguousStrides(shape)])
         let ap = (a.buffer as! CPUBuffer).floats(a.offset), bp = (b.buffer as! CPUBuffer).floats(b.offset), yp = out.f32
         let inner = cs.last!, rows = total / inner
@@ -263,7 +267,12 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         for r in 0..<rows { for j in 0..<k { dxp[r * cols + Int(ip[r * k + j])] += dyp[r * k + j] } }
     }
 
-    public func embedding(table: BufferRef, tableType: DType, ids: BufferRef, _ y: BufferRef, count: Int, dim: Int) {
+    public func embedding(table: BufferRef, tableType: DType, ids: BufferRef, _ y: BufferRef, count: Int, dim: Int, outputType: DType) {
+        if outputType != .f32 {
+            return intoF32(y, outputType, count: count * dim) {
+                embedding(table: table, tableType: tableType, ids: ids, $0, count: count, dim: dim, outputType: .f32)
+            }
+        }
         let ip = ids.i32, yp = y.f32
         if tableType == .bf16 {
             let tp = table.bytes(.bf16).assumingMemoryBound(to: UInt16.self)
@@ -281,14 +290,19 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         }
     }
 
-    public func scatterRows(_ x: BufferRef, rows: BufferRef, _ y: BufferRef, count: Int, dim: Int) {
-        let xp = x.f32, rp = rows.i32, yp = y.f32
-        for i in 0..<count { (yp + Int(rp[i]) * dim).update(from: xp + i * dim, count: dim) }
+    public func scatterRows(_ x: BufferRef, rows: BufferRef, _ y: BufferRef, count: Int, dim: Int, dtype: DType) {
+        CPUBackend.checkActivationType(dtype)
+        let xp = x.bytes(dtype), rp = rows.i32, yp = y.bytes(dtype), rowBytes = dim * dtype.byteSize
+        for i in 0..<count { (yp + Int(rp[i]) * rowBytes).copyMemory(from: xp + i * rowBytes, byteCount: rowBytes) }
     }
 
     // MARK: fused ops
 
-    public func rmsNorm(_ x: BufferRef, weight: BufferRef, _ y: BufferRef, rstd: BufferRef, rows: Int, cols: Int, eps: Float) {
+    public func rmsNorm(_ x: BufferRef, weight: BufferRef, _ y: BufferRef, rstd: BufferRef, rows: Int, cols: Int, eps: Float, dtype: DType) {
+        if dtype != .f32 {
+            let xf = widenedToF32(x, dtype, count: rows * cols)
+            return intoF32(y, dtype, count: rows * cols) { rmsNorm(xf, weight: weight, $0, rstd: rstd, rows: rows, cols: cols, eps: eps, dtype: .f32) }
+        }
         let xp = x.f32, wp = weight.f32, yp = y.f32, rp = rstd.f32
         Parallel.ranges(rows, grain: max(1, 16_384 / max(cols, 1))) { a, b in rl_rmsnorm_f32(xp, wp, yp, rp, a, b, cols, eps) }
     }
@@ -308,14 +322,24 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         }
     }
 
-    public func rope(_ x: BufferRef, positions: BufferRef, _ y: BufferRef, tokens: Int, heads: Int, headDim: Int, theta: Float, inverse: Bool) {
+    public func rope(_ x: BufferRef, positions: BufferRef, _ y: BufferRef, tokens: Int, heads: Int, headDim: Int, theta: Float, inverse: Bool, dtype: DType) {
+        if dtype != .f32 {
+            let count = tokens * heads * headDim, xf = widenedToF32(x, dtype, count: count)
+            return intoF32(y, dtype, count: count) {
+                rope(xf, positions: positions, $0, tokens: tokens, heads: heads, headDim: headDim, theta: theta, inverse: inverse, dtype: .f32)
+            }
+        }
         let xp = x.f32, pp = positions.i32, yp = y.f32
         Parallel.ranges(tokens, grain: max(1, 8_192 / max(heads * headDim, 1))) { a, b in
             rl_rope_f32(xp, pp, yp, a, b, heads, headDim, theta, inverse ? 1 : 0)
         }
     }
 
-    public func swiglu(gate: BufferRef, up: BufferRef, _ y: BufferRef, count: Int) {
+    public func swiglu(gate: BufferRef, up: BufferRef, _ y: BufferRef, count: Int, dtype: DType) {
+        if dtype != .f32 {
+            let gf = widenedToF32(gate, dtype, count: count), uf = widenedToF32(up, dtype, count: count)
+            return intoF32(y, dtype, count: count) { swiglu(gate: gf, up: uf, $0, count: count, dtype: .f32) }
+        }
         let gp = gate.f32, up = up.f32, yp = y.f32
         Parallel.ranges(count, grain: 1 << 15) { a, b in rl_swiglu_f32(gp + a, up + a, yp + a, b - a) }
     }

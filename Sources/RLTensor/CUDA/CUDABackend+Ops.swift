@@ -1,4 +1,10 @@
 extension DType {
+    /// The code of an activation or weight type in the kernels that take one (0 f32, 1 bf16).
+    var activationCode: Int32 {
+        precondition(self == .f32 || self == .bf16, "CUDA kernels take f32 or bf16 activations, got \(self)")
+        return self == .bf16 ? 1 : 0
+    }
+
     /// The dtype code the CUDA kernels use (0 f32, 1 bf16, 2 f16, 3 i32, 4 i64).
     var cudaCode: Int32 {
         switch self {
@@ -113,19 +119,20 @@ extension CUDABackend {
         ])
     }
 
-    public func binary(_ op: BinaryOp, _ a: StridedRef, _ b: StridedRef, _ out: BufferRef, shape: [Int]) {
+    public func binary(_ op: BinaryOp, _ a: StridedRef, _ b: StridedRef, _ out: BufferRef, shape: [Int], dtype: DType) {
         let total = shape.reduce(1, *)
         guard total > 0 else { return }
         let contiguous = Tensor.contiguousStrides(shape)
         if a.strides == contiguous && b.strides == contiguous {
             launch("rl_binary_contiguous", grid: (blocks(total), 1, 1), block: 256, [
-                .i32(op.rawValue), .ptr(a.cudaAddress()), .ptr(b.cudaAddress()), .ptr(out.cudaAddress()), .int(total),
+                .i32(op.rawValue), .ptr(a.cudaAddress(dtype)), .ptr(b.cudaAddress(dtype)), .ptr(out.cudaAddress(dtype)), .int(total),
+                .i32(dtype.activationCode),
             ])
             return
         }
         launch("rl_binary", grid: (blocks(total), 1, 1), block: 256, [
-            .i32(op.rawValue), .ptr(a.cudaAddress()), .ptr(b.cudaAddress()), .ptr(out.cudaAddress()),
-            CUDABackend.stridesArgument(shape: shape, strides: [a.strides, b.strides, contiguous]), .int(total),
+            .i32(op.rawValue), .ptr(a.cudaAddress(dtype)), .ptr(b.cudaAddress(dtype)), .ptr(out.cudaAddress(dtype)),
+            CUDABackend.stridesArgument(shape: shape, strides: [a.strides, b.strides, contiguous]), .int(total), .i32(dtype.activationCode),
         ])
     }
 
@@ -174,6 +181,8 @@ extension CUDABackend {
         let opA = d.transposeB ? CUBLAS.opT : CUBLAS.opN
         let opB = d.transposeA ? CUBLAS.opT : CUBLAS.opN
         var alpha = d.alpha, beta = d.beta
+        precondition(d.aType == .f32 || (d.aType == .bf16 && d.bType == .bf16), "CUDA GEMM: bf16 activations need bf16 weights")
+        precondition(d.cType == .f32 || d.aType == .bf16, "CUDA GEMM: a bf16 result needs bf16 activations")
         attempt {
             _ = driver.cuCtxSetCurrent(context)
             if d.bType == .f32 {
@@ -184,27 +193,35 @@ extension CUDABackend {
                     d.c.cudaAddress(), Int32(d.ldc), Int64(d.strideC), Int32(d.batchCount)), "cublasSgemmStridedBatched")
                 return
             }
-            // Few rows times bf16 weights (decode): a memory-bound kernel that keeps A in f32.
+            // Few rows times bf16 weights (decode): a memory-bound kernel reading A as it is (f32
+            // or bf16) and writing C of its type.
             if d.bType == .bf16 && d.transposeB && !d.transposeA && d.batchCount == 1 && d.m <= CUDABackend.gemvRowLimit {
                 launch("rl_gemv_bf16", grid: (max(1, min((d.n + 7) / 8, multiprocessorCount * 64)), 1, 1), block: 256, [
-                    .ptr(d.a.cudaAddress()), .int(d.lda), .int(d.m), .ptr(d.b.cudaAddress(.bf16)), .int(d.ldb), .int(d.n), .int(d.k),
-                    .ptr(d.c.cudaAddress()), .int(d.ldc), .f32(d.alpha), .f32(d.beta),
+                    .ptr(d.a.cudaAddress(d.aType)), .i32(d.aType.activationCode), .int(d.lda), .int(d.m),
+                    .ptr(d.b.cudaAddress(.bf16)), .int(d.ldb), .int(d.n), .int(d.k),
+                    .ptr(d.c.cudaAddress(d.cType)), .i32(d.cType.activationCode), .int(d.ldc), .f32(d.alpha), .f32(d.beta),
                 ])
                 return
             }
-            // bf16 (or f16) weights: round A to the same type, multiply with f32 accumulation.
+            // bf16 (or f16) weights: A rounded to the same type unless it is bf16 already,
+            // multiplied with f32 accumulation into C of its type.
             precondition(d.bType == .bf16 || d.bType == .f16, "CUDA GEMM B operand must be f32, bf16 or f16")
-            let aRows = d.transposeA ? d.k : d.m
-            let aExtent = (d.batchCount - 1) * d.strideA + (aRows - 1) * d.lda + (d.transposeA ? d.m : d.k)
-            let scratch = allocate(byteCount: aExtent * 2) as! CUDABuffer
-            cast(d.a, from: .f32, to: BufferRef(scratch), as: d.bType, count: aExtent)
             let type = d.bType == .bf16 ? CUBLAS.r16BF : CUBLAS.r16F
+            var aAddress = d.a.cudaAddress(d.aType)
+            if d.aType == .f32 {
+                let aRows = d.transposeA ? d.k : d.m
+                let aExtent = (d.batchCount - 1) * d.strideA + (aRows - 1) * d.lda + (d.transposeA ? d.m : d.k)
+                let scratch = allocate(byteCount: aExtent * 2) as! CUDABuffer
+                cast(d.a, from: .f32, to: BufferRef(scratch), as: d.bType, count: aExtent)
+                aAddress = scratch.address
+            }
+            let cType = d.cType == .bf16 ? CUBLAS.r16BF : CUBLAS.r32F
             try blas.check(blas.gemmStridedBatchedEx(
                 blasHandle, opA, opB, Int32(d.n), Int32(d.m), Int32(d.k), &alpha,
                 d.b.cudaAddress(d.bType), type, Int32(d.ldb), Int64(d.strideB),
-                scratch.address, type, Int32(d.lda), Int64(d.strideA), &beta,
-                d.c.cudaAddress(), CUBLAS.r32F, Int32(d.ldc), Int64(d.strideC), Int32(d.batchCount),
-                CUBLAS.compute32F, CUBLAS.gemmDefault), "cublasGemmStridedBatchedEx(bf16 x bf16 -> f32)")
+                aAddress, type, Int32(d.lda), Int64(d.strideA), &beta,
+                d.c.cudaAddress(d.cType), cType, Int32(d.ldc), Int64(d.strideC), Int32(d.batchCount),
+                CUBLAS.compute32F, CUBLAS.gemmDefault), "cublasGemmStridedBatchedEx(16-bit x 16-bit -> f32 or bf16)")
         }
     }
 
@@ -267,11 +284,11 @@ extension CUDABackend {
         ])
     }
 
-    public func embedding(table: BufferRef, tableType: DType, ids: BufferRef, _ y: BufferRef, count: Int, dim: Int) {
+    public func embedding(table: BufferRef, tableType: DType, ids: BufferRef, _ y: BufferRef, count: Int, dim: Int, outputType: DType) {
         guard count * dim > 0 else { return }
         launch("rl_embedding", grid: (blocks(count * dim), 1, 1), block: 256, [
-            .ptr(table.cudaAddress(tableType)), .i32(tableType == .bf16 ? 1 : 0), .ptr(ids.cudaAddress(.i32)), .ptr(y.cudaAddress()),
-            .int(count), .int(dim),
+            .ptr(table.cudaAddress(tableType)), .i32(tableType.activationCode), .ptr(ids.cudaAddress(.i32)),
+            .ptr(y.cudaAddress(outputType)), .i32(outputType.activationCode), .int(count), .int(dim),
         ])
     }
 
@@ -282,19 +299,21 @@ extension CUDABackend {
         ])
     }
 
-    public func scatterRows(_ x: BufferRef, rows: BufferRef, _ y: BufferRef, count: Int, dim: Int) {
+    public func scatterRows(_ x: BufferRef, rows: BufferRef, _ y: BufferRef, count: Int, dim: Int, dtype: DType) {
         guard count * dim > 0 else { return }
         launch("rl_scatter_rows", grid: (blocks(count * dim), 1, 1), block: 256, [
-            .ptr(x.cudaAddress()), .ptr(rows.cudaAddress(.i32)), .ptr(y.cudaAddress()), .int(count), .int(dim),
+            .ptr(x.cudaAddress(dtype)), .ptr(rows.cudaAddress(.i32)), .ptr(y.cudaAddress(dtype)), .int(count), .int(dim),
+            .i32(dtype.activationCode),
         ])
     }
 
     // MARK: fused ops
 
-    public func rmsNorm(_ x: BufferRef, weight: BufferRef, _ y: BufferRef, rstd: BufferRef, rows: Int, cols: Int, eps: Float) {
+    public func rmsNorm(_ x: BufferRef, weight: BufferRef, _ y: BufferRef, rstd: BufferRef, rows: Int, cols: Int, eps: Float, dtype: DType) {
         guard rows > 0, cols > 0 else { return }
         launch("rl_rmsnorm", grid: (rows, 1, 1), block: CUDABackend.rowThreads(cols), [
-            .ptr(x.cudaAddress()), .ptr(weight.cudaAddress()), .ptr(y.cudaAddress()), .ptr(rstd.cudaAddress()), .int(cols), .f32(eps),
+            .ptr(x.cudaAddress(dtype)), .ptr(weight.cudaAddress()), .ptr(y.cudaAddress(dtype)), .ptr(rstd.cudaAddress()), .int(cols), .f32(eps),
+            .i32(dtype.activationCode),
         ])
     }
 
@@ -310,18 +329,20 @@ extension CUDABackend {
         ])
     }
 
-    public func rope(_ x: BufferRef, positions: BufferRef, _ y: BufferRef, tokens: Int, heads: Int, headDim: Int, theta: Float, inverse: Bool) {
+    public func rope(_ x: BufferRef, positions: BufferRef, _ y: BufferRef, tokens: Int, heads: Int, headDim: Int, theta: Float, inverse: Bool, dtype: DType) {
         let n = tokens * heads * (headDim / 2)
         guard n > 0 else { return }
         launch("rl_rope", grid: (blocks(n), 1, 1), block: 256, [
-            .ptr(x.cudaAddress()), .ptr(positions.cudaAddress(.i32)), .ptr(y.cudaAddress()), .int(tokens), .int(heads), .int(headDim),
-            .f32(theta), .i32(inverse ? 1 : 0),
+            .ptr(x.cudaAddress(dtype)), .ptr(positions.cudaAddress(.i32)), .ptr(y.cudaAddress(dtype)), .int(tokens), .int(heads), .int(headDim),
+            .f32(theta), .i32(inverse ? 1 : 0), .i32(dtype.activationCode),
         ])
     }
 
-    public func swiglu(gate: BufferRef, up: BufferRef, _ y: BufferRef, count: Int) {
+    public func swiglu(gate: BufferRef, up: BufferRef, _ y: BufferRef, count: Int, dtype: DType) {
         guard count > 0 else { return }
-        launch("rl_swiglu", grid: (blocks(count), 1, 1), block: 256, [.ptr(gate.cudaAddress()), .ptr(up.cudaAddress()), .ptr(y.cudaAddress()), .int(count)])
+        launch("rl_swiglu", grid: (blocks(count), 1, 1), block: 256, [
+            .ptr(gate.cudaAddress(dtype)), .ptr(up.cudaAddress(dtype)), .ptr(y.cudaAddress(dtype)), .int(count), .i32(dtype.activationCode),
+        ])
     }
 
     public func swigluBackward(gate: BufferRef, up: BufferRef, gradOutput: BufferRef, gradGate: BufferRef, gradUp: BufferRef, count: Int) {
@@ -345,8 +366,14 @@ extension CUDABackend {
         var words: [Int64] = [d.batch, d.queryLength, d.keyLength, d.queryHeads, d.kvHeads, d.headDim, d.queryOffset,
                               d.queryStrides.batch, d.queryStrides.token, d.keyStrides.batch, d.keyStrides.token,
                               d.valueStrides.batch, d.valueStrides.token, d.keyMaskStride, hasMask ? 1 : 0].map { Int64($0) }
-        words.append(Int64(d.scale.bitPattern))  // scale in the low 4 bytes, padding above
+        words.append(scaleAndDType(d.scale, d.dtype))
         return words.withUnsafeBytes { Array($0) }
+    }
+
+    /// The last word of the attention argument structs: the scale in the low 4 bytes, the dtype
+    /// code of the activations in the high 4 (little-endian).
+    static func scaleAndDType(_ scale: Float, _ dtype: DType) -> Int64 {
+        Int64(bitPattern: UInt64(scale.bitPattern) | UInt64(UInt32(dtype.activationCode)) << 32)
     }
 
     /// The fewest keys a flash-decoding split reads.
@@ -370,6 +397,7 @@ extension CUDABackend {
 
     public func attention(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?, output: BufferRef, logSumExp: BufferRef) {
         precondition(d.headDim <= 256, "CUDA attention supports head dimensions up to 256")
+        let type = d.dtype
         guard d.batch > 0, d.queryLength > 0, d.queryHeads > 0 else { return }
         let group = d.queryHeads / d.kvHeads, w = CUDABackend.attentionWarps, t = CUDABackend.attentionTile
         let shared = (2 * t * (d.headDim + 1) + w * d.headDim) * 4
@@ -377,22 +405,23 @@ extension CUDABackend {
             let arg = attentionArgument(d, hasMask: keyMask != nil)
             let partial = allocate(byteCount: d.batch * d.queryHeads * splits * (d.headDim + 2) * 4) as! CUDABuffer
             launch("rl_attention_decode_split", grid: ((group + w - 1) / w, d.kvHeads, d.batch * splits), block: 32 * w, sharedBytes: shared, [
-                arg, .ptr(query.cudaAddress()), .ptr(key.cudaAddress()), .ptr(value.cudaAddress()), .ptr(keyMask?.cudaAddress(.i32) ?? 0),
+                arg, .ptr(query.cudaAddress(type)), .ptr(key.cudaAddress(type)), .ptr(value.cudaAddress(type)), .ptr(keyMask?.cudaAddress(.i32) ?? 0),
                 .ptr(partial.address), .int(splits), .int(length),
             ])
             launch("rl_attention_decode_combine", grid: ((d.batch * d.queryHeads + w - 1) / w, 1, 1), block: 32 * w, [
-                arg, .ptr(partial.address), .int(splits), .ptr(output.cudaAddress()), .ptr(logSumExp.cudaAddress()),
+                arg, .ptr(partial.address), .int(splits), .ptr(output.cudaAddress(type)), .ptr(logSumExp.cudaAddress()),
             ])
             return
         }
         launch("rl_attention_forward", grid: ((d.queryLength * group + w - 1) / w, d.kvHeads, d.batch), block: 32 * w, sharedBytes: shared, [
-            attentionArgument(d, hasMask: keyMask != nil), .ptr(query.cudaAddress()), .ptr(key.cudaAddress()), .ptr(value.cudaAddress()),
-            .ptr(keyMask?.cudaAddress(.i32) ?? 0), .ptr(output.cudaAddress()), .ptr(logSumExp.cudaAddress()),
+            attentionArgument(d, hasMask: keyMask != nil), .ptr(query.cudaAddress(type)), .ptr(key.cudaAddress(type)), .ptr(value.cudaAddress(type)),
+            .ptr(keyMask?.cudaAddress(.i32) ?? 0), .ptr(output.cudaAddress(type)), .ptr(logSumExp.cudaAddress()),
         ])
     }
 
     public func attentionBackward(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?, output: BufferRef, logSumExp: BufferRef, gradOutput: BufferRef, gradQuery: BufferRef, gradKey: BufferRef, gradValue: BufferRef) {
         precondition(d.headDim <= 256, "CUDA attention supports head dimensions up to 256")
+        precondition(d.dtype == .f32, "CUDA attention backward is f32 only")
         let kvCount = d.batch * d.keyLength * d.kvHeads * d.headDim
         guard d.batch > 0, d.queryHeads > 0 else { return }
         if d.queryLength == 0 {

@@ -57,16 +57,18 @@ public enum RandomDistribution: Sendable, Equatable {
 }
 
 /// `C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b]` for `b < batchCount`, row-major.
-/// `A` is f32; `B` is f32 or bf16 (weights); `C` is f32. Leading dimensions are in elements.
+/// `A` is f32, or bf16 activations (`aType`) with bf16 weights; `B` is f32 or bf16 (weights);
+/// `C` is f32, or bf16 (`cType`) when `A` is; products accumulate in f32. Leading dimensions
+/// are in elements.
 public struct GemmDescriptor: @unchecked Sendable {
     public var transposeA = false
     public var transposeB = false
     public var m: Int, n: Int, k: Int
     public var alpha: Float = 1
     public var beta: Float = 0
-    public var a: BufferRef, lda: Int, strideA: Int = 0
+    public var a: BufferRef, lda: Int, strideA: Int = 0, aType: DType = .f32
     public var b: BufferRef, ldb: Int, strideB: Int = 0, bType: DType = .f32
-    public var c: BufferRef, ldc: Int, strideC: Int = 0
+    public var c: BufferRef, ldc: Int, strideC: Int = 0, cType: DType = .f32
     public var batchCount = 1
 
     public init(m: Int, n: Int, k: Int, a: BufferRef, lda: Int, b: BufferRef, ldb: Int, c: BufferRef, ldc: Int) {
@@ -82,7 +84,8 @@ public struct GemmDescriptor: @unchecked Sendable {
 /// elements; heads and dims are packed) so a preallocated KV cache can be read in place. Query `i`
 /// sits at absolute position `queryOffset + i` and sees key `j` iff `j <= queryOffset + i` and the
 /// key mask (`[batch, keyLength]` i32, row stride `keyMaskStride`, nonzero = real token) allows it.
-/// The output is contiguous `[batch, queryLength, queryHeads, headDim]`.
+/// The output is contiguous `[batch, queryLength, queryHeads, headDim]`. Queries, keys, values and
+/// the output are of `dtype`: f32, or bf16 activations (forward only) computed in f32.
 public struct AttentionDescriptor: Sendable, Equatable {
     public var batch: Int
     public var queryLength: Int
@@ -96,6 +99,8 @@ public struct AttentionDescriptor: Sendable, Equatable {
     public var keyStrides: (batch: Int, token: Int)
     public var valueStrides: (batch: Int, token: Int)
     public var keyMaskStride: Int
+    /// The element type of queries, keys, values and output (f32 or bf16); the logsumexp is f32.
+    public var dtype: DType = .f32
 
     public init(batch: Int, queryLength: Int, keyLength: Int, queryHeads: Int, kvHeads: Int, headDim: Int, queryOffset: Int,
                 scale: Float, queryStrides: (batch: Int, token: Int), keyStrides: (batch: Int, token: Int),
@@ -111,7 +116,7 @@ public struct AttentionDescriptor: Sendable, Equatable {
             && l.queryHeads == r.queryHeads && l.kvHeads == r.kvHeads && l.headDim == r.headDim
             && l.queryOffset == r.queryOffset && l.scale == r.scale && l.queryStrides == r.queryStrides
             && l.keyStrides == r.keyStrides && l.valueStrides == r.valueStrides
-            && l.keyMaskStride == r.keyMaskStride
+            && l.keyMaskStride == r.keyMaskStride && l.dtype == r.dtype
     }
 }
 
@@ -161,11 +166,12 @@ public protocol ComputeBackend: AnyObject, Sendable {
     func cast(_ source: BufferRef, from: DType, to destination: BufferRef, as: DType, count: Int)
     func randomFill(_ destination: BufferRef, count: Int, distribution: RandomDistribution, seed: UInt64, counterOffset: UInt64)
 
-    // MARK: elementwise and reductions (f32)
+    // MARK: elementwise and reductions (f32, except where a dtype is passed)
     func unary(_ op: UnaryOp, _ x: BufferRef, _ y: BufferRef, count: Int)
     /// `out[idx] = a[idx] op b[idx]` over `shape`, reading `a` and `b` through their strides
-    /// (stride 0 broadcasts); `out` is contiguous.
-    func binary(_ op: BinaryOp, _ a: StridedRef, _ b: StridedRef, _ out: BufferRef, shape: [Int])
+    /// (stride 0 broadcasts); `out` is contiguous. All three are of `dtype`: f32, or bf16
+    /// activations computed in f32.
+    func binary(_ op: BinaryOp, _ a: StridedRef, _ b: StridedRef, _ out: BufferRef, shape: [Int], dtype: DType)
     /// `out = condition != 0 ? a : b`, strided like `binary`.
     func select(_ condition: StridedRef, _ a: StridedRef, _ b: StridedRef, _ out: BufferRef, shape: [Int])
     /// `x` is contiguous `[outer, axis, inner]`; `y` is `[outer, inner]`.
@@ -191,27 +197,34 @@ public protocol ComputeBackend: AnyObject, Sendable {
     func gather(_ x: BufferRef, indices: BufferRef, _ y: BufferRef, rows: Int, cols: Int, k: Int)
     /// `dx` (`[rows, cols]`, zeroed by this call) receives `dy` scattered at `indices` (added on repeats).
     func gatherBackward(_ dy: BufferRef, indices: BufferRef, _ dx: BufferRef, rows: Int, cols: Int, k: Int)
-    /// `y[i] = table[ids[i]]` (rows of `dim`); the table is f32 or bf16, `y` is f32.
-    func embedding(table: BufferRef, tableType: DType, ids: BufferRef, _ y: BufferRef, count: Int, dim: Int)
+    /// `y[i] = table[ids[i]]` (rows of `dim`); the table is f32 or bf16, `y` is `outputType`
+    /// (f32, or bf16 activations).
+    func embedding(table: BufferRef, tableType: DType, ids: BufferRef, _ y: BufferRef, count: Int, dim: Int, outputType: DType)
     /// `gradTable[ids[i]] += dy[i]`; `gradTable` is zeroed by the caller.
     func embeddingBackward(_ dy: BufferRef, ids: BufferRef, gradTable: BufferRef, count: Int, dim: Int)
-    /// `y[rows[i]] = x[i]` for `i < count` (f32 rows of `dim`; the row indices are distinct):
-    /// writes a batch of rows in place in one call (e.g. new tokens into KV-cache slots).
-    func scatterRows(_ x: BufferRef, rows: BufferRef, _ y: BufferRef, count: Int, dim: Int)
+    /// `y[rows[i]] = x[i]` for `i < count` (rows of `dim` elements of `dtype`, f32 or bf16; the
+    /// row indices are distinct): writes a batch of rows in place in one call (e.g. new tokens
+    /// into KV-cache slots).
+    func scatterRows(_ x: BufferRef, rows: BufferRef, _ y: BufferRef, count: Int, dim: Int, dtype: DType)
 
     // MARK: fused ops
-    func rmsNorm(_ x: BufferRef, weight: BufferRef, _ y: BufferRef, rstd: BufferRef, rows: Int, cols: Int, eps: Float)
+    /// RMSNorm of the rows of `x` into `y` (both of `dtype`: f32, or bf16 activations computed in
+    /// f32); `weight` and the saved `rstd` are f32.
+    func rmsNorm(_ x: BufferRef, weight: BufferRef, _ y: BufferRef, rstd: BufferRef, rows: Int, cols: Int, eps: Float, dtype: DType)
     /// Writes `dx`; *adds* the weight gradient into `gradWeight`.
     func rmsNormBackward(_ dy: BufferRef, x: BufferRef, weight: BufferRef, rstd: BufferRef, gradInput dx: BufferRef, gradWeight: BufferRef, rows: Int, cols: Int)
     /// Rotate-half rotary embedding of `[tokens, heads, headDim]` at `positions[tokens]`;
-    /// `inverse` rotates backwards (the gradient).
-    func rope(_ x: BufferRef, positions: BufferRef, _ y: BufferRef, tokens: Int, heads: Int, headDim: Int, theta: Float, inverse: Bool)
-    func swiglu(gate: BufferRef, up: BufferRef, _ y: BufferRef, count: Int)
+    /// `inverse` rotates backwards (the gradient). `x` and `y` are of `dtype` (f32, or bf16
+    /// activations computed in f32).
+    func rope(_ x: BufferRef, positions: BufferRef, _ y: BufferRef, tokens: Int, heads: Int, headDim: Int, theta: Float, inverse: Bool, dtype: DType)
+    /// `y = silu(gate) * up`, all of `dtype` (f32, or bf16 activations computed in f32).
+    func swiglu(gate: BufferRef, up: BufferRef, _ y: BufferRef, count: Int, dtype: DType)
     func swigluBackward(gate: BufferRef, up: BufferRef, gradOutput: BufferRef, gradGate: BufferRef, gradUp: BufferRef, count: Int)
     /// Forward attention; writes the output and the per-(batch, head, query) logsumexp
     /// (`[batch, queryHeads, queryLength]`, `-inf` for queries that see no key).
     func attention(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?, output: BufferRef, logSumExp: BufferRef)
-    /// Gradients of attention; `gradQuery`, `gradKey`, `gradValue` are contiguous and overwritten.
+    /// Gradients of attention (f32 only); `gradQuery`, `gradKey`, `gradValue` are contiguous and
+    /// overwritten.
     func attentionBackward(_ d: AttentionDescriptor, query: BufferRef, key: BufferRef, value: BufferRef, keyMask: BufferRef?, output: BufferRef, logSumExp: BufferRef, gradOutput: BufferRef, gradQuery: BufferRef, gradKey: BufferRef, gradValue: BufferRef)
     /// Decode attention over a paged KV cache (`PagedAttentionDescriptor`); `blockTables` and
     /// `lengths` are i32 on this device, `output` is overwritten. No backward: it serves inference.

@@ -6,7 +6,8 @@
 /// lengths i32 `[batch]`. Sequence `b` attends to its keys `0 ..< lengths[b]` (its own new token
 /// included, so causality is by construction); key `j` is slot `j % blockSize` of block
 /// `blockTables[b, j / blockSize]`. A sequence of length 0 gives zeros. The output is contiguous
-/// `[batch, queryHeads, headDim]`.
+/// `[batch, queryHeads, headDim]`. Queries, pools and output are of `dtype` (f32, or bf16
+/// activations and KV cache computed in f32).
 public struct PagedAttentionDescriptor: Sendable, Equatable {
     /// Sequences, one query each.
     public var batch: Int
@@ -21,6 +22,8 @@ public struct PagedAttentionDescriptor: Sendable, Equatable {
     public var maxLength: Int
     /// Multiplies the query-key dot products (usually `1 / sqrt(headDim)`).
     public var scale: Float
+    /// The element type of queries, key and value pools, and output (f32 or bf16).
+    public var dtype: DType = .f32
 
     public init(batch: Int, queryHeads: Int, kvHeads: Int, headDim: Int, blockSize: Int, blockTableStride: Int,
                 maxLength: Int, scale: Float) {

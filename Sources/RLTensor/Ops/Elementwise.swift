@@ -28,13 +28,14 @@ extension Tensor {
         precondition(a.device == b.device, "\(op): tensors on \(a.device) and \(b.device)")
     }
 
-    /// Applies a two-input elementwise op with broadcasting (no gradient).
+    /// Applies a two-input elementwise op with broadcasting (no gradient); f32 operands, or bf16
+    /// activations (`activationType`) giving a bf16 result.
     static func rawBinary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) -> Tensor {
-        a.requireFloat32("\(op)"); b.requireFloat32("\(op)")
+        let dtype = activationType("\(op)", [a, b])
         checkSameDevice(a, b, "\(op)")
         let shape = broadcastShape(a.shape, b.shape)
-        let out = Tensor(uninitialized: shape, dtype: .f32, device: a.device)
-        a.backend.binary(op, a.broadcastRef(to: shape), b.broadcastRef(to: shape), out.ref, shape: shape)
+        let out = Tensor(uninitialized: shape, dtype: dtype, device: a.device)
+        a.backend.binary(op, a.broadcastRef(to: shape), b.broadcastRef(to: shape), out.ref, shape: shape, dtype: dtype)
         return out
     }
 

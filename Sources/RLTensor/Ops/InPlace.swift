@@ -5,20 +5,21 @@ extension Tensor {
         precondition(dtype == .f32 && other.dtype == .f32 && isContiguous, "addInPlace: packed f32 tensors only")
         precondition(other.shape == shape, "addInPlace: shape \(other.shape) does not match \(shape)")
         Tensor.checkSameDevice(self, other, "addInPlace")
-        backend.binary(.add, broadcastRef(to: shape), other.broadcastRef(to: shape), ref, shape: shape)
+        backend.binary(.add, broadcastRef(to: shape), other.broadcastRef(to: shape), ref, shape: shape, dtype: .f32)
     }
 
     /// Overwrites rows `rows[i]` (i32 `[n]`, distinct, each in `0..<shape[0]`) of this packed f32
-    /// tensor with the rows of `source` (`[n] + shape.dropFirst()`), in one call. Not recorded
-    /// for gradients: for caches written in place.
+    /// or bf16 tensor with the rows of `source` (`[n] + shape.dropFirst()`, of the same type), in
+    /// one call. Not recorded for gradients: for caches written in place.
     public func assignRows(_ rows: Tensor, from source: Tensor) {
-        precondition(dtype == .f32 && source.dtype == .f32 && isContiguous && rank >= 1, "assignRows: packed f32 tensors only")
+        precondition((dtype == .f32 || dtype == .bf16) && source.dtype == dtype && isContiguous && rank >= 1,
+                     "assignRows: packed f32 or bf16 tensors of one type only, got \(dtype) and \(source.dtype)")
         precondition(rows.dtype == .i32 && rows.rank == 1 && source.shape == [rows.count] + shape.dropFirst(),
                      "assignRows: \(rows.count) rows of \(source.shape) do not fit \(shape)")
         Tensor.checkSameDevice(self, source, "assignRows")
         Tensor.checkSameDevice(self, rows, "assignRows")
         let packed = source.contiguous(), indices = rows.contiguous()
-        backend.scatterRows(packed.ref, rows: indices.ref, ref, count: rows.count, dim: shape[0] == 0 ? 0 : count / shape[0])
+        backend.scatterRows(packed.ref, rows: indices.ref, ref, count: rows.count, dim: shape[0] == 0 ? 0 : count / shape[0], dtype: dtype)
     }
 
     /// `self *= factor`, in place (a packed f32 tensor). Not recorded for gradients.

@@ -70,10 +70,11 @@ extension Tensor {
         }
     }
 
-    /// Rows of this `[vocab, dim]` table at `ids` (i32, any shape) → `ids.shape + [dim]`.
+    /// Rows of this `[vocab, dim]` table at `ids` (i32, any shape) → `ids.shape + [dim]`, as
+    /// `outputType`: f32, or bf16 activations of inference (no gradient reaches the table then).
     /// The backward pass scatter-adds into the table's gradient (into its accumulator directly
     /// when the table's gradient is accumulated, `valueAndAccumulatedGrad`).
-    public func embedding(_ ids: Tensor) -> Tensor {
+    public func embedding(_ ids: Tensor, as outputType: DType = .f32) -> Tensor {
         precondition(rank == 2, "embedding table must be [vocab, dim], got \(shape)")
         precondition(ids.dtype == .i32, "embedding ids must be i32, got \(ids.dtype)")
         precondition(dtype == .f32 || dtype == .bf16, "embedding table must be f32 or bf16, got \(dtype)")
@@ -81,8 +82,12 @@ extension Tensor {
         let idx = ids.contiguous()
         idx.checkIndices(below: shape[0], what: "embedding")
         let dim = shape[1]
-        let out = Tensor(uninitialized: ids.shape + [dim], dtype: .f32, device: device)
-        backend.embedding(table: table.ref, tableType: dtype, ids: idx.ref, out.ref, count: idx.count, dim: dim)
+        precondition(outputType == .f32 || outputType == .bf16, "embedding output must be f32 or bf16, got \(outputType)")
+        if outputType == .bf16, let tape = Tape.current {
+            precondition(!tape.isTracked(table), "embedding: bf16 activations are for inference; no gradient can flow through them")
+        }
+        let out = Tensor(uninitialized: ids.shape + [dim], dtype: outputType, device: device)
+        backend.embedding(table: table.ref, tableType: dtype, ids: idx.ref, out.ref, count: idx.count, dim: dim, outputType: outputType)
         guard table.dtype == .f32 else { return out }  // bf16 tables are frozen inference copies
         return out.recorded([table]) { [weak tape = Tape.current] g in
             if let tape, tape.accumulatesDirectly(table.id) {

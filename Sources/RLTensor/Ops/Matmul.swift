@@ -31,11 +31,15 @@ extension Tensor {
     ///
     /// `other` may be 2-D (shared by every batch entry, e.g. a weight), or have the same batch
     /// axes. Transposed views (`w.transposed()`) are passed to GEMM without copying; a bf16
-    /// right operand is read directly by the backend (f32 accumulation).
+    /// right operand is read directly by the backend (f32 accumulation). A bf16 left operand
+    /// (activations of inference) takes a 2-D bf16 right operand and gives a bf16 product, still
+    /// accumulated in f32.
     public func matmul(_ other: Tensor) -> Tensor {
         precondition(rank >= 2 && other.rank >= 2, "matmul needs matrices, got \(shape) and \(other.shape)")
-        precondition(dtype == .f32, "matmul: left operand must be f32, got \(dtype)")
+        let outType = Tensor.activationType("matmul", [self], recordedInputs: [other])
         precondition(other.dtype == .f32 || other.dtype == .bf16, "matmul: right operand must be f32 or bf16, got \(other.dtype)")
+        precondition(outType == .f32 || (other.dtype == .bf16 && other.rank == 2),
+                     "matmul: bf16 activations take a 2-D bf16 right operand, got \(other.dtype) \(other.shape)")
         Tensor.checkSameDevice(self, other, "matmul")
         let m = shape[rank - 2], k = shape[rank - 1]
         let k2 = other.shape[other.rank - 2], n = other.shape[other.rank - 1]
@@ -47,7 +51,7 @@ extension Tensor {
             let rowsAll = batchShape.reduce(1, *) * m
             let a = Tensor.matrixOperand(self.rank == 2 ? self : self.contiguous().reshapedView([rowsAll, k]))
             let b = Tensor.matrixOperand(other)
-            out = Tensor(uninitialized: batchShape + [m, n], dtype: .f32, device: device)
+            out = Tensor(uninitialized: batchShape + [m, n], dtype: outType, device: device)
             var d = GemmDescriptor(m: a.tensor.rank == 2 ? a.tensor.shape[0] : rowsAll, n: n, k: k,
                                    a: BufferRef(a.tensor.storage.buffer, offset: a.tensor.offset), lda: a.leadingDimension,
                                    b: BufferRef(b.tensor.storage.buffer, offset: b.tensor.offset), ldb: b.leadingDimension,
@@ -55,7 +59,9 @@ extension Tensor {
             d.transposeA = a.transposed
             d.transposeB = b.transposed
             d.bType = other.dtype
-            if d.m > 0 && n > 0 { backend.gemm(d) } else { backend.fill(out.ref, count: out.count, dtype: .f32, value: 0) }
+            d.aType = outType
+            d.cType = outType
+            if d.m > 0 && n > 0 { backend.gemm(d) } else { backend.fill(out.ref, count: out.count, dtype: outType, value: 0) }
         } else {
             precondition(Array(other.shape.dropLast(2)) == batchShape,
                          "matmul: batch axes differ: \(shape) x \(other.shape)")
@@ -114,6 +120,7 @@ extension Tensor {
     /// into the accumulator a block of rows at a time instead of making a weight-sized gradient.
     public func linear(_ weight: Tensor, bias: Tensor? = nil) -> Tensor {
         let y = canAccumulateWeightGradient(of: weight) ? linearAccumulatingWeightGradient(weight) : matmul(weight.transposed())
-        return bias.map { y + $0 } ?? y
+        // bf16 activations (inference) take the f32 bias rounded to their type.
+        return bias.map { y + ($0.dtype == y.dtype ? $0 : $0.cast(to: y.dtype)) } ?? y
     }
 }

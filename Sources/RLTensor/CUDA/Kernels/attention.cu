@@ -5,6 +5,9 @@
 // each with its own batch and token strides (heads and dims packed). Query i sits at absolute
 // position queryOffset + i and sees key j iff j <= queryOffset + i and keyMask[b, j] != 0.
 // Outputs and gradients are contiguous. LSE is [B, Hq, Lq], -inf for a query that sees no key.
+// The forward and decode kernels read queries, keys and values and write outputs of the dtype
+// code in RLAttention.dtype (f32 or bf16: a bf16 KV cache), always computing in f32; LSE, the
+// flash-decoding partials and the backward kernels are f32.
 //
 // Work split: a block is RL_ATT_WARPS warps; each warp owns one "row" (a query row in the
 // forward and dQ kernels, a key row in the dK/dV kernel) and its lanes own the head dimensions
@@ -22,7 +25,7 @@ struct RLAttention {
     i64 qBatch, qToken, kBatch, kToken, vBatch, vToken, maskStride;
     i64 hasMask;
     float scale;
-    float pad;
+    int dtype;  // 0 f32, 1 bf16
 };
 
 __device__ __forceinline__ bool rl_att_visible(const RLAttention &a, const int *mask, i64 b, i64 i, i64 j) {
@@ -30,12 +33,12 @@ __device__ __forceinline__ bool rl_att_visible(const RLAttention &a, const int *
     return !a.hasMask || mask[b * a.maskStride + j] != 0;
 }
 
-// Loads rows [r0, r0 + 32) of a strided [rows, D] matrix into shared memory (stride D + 1),
-// zero-filling rows at or past `rows`.
-__device__ __forceinline__ void rl_att_load_tile(float *dst, const float *src, i64 rowStride, i64 r0, i64 rows, i64 D) {
+// Loads rows [r0, r0 + 32) of a strided [rows, D] matrix of dtype code t into shared memory as f32
+// (stride D + 1), zero-filling rows at or past `rows`.
+__device__ __forceinline__ void rl_att_load_tile(float *dst, const void *src, int t, i64 rowStride, i64 r0, i64 rows, i64 D) {
     for (i64 e = threadIdx.x; e < RL_ATT_TILE * D; e += blockDim.x) {
         i64 r = e / D, d = e % D;
-        dst[r * (D + 1) + d] = (r0 + r < rows) ? src[(r0 + r) * rowStride + d] : 0.0f;
+        dst[r * (D + 1) + d] = (r0 + r < rows) ? rl_act_load(src, t, (r0 + r) * rowStride + d) : 0.0f;
     }
 }
 
@@ -72,15 +75,15 @@ __device__ __forceinline__ void rl_att_fold_tile(const float *qw, const float *k
 // The online softmax of this warp's query row (token i) against kv head `g` over keys
 // [jBegin, jEnd) (rl_att_fold_tile's m, l, acc). Every warp of the block calls it with the same
 // range, since the tiles are loaded together; inactive warps only help load.
-__device__ __forceinline__ void rl_att_accumulate(const RLAttention &a, const int *mask, const float *kb, const float *vb, i64 b,
+__device__ __forceinline__ void rl_att_accumulate(const RLAttention &a, const int *mask, const void *kb, const void *vb, i64 b,
                                                   i64 i, bool active, const float *qw, float *kt, float *vt, i64 jBegin,
                                                   i64 jEnd, float &m, float &l, float *acc) {
     const i64 D = a.headDim;
     const int lane = threadIdx.x & 31;
     for (i64 j0 = jBegin; j0 < jEnd; j0 += RL_ATT_TILE) {
         __syncthreads();
-        rl_att_load_tile(kt, kb, a.kToken, j0, jEnd, D);
-        rl_att_load_tile(vt, vb, a.vToken, j0, jEnd, D);
+        rl_att_load_tile(kt, kb, a.dtype, a.kToken, j0, jEnd, D);
+        rl_att_load_tile(vt, vb, a.dtype, a.vToken, j0, jEnd, D);
         __syncthreads();
         if (!active) continue;
         const i64 j = j0 + lane;
@@ -89,8 +92,8 @@ __device__ __forceinline__ void rl_att_accumulate(const RLAttention &a, const in
 }
 
 // Forward. grid = (ceil(Lq * group / WARPS), Hkv, B); row r = token r / group, head g * group + r % group.
-extern "C" __global__ void rl_attention_forward(RLAttention a, const float *q, const float *k, const float *v,
-                                                const int *mask, float *out, float *lse) {
+extern "C" __global__ void rl_attention_forward(RLAttention a, const void *q, const void *k, const void *v,
+                                                const int *mask, void *out, float *lse) {
     extern __shared__ float smem[];
     const i64 D = a.headDim, Dp = D + 1, group = a.queryHeads / a.kvHeads;
     float *kt = smem, *vt = kt + RL_ATT_TILE * Dp, *qs = vt + RL_ATT_TILE * Dp;
@@ -102,8 +105,8 @@ extern "C" __global__ void rl_attention_forward(RLAttention a, const float *q, c
     const i64 i = active ? row / group : 0, h = g * group + (active ? row % group : 0);
     float *qw = qs + warp * D;
     if (active) {
-        const float *qr = q + b * a.qBatch + i * a.qToken + h * D;
-        for (i64 d = lane; d < D; d += 32) qw[d] = qr[d];
+        const i64 qr = b * a.qBatch + i * a.qToken + h * D;
+        for (i64 d = lane; d < D; d += 32) qw[d] = rl_act_load(q, a.dtype, qr + d);
     }
     // Keys any row of this block can see.
     i64 lastRow = row0 + RL_ATT_WARPS - 1;
@@ -112,13 +115,14 @@ extern "C" __global__ void rl_attention_forward(RLAttention a, const float *q, c
     if (keyEnd > a.keyLength) keyEnd = a.keyLength;
     float m = -RL_INF, l = 0.0f, acc[RL_ATT_DPL];
     for (int t = 0; t < RL_ATT_DPL; ++t) acc[t] = 0.0f;
-    rl_att_accumulate(a, mask, k + b * a.kBatch + g * D, v + b * a.vBatch + g * D, b, i, active, qw, kt, vt, 0, keyEnd, m, l, acc);
+    rl_att_accumulate(a, mask, rl_act_at(k, a.dtype, b * a.kBatch + g * D), rl_act_at(v, a.dtype, b * a.vBatch + g * D), b, i,
+                      active, qw, kt, vt, 0, keyEnd, m, l, acc);
     if (!active) return;
-    float *o = out + ((b * a.queryLength + i) * a.queryHeads + h) * D;
+    const i64 o = ((b * a.queryLength + i) * a.queryHeads + h) * D;
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     for (int t = 0; t < RL_ATT_DPL; ++t) {
         const i64 d = lane + 32 * t;
-        if (d < D) o[d] = acc[t] * inv;
+        if (d < D) rl_act_store(out, a.dtype, o + d, acc[t] * inv);
     }
     if (lane == 0) lse[(b * a.queryHeads + h) * a.queryLength + i] = l > 0.0f ? m + logf(l) : -RL_INF;
 }
@@ -130,7 +134,7 @@ extern "C" __global__ void rl_attention_forward(RLAttention a, const float *q, c
 // ...]: the unnormalised output (D floats), then the running max and sum (-inf and 0 for a range
 // with no visible key).
 // grid = (ceil(group / WARPS), Hkv, B * splits); rows as the forward's.
-extern "C" __global__ void rl_attention_decode_split(RLAttention a, const float *q, const float *k, const float *v,
+extern "C" __global__ void rl_attention_decode_split(RLAttention a, const void *q, const void *k, const void *v,
                                                      const int *mask, float *partial, i64 splits, i64 splitLength) {
     extern __shared__ float smem[];
     const i64 D = a.headDim, Dp = D + 1, group = a.queryHeads / a.kvHeads;
@@ -142,15 +146,16 @@ extern "C" __global__ void rl_attention_decode_split(RLAttention a, const float 
     const i64 h = g * group + (active ? row : 0);
     float *qw = qs + warp * D;
     if (active) {
-        const float *qr = q + b * a.qBatch + h * D;
-        for (i64 d = lane; d < D; d += 32) qw[d] = qr[d];
+        const i64 qr = b * a.qBatch + h * D;
+        for (i64 d = lane; d < D; d += 32) qw[d] = rl_act_load(q, a.dtype, qr + d);
     }
     i64 keyEnd = a.queryOffset + 1 < a.keyLength ? a.queryOffset + 1 : a.keyLength;
     const i64 jBegin = split * splitLength;
     const i64 jEnd = jBegin + splitLength < keyEnd ? jBegin + splitLength : keyEnd;
     float m = -RL_INF, l = 0.0f, acc[RL_ATT_DPL];
     for (int t = 0; t < RL_ATT_DPL; ++t) acc[t] = 0.0f;
-    rl_att_accumulate(a, mask, k + b * a.kBatch + g * D, v + b * a.vBatch + g * D, b, 0, active, qw, kt, vt, jBegin, jEnd, m, l, acc);
+    rl_att_accumulate(a, mask, rl_act_at(k, a.dtype, b * a.kBatch + g * D), rl_act_at(v, a.dtype, b * a.vBatch + g * D), b, 0,
+                      active, qw, kt, vt, jBegin, jEnd, m, l, acc);
     if (!active) return;
     float *p = partial + ((b * a.queryHeads + h) * splits + split) * (D + 2);
     for (int t = 0; t < RL_ATT_DPL; ++t) {
@@ -163,7 +168,7 @@ extern "C" __global__ void rl_attention_decode_split(RLAttention a, const float 
 // Combines the partials of rl_attention_decode_split into the forward's output and logsumexp:
 // out = sum_s acc_s e^(m_s - M) / L with M = max_s m_s, L = sum_s l_s e^(m_s - M), lse = M + log L.
 // One warp per (b, h); grid = ceil(B * Hq / WARPS).
-extern "C" __global__ void rl_attention_decode_combine(RLAttention a, const float *partial, i64 splits, float *out, float *lse) {
+extern "C" __global__ void rl_attention_decode_combine(RLAttention a, const float *partial, i64 splits, void *out, float *lse) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const i64 row = (i64)blockIdx.x * RL_ATT_WARPS + warp;  // b * Hq + h
     if (row >= a.batch * a.queryHeads) return;
@@ -183,7 +188,7 @@ extern "C" __global__ void rl_attention_decode_combine(RLAttention a, const floa
             const float ms = p[s * (D + 2) + D];
             if (ms != -RL_INF) o += p[s * (D + 2) + d] * expf(ms - M);
         }
-        out[row * D + d] = o * inv;
+        rl_act_store(out, a.dtype, row * D + d, o * inv);
     }
     if (lane == 0) lse[row] = L > 0.0f ? M + logf(L) : -RL_INF;
 }
@@ -192,28 +197,29 @@ extern "C" __global__ void rl_attention_decode_combine(RLAttention a, const floa
 // sequence, q and out [B, Hq, D]; key and value pools [blocks, blockSize, Hkv, D]; sequence b
 // sees its keys [0, lengths[b]), key j in slot j % blockSize of block
 // tables[b * tableStride + j / blockSize]. Tiles of 32 keys are gathered through the block table
-// into shared memory and folded like the forward's; length 0 gives zeros.
+// into shared memory and folded like the forward's; length 0 gives zeros. q, the pools and out are
+// of dtype code RLPagedAttention.dtype (f32 or bf16), computed in f32.
 // grid = (ceil(group / WARPS), Hkv, B); warp w of block x serves query head g * group + x * WARPS + w.
 struct RLPagedAttention {
     i64 batch, queryHeads, kvHeads, headDim, blockSize, tableStride;
     float scale;
-    float pad;
+    int dtype;  // 0 f32, 1 bf16
 };
 
 // Loads keys [j0, j0 + 32) of kv head g of one sequence through its block table (shared stride
 // D + 1), zero-filling keys at or past `end`.
-__device__ __forceinline__ void rl_paged_load_tile(float *dst, const float *pool, const int *table, const RLPagedAttention &a,
+__device__ __forceinline__ void rl_paged_load_tile(float *dst, const void *pool, const int *table, const RLPagedAttention &a,
                                                    i64 g, i64 j0, i64 end) {
     const i64 D = a.headDim;
     for (i64 e = threadIdx.x; e < RL_ATT_TILE * D; e += blockDim.x) {
         const i64 r = e / D, d = e % D, j = j0 + r;
         dst[r * (D + 1) + d] = j < end
-            ? pool[(((i64)table[j / a.blockSize] * a.blockSize + j % a.blockSize) * a.kvHeads + g) * D + d] : 0.0f;
+            ? rl_act_load(pool, a.dtype, (((i64)table[j / a.blockSize] * a.blockSize + j % a.blockSize) * a.kvHeads + g) * D + d) : 0.0f;
     }
 }
 
-extern "C" __global__ void rl_paged_attention_decode(RLPagedAttention a, const float *q, const float *keyPool, const float *valuePool,
-                                                     const int *tables, const int *lengths, float *out) {
+extern "C" __global__ void rl_paged_attention_decode(RLPagedAttention a, const void *q, const void *keyPool, const void *valuePool,
+                                                     const int *tables, const int *lengths, void *out) {
     extern __shared__ float smem[];
     const i64 D = a.headDim, Dp = D + 1, group = a.queryHeads / a.kvHeads;
     float *kt = smem, *vt = kt + RL_ATT_TILE * Dp, *qs = vt + RL_ATT_TILE * Dp;
@@ -224,8 +230,8 @@ extern "C" __global__ void rl_paged_attention_decode(RLPagedAttention a, const f
     const i64 h = g * group + (active ? row : 0);
     float *qw = qs + warp * D;
     if (active) {
-        const float *qr = q + (b * a.queryHeads + h) * D;
-        for (i64 d = lane; d < D; d += 32) qw[d] = qr[d];
+        const i64 qr = (b * a.queryHeads + h) * D;
+        for (i64 d = lane; d < D; d += 32) qw[d] = rl_act_load(q, a.dtype, qr + d);
     }
     const int *table = tables + b * a.tableStride;
     const i64 n = lengths[b];
@@ -239,11 +245,11 @@ extern "C" __global__ void rl_paged_attention_decode(RLPagedAttention a, const f
         if (active) rl_att_fold_tile(qw, kt, vt, D, a.scale, j0 + lane < n, m, l, acc);
     }
     if (!active) return;
-    float *o = out + (b * a.queryHeads + h) * D;
+    const i64 o = (b * a.queryHeads + h) * D;
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
     for (int t = 0; t < RL_ATT_DPL; ++t) {
         const i64 d = lane + 32 * t;
-        if (d < D) o[d] = acc[t] * inv;
+        if (d < D) rl_act_store(out, a.dtype, o + d, acc[t] * inv);
     }
 }
 
@@ -290,8 +296,8 @@ extern "C" __global__ void rl_attention_backward_dq(RLAttention a, const float *
     const float *kb = k + b * a.kBatch + g * D, *vb = v + b * a.vBatch + g * D;
     for (i64 j0 = 0; j0 < keyEnd; j0 += RL_ATT_TILE) {
         __syncthreads();
-        rl_att_load_tile(kt, kb, a.kToken, j0, a.keyLength, D);
-        rl_att_load_tile(vt, vb, a.vToken, j0, a.keyLength, D);
+        rl_att_load_tile(kt, kb, 0, a.kToken, j0, a.keyLength, D);
+        rl_att_load_tile(vt, vb, 0, a.vToken, j0, a.keyLength, D);
         __syncthreads();
         if (!active || L == -RL_INF) continue;
         const i64 j = j0 + lane;
@@ -351,8 +357,8 @@ extern "C" __global__ void rl_attention_backward_dkv(RLAttention a, const float 
         const float *deb = delta + (b * a.queryHeads + h) * a.queryLength;
         for (i64 i0 = iStart; i0 < a.queryLength; i0 += RL_ATT_TILE) {
             __syncthreads();
-            rl_att_load_tile(qt, qb, a.qToken, i0, a.queryLength, D);
-            rl_att_load_tile(dot, db, a.queryHeads * D, i0, a.queryLength, D);
+            rl_att_load_tile(qt, qb, 0, a.qToken, i0, a.queryLength, D);
+            rl_att_load_tile(dot, db, 0, a.queryHeads * D, i0, a.queryLength, D);
             if (threadIdx.x < RL_ATT_TILE) {
                 const i64 i = i0 + threadIdx.x;
                 ls[threadIdx.x] = i < a.queryLength ? lb[i] : -RL_INF;

@@ -91,13 +91,14 @@ __device__ __forceinline__ float rl_binary_op(int op, float u, float w) {
     }
 }
 
-// out (contiguous) = a op b, operands 0 and 1 strided (stride 0 broadcasts).
-extern "C" __global__ void rl_binary(int op, const float *a, const float *b, float *out, RLStrides s, i64 n) {
-    RL_GRID_STRIDE(i, n) { out[i] = rl_binary_op(op, a[rl_offset(s, 0, i)], b[rl_offset(s, 1, i)]); }
+// out (contiguous) = a op b, operands 0 and 1 strided (stride 0 broadcasts); all three of dtype
+// code t (f32 or bf16), computed in f32.
+extern "C" __global__ void rl_binary(int op, const void *a, const void *b, void *out, RLStrides s, i64 n, int t) {
+    RL_GRID_STRIDE(i, n) { rl_act_store(out, t, i, rl_binary_op(op, rl_act_load(a, t, rl_offset(s, 0, i)), rl_act_load(b, t, rl_offset(s, 1, i)))); }
 }
 // Fast path: both operands contiguous.
-extern "C" __global__ void rl_binary_contiguous(int op, const float *a, const float *b, float *out, i64 n) {
-    RL_GRID_STRIDE(i, n) { out[i] = rl_binary_op(op, a[i], b[i]); }
+extern "C" __global__ void rl_binary_contiguous(int op, const void *a, const void *b, void *out, i64 n, int t) {
+    RL_GRID_STRIDE(i, n) { rl_act_store(out, t, i, rl_binary_op(op, rl_act_load(a, t, i), rl_act_load(b, t, i))); }
 }
 
 extern "C" __global__ void rl_select(const float *c, const float *a, const float *b, float *out, RLStrides s, i64 n) {
@@ -106,8 +107,9 @@ extern "C" __global__ void rl_select(const float *c, const float *a, const float
     }
 }
 
-extern "C" __global__ void rl_swiglu(const float *gate, const float *up, float *y, i64 n) {
-    RL_GRID_STRIDE(i, n) { float g = gate[i]; y[i] = g * rl_sigmoid(g) * up[i]; }
+// y = silu(gate) * up, all of dtype code t (f32 or bf16), computed in f32.
+extern "C" __global__ void rl_swiglu(const void *gate, const void *up, void *y, i64 n, int t) {
+    RL_GRID_STRIDE(i, n) { float g = rl_act_load(gate, t, i); rl_act_store(y, t, i, g * rl_sigmoid(g) * rl_act_load(up, t, i)); }
 }
 
 extern "C" __global__ void rl_swiglu_backward(const float *gate, const float *up, const float *dy, float *dgate, float *dup, i64 n) {

@@ -1,13 +1,14 @@
 // Few-row products with bf16 weights, the decode shape: y[i, j] = alpha * sum_t x[i, t] w[j, t]
-// (+ beta * y[i, j]) for i < m <= 8, x f32 [m, k] (row stride ldx), w bf16 [n, k] (row stride ldw).
+// (+ beta * y[i, j]) for i < m <= 8, x [m, k] (row stride ldx) of dtype code xt, w bf16 [n, k] (row
+// stride ldw), y of dtype code yt (x and y f32 or bf16 activations).
 // Memory-bound: one warp per output column streams the weight row once for all m rows with
-// 16-byte loads, accumulating in f32 (the activations stay f32, as in the CPU backend).
+// 16-byte loads, accumulating in f32.
 #include "rl_common.cuh"
 
 #define RL_GEMV_ROWS 8
 
-extern "C" __global__ void rl_gemv_bf16(const float *x, i64 ldx, i64 m, const u16 *w, i64 ldw, i64 n, i64 k,
-                                        float *y, i64 ldy, float alpha, float beta) {
+extern "C" __global__ void rl_gemv_bf16(const void *x, int xt, i64 ldx, i64 m, const u16 *w, i64 ldw, i64 n, i64 k,
+                                        void *y, int yt, i64 ldy, float alpha, float beta) {
     const int lane = threadIdx.x & 31;
     const i64 warpsPerGrid = (i64)gridDim.x * (blockDim.x >> 5);
     // 16-byte loads need 8-element rows whose starts stay 16-byte aligned.
@@ -29,9 +30,9 @@ extern "C" __global__ void rl_gemv_bf16(const float *x, i64 ldx, i64 m, const u1
 #pragma unroll
                 for (int i = 0; i < RL_GEMV_ROWS; ++i) {
                     if (i < m) {
-                        const float *xr = x + i * ldx + c * 8;
+                        const i64 xr = i * ldx + c * 8;
 #pragma unroll
-                        for (int e = 0; e < 8; ++e) acc[i] += xr[e] * wf[e];
+                        for (int e = 0; e < 8; ++e) acc[i] += rl_act_load(x, xt, xr + e) * wf[e];
                     }
                 }
             }
@@ -40,7 +41,7 @@ extern "C" __global__ void rl_gemv_bf16(const float *x, i64 ldx, i64 m, const u1
                 const float wt = rl_bf16_to_f32(wr[t]);
 #pragma unroll
                 for (int i = 0; i < RL_GEMV_ROWS; ++i) {
-                    if (i < m) acc[i] += x[i * ldx + t] * wt;
+                    if (i < m) acc[i] += rl_act_load(x, xt, i * ldx + t) * wt;
                 }
             }
         }
@@ -48,8 +49,8 @@ extern "C" __global__ void rl_gemv_bf16(const float *x, i64 ldx, i64 m, const u1
         for (int i = 0; i < RL_GEMV_ROWS; ++i) {
             const float s = rl_warp_sum(acc[i]);
             if (lane == 0 && i < m) {
-                float *out = y + i * ldy + j;
-                *out = alpha * s + (beta != 0.0f ? beta * *out : 0.0f);
+                const i64 out = i * ldy + j;
+                rl_act_store(y, yt, out, alpha * s + (beta != 0.0f ? beta * rl_act_load(y, yt, out) : 0.0f));
             }
         }
     }

@@ -2,16 +2,17 @@
 // index.
 #include "rl_common.cuh"
 
-// One block per row: y = x * rstd * w, rstd = 1 / sqrt(mean(x^2) + eps).
-extern "C" __global__ void rl_rmsnorm(const float *x, const float *w, float *y, float *rstd, i64 cols, float eps) {
+// One block per row: y = x * rstd * w, rstd = 1 / sqrt(mean(x^2) + eps); x and y of dtype code t
+// (f32 or bf16 activations), w and rstd f32, all arithmetic in f32.
+extern "C" __global__ void rl_rmsnorm(const void *x, const float *w, void *y, float *rstd, i64 cols, float eps, int t) {
     __shared__ float scratch[32];
     i64 base = (i64)blockIdx.x * cols;
     float ss = 0.0f;
-    for (i64 j = threadIdx.x; j < cols; j += blockDim.x) { float v = x[base + j]; ss += v * v; }
+    for (i64 j = threadIdx.x; j < cols; j += blockDim.x) { float v = rl_act_load(x, t, base + j); ss += v * v; }
     ss = rl_block_sum(ss, scratch);
     float inv = 1.0f / sqrtf(ss / (float)cols + eps);
     if (threadIdx.x == 0) rstd[blockIdx.x] = inv;
-    for (i64 j = threadIdx.x; j < cols; j += blockDim.x) y[base + j] = x[base + j] * inv * w[j];
+    for (i64 j = threadIdx.x; j < cols; j += blockDim.x) rl_act_store(y, t, base + j, rl_act_load(x, t, base + j) * inv * w[j]);
 }
 
 // dx per row (one block per row).
@@ -38,30 +39,30 @@ extern "C" __global__ void rl_rmsnorm_backward_weight(const float *dy, const flo
     atomicAdd(dw + j, acc);
 }
 
-// Rotate-half RoPE on [tokens, heads, dim]; angles in double like the CPU backend.
-extern "C" __global__ void rl_rope(const float *x, const int *positions, float *y, i64 tokens, i64 heads, i64 dim,
-                                   float theta, int inverse) {
+// Rotate-half RoPE on [tokens, heads, dim] of dtype code t (f32 or bf16, computed in f32); angles
+// in double like the CPU backend.
+extern "C" __global__ void rl_rope(const void *x, const int *positions, void *y, i64 tokens, i64 heads, i64 dim,
+                                   float theta, int inverse, int t) {
     i64 half = dim / 2;
     RL_GRID_STRIDE(idx, tokens * heads * half) {
-        i64 i = idx % half, th = idx / half, t = th / heads;
+        i64 i = idx % half, th = idx / half, tok = th / heads;
         double freq = pow((double)theta, -2.0 * (double)i / (double)dim);
-        double angle = (double)positions[t] * freq;
+        double angle = (double)positions[tok] * freq;
         float c = (float)cos(angle), sn = (float)sin(angle);
         if (inverse) sn = -sn;
-        const float *xr = x + th * dim;
-        float *yr = y + th * dim;
-        float a = xr[i], b = xr[i + half];
-        yr[i] = a * c - b * sn;
-        yr[i + half] = b * c + a * sn;
+        const i64 row = th * dim;
+        float a = rl_act_load(x, t, row + i), b = rl_act_load(x, t, row + i + half);
+        rl_act_store(y, t, row + i, a * c - b * sn);
+        rl_act_store(y, t, row + i + half, b * c + a * sn);
     }
 }
 
-// y[i] = table[ids[i]] (rows of dim); the table is f32 (bf16 = 0) or bf16 (bf16 = 1).
-extern "C" __global__ void rl_embedding(const void *table, int bf16, const int *ids, float *y, i64 count, i64 dim) {
+// y[i] = table[ids[i]] (rows of dim); the table is f32 (bf16 = 0) or bf16 (bf16 = 1), y of dtype
+// code yt (f32 or bf16).
+extern "C" __global__ void rl_embedding(const void *table, int bf16, const int *ids, void *y, int yt, i64 count, i64 dim) {
     RL_GRID_STRIDE(idx, count * dim) {
         i64 i = idx / dim, j = idx % dim;
-        i64 src = (i64)ids[i] * dim + j;
-        y[idx] = bf16 ? rl_bf16_to_f32(((const u16 *)table)[src]) : ((const float *)table)[src];
+        rl_act_store(y, yt, idx, rl_act_load(table, bf16, (i64)ids[i] * dim + j));
     }
 }
 
@@ -72,11 +73,12 @@ extern "C" __global__ void rl_embedding_backward(const float *dy, const int *ids
     }
 }
 
-// y[rows[i]] = x[i] (rows of dim; distinct row indices).
-extern "C" __global__ void rl_scatter_rows(const float *x, const int *rows, float *y, i64 count, i64 dim) {
+// y[rows[i]] = x[i] (rows of dim elements of dtype code t, f32 or bf16; distinct row indices).
+extern "C" __global__ void rl_scatter_rows(const void *x, const int *rows, void *y, i64 count, i64 dim, int t) {
     RL_GRID_STRIDE(idx, count * dim) {
         i64 i = idx / dim, j = idx % dim;
-        y[(i64)rows[i] * dim + j] = x[idx];
+        if (t) ((u16 *)y)[(i64)rows[i] * dim + j] = ((const u16 *)x)[idx];
+        else ((float *)y)[(i64)rows[i] * dim + j] = ((const float *)x)[idx];
     }
 }
 

@@ -19,6 +19,16 @@ __device__ __forceinline__ u16 rl_f32_to_bf16(float f) {
     u32 lsb = (bits >> 16) & 1u;
     return (u16)((bits + 0x7FFFu + lsb) >> 16);
 }
+// Activations stored as f32 (dtype code 0) or bf16 (code 1) and computed in f32: element i of p.
+__device__ __forceinline__ float rl_act_load(const void *p, int t, i64 i) {
+    return t ? rl_bf16_to_f32(((const u16 *)p)[i]) : ((const float *)p)[i];
+}
+__device__ __forceinline__ void rl_act_store(void *p, int t, i64 i, float v) {
+    if (t) ((u16 *)p)[i] = rl_f32_to_bf16(v);
+    else ((float *)p)[i] = v;
+}
+// The address of element i of an activation array of dtype code t.
+__device__ __forceinline__ const void *rl_act_at(const void *p, int t, i64 i) { return (const char *)p + i * (t ? 2 : 4); }
 // IEEE half through PTX conversions (round to nearest even), no cuda_fp16.h needed.
 __device__ __forceinline__ float rl_f16_to_f32(u16 h) {
     float f;
