@@ -51,13 +51,40 @@ int rl_rank_prefix(const float *p, long n, float floor, rl_rank_cutoff limit, lo
     int32_t *counts = calloc(TABLES * COARSE_BINS, sizeof *counts);
     double *masses = calloc(TABLES * COARSE_BINS, sizeof *masses);
     long eligible = 0;
-    for (long i = 0; i < n; i++) {
-        float v = p[i];
-        if (!is_kept(v, i, floor, limit)) continue;
-        long bin = (long)(rank_key(v) >> COARSE_SHIFT) + (i % TABLES) * COARSE_BINS;
-        counts[bin] += 1;
-        masses[bin] += v;
-        eligible += 1;
+    if (floor <= 0 && limit.probability < 0) {
+        // Nothing cut yet (no min-p, no top-k): every positive probability is kept. The same
+        // sums as the general loop (table i % 2, index order), two tokens a turn.
+        long i = 0;
+        for (; i + 1 < n; i += 2) {
+            float v0 = p[i], v1 = p[i + 1];
+            if (v0 > 0) {
+                long bin = (long)(rank_key(v0) >> COARSE_SHIFT);
+                counts[bin] += 1;
+                masses[bin] += v0;
+                eligible += 1;
+            }
+            if (v1 > 0) {
+                long bin = (long)(rank_key(v1) >> COARSE_SHIFT) + COARSE_BINS;
+                counts[bin] += 1;
+                masses[bin] += v1;
+                eligible += 1;
+            }
+        }
+        if (i < n && p[i] > 0) {
+            long bin = (long)(rank_key(p[i]) >> COARSE_SHIFT);
+            counts[bin] += 1;
+            masses[bin] += p[i];
+            eligible += 1;
+        }
+    } else {
+        for (long i = 0; i < n; i++) {
+            float v = p[i];
+            if (!is_kept(v, i, floor, limit)) continue;
+            long bin = (long)(rank_key(v) >> COARSE_SHIFT) + (i % TABLES) * COARSE_BINS;
+            counts[bin] += 1;
+            masses[bin] += v;
+            eligible += 1;
+        }
     }
     for (long t = 1; t < TABLES; t++) {
         for (long b = 0; b < (long)COARSE_BINS; b++) {
@@ -81,8 +108,20 @@ int rl_rank_prefix(const float *p, long n, float floor, rl_rank_cutoff limit, lo
     // sums can leave the target just short inside the bin; the prefix then ends at its last token.
     uint64_t *members = malloc((size_t)coarse_count * sizeof *members);  // the bin holds at least one
     long member_count = 0;
-    for (long i = 0; i < n && member_count < coarse_count; i++) {
-        if (is_kept(p[i], i, floor, limit) && (long)(rank_key(p[i]) >> COARSE_SHIFT) == coarse) members[member_count++] = (uint64_t)i;
+    if (floor <= 0 && limit.probability < 0) {
+        // Every positive probability is kept: the bin's tokens are those whose bits lie in one
+        // range, (low, high] (bin 0 also holds the values from 1 up to infinity).
+        uint32_t high = coarse == 0 ? 0x7F800000u : 0x3F800000u - ((uint32_t)coarse << COARSE_SHIFT);
+        uint32_t low = 0x3F800000u - ((uint32_t)(coarse + 1) << COARSE_SHIFT);
+        for (long i = 0; i < n && member_count < coarse_count; i++) {
+            uint32_t bits;
+            memcpy(&bits, &p[i], sizeof bits);
+            if (bits - low - 1 < high - low) members[member_count++] = (uint64_t)i;
+        }
+    } else {
+        for (long i = 0; i < n && member_count < coarse_count; i++) {
+            if (is_kept(p[i], i, floor, limit) && (long)(rank_key(p[i]) >> COARSE_SHIFT) == coarse) members[member_count++] = (uint64_t)i;
+        }
     }
     int32_t fine_counts[FINE_BINS] = {0};
     double fine_masses[FINE_BINS] = {0};

@@ -1,3 +1,4 @@
+import CRLKernels
 import Foundation
 import RLTensor
 import Testing
@@ -98,6 +99,30 @@ struct TokenSamplerTests {
             }
         }
         #expect(compared >= 27, "only \(compared) of 30 cases were unambiguous")
+    }
+
+    @Test("top-p without min-p or top-k (the ranking's fast path) gives the general path's cutoff and mass bit for bit")
+    func fastPrefixEqualsGeneral() {
+        var rows = TokenSamplerTests.logitRows(vocab: 40_000)
+        rows.append(("above one", rows[0].logits.map { $0 + 0.01 }))  // probabilities slightly above 1 share bin 0
+        for row in rows {
+            for temperature: Float in [0.3, 0.7, 1.5] {
+                let (p, total) = TokenSamplerTests.probabilities(row.logits, temperature: temperature)
+                var q = p
+                if row.name == "above one" { q = q.map { $0 * 1.0001 } }
+                for topP in [0.01, 0.5, 0.95, 0.999] {
+                    let none = rl_rank_cutoff(probability: -1, index: .max)
+                    var fast = none, general = none, fastMass = 0.0, generalMass = 0.0
+                    var fastLeaves: Int32 = 0, generalLeaves: Int32 = 0
+                    // A floor of the smallest positive float keeps the same tokens but takes the general loops.
+                    rl_rank_prefix(q, q.count, 0, none, 0, topP * total, &fast, &fastMass, &fastLeaves)
+                    rl_rank_prefix(q, q.count, .leastNonzeroMagnitude, none, 0, topP * total, &general, &generalMass, &generalLeaves)
+                    #expect(fast.probability == general.probability && fast.index == general.index
+                            && fastMass.bitPattern == generalMass.bitPattern && fastLeaves == generalLeaves,
+                            "\(row.name), T \(temperature), top-p \(topP): \(fast) \(fastMass) vs \(general) \(generalMass)")
+                }
+            }
+        }
     }
 
     @Test("the draw stops where u x mass runs out, walking kept tokens in id order")

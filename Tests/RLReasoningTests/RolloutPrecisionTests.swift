@@ -66,6 +66,13 @@ struct RolloutPrecisionTests {
         #expect(try trainer(.auto).manifest.entries["rollout_dtype"] == nil)
     }
 
+    @Test("bf16 rollouts keep bf16 activations on a GPU only")
+    func activationType() {
+        #expect(RolloutPrecision.bfloat16.activationType(on: .cuda(0)) == .bf16)
+        #expect(RolloutPrecision.bfloat16.activationType(on: .cpu) == .f32)
+        #expect(RolloutPrecision.auto.activationType(on: .cuda(0)) == .f32)
+    }
+
     @Test("the memory plan holds the bf16 copy during generation, and only when one is made")
     func memoryPlan() throws {
         let policy = try fixturePolicy()

@@ -97,6 +97,7 @@ struct RolloutBuilder {
         var options = GenerationOptions(maxNewTokens: c.maxCompletionLength, sampling: sampling, samplesPerPrompt: c.numGenerations,
                                         stopTokenIDs: endTokenIDs, seed: seed)
         options.pagedCache = pagedCache
+        options.activationType = c.rolloutDtype.activationType(on: policy.device)
         if firstSequence != 0 {
             options.sequenceSeeds = (0..<(rows.count * c.numGenerations)).map { Generator.sequenceSeed(seed, firstSequence + $0) }
         }
