@@ -36,6 +36,13 @@ static long boundary_bin(const int32_t *counts, const double *masses, long bins,
     return -1;
 }
 
+// Adds a kept token of probability v to histogram bin `bin`.
+static inline void add_to_bin(int32_t *counts, double *masses, long bin, float v, long *eligible) {
+    counts[bin] += 1;
+    masses[bin] += v;
+    *eligible += 1;
+}
+
 // Sort keys of the boundary bin's tokens: rank key, then index, so ascending order is the
 // ranking (probability descending, ties by index).
 static int ascending(const void *a, const void *b) {
@@ -57,33 +64,14 @@ int rl_rank_prefix(const float *p, long n, float floor, rl_rank_cutoff limit, lo
         long i = 0;
         for (; i + 1 < n; i += 2) {
             float v0 = p[i], v1 = p[i + 1];
-            if (v0 > 0) {
-                long bin = (long)(rank_key(v0) >> COARSE_SHIFT);
-                counts[bin] += 1;
-                masses[bin] += v0;
-                eligible += 1;
-            }
-            if (v1 > 0) {
-                long bin = (long)(rank_key(v1) >> COARSE_SHIFT) + COARSE_BINS;
-                counts[bin] += 1;
-                masses[bin] += v1;
-                eligible += 1;
-            }
+            if (v0 > 0) add_to_bin(counts, masses, (long)(rank_key(v0) >> COARSE_SHIFT), v0, &eligible);
+            if (v1 > 0) add_to_bin(counts, masses, (long)(rank_key(v1) >> COARSE_SHIFT) + COARSE_BINS, v1, &eligible);
         }
-        if (i < n && p[i] > 0) {
-            long bin = (long)(rank_key(p[i]) >> COARSE_SHIFT);
-            counts[bin] += 1;
-            masses[bin] += p[i];
-            eligible += 1;
-        }
+        if (i < n && p[i] > 0) add_to_bin(counts, masses, (long)(rank_key(p[i]) >> COARSE_SHIFT), p[i], &eligible);
     } else {
         for (long i = 0; i < n; i++) {
             float v = p[i];
-            if (!is_kept(v, i, floor, limit)) continue;
-            long bin = (long)(rank_key(v) >> COARSE_SHIFT) + (i % TABLES) * COARSE_BINS;
-            counts[bin] += 1;
-            masses[bin] += v;
-            eligible += 1;
+            if (is_kept(v, i, floor, limit)) add_to_bin(counts, masses, (long)(rank_key(v) >> COARSE_SHIFT) + (i % TABLES) * COARSE_BINS, v, &eligible);
         }
     }
     for (long t = 1; t < TABLES; t++) {
