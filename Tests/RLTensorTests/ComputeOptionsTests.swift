@@ -2,10 +2,12 @@ import CRLKernels
 import RLTensor
 import Testing
 
-/// Thread count and OpenBLAS threading chosen in code.
+/// Thread count and OpenBLAS threading chosen in code. These tests change process-wide settings
+/// that other tests' results depend on (a different thread count splits products and sums
+/// differently), so `make test` runs them on their own after the rest.
 @Suite("ComputeOptions", .serialized)
 struct ComputeOptionsTests {
-    @Test("setThreadCount changes the pool's count; results do not depend on it; bad counts throw")
+    @Test("setThreadCount changes the pool's count; an exactly representable product is unchanged; bad counts throw")
     func threadCount() throws {
         let original = ComputeOptions.threadCount
         defer { try? ComputeOptions.setThreadCount(original) }

@@ -6,7 +6,9 @@ import Synchronization
 /// - Threads: the library runs its CPU work (products, attention, elementwise kernels, token
 ///   sampling) on one worker pool of ``threadCount`` threads: `RL_NUM_THREADS` when set,
 ///   otherwise the CPUs online. ``setThreadCount(_:)`` changes it at any time; later kernels use
-///   the new count.
+///   the new count. Results are reproducible for a given count; between counts they can differ
+///   in the last bits (products and sums are split across threads differently), and sampled
+///   tokens can then differ too.
 /// - OpenBLAS: inside the library OpenBLAS runs single-threaded (products are split across the
 ///   worker pool instead, so two pools never compete for cores). The setting is process-wide, so
 ///   while ``setsOpenBLASThreads`` is true (the default) the library calls
