@@ -161,6 +161,20 @@ struct TokenSamplerTests {
                 if parameters.isGreedy { #expect(token == 1) } else { #expect(token == 1 || token == 3) }
             }
         }
+        // Greedy on long rows: the first of tied maxima, NaNs passed over, a NaN first value kept,
+        // -0 and +0 equal, all -infinity.
+        func greedy(_ row: [Float]) -> Int { row.withUnsafeBufferPointer { TokenSampler.argmax($0) } }
+        var long = (0..<1000).map { Float($0 % 97) / 10 }
+        #expect(greedy(long) == 96)
+        long[500] = .nan
+        long[700] = 20
+        long[900] = 20
+        #expect(greedy(long) == 700)
+        long[0] = .nan
+        #expect(greedy(long) == 0)
+        #expect(greedy([-0.0, 0.0, -1]) == 0 && greedy([-1, 0.0, -0.0]) == 1)
+        #expect(greedy([Float](repeating: -.infinity, count: 20)) == 0)
+        #expect(greedy([1, .nan, .nan]) == 0 && greedy([-5]) == 0)
         // The repetition penalty divides a positive logit already seen: 3 / 2 = 1.5 falls below 2.5.
         let penalised = TokenSampler(SamplingParameters(temperature: 0, repetitionPenalty: 2))
         let choice = try logits.withUnsafeBufferPointer { try penalised.sample(logits: $0, history: [1, 3], seed: 0, step: 0) }

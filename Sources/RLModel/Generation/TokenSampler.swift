@@ -97,15 +97,13 @@ public struct TokenSampler: Sendable {
         parameters.isGreedy ? TokenSampler.argmax(logits) : draw(from: logits, seed: seed, step: step)
     }
 
-    /// The first index of the largest value.
+    /// The first index of the largest value (NaNs are passed over; a NaN first value is kept, as
+    /// a walk comparing with `>` would keep it). `x` is not empty.
     static func argmax(_ x: UnsafeBufferPointer<Float>) -> Int {
-        var best = 0
-        var bestValue = x[0]
-        for i in 1..<x.count where x[i] > bestValue {
-            best = i
-            bestValue = x[i]
-        }
-        return best
+        guard !x[0].isNaN else { return 0 }
+        // The vectorised maximum of the non-NaN values, then its first position.
+        let top = rl_max_f32(x.baseAddress, x.count)
+        return x.firstIndex(of: top) ?? 0
     }
 
     /// `log(sum(exp(x)))`, summed in double.
