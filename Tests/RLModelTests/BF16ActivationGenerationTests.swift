@@ -104,6 +104,10 @@ struct BF16ActivationGenerationTests {
         let cache = f32Model.makeCache(batch: 1, capacity: 4, activationType: .bf16)
         #expect(argument { _ = try f32Model.forward(tokens: [1, 2], mask: nil, cache: cache) } == "cache")
         #expect(cache.length == 0)
+        // A cache of another type is made, and refused by the forward pass.
+        let f16Cache = bf16Model.makeCache(batch: 1, capacity: 4, activationType: .f16)
+        #expect(argument { _ = try bf16Model.forward(tokens: [1, 2], mask: nil, cache: f16Cache) } == "cache")
+        #expect(f16Cache.length == 0)
         #expect(argument { _ = try bf16Model.makePagedCache(blockCount: 4, activationType: .i32) } == "activationType")
         let paged = try bf16Model.makePagedCache(blockCount: 4, activationType: .bf16)
         let f32Cache = bf16Model.makeCache(batch: 1, capacity: 4)

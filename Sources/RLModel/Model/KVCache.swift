@@ -25,9 +25,9 @@ public final class KVCache: @unchecked Sendable {
 
     /// An empty cache for `batch` rows of up to `capacity` tokens of `config`'s layers on `device`,
     /// whose keys, values and forward activations are `activationType` (f32 or bf16; bf16 needs a
-    /// model with bf16 matrices, `inferenceCopy(matrices: .bf16)`).
+    /// model with bf16 matrices, `inferenceCopy(matrices: .bf16)`). A forward pass refuses a cache
+    /// of any other type with `LanguageModelError.invalidArgument`.
     public init(config: ModelConfig, batch: Int, capacity: Int, device: Device = .cpu, activationType: DType = .f32) {
-        precondition(activationType == .f32 || activationType == .bf16, "KVCache: activations are f32 or bf16, got \(activationType)")
         self.capacity = capacity
         self.batch = batch
         self.activationType = activationType
