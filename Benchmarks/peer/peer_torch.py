@@ -10,10 +10,13 @@ Suites (--suite, repeatable; all four when none is given):
   mini   prefill 6x256 (all logits / last logit); decode at batch 1 and 6: 64-token prompt + 128
          new tokens with HF generate and with a hand-written KV-cache loop (tokens/s overall and
          decode-only); train step on 6x512: per-token log-prob loss + AdamW, split fwd/bwd/opt
+  train  (only when named) the mini train step alone, with f32 products and with oneDNN's bf16 products
+         (torch.backends.mkldnn.matmul.fp32_precision = "bf16": AMX where the CPU has it)
   grpo   one GRPO step on mini as TRL's GRPOTrainer does it (num_iterations=1): 1 prompt x 6
          samples x 128 new tokens, reference and policy log-probs, k3 KL (beta 0.04), AdamW;
          split generate / ref_logprobs / policy_forward / backward / optimizer
-         (--grpo-rollout-dtype bfloat16: generation from a bf16 copy synced from the policy each step)
+         (--grpo-rollout-dtype bfloat16: generation from a bf16 copy synced from the policy each step;
+         --grpo-matmul-precision bf16: scoring and training with oneDNN's bf16 products)
   1.5b   prefill 1x512; decode at batch 1 and 6, 64-token prompt + 32 new tokens; fp32 training
          memory estimate
   lora15b  (only when named; needs peft) one GRPO step with LoRA r 16 on all linear layers over a
@@ -276,7 +279,15 @@ def suite_mini(args):
     res["decode_b1_p64_n128"] = bench_decode(model, 1, 64, 128, args.reps)
     res["decode_b6_p64_n128"] = bench_decode(model, 6, 64, 128, args.reps)
 
-    # Training step: mean negative log-prob of 6 x 512 tokens (position 0 is the prompt), backward, AdamW.
+    res["train_step_6x512"] = bench_train_step(model, generator, args.train_reps)
+    return res
+
+
+def bench_train_step(model, generator, reps, matmul_precision="ieee"):
+    """Training step: mean negative log-prob of 6 x 512 tokens (position 0 is the prompt),
+    backward, AdamW. matmul_precision is torch.backends.mkldnn.matmul.fp32_precision for the
+    step: "ieee" (f32 products) or "bf16" (oneDNN rounds f32 operands to bf16, AMX where the CPU
+    has it: the peer of MatmulPrecision.bfloat16)."""
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6, weight_decay=0.0)
     ids = torch.randint(0, VOCAB, (6, 513), generator=generator)
@@ -294,10 +305,22 @@ def suite_mini(args):
         for key, seconds in zip(split, (t1 - t0, t2 - t1, t3 - t2)):
             split[key].append(seconds)
 
-    r = rates(timed("train step 6x512", train_step, args.train_reps), 6 * 512, "tokens_per_s")
-    res["train_step_6x512"] = dict(r, split_median_s={k: statistics.median(v[1:]) for k, v in split.items()},
-                                   optimizer="AdamW(fused=default)")
-    return res
+    previous = torch.backends.mkldnn.matmul.fp32_precision
+    torch.backends.mkldnn.matmul.fp32_precision = matmul_precision
+    try:
+        r = rates(timed(f"train step 6x512 ({matmul_precision} products)", train_step, reps), 6 * 512, "tokens_per_s")
+    finally:
+        torch.backends.mkldnn.matmul.fp32_precision = previous
+    return dict(r, split_median_s={k: statistics.median(v[1:]) for k, v in split.items()},
+                optimizer="AdamW(fused=default)", matmul_precision=matmul_precision)
+
+
+def suite_train(args):
+    """The training step alone, with f32 products and with oneDNN's bf16 products."""
+    model, params = build_model("mini")
+    generator = torch.Generator().manual_seed(0)
+    return {"params": params, "train_step_6x512": bench_train_step(model, generator, args.train_reps),
+            "train_step_6x512_bf16_products": bench_train_step(model, generator, args.train_reps, "bf16")}
 
 
 def suite_grpo(args):
@@ -334,6 +357,8 @@ def suite_grpo(args):
         mask = torch.ones(group, new_tokens)
         rewards = torch.rand(group, generator=generator)
         advantages = (rewards - rewards.mean()) / (rewards.std() + 1e-4)
+        # Scoring and training at the chosen product precision (grpo-bench --matmul-precision).
+        torch.backends.mkldnn.matmul.fp32_precision = args.grpo_matmul_precision
         with torch.no_grad():
             ref_logprobs = completion_logprobs(reference, seqs, prompt_len)
         s["ref_logprobs"], t = time.perf_counter() - t, time.perf_counter()
@@ -347,6 +372,7 @@ def suite_grpo(args):
         s["policy_forward"], t = time.perf_counter() - t, time.perf_counter()
 
         loss.backward()
+        torch.backends.mkldnn.matmul.fp32_precision = "ieee"
         s["backward"], t = time.perf_counter() - t, time.perf_counter()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -358,7 +384,8 @@ def suite_grpo(args):
     median = {k: statistics.median(s[k] for s in splits[1:]) for k in splits[0]}
     training = sum(median[k] for k in ("ref_logprobs", "policy_forward", "backward", "optimizer"))
     return {"params": params, "group": group, "prompt_len": prompt_len, "new_tokens": new_tokens, "beta": beta,
-            "generation_path": args.grpo_gen, "rollout_dtype": args.grpo_rollout_dtype, "step": step, "split_median_s": median,
+            "generation_path": args.grpo_gen, "rollout_dtype": args.grpo_rollout_dtype,
+            "matmul_precision": args.grpo_matmul_precision, "step": step, "split_median_s": median,
             "generation_share": median["generate"] / median["total"], "training_s": training,
             "completion_tokens_per_s_end_to_end": group * new_tokens / median["total"]}
 
@@ -458,7 +485,7 @@ def suite_15b(args):
     return res
 
 
-SUITES = {"gemm": suite_gemm, "mini": suite_mini, "grpo": suite_grpo, "1.5b": suite_15b, "lora15b": suite_lora15b}
+SUITES = {"gemm": suite_gemm, "mini": suite_mini, "train": suite_train, "grpo": suite_grpo, "1.5b": suite_15b, "lora15b": suite_lora15b}
 
 
 def main():
@@ -472,6 +499,9 @@ def main():
                         help="GRPO generation with HF generate or the hand-written KV-cache loop")
     parser.add_argument("--grpo-rollout-dtype", choices=["float32", "bfloat16"], default="float32",
                         help="GRPO rollouts from the policy (float32) or a bf16 copy synced each step (grpo-bench --rollout-dtype)")
+    parser.add_argument("--grpo-matmul-precision", choices=["ieee", "bf16"], default="ieee",
+                        help="torch.backends.mkldnn.matmul.fp32_precision while the grpo suite scores and trains "
+                             "(bf16: oneDNN's bf16 products, grpo-bench --matmul-precision bfloat16)")
     parser.add_argument("--lora-completion", type=int, default=256, help="new tokens per sample in lora15b (default 256)")
     parser.add_argument("--out", metavar="FILE", help="merge the results into this JSON file (keyed by suite)")
     args = parser.parse_args()
@@ -483,7 +513,7 @@ def main():
             "cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "env_OPENBLAS": {k: v for k, v in os.environ.items() if "OPENBLAS" in k}}
     results = {}
-    for name in args.suite or [name for name in SUITES if name != "lora15b"]:
+    for name in args.suite or [name for name in SUITES if name not in ("lora15b", "train")]:
         log(f"suite {name}")
         start = time.time()
         with ForeignCPU() as foreign:

@@ -262,6 +262,7 @@ public struct Recipe: Sendable {
         case "memory_check": c.memoryCheck = try bool()
         case "lean_memory": c.leanMemory = try bool()
         case "rollout_dtype": c.rolloutDtype = try choice(RolloutPrecision.self)
+        case "matmul_precision": c.matmulPrecision = try choice(MatmulPrecision.self)
         case "zero_stage": c.zeroStage = try int()
         case "memory_limit_gib":
             let gib = try double()

@@ -130,7 +130,8 @@ struct RecipeTests {
             """, overrides: [("learning_rate", "2e-6"), ("num-generations", "3"), ("reward_funcs", "accuracy,format_reward"),
                              ("reward_weights", "[1, 3]"), ("cosine_max_len", "3584"), ("seed", "1"), ("seed", "2"),
                              ("system_prompt", "Think: then answer. # not a comment"), ("scale_rewards", "false"),
-                             ("loss_type", "dr_grpo"), ("epsilon_high", "0.28"), ("rollout_dtype", "bfloat16")])
+                             ("loss_type", "dr_grpo"), ("epsilon_high", "0.28"), ("rollout_dtype", "bfloat16"),
+                             ("matmul_precision", "bfloat16")])
         let c = r.configuration
         #expect(c.learningRate == 2e-6)
         #expect(c.numGenerations == 3)
@@ -143,6 +144,7 @@ struct RecipeTests {
         #expect(c.lossType == .drGRPO)
         #expect(c.epsilonHigh == 0.28)
         #expect(c.rolloutDtype == .bfloat16)
+        #expect(c.matmulPrecision == .bfloat16)
         // Without a file, overrides alone.
         let bare = try Recipe(contentsOf: nil, overrides: [("max_steps", "7"), ("scale_rewards", "batch")])
         #expect(bare.configuration.maxSteps == 7 && bare.configuration.scaleRewards == .batch)
@@ -178,6 +180,7 @@ struct RecipeTests {
         ("lr_scheduler_kwargs: {min_lr_rate: low}", "lr_scheduler_kwargs.min_lr_rate"),
         ("loss_type: ppo", "loss_type"),
         ("rollout_dtype: float16", "rollout_dtype"),
+        ("matmul_precision: tf32", "matmul_precision"),
         ("scale_rewards: sometimes", "scale_rewards"),
         ("cosine_variant: clamped", "cosine_variant"),
         ("unparseable_gold: ignore", "unparseable_gold"),

@@ -12,9 +12,10 @@ import Glibc
 /// script), backward, AdamW. Prints the median split over repetitions.
 /// `grpo-bench [repetitions] [--rollout-dtype bfloat16]`: the second samples from a bf16 copy of the
 /// policy's matrices made each step (the trainer's `rollout_dtype: bfloat16`; the copy is timed
-/// as part of generation).
+/// as part of generation). `--matmul-precision bfloat16` scores and takes the gradient with bf16
+/// products (the trainer's `matmul_precision: bfloat16`).
 /// Peer, run right after in the same session: `Benchmarks/peer/peer_torch.py --suite grpo
-/// [--grpo-rollout-dtype bfloat16]` (PyTorch + transformers).
+/// [--grpo-rollout-dtype bfloat16] [--grpo-matmul-precision bf16]` (PyTorch + transformers).
 @main
 struct GRPOBench {
     static func main() throws {
@@ -26,6 +27,11 @@ struct GRPOBench {
         case "bfloat16": rolloutBF16 = true
         case let other?:
             print("grpo-bench: --rollout-dtype takes auto or bfloat16, got '\(other)'")
+            exit(2)
+        }
+        let precisionName = arguments.firstIndex(of: "--matmul-precision").map { arguments.indices.contains($0 + 1) ? arguments[$0 + 1] : "" }
+        guard let precision = precisionName.map(MatmulPrecision.init(rawValue:)) ?? .float32 else {
+            print("grpo-bench: --matmul-precision takes float32 or bfloat16, got '\(precisionName ?? "")'")
             exit(2)
         }
         let config = ModelConfig(vocabSize: 151_936, hiddenSize: 512, intermediateSize: 1408, numHiddenLayers: 8,
@@ -40,7 +46,7 @@ struct GRPOBench {
             return Int32((state >> 33) % UInt64(config.vocabSize))
         }
         print("grpo.step.mini: \(groupSize) samples x \(newTokens) new tokens, prompt \(promptLength), \(Parallel_threads()) threads, \(repetitions) repetitions, "
-              + "rollouts from \(rolloutBF16 ? "a bf16 copy of the matrices" : "the f32 policy")")
+              + "rollouts from \(rolloutBF16 ? "a bf16 copy of the matrices" : "the f32 policy"), \(precision) products in scoring and training")
         print("BLAS: \(CPUBackend.shared.blas)")
         var splits: [[String: Double]] = []
         for repetition in 0..<repetitions {
@@ -56,16 +62,18 @@ struct GRPOBench {
             let rewards = (0..<groupSize).map { Float(($0 * 7919) % 13) / 13 }
             let advantages = try groupAdvantages(rewards: rewards, groupSize: groupSize)
             t = monotonicSeconds()
-            let referenceLogProbs = try reference.tokenLogProbs(inputIDs: ids, lastTokens: newTokens)
+            let referenceLogProbs = try MatmulPrecision.withValue(precision) { try reference.tokenLogProbs(inputIDs: ids, lastTokens: newTokens) }
             split["ref_logprobs"] = monotonicSeconds() - t
             t = monotonicSeconds()
             var forwardEnd = 0.0
-            let (_, gradients) = try valueAndGrad(at: policy.parameters) {
-                let logProbs = try policy.tokenLogProbs(inputIDs: ids, lastTokens: newTokens)
-                let loss = try grpoLoss(logProbs: logProbs, referenceLogProbs: referenceLogProbs, advantages: advantages, mask: mask,
-                                    configuration: GRPOLossConfiguration(beta: 0.04, lossType: .grpo)).loss
-                forwardEnd = monotonicSeconds()
-                return loss
+            let (_, gradients) = try MatmulPrecision.withValue(precision) {
+                try valueAndGrad(at: policy.parameters) {
+                    let logProbs = try policy.tokenLogProbs(inputIDs: ids, lastTokens: newTokens)
+                    let loss = try grpoLoss(logProbs: logProbs, referenceLogProbs: referenceLogProbs, advantages: advantages, mask: mask,
+                                            configuration: GRPOLossConfiguration(beta: 0.04, lossType: .grpo)).loss
+                    forwardEnd = monotonicSeconds()
+                    return loss
+                }
             }
             split["policy_forward"] = forwardEnd - t
             split["backward"] = monotonicSeconds() - forwardEnd

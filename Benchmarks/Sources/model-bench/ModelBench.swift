@@ -16,6 +16,7 @@ import Darwin
 /// The workloads mirror `peer_torch.py --suite mini` so the figures compare side by side.
 ///
 ///     swift run -c release --package-path Benchmarks model-bench [--model mini|1.5b] [--suites bandwidth,decode,prefill,train,lora-decode,paged-decode] [--prompt N] [--reps N]
+///         [--matmul-precisions float32,bfloat16]
 ///
 /// Threads: `RL_NUM_THREADS` (default 2, the peer figures' setting).
 @main
@@ -33,6 +34,13 @@ struct ModelBench {
         // of `--suite 1.5b` (decode of 32 new tokens, prefill 1x512; no training step: the f32
         // weights, gradients and AdamW moments would take about 28 GB).
         let modelName = value("--model") ?? "mini"
+        // The training step runs once per precision of its f32 products.
+        let precisions = (value("--matmul-precisions") ?? "float32,bfloat16").split(separator: ",").map { name in
+            guard let precision = MatmulPrecision(rawValue: String(name)) else {
+                fatalError("model-bench: --matmul-precisions takes float32 and bfloat16, got \(name)")
+            }
+            return precision
+        }
         let config: ModelConfig
         switch modelName {
         case "mini":
@@ -149,9 +157,11 @@ struct ModelBench {
         } else if suites.contains("train") {
             let contention = Contention()
             defer { print("  (train: other processes used \(f(contention.foreignFraction * 100, 0))% of the machine's CPU)") }
-            let split = Bench.trainingStep(model: model, batch: 6, length: 512, reps: max(1, min(reps, 3)))
-            print("training step 6x512 + AdamW: \(f(split.total, 2)) s (\(f(3072 / split.total, 0)) tokens/s): "
-                  + "forward+backward \(f(split.gradient, 2)) s, AdamW \(f(split.optimizer, 2)) s")
+            for precision in precisions {
+                let split = Bench.trainingStep(model: model, batch: 6, length: 512, reps: max(1, min(reps, 3)), precision: precision)
+                print("training step 6x512 + AdamW, \(precision) products: \(f(split.total, 2)) s (\(f(3072 / split.total, 0)) tokens/s): "
+                      + "forward+backward \(f(split.gradient, 2)) s, AdamW \(f(split.optimizer, 2)) s")
+            }
         }
     }
 }
@@ -372,8 +382,10 @@ enum Bench {
     }
 
     /// One training step: forward and backward of the mean token log-prob over the last
-    /// `length` tokens of `batch` rows of `length + 1`, then AdamW; median seconds of the parts.
-    static func trainingStep(model: DecoderModel, batch: Int, length: Int, reps: Int) -> (total: Double, gradient: Double, optimizer: Double) {
+    /// `length` tokens of `batch` rows of `length + 1`, then AdamW, with f32 products at
+    /// `precision`; median seconds of the parts.
+    static func trainingStep(model: DecoderModel, batch: Int, length: Int, reps: Int,
+                             precision: MatmulPrecision) -> (total: Double, gradient: Double, optimizer: Double) {
         let training = model.copy()
         let ids = Tensor(randomIDs(batch * (length + 1), vocab: model.config.vocabSize, seed: 5), shape: [batch, length + 1])
         let optimizer = AdamW()
@@ -382,8 +394,10 @@ enum Bench {
             var gradients: [String: Tensor] = [:]
             let g = seconds {
                 // The shapes are built above to fit: the scoring cannot refuse them.
-                let (loss, grads) = valueAndGrad(at: training.parameters) {
-                    -(try! training.tokenLogProbs(inputIDs: ids, lastTokens: length)).mean()
+                let (loss, grads) = MatmulPrecision.withValue(precision) {
+                    valueAndGrad(at: training.parameters) {
+                        -(try! training.tokenLogProbs(inputIDs: ids, lastTokens: length)).mean()
+                    }
                 }
                 _ = loss.item()
                 gradients = grads

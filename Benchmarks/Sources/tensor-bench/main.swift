@@ -1,6 +1,6 @@
 // tensor-bench: RLTensor's CPU kernels against baselines measured in the same run.
 //
-//   cd Benchmarks && swift run -c release tensor-bench [--quick] [--bf16]
+//   cd Benchmarks && swift run -c release tensor-bench [--quick] [--bf16] [--matmul-precision]
 //
 // Every figure is a median over repeated runs; ratios compare medians from this run only. The
 // contenders of a comparison run in alternating blocks (see `medians`). The baseline is the same
@@ -8,6 +8,7 @@
 // with each OpenBLAS core forced (a child process per core, RL_OPENBLAS_CORETYPE). Products with
 // bf16 weights compare the default kernels (AVX512_BF16, AMX where the CPU has them; then also
 // RL_NO_AMX=1 RL_BF16_DOT_GEMM=1) with RL_NO_AVX512_BF16=1, in alternating child processes (`--bf16`: only those).
+// f32 products compare `MatmulPrecision.float32` with `.bfloat16` (`--matmul-precision`: only those).
 import Foundation
 import RLTensor
 
@@ -135,6 +136,34 @@ func benchLinear(m: Int, k: Int, n: Int, target: Double) {
            ratio >= target ? "met" : "MISSED")
 }
 
+// MARK: - f32 products at bf16 precision
+
+/// A linear layer's three training products with f32 operands at `MatmulPrecision.float32` and
+/// `.bfloat16` (AMX tiles where the CPU has them), alternating: forward `x w^T`, input gradient
+/// `dy w` and weight gradient `dy^T x`, for the mini model's LM head and MLP and a 1.5B MLP.
+func benchMatmulPrecision() {
+    print("f32 products: float32 against bfloat16 precision (\(CPUBackend.shared.blas.kernels)), medians, alternating")
+    report("product (m x k x n)", "float32", "rate", "bfloat16", "rate", "speedup")
+    report("---", "---", "---", "---", "---", "---")
+    for (m, k, n) in [(3072, 512, 151_936), (3072, 512, 1408), (3072, 1408, 512), (512, 1536, 8960)] {
+        let x = Tensor.randomNormal([m, k], std: 0.05, seed: 1), w = Tensor.randomNormal([n, k], std: 0.05, seed: 2)
+        let dy = Tensor.randomNormal([m, n], std: 0.05, seed: 3)
+        let flops = 2.0 * Double(m) * Double(k) * Double(n)
+        let products: [(String, () -> Void)] = [
+            ("forward x w^T", { _ = x.linear(w) }),
+            ("input gradient dy w", { _ = dy.matmul(w) }),
+            ("weight gradient dy^T x", { _ = dy.transposed().matmul(x) }),
+        ]
+        for (name, body) in products {
+            let t = medians(repeats: quick ? 3 : (flops > 1e11 ? 3 : 9), [
+                { MatmulPrecision.withValue(.float32, body) }, { MatmulPrecision.withValue(.bfloat16, body) },
+            ])
+            report("\(name) \(m)x\(k)x\(n)", "\(fmt(t[0] * 1e3)) ms", "\(fmt(flops / t[0] / 1e9, 1)) GFLOP/s",
+                   "\(fmt(t[1] * 1e3)) ms", "\(fmt(flops / t[1] / 1e9, 1)) GFLOP/s", "\(fmt(t[0] / t[1]))x")
+        }
+    }
+}
+
 // MARK: - bf16 weights
 
 /// Products with bf16 weights: prefill and training shapes (many rows) and decode shapes.
@@ -251,6 +280,13 @@ if bf16TimesOnly {
     exit(0)
 }
 
+if CommandLine.arguments.contains("--matmul-precision") {
+    print("tensor-bench: f32 products at bf16 precision only\(quick ? ", quick" : ""), RLTensor CPU backend, \(CPUBackend.shared.threadCount) threads")
+    print("BLAS: \(CPUBackend.shared.blas)")
+    benchMatmulPrecision()
+    exit(0)
+}
+
 if bf16Only {
     print("tensor-bench: bf16 weights only\(quick ? ", quick" : ""), RLTensor CPU backend, \(CPUBackend.shared.threadCount) threads")
     print("BLAS: \(CPUBackend.shared.blas)")
@@ -270,6 +306,8 @@ for (m, k, n) in [(6, 1536, 8960), (1, 1536, 8960), (1, 1536, 151_936)] { benchL
 benchLinear(m: 32, k: 1536, n: 8960, target: 1)
 
 try benchBF16()
+print("")
+benchMatmulPrecision()
 
 let copy = copyBandwidth(count: 32 << 20)
 do {

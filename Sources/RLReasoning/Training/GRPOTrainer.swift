@@ -142,6 +142,10 @@ public final class GRPOTrainer {
         if let shards {
             startWarnings.append(shards.summary(rank: collective.rank, bytesPerElement: configuration.leanMemory ? 2 : 4))
         }
+        if configuration.matmulPrecision == .bfloat16 && !MatmulPrecision.bfloat16IsAvailable(on: policy.device) {
+            startWarnings.append("note: \(n("matmul_precision")) bfloat16 changes nothing on \(policy.device) here: products stay f32 "
+                + "(bf16 products need a CPU with AMX-BF16)")
+        }
         schedule = configuration.learningRateSchedule()
         let rewards: [any RewardFunction]
         let weights: [Float]
@@ -259,13 +263,17 @@ public final class GRPOTrainer {
                                                offset: rank * c.promptsPerMicroStep * c.numGenerations)
                 }
                 if c.beta != 0 {
-                    rollout.referenceLogProbs = try referenceLogProbs(rollout, temperature: scoringTemperature)
+                    rollout.referenceLogProbs = try MatmulPrecision.withValue(c.matmulPrecision) {
+                        try referenceLogProbs(rollout, temperature: scoringTemperature)
+                    }
                 }
                 // Later steps of this batch see an updated policy: their ratios need the log-probs of now.
                 if cycle > 1 {
-                    rollout.oldLogProbs = try policy.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
-                                                               lastTokens: rollout.completionLength, temperature: scoringTemperature,
-                                                               maxLogitBytes: c.logitsChunkBytes)
+                    rollout.oldLogProbs = try MatmulPrecision.withValue(c.matmulPrecision) {
+                        try policy.tokenLogProbs(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
+                                                 lastTokens: rollout.completionLength, temperature: scoringTemperature,
+                                                 maxLogitBytes: c.logitsChunkBytes)
+                    }
                 }
                 newTokens += rollout.promptTokens + rollout.completionTokens.reduce(0, +)
                 buffer.append(rollout)
@@ -289,21 +297,23 @@ public final class GRPOTrainer {
         for (index, rollout) in batch.enumerated() {
             var output: GRPOLossOutput?
             policy.adapters?.dropoutSeed = Generator.sequenceSeed(configuration.seed ^ 0xD80F, step * 1_000 + index)
-            let loss = try valueAndAccumulatedGrad(at: trainable, into: gradients, seed: generationSeed(micro: index) ^ 0xACC) {
-                let scored = try policy.tokenLogProbsAndEntropies(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
-                                                              lastTokens: rollout.completionLength, temperature: scoringTemperature,
-                                                              recomputeLayers: c.gradientCheckpointing, maxLogitBytes: c.logitsChunkBytes)
-                var configuration = lossConfiguration
-                if world > 1 {
-                    configuration.batchTokenCount = Float(tokenCounts[index])
-                    configuration.batchRows = rollout.advantages.count * world
+            let loss = try MatmulPrecision.withValue(c.matmulPrecision) {
+                try valueAndAccumulatedGrad(at: trainable, into: gradients, seed: generationSeed(micro: index) ^ 0xACC) {
+                    let scored = try policy.tokenLogProbsAndEntropies(inputIDs: rollout.inputIDs, attentionMask: rollout.attentionMask,
+                                                                  lastTokens: rollout.completionLength, temperature: scoringTemperature,
+                                                                  recomputeLayers: c.gradientCheckpointing, maxLogitBytes: c.logitsChunkBytes)
+                    var configuration = lossConfiguration
+                    if world > 1 {
+                        configuration.batchTokenCount = Float(tokenCounts[index])
+                        configuration.batchRows = rollout.advantages.count * world
+                    }
+                    let result = try grpoLoss(logProbs: scored.logProbs, oldLogProbs: rollout.oldLogProbs, referenceLogProbs: rollout.referenceLogProbs,
+                                          advantages: rollout.advantages, mask: rollout.completionMask, entropies: scored.entropies,
+                                          configuration: configuration)
+                    output = result
+                    // dapo's and cispo's denominator already covers the step's accumulated batch.
+                    return [.dapo, .cispo].contains(c.lossType) ? result.loss : result.loss * (1 / Float(batch.count))
                 }
-                let result = try grpoLoss(logProbs: scored.logProbs, oldLogProbs: rollout.oldLogProbs, referenceLogProbs: rollout.referenceLogProbs,
-                                      advantages: rollout.advantages, mask: rollout.completionMask, entropies: scored.entropies,
-                                      configuration: configuration)
-                output = result
-                // dapo's and cispo's denominator already covers the step's accumulated batch.
-                return [.dapo, .cispo].contains(c.lossType) ? result.loss : result.loss * (1 / Float(batch.count))
             }
             lossSum += Double(loss.item())
             if let output { outputs.append(output) }

@@ -180,6 +180,7 @@ extension GRPOTrainer {
         e["lean_memory"] = text(c.leanMemory)
         // Recorded only when set, so checkpoints from before the setting existed still resume.
         if c.rolloutDtype != .auto { e["rollout_dtype"] = c.rolloutDtype.rawValue }
+        if c.matmulPrecision != .float32 { e["matmul_precision"] = c.matmulPrecision.rawValue }
         if let lora = policy.adapters?.configuration {
             e["use_peft"] = "true"
             e["lora_r"] = text(lora.rank)

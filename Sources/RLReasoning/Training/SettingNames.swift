@@ -39,7 +39,7 @@ extension GRPOConfiguration {
         "max_dynamic_sampling_rounds", "replay_buffer_size", "reward_funcs", "reward_weights", "cosine_min_value_wrong",
         "cosine_max_value_wrong", "cosine_min_value_correct", "cosine_max_value_correct", "cosine_variant",
         "repetition_max_penalty", "unparseable_gold", "overlong_penalty_factor", "system_prompt", "gold_columns",
-        "save_steps", "save_total_limit", "overwrite_output_dir", "memory_check", "lean_memory", "rollout_dtype", "logits_chunk_bytes",
+        "save_steps", "save_total_limit", "overwrite_output_dir", "memory_check", "lean_memory", "rollout_dtype", "matmul_precision", "logits_chunk_bytes",
         "logging_steps", "log_completions", "zero_stage", "kv_cache_block_size", "kv_cache_memory_fraction", "kv_cache_max_tokens",
     ]
 

@@ -16,6 +16,7 @@ extension CPUBackend {
                 gemm(f)
             }
         }
+        if CPUBackend.roundsF32Product(d) { return roundedTileGemm(d) }
         let ap = d.a.f32, cp = d.c.f32
         // Up to this many rows, a product with a `[n, k]` weight goes to the few-row kernels,
         // which stream each weight row once for all rows (`rl_small_m_max_rows`); they take

@@ -70,6 +70,9 @@ public struct GemmDescriptor: @unchecked Sendable {
     public var b: BufferRef, ldb: Int, strideB: Int = 0, bType: DType = .f32
     public var c: BufferRef, ldc: Int, strideC: Int = 0, cType: DType = .f32
     public var batchCount = 1
+    /// The precision an all-f32 product may run at (`MatmulPrecision`; default f32). Backends
+    /// without a faster bf16 path, and products of other types, ignore it.
+    public var precision = MatmulPrecision.float32
 
     public init(m: Int, n: Int, k: Int, a: BufferRef, lda: Int, b: BufferRef, ldb: Int, c: BufferRef, ldc: Int) {
         self.m = m; self.n = n; self.k = k

@@ -33,7 +33,9 @@ extension Tensor {
     /// axes. Transposed views (`w.transposed()`) are passed to GEMM without copying; a bf16
     /// right operand is read directly by the backend (f32 accumulation). A bf16 left operand
     /// (activations of inference) takes a 2-D bf16 right operand and gives a bf16 product, still
-    /// accumulated in f32.
+    /// accumulated in f32. Inside `MatmulPrecision.withValue(.bfloat16)` a product of f32
+    /// matrices with a 2-D right operand (the forward and both gradients of a linear layer) may
+    /// round its operands to bf16 (see `MatmulPrecision`).
     public func matmul(_ other: Tensor) -> Tensor {
         precondition(rank >= 2 && other.rank >= 2, "matmul needs matrices, got \(shape) and \(other.shape)")
         let outType = Tensor.activationType("matmul", [self], recordedInputs: [other])
@@ -61,6 +63,7 @@ extension Tensor {
             d.bType = other.dtype
             d.aType = outType
             d.cType = outType
+            d.precision = MatmulPrecision.current
             if d.m > 0 && n > 0 { backend.gemm(d) } else { backend.fill(out.ref, count: out.count, dtype: outType, value: 0) }
         } else {
             precondition(Array(other.shape.dropLast(2)) == batchShape,
