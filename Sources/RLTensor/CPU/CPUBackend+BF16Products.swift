@@ -86,9 +86,12 @@ extension CPUBackend {
         }
         let packedChunk = CPUBackend.chunkLength(packedColumns, paddedK: kp, bytes: packedChunkBytes)
         let sideChunk = CPUBackend.chunkLength(sideRows, paddedK: kp, bytes: roundedChunkBytes)
-        let packed = UnsafeMutablePointer<UInt16>.allocate(capacity: (packedChunk + 31) / 32 * 32 * kp)
-        let side = UnsafeMutablePointer<UInt16>.allocate(capacity: sideChunk * kp)
-        defer { packed.deallocate(); side.deallocate() }
+        // Pooled buffers: the LM head's packed weight (155 MiB) is not mapped and zeroed afresh per call.
+        let packedBuffer = CPUBuffer(byteCount: (packedChunk + 31) / 32 * 32 * kp * 2)
+        let sideBuffer = CPUBuffer(byteCount: sideChunk * kp * 2)
+        defer { withExtendedLifetime((packedBuffer, sideBuffer)) {} }
+        let packed = packedBuffer.pointer.assumingMemoryBound(to: UInt16.self)
+        let side = sideBuffer.pointer.assumingMemoryBound(to: UInt16.self)
         let sideIsWhole = sideChunk >= sideRows
         if sideIsWhole { roundSide(0, sideRows, into: side) }
         for c0 in stride(from: 0, to: packedColumns, by: packedChunk) {
