@@ -32,9 +32,9 @@ final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
             pointer = recycled
             return
         }
-        // A fresh allocation first returns as many kept bytes to the system, so kept buffers
-        // never raise the process's peak memory above what its live tensors need.
-        if rounded >= HostBufferPool.minimumBytes { HostBufferPool.shared.release(atLeast: rounded) }
+        // Kept buffers never raise the process's footprint above the most its live tensors ever
+        // took (see `HostBufferPool.makeRoom`).
+        if rounded >= HostBufferPool.minimumBytes { HostBufferPool.shared.makeRoom(liveBytes: HostMemory.liveBytes) }
         var raw: UnsafeMutableRawPointer?
         let status = posix_memalign(&raw, alignment, rounded)
         guard status == 0, let raw else {
@@ -64,9 +64,11 @@ final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
 /// Keeps freed large host buffers for reuse. A fresh multi-megabyte allocation is mapped anew
 /// by the C library, so its first write takes a page fault and a kernel zeroing per page; for
 /// bandwidth-bound ops that allocate their outputs this doubled the time. Buffers are reused by
-/// exact size class (training steps allocate the same shapes every step), up to a byte budget;
-/// an allocation the pool cannot serve first frees kept buffers of at least its size, so the
-/// pool holds memory only while nothing else needs it.
+/// exact size class (training steps allocate the same shapes every step), up to a byte budget.
+/// Before an allocation the pool cannot serve, it frees kept buffers until live and kept bytes
+/// together are at most the most live bytes the process ever had: keeping buffers never raises
+/// the process's peak footprint, and the buffers a training step reuses every iteration (its
+/// logits and their gradient) survive the smaller allocations between their uses.
 final class HostBufferPool: @unchecked Sendable {
     static let shared = HostBufferPool(capacity: 4 << 30)
 
@@ -79,10 +81,10 @@ final class HostBufferPool: @unchecked Sendable {
     }
 
     private let capacity: Int
-    /// A kept buffer and when it was returned (a counter).
-    private struct Kept { let address: UInt; let stamp: UInt64 }
-    /// Kept buffers by size, oldest first; their total size; the next stamp.
-    private let state = Mutex<(free: [Int: [Kept]], bytes: Int, clock: UInt64)>(([:], 0, 0))
+    /// Addresses of kept buffers by size (no empty lists), oldest first; their total size.
+    private let state = Mutex<(free: [Int: [UInt]], bytes: Int)>(([:], 0))
+    /// The most live bytes `makeRoom` has seen.
+    private let highWater = Atomic<Int>(0)
 
     init(capacity: Int) { self.capacity = capacity }
 
@@ -91,23 +93,32 @@ final class HostBufferPool: @unchecked Sendable {
         guard byteCount >= HostBufferPool.minimumBytes else { return nil }
         let address: UInt? = state.withLock { state in
             guard let kept = state.free[byteCount]?.popLast() else { return nil }
+            if state.free[byteCount]!.isEmpty { state.free[byteCount] = nil }
             state.bytes -= byteCount
-            return kept.address
+            return kept
         }
         return address.flatMap { UnsafeMutableRawPointer(bitPattern: $0) }
     }
 
-    /// Frees kept buffers, least recently returned first, until at least `bytes` are returned or
-    /// none is left. Buffers a loop reuses every iteration are the last to go.
+    /// Called before a fresh allocation, with the live bytes counting it: frees kept buffers
+    /// until live and kept bytes together are at most the most live bytes seen so far.
+    func makeRoom(liveBytes: Int) {
+        let most = highWater.max(liveBytes, ordering: .relaxed).newValue
+        let excess = liveBytes + state.withLock { $0.bytes } - most
+        if excess > 0 { release(atLeast: excess) }
+    }
+
+    /// Frees kept buffers until at least `bytes` are returned or none is left: the smallest kept
+    /// buffer of at least what is still needed when there is one, else the smallest ones first.
     func release(atLeast bytes: Int) {
         let doomed: [UInt] = state.withLock { state in
             var released = 0, addresses: [UInt] = []
-            while released < bytes {
-                guard let (size, _) = state.free.min(by: { ($0.value.first?.stamp ?? .max) < ($1.value.first?.stamp ?? .max) }),
-                      let oldest = state.free[size]?.first else { break }
-                state.free[size]!.removeFirst()
+            while released < bytes, !state.free.isEmpty {
+                let needed = bytes - released
+                let sizes = state.free.keys
+                let size = sizes.filter { $0 >= needed }.min() ?? sizes.min()!
+                addresses.append(state.free[size]!.removeFirst())
                 if state.free[size]!.isEmpty { state.free[size] = nil }
-                addresses.append(oldest.address)
                 released += size
                 state.bytes -= size
             }
@@ -122,8 +133,7 @@ final class HostBufferPool: @unchecked Sendable {
         let address = UInt(bitPattern: pointer)
         return state.withLock { state in
             guard state.bytes + byteCount <= capacity else { return false }
-            state.clock += 1
-            state.free[byteCount, default: []].append(Kept(address: address, stamp: state.clock))
+            state.free[byteCount, default: []].append(address)
             state.bytes += byteCount
             return true
         }
