@@ -34,7 +34,7 @@ public struct Recipe: Sendable {
 
     /// Keys accepted for compatibility that change nothing here.
     static let inertKeys: Set<String> = [
-        "model_revision", "attn_implementation", "bf16", "fp16", "use_vllm", "vllm_device",
+        "model_revision", "attn_implementation", "fp16", "use_vllm", "vllm_device",
         "vllm_enforce_eager", "vllm_gpu_memory_utilization", "vllm_max_model_len", "vllm_dtype", "vllm_enable_prefix_caching",
         "do_eval", "eval_strategy", "hub_model_id", "hub_strategy", "push_to_hub", "report_to", "log_level",
         "logging_first_step", "logging_strategy", "save_strategy", "per_device_eval_batch_size",
@@ -83,6 +83,9 @@ public struct Recipe: Sendable {
         }
         if !configuration.pagedKVCache { ignored += givenKVCacheKeys }  // they apply only with paged_kv_cache
     }
+
+    /// Whether `matmul_precision` was given (then `bf16` does not set the precision).
+    private var matmulPrecisionGiven = false
 
     /// The `kv_cache_*` keys given, reported as ignored when `paged_kv_cache` is off.
     private var givenKVCacheKeys: [String] = []
@@ -262,7 +265,14 @@ public struct Recipe: Sendable {
         case "memory_check": c.memoryCheck = try bool()
         case "lean_memory": c.leanMemory = try bool()
         case "rollout_dtype": c.rolloutDtype = try choice(RolloutPrecision.self)
-        case "matmul_precision": c.matmulPrecision = try choice(MatmulPrecision.self)
+        case "matmul_precision":
+            c.matmulPrecision = try choice(MatmulPrecision.self)
+            matmulPrecisionGiven = true
+        case "bf16":
+            // Hugging Face's bf16 mixed precision multiplies in bf16: here bf16 products with f32
+            // sums (`matmul_precision`, which wins when given).
+            let mixed = try bool()
+            if !matmulPrecisionGiven { c.matmulPrecision = mixed ? .bfloat16 : .float32 }
         case "zero_stage": c.zeroStage = try int()
         case "memory_limit_gib":
             let gib = try double()

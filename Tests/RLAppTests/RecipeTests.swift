@@ -76,8 +76,9 @@ struct RecipeTests {
         #expect(c.adamBeta1 == 0.9 && c.adamBeta2 == 0.999 && c.adamEpsilon == 1e-8 && c.weightDecay == 0)
         #expect(r.warnings.isEmpty, "unexpected warnings \(r.warnings)")
         #expect(c.overwriteOutputDir, "overwrite_output_dir: true applies to the output folder")
+        #expect(c.matmulPrecision == .bfloat16, "bf16: true (mixed precision) gives bf16 products")
         // Every key of the file that has no effect here is reported, vllm_enforce_eager included.
-        let inert: Set = ["model_revision", "torch_dtype", "attn_implementation", "bf16", "use_vllm", "vllm_device",
+        let inert: Set = ["model_revision", "torch_dtype", "attn_implementation", "use_vllm", "vllm_device",
                           "vllm_enforce_eager", "vllm_gpu_memory_utilization", "vllm_max_model_len", "do_eval",
                           "gradient_checkpointing_kwargs", "hub_model_id", "hub_strategy", "log_level", "logging_first_step",
                           "logging_strategy", "num_train_epochs", "per_device_eval_batch_size",
@@ -148,6 +149,17 @@ struct RecipeTests {
         // Without a file, overrides alone.
         let bare = try Recipe(contentsOf: nil, overrides: [("max_steps", "7"), ("scale_rewards", "batch")])
         #expect(bare.configuration.maxSteps == 7 && bare.configuration.scaleRewards == .batch)
+    }
+
+    @Test("bf16: true gives bf16 products unless matmul_precision is given, in either order")
+    func mixedPrecision() throws {
+        #expect(try recipe("bf16: true\n").configuration.matmulPrecision == .bfloat16)
+        #expect(try recipe("bf16: false\n").configuration.matmulPrecision == .float32)
+        #expect(try recipe("max_steps: 3\n").configuration.matmulPrecision == .float32)
+        #expect(try recipe("bf16: true\nmatmul_precision: float32\n").configuration.matmulPrecision == .float32)
+        #expect(try recipe("matmul_precision: float32\nbf16: true\n").configuration.matmulPrecision == .float32)
+        #expect(try recipe("bf16: true\n", overrides: [("matmul_precision", "float32")]).configuration.matmulPrecision == .float32)
+        #expect(!(try recipe("bf16: true\n").ignored.contains("bf16")))
     }
 
     @Test("the paged KV cache keys: off by default, read from the file and overrides")
