@@ -114,11 +114,7 @@ struct BF16MatmulTests {
                         bound[i * ldc + j] = 1e-6 * (magnitude + abs(Double(c0[i * ldc + j]))) * Double(k).squareRoot() + 1e-6
                     }
                 }
-                let aBuffer = backend.allocate(byteCount: a.count * 4), wBuffer = backend.allocate(byteCount: w.count * 2)
-                let cBuffer = backend.allocate(byteCount: c0.count * 4)
-                a.withUnsafeBytes { backend.upload($0, to: aBuffer, byteOffset: 0) }
-                w.withUnsafeBytes { backend.upload($0, to: wBuffer, byteOffset: 0) }
-                c0.withUnsafeBytes { backend.upload($0, to: cBuffer, byteOffset: 0) }
+                let (aBuffer, wBuffer, cBuffer) = (uploaded(a, to: backend), uploaded(w, to: backend), uploaded(c0, to: backend))
                 var d = GemmDescriptor(m: rows, n: n, k: k, a: BufferRef(aBuffer), lda: lda, b: BufferRef(wBuffer), ldb: ldb,
                                        c: BufferRef(cBuffer), ldc: ldc)
                 d.transposeB = weightTransposed

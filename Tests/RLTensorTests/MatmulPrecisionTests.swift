@@ -26,11 +26,7 @@ struct MatmulPrecisionTests {
             let c0 = sample([m * ldc], seed: seed + 2).toFloatArray()
             func rounded(_ x: Float) -> Double { Double(HalfPrecision.float(bf16: HalfPrecision.bf16Bits(x))) }
             func run(_ precision: MatmulPrecision, chunkBytes: Int?) -> [Float] {
-                let aBuffer = backend.allocate(byteCount: a.count * 4), bBuffer = backend.allocate(byteCount: b.count * 4)
-                let cBuffer = backend.allocate(byteCount: c0.count * 4)
-                a.withUnsafeBytes { backend.upload($0, to: aBuffer, byteOffset: 0) }
-                b.withUnsafeBytes { backend.upload($0, to: bBuffer, byteOffset: 0) }
-                c0.withUnsafeBytes { backend.upload($0, to: cBuffer, byteOffset: 0) }
+                let (aBuffer, bBuffer, cBuffer) = (uploaded(a, to: backend), uploaded(b, to: backend), uploaded(c0, to: backend))
                 var d = GemmDescriptor(m: m, n: n, k: k, a: BufferRef(aBuffer), lda: lda, b: BufferRef(bBuffer), ldb: ldb,
                                        c: BufferRef(cBuffer), ldc: ldc)
                 d.transposeA = transposeA

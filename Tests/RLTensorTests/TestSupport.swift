@@ -226,3 +226,10 @@ extension Tensor {
     /// The elements as Doubles, for the naive references.
     var doubles: [Double] { toFloatArray().map(Double.init) }
 }
+
+/// A buffer of `backend` holding `values`' bytes.
+func uploaded<Element>(_ values: [Element], to backend: CPUBackend) -> any DeviceBuffer {
+    let buffer = backend.allocate(byteCount: values.count * MemoryLayout<Element>.stride)
+    values.withUnsafeBytes { backend.upload($0, to: buffer, byteOffset: 0) }
+    return buffer
+}
