@@ -42,4 +42,21 @@ struct MatmulPrecisionTrainingTests {
         #expect(bf16.manifest.entries["matmul_precision"] == "bfloat16")
         #expect(f32.manifest.entries["matmul_precision"] == nil)
     }
+
+    @Test("the memory plan holds the rounded operands of the LM head's products where they are made")
+    func memoryPlan() throws {
+        let policy = try fixturePolicy()
+        var c = smallConfiguration()
+        func part(_ plan: MemoryPlan) -> MemoryPlan.Part? { plan.parts.first { $0.name == "bf16 products" } }
+        #expect(part(MemoryPlan(policy: policy, configuration: c, availableBytes: 1 << 50)) == nil)
+        c.matmulPrecision = .bfloat16
+        let planned = part(MemoryPlan(policy: policy, configuration: c, availableBytes: 1 << 50))
+        if MatmulPrecision.bfloat16IsAvailable(on: .cpu) {
+            let bytes = try #require(planned).bytes
+            // The fixture's head (512 x 64) packs whole; the rounded operand's chunk is fixed.
+            #expect(bytes == 512 * 64 * 2 + CPUBackend.roundedChunkBytes)
+        } else {
+            #expect(planned == nil)
+        }
+    }
 }

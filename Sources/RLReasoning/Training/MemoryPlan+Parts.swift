@@ -100,6 +100,13 @@ extension MemoryPlan {
             parts.append(Part(name: "bf16 head product", bytes: chunkRows * vocab * 2 + (64 << 20), phase: "head",
                               detail: "the logits' gradient in bf16 and a packed slice of the head"))
         }
+        if baseBytes == f32 && g.matmulPrecision == .bfloat16 && MatmulPrecision.bfloat16IsAvailable(on: device) {
+            // f32 products at bf16 precision on the tiles: the LM head packed (at most 256 MiB at a
+            // time) and at most 64 MiB of the other operand rounded.
+            parts.append(Part(name: "bf16 products", bytes: min(vocab * hidden * 2, CPUBackend.packedChunkBytes) + CPUBackend.roundedChunkBytes,
+                              phase: "head",
+                              detail: "operands of the LM head's products rounded to bf16 (matmul_precision)"))
+        }
         if lora == nil {
             // Weight gradients go into their accumulators a block of rows at a time.
             parts.append(Part(name: "gradient block", bytes: min(vocab * hidden * f32, Tensor.weightGradientBlockBytes), phase: "head",
