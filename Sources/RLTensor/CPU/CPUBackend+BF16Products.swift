@@ -117,9 +117,10 @@ extension CPUBackend {
     package static let packedChunkBytes = 256 << 20
     /// Bytes of one chunk of the rounded A side: 64 MiB.
     package static let roundedChunkBytes = 64 << 20
-    /// The longest inner dimension multiplied at once; longer ones go in about equal slices (the
-    /// LM head's input gradient, 3072 x 512 summed over 151,936: 0.9-1.0 s in slices of 1024 to
-    /// 4096, 0.9-1.3 s in 2 slices, on 2 Xeon cores).
+    /// The longest inner dimension multiplied at once; longer ones go in about equal slices, each
+    /// added into C, so a tile pair's 32 rows of both operands (128 KiB at this length) stay in
+    /// L2 while the kernel walks the slice. (Slices of 1,024 to 4,096 timed alike for the LM
+    /// head's input gradient on 2 Xeon cores, within the machine's noise.)
     package static let tileKSlice = 2048
 
     /// Rows of `paddedK` bf16 in one chunk of at most `bytes`, a multiple of 32 (at least 32),
