@@ -18,7 +18,7 @@ test: deps
 	swift test --skip ComputeOptionsTests
 	swift test --skip-build --filter ComputeOptionsTests
 	RL_NO_AVX512=1 swift test --skip-build --filter fewRowKernels
-	RL_NO_AMX=1 swift test --skip-build --filter "fewRowKernels|bf16ManyRows|BF16MatmulTests|MatmulPrecisionTests"
+	RL_NO_AMX=1 swift test --skip-build --filter "fewRowKernels|bf16ManyRows|BF16MatmulTests|MatmulPrecisionTests|MatmulPrecisionTrainingTests"
 	RL_NO_AMX=1 RL_BF16_DOT_GEMM=1 swift test --skip-build --filter "fewRowKernels|bf16ManyRows|BF16MatmulTests|MatmulPrecisionTests"
 	RL_NO_AVX512_BF16=1 swift test --skip-build --filter "fewRowKernels|bf16ManyRows|BF16MatmulTests|MatmulPrecisionTests"
 	bash scripts/ci-cuda-compile
