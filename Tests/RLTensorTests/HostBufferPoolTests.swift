@@ -3,11 +3,13 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 import Testing
 @testable import RLTensor
 
 /// The CPU backend's pool of freed large buffers: what it keeps, what it gives back, and when it
-/// frees kept buffers so that the footprint (live + kept) never exceeds the most ever live.
+/// frees kept buffers so that the footprint (live + kept) never exceeds the most ever live plus
+/// the pool's headroom.
 @Suite("Host buffer pool")
 struct HostBufferPoolTests {
     private static let mib = 1 << 20
@@ -49,6 +51,23 @@ struct HostBufferPoolTests {
         let pool3 = pool(highWater: 10, keeping: [2, 8, 3])
         pool3.makeRoom(liveBytes: 2 * Self.mib)   // 2 + 13 = 15: 5 too many; the 8 MiB buffer is the smallest that covers it
         #expect(kept(pool3, among: [2, 8, 3]) == [2, 3])
+    }
+
+    @Test("a headroom lets kept buffers exceed the high-water mark by that much, no more")
+    func headroom() {
+        let asked = Mutex<[Int]>([])
+        let pool = HostBufferPool(capacity: 64 << 20) { most in
+            asked.withLock { $0.append(most) }
+            return most / 8
+        }
+        pool.makeRoom(liveBytes: 80 * Self.mib)
+        for size in [8, 20] { #expect(pool.give(malloc(size * Self.mib)!, byteCount: size * Self.mib)) }
+        pool.makeRoom(liveBytes: 60 * Self.mib)   // 60 + 28 = 88: within 80 + 10
+        #expect(asked.withLock { $0 } == [80 * Self.mib], "asked only once live and kept passed the mark")
+        #expect(kept(pool, among: [8, 20]) == [8, 20])
+        for size in [8, 20] { #expect(pool.give(malloc(size * Self.mib)!, byteCount: size * Self.mib)) }
+        pool.makeRoom(liveBytes: 65 * Self.mib)   // 65 + 28 = 93: 3 beyond; the 8 MiB buffer covers it
+        #expect(kept(pool, among: [8, 20]) == [20])
     }
 
     @Test("the capacity bounds what is kept; small buffers are never kept")

@@ -212,28 +212,7 @@ public struct MemoryPlan: Sendable {
     /// Memory this process may still use: `MemAvailable` of `/proc/meminfo` plus what the process
     /// already holds, capped by a cgroup limit (`memory.max`) when one is set; nil elsewhere.
     public static func availableHostMemory() -> Int? {
-        func read(_ path: String) -> String? {
-            guard let data = FileManager.default.contents(atPath: path) else { return nil }
-            return String(decoding: data, as: UTF8.self)
-        }
-        func kilobytes(_ text: String?, _ key: String) -> Int? { text.flatMap { procField($0, key) } }
-        guard let available = kilobytes(read("/proc/meminfo"), "MemAvailable") else { return nil }
-        let own = kilobytes(read("/proc/self/status"), "VmRSS") ?? 0
-        var limit = available + own
-        if let text = read("/sys/fs/cgroup/memory.max")?.split(separator: "\n").first, let cap = Int(text) {
-            let used = read("/sys/fs/cgroup/memory.current").flatMap { Int($0.split(separator: "\n").first ?? "") } ?? 0
-            limit = min(limit, cap - used + own)
-        }
-        return limit
-    }
-}
-
-extension MemoryPlan {
-    /// The value of `key` in a `/proc` status or meminfo text, in bytes (`VmRSS:\t12345678 kB`:
-    /// the number may follow the tab directly, or spaces).
-    static func procField(_ text: String, _ key: String) -> Int? {
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }) else { return nil }
-        return line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+        SystemMemory.freeBytes().map { $0 + (SystemMemory.residentBytes() ?? 0) }
     }
 }
 

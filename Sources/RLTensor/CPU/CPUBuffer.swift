@@ -66,11 +66,19 @@ final class CPUBuffer: DeviceBuffer, @unchecked Sendable {
 /// bandwidth-bound ops that allocate their outputs this doubled the time. Buffers are reused by
 /// exact size class (training steps allocate the same shapes every step), up to a byte budget.
 /// Before an allocation the pool cannot serve, it frees kept buffers until live and kept bytes
-/// together are at most the most live bytes the process ever had: keeping buffers never raises
-/// the process's peak footprint, and the buffers a training step reuses every iteration (its
-/// logits and their gradient) survive the smaller allocations between their uses.
+/// together are at most the most live bytes the process ever had plus a headroom: the buffers a
+/// training step reuses every iteration (its logits and their gradient) survive the smaller
+/// allocations between their uses, and the footprint stays within the headroom of its peak.
 final class HostBufferPool: @unchecked Sendable {
-    static let shared = HostBufferPool(capacity: 4 << 30)
+    static let shared = HostBufferPool(capacity: 16 << 30, headroom: HostBufferPool.systemHeadroom)
+
+    /// The shared pool's headroom above the most ever live: an eighth of it, at most 1 GiB and at
+    /// most a quarter of what the system still has free (none where that is unknown). Without
+    /// it, a training step's weight gradient, allocated after the logits were freed, made the
+    /// pool give back their 1.9 GB buffer, and the next step mapped and zeroed it afresh.
+    static func systemHeadroom(mostLive: Int) -> Int {
+        min(mostLive / 8, 1 << 30, (SystemMemory.freeBytes() ?? 0) / 4)
+    }
 
     /// Smallest buffer worth keeping.
     static let minimumBytes = 1 << 20
@@ -81,12 +89,19 @@ final class HostBufferPool: @unchecked Sendable {
     }
 
     private let capacity: Int
+    /// Bytes kept buffers may add above the most ever live, given that most.
+    private let headroom: @Sendable (_ mostLive: Int) -> Int
     /// Addresses of kept buffers by size (no empty lists), oldest first; their total size.
     private let state = Mutex<(free: [Int: [UInt]], bytes: Int)>(([:], 0))
     /// The most live bytes `makeRoom` has seen.
     private let highWater = Atomic<Int>(0)
 
-    init(capacity: Int) { self.capacity = capacity }
+    /// A pool keeping at most `capacity` bytes, and at most `headroom(most)` beyond the most
+    /// bytes ever live (none by default).
+    init(capacity: Int, headroom: @escaping @Sendable (_ mostLive: Int) -> Int = { _ in 0 }) {
+        self.capacity = capacity
+        self.headroom = headroom
+    }
 
     /// A kept buffer of exactly `byteCount` bytes (the most recently returned), if any.
     func take(byteCount: Int) -> UnsafeMutableRawPointer? {
@@ -101,11 +116,15 @@ final class HostBufferPool: @unchecked Sendable {
     }
 
     /// Called before a fresh allocation, with the live bytes counting it: frees kept buffers
-    /// until live and kept bytes together are at most the most live bytes seen so far.
+    /// until live and kept bytes together are at most the most live bytes seen so far plus the
+    /// headroom.
     func makeRoom(liveBytes: Int) {
         let most = highWater.max(liveBytes, ordering: .relaxed).newValue
         let excess = liveBytes + state.withLock { $0.bytes } - most
-        if excess > 0 { release(atLeast: excess) }
+        // The headroom is asked only when needed: the shared pool's reads /proc.
+        guard excess > 0 else { return }
+        let beyondHeadroom = excess - headroom(most)
+        if beyondHeadroom > 0 { release(atLeast: beyondHeadroom) }
     }
 
     /// Frees kept buffers until at least `bytes` are returned or none is left: the smallest kept
