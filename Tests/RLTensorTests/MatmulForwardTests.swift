@@ -115,6 +115,23 @@ struct MatmulForwardTests {
         }
     }
 
+    /// One input row (decoding) against weight matrices of many row counts: the one-row kernels
+    /// read the rows a thread takes as four parts at once, one row from each per pass, and the
+    /// rows after the last whole pass; every output must land at its own row.
+    @Test("one input row against every split of the weight rows into four parts and a rest",
+          arguments: TestDevices.all, [48, 600])
+    func oneRowParts(device: Device, k: Int) {
+        let x = sample([1, k], seed: UInt64(k), device: device)
+        for n in [1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 37, 64, 131] {
+            let w = sample([n, k], seed: UInt64(n * 7 + k), device: device)
+            let tolerance = 2e-6 * Float(k).squareRoot()
+            let want = Naive.matmul(x.doubles, Naive.transpose(w.doubles, rows: n, cols: k), m: 1, k: k, n: n)
+            expectClose(x.linear(w), want, shape: [1, n], atol: tolerance, rtol: 2e-6, "f32 1x\(k)x\(n)")
+            let wantBF16 = bf16Reference(x, w, rows: 1, k: k, n: n, device: device)
+            expectClose(x.linear(w.cast(to: .bf16)), wantBF16, shape: [1, n], atol: tolerance, rtol: 2e-6, "bf16 1x\(k)x\(n)")
+        }
+    }
+
     /// More rows than the few-row kernels take: the AMX tiles where the CPU has them (blocks of
     /// 32 weight rows and 32 input rows, k in steps of 32, tails in all three), otherwise
     /// widened panels and OpenBLAS; 1100 rows take two packed chunks of A.
