@@ -17,7 +17,7 @@ test: deps
 	# products are split across threads): run them alone, not beside tests comparing two runs.
 	swift test --skip ComputeOptionsTests
 	swift test --skip-build --filter ComputeOptionsTests
-	RL_NO_AVX512=1 swift test --skip-build --filter "fewRowKernels|oneRowParts|GradientTests|FusedForwardTests|ElementwiseForwardTests|PagedAttentionTests"
+	RL_NO_AVX512=1 swift test --skip-build --filter "fewRowKernels|oneRowParts|TokenSamplerTests|GradientTests|FusedForwardTests|ElementwiseForwardTests|PagedAttentionTests"
 	RL_NO_AMX=1 swift test --skip-build --filter "fewRowKernels|oneRowParts|bf16ManyRows|BF16MatmulTests|MatmulPrecisionTests|MatmulPrecisionTrainingTests"
 	RL_NO_AMX=1 RL_BF16_DOT_GEMM=1 swift test --skip-build --filter "fewRowKernels|oneRowParts|bf16ManyRows|BF16MatmulTests|MatmulPrecisionTests"
 	RL_NO_AVX512_BF16=1 swift test --skip-build --filter "fewRowKernels|oneRowParts|bf16ManyRows|BF16MatmulTests|MatmulPrecisionTests"

@@ -169,7 +169,7 @@ void rl_bf16_to_f32(const uint16_t *x, float *y, long n) {
     for (long i = 0; i < n; i++) { union { uint32_t u; float f; } cv; cv.u = (uint32_t)x[i] << 16; y[i] = cv.f; }
 }
 
-float rl_max_f32(const float *x, long n) {
+static inline __attribute__((always_inline)) float max_f32_body(const float *x, long n) {
     float lanes[8];
     for (int l = 0; l < 8; l++) lanes[l] = -INFINITY;
     long n8 = n & ~7L;
@@ -209,15 +209,27 @@ static inline __attribute__((always_inline)) double exp_shifted_f32_body(const f
 }
 
 #ifdef RL_X86
+__attribute__((target(RL_AVX512_TARGET))) static float max_f32_avx512(const float *x, long n) { return max_f32_body(x, n); }
+__attribute__((target(RL_AVX512_TARGET))) static double exp_shifted_f32_avx512(const float *x, long n, float shift, float scale, float *y) {
+    return exp_shifted_f32_body(x, n, shift, scale, y);
+}
 __attribute__((target("avx2,fma"))) static double exp_shifted_f32_avx2(const float *x, long n, float shift, float scale, float *y) {
     return exp_shifted_f32_body(x, n, shift, scale, y);
 }
 #endif
 
+float rl_max_f32(const float *x, long n) {
+#ifdef RL_X86
+    if (rl_has_avx512()) return max_f32_avx512(x, n);
+#endif
+    return max_f32_body(x, n);
+}
+
 // Sampling's hot loop (twice per token over the vocabulary): the AVX2+FMA build is about twice
-// as fast as the SSE2 one.
+// as fast as the SSE2 one, the AVX-512 build faster again.
 double rl_exp_shifted_f32(const float *x, long n, float shift, float scale, float *y) {
 #ifdef RL_X86
+    if (rl_has_avx512()) return exp_shifted_f32_avx512(x, n, shift, scale, y);
     if (rl_has_avx2()) return exp_shifted_f32_avx2(x, n, shift, scale, y);
 #endif
     return exp_shifted_f32_body(x, n, shift, scale, y);
