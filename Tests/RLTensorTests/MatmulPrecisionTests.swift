@@ -9,7 +9,8 @@ struct MatmulPrecisionTests {
 
     /// `CPUBackend.gemm` on f32 matrices in every layout, with row strides larger than the rows,
     /// alpha and beta, and chunks of the default size and of the smallest (32 rows or columns, and
-    /// inner slices of about 40, so every loop over chunks and slices runs): on tiles against a double-precision product of the
+    /// inner slices of about 40, so every loop over chunks and slices runs; the smallest also
+    /// stream the transposed rounding past the caches): on tiles against a double-precision product of the
     /// bf16-rounded operands, within f32 summation error (far below bf16 rounding: a path that did
     /// not round, or mixed up rows, columns, tails, chunks, alpha or beta, fails); without tiles,
     /// bit-identical to the f32 product.
@@ -35,7 +36,8 @@ struct MatmulPrecisionTests {
                 d.beta = beta
                 d.precision = precision
                 if let chunkBytes {
-                    backend.roundedTileGemm(d, packedChunkBytes: chunkBytes, roundedChunkBytes: chunkBytes, kSlice: 40)
+                    backend.roundedTileGemm(d, packedChunkBytes: chunkBytes, roundedChunkBytes: chunkBytes, kSlice: 40,
+                                            streamedSideBytes: 0)
                 } else {
                     backend.gemm(d)
                 }

@@ -113,8 +113,9 @@ void rl_amx_gemm_bf16(const uint16_t *packed, long nq, const uint16_t *a, long l
                       int transposed, float *y, long ldy, float alpha, float beta);
 /// Rounds x [k, *] (row stride ldx) transposed to bf16: out[i, t] = x[t, i] for i in [i0, i1) and
 /// t < k, zeros for t in [k, kp); row i of out starts at out + i * kp (kp a multiple of 32, >= k).
-/// The A side of `rl_amx_gemm_bf16` for a product whose left operand is stored [k, m].
-void rl_amx_bf16_round_transposed(const float *x, long ldx, long k, uint16_t *out, long kp, long i0, long i1);
+/// The A side of `rl_amx_gemm_bf16` for a product whose left operand is stored [k, m]. With
+/// `stream` nonzero the rows are written past the caches (out 64-byte aligned).
+void rl_amx_bf16_round_transposed(const float *x, long ldx, long k, uint16_t *out, long kp, long i0, long i1, int stream);
 /// `rl_amx_bf16_pack_columns` for an f32 matrix w [k, n] (row stride ldw), rounding to bf16.
 void rl_amx_bf16_pack_columns_f32(const float *w, long ldw, long k, long n, uint16_t *wp, long b0, long b1);
 

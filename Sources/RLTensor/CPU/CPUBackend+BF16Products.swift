@@ -30,9 +30,11 @@ extension CPUBackend {
     }
 
     /// `C = alpha op(A) op(B) + beta C` with both operands rounded to bf16 and f32 sums; requires
-    /// `roundsF32Product(d)`. The chunk sizes are parameters for the tests.
+    /// `roundsF32Product(d)`. The chunk sizes and the streaming threshold are parameters for the
+    /// tests.
     package func roundedTileGemm(_ d: GemmDescriptor, packedChunkBytes: Int = CPUBackend.packedChunkBytes,
-                                 roundedChunkBytes: Int = CPUBackend.roundedChunkBytes, kSlice: Int = CPUBackend.tileKSlice) {
+                                 roundedChunkBytes: Int = CPUBackend.roundedChunkBytes, kSlice: Int = CPUBackend.tileKSlice,
+                                 streamedSideBytes: Int = CPUBackend.streamedSideBytes) {
         // A long inner dimension (the LM head's input gradient sums over the vocabulary) goes in
         // slices, each added to C, so the tiles' operands stay in cache.
         let slices = (d.k + kSlice - 1) / kSlice
@@ -42,13 +44,13 @@ extension CPUBackend {
             slice.k = t1 - t0
             if s > 0 { slice.beta = 1 }
             tileProduct(slice, a: d.a.f32 + (d.transposeA ? t0 * d.lda : t0), b: d.b.f32 + (d.transposeB ? t0 : t0 * d.ldb),
-                        packedChunkBytes: packedChunkBytes, roundedChunkBytes: roundedChunkBytes)
+                        packedChunkBytes: packedChunkBytes, roundedChunkBytes: roundedChunkBytes, streamedSideBytes: streamedSideBytes)
         }
     }
 
     /// One slice of `roundedTileGemm`: `d`'s shapes and scalars on the operands at `ap` and `bp`.
     private func tileProduct(_ d: GemmDescriptor, a ap: UnsafeMutablePointer<Float>, b bp: UnsafeMutablePointer<Float>,
-                             packedChunkBytes: Int, roundedChunkBytes: Int) {
+                             packedChunkBytes: Int, roundedChunkBytes: Int, streamedSideBytes: Int) {
         let kp = rl_amx_bf16_padded_k(d.k)
         let cp = d.c.f32
         // The A side (rows of op(A) along k) and the packed side (columns of op(B) along k).
@@ -60,7 +62,7 @@ extension CPUBackend {
                 let i0 = u0 * 16, i1 = min(r1 - r0, u1 * 16)
                 if d.transposeA {
                     // A [k, m]: column r0 + i of A is row i of the side.
-                    rl_amx_bf16_round_transposed(ap + r0, d.lda, d.k, out, kp, i0, i1)
+                    rl_amx_bf16_round_transposed(ap + r0, d.lda, d.k, out, kp, i0, i1, streams ? 1 : 0)
                 } else {
                     rl_bf16_gemm_round_rows(ap + r0 * d.lda, d.lda, d.k, out, kp, i0, i1)
                 }
@@ -79,6 +81,8 @@ extension CPUBackend {
         }
         let packedChunk = CPUBackend.chunkLength(packedColumns, paddedK: kp, bytes: packedChunkBytes)
         let sideChunk = CPUBackend.chunkLength(sideRows, paddedK: kp, bytes: roundedChunkBytes)
+        // A side larger than the caches is written past them (the transposed rounding only).
+        let streams = sideChunk * kp * 2 >= streamedSideBytes
         // Pooled buffers: the LM head's packed weight (155 MiB) is not mapped and zeroed afresh per call.
         let packedBuffer = CPUBuffer(byteCount: (packedChunk + 31) / 32 * 32 * kp * 2)
         let sideBuffer = CPUBuffer(byteCount: sideChunk * kp * 2)
@@ -117,6 +121,9 @@ extension CPUBackend {
     package static let packedChunkBytes = 256 << 20
     /// Bytes of one chunk of the rounded A side: 64 MiB.
     package static let roundedChunkBytes = 64 << 20
+    /// A rounded side chunk of at least this many bytes (8 MiB: more than two cores' L2) is
+    /// written with streamed stores when rounded transposed.
+    package static let streamedSideBytes = 8 << 20
     /// The longest inner dimension multiplied at once; longer ones go in about equal slices, each
     /// added into C, so a tile pair's 32 rows of both operands (128 KiB at this length) stay in
     /// L2 while the kernel walks the slice. (Slices of 1,024 to 4,096 timed alike for the LM
